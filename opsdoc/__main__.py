@@ -1,0 +1,3 @@
+from opsdoc.cli import main
+
+main()
