@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.writer.excel import ExcelWriter
 
 from opsdoc.model import SHEETS, ColumnSpec, SheetSpec
 from opsdoc.output import deterministic_zip
@@ -149,7 +151,13 @@ def new_workbook() -> bytes:
     lists.sheet_state = "hidden"
     book.properties.creator = "opsdoc"
     book.properties.title = "运维工作管理规范 数据工作簿"
-    book.properties.created = book.properties.modified = STAMP
+    return xlsx_bytes(book, STAMP)
+
+
+def xlsx_bytes(book: Workbook, stamp: datetime) -> bytes:
+    """Save with a fixed time: openpyxl's own save() stamps "modified" with the current time."""
+    book.properties.created = book.properties.modified = stamp
     buffer = io.BytesIO()
-    book.save(buffer)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(book, archive).save()
     return deterministic_zip(buffer.getvalue())

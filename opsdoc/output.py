@@ -48,12 +48,19 @@ def write_atomic(path: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a document is shared
         os.replace(temporary, path)
     except BaseException as exc:  # includes Ctrl-C: never leave the temporary file behind
         Path(temporary).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise OutputError(path, f"无法写入（{exc.strerror}）：文件可能正被 Word/WPS 打开，请关闭后重试") from exc
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def publish(path: Path, data: bytes, *, force: bool = False) -> str:

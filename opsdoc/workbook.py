@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ ZIP_SIGNATURE = b"PK\x03\x04"
 
 # Characters that cannot be stored in Word's XML (tab and newline are fine).
 ILLEGAL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# How Excel stores characters XML cannot hold (and a literal "_x" as _x005F_); openpyxl keeps them raw.
+EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Leftovers of the company template and its guidance text.
 PLACEHOLDER = re.compile(
     r"X{2,}|(?i:vx\.y|yyyy[-/.年]?mm[-/.月]?dd日?)|【[^】]*】?|】|编制人姓名|审核人姓名|批准人姓名"
@@ -95,6 +98,7 @@ class _Reader:
         self.cells: dict[Loc, str] = {}
         self.findings: list[Finding] = []
         self.blocked: set[Loc] = set()  # values already reported; pydantic's word on them is noise
+        self.bad_serials: dict[str, float] = {}
 
     def report(self, code: str, sheet: str, cell: str | None, message: str, related=()) -> None:
         self.findings.append(finding(code, Location(sheet, cell), message, related))
@@ -110,7 +114,7 @@ class _Reader:
                         self.report("missing-sheet", spec.title, None, f"缺少工作表「{spec.title}」（{spec.purpose}）")
                         self.blocked.add((spec.title,))
                     continue
-                rows = list(book[spec.title].iter_rows(values_only=False))
+                rows, self.bad_serials = _rows(book[spec.title])
                 if any(c.data_type == "f" for row in rows for c in row if c.value is not None):
                     cached = cached or _open(self.path, data_only=True)
                     cached_rows = list(cached[spec.title].iter_rows(values_only=True))
@@ -133,7 +137,9 @@ class _Reader:
             for c, cell in enumerate(row, start=1):
                 ref = f"{spec.title}!{get_column_letter(c)}{r}"
                 value = cell.value
-                if cell.data_type == "f" and value is not None:
+                if ref in self.bad_serials:  # a number in a date-formatted cell, beyond any date
+                    value = self.bad_serials[ref]
+                elif cell.data_type == "f" and value is not None:
                     value = _at(cached_rows, r, c)
                     if value is None:
                         self.report("formula-no-value", spec.title, ref, "公式没有计算结果：请在 Excel/WPS 中打开并保存后再试，或直接填写数值")
@@ -142,6 +148,7 @@ class _Reader:
                     self.report("error-cell", spec.title, ref, f"单元格是错误值 {value}，请改正公式或填写实际内容")
                     value = _BLOCKED
                 if isinstance(value, str):
+                    value = EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
                     value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
                     bad = ILLEGAL_CHARACTER.search(value)
                     if bad:
@@ -255,9 +262,9 @@ class _Reader:
             choices = "/".join(spec.column(label).choices)
             self.report("bad-choice", spec.title, ref, f"「{error['input']}」不是可选值，请从下拉列表中选择：{choices}")
         elif kind in ("bad-date", "bad-number", "bad-choice"):
-            self.report(kind, spec.title, ref, f"「{label}」{error['msg']}" if label else error["msg"])
+            self.report(kind, spec.title, ref, f"{label}：{error['msg']}" if label else error["msg"])
         else:  # a value of a shape no contract type expects; say so rather than lose it
-            self.report("bad-value", spec.title, ref, f"「{label}」的值无法识别：{error['msg']}")
+            self.report("bad-value", spec.title, ref, f"{label}：值无法识别（{error['msg']}）")
 
     def _is_blocked(self, loc: Loc) -> bool:
         if loc[:1] in self.blocked or loc in self.blocked:
@@ -266,6 +273,27 @@ class _Reader:
 
 
 _BLOCKED = object()  # a cell already reported as unreadable
+
+
+# openpyxl warns, then turns the cell into #VALUE!, when a date-formatted number is no date.
+_BAD_SERIAL = re.compile(r"Cell (\w+) is marked as a date but the serial value (\S+) is outside")
+
+
+def _rows(sheet) -> tuple[list, dict[str, float]]:
+    """All rows of a sheet, and the cells whose date serial openpyxl could not convert.
+
+    openpyxl's warnings (unsupported extensions and the like) are its own business, not the
+    manager's; they are kept off the terminal.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = list(sheet.iter_rows(values_only=False))
+    bad = {}
+    for warning in caught:
+        match = _BAD_SERIAL.search(str(warning.message))
+        if match:
+            bad[f"{sheet.title}!{match.group(1)}"] = float(match.group(2))
+    return rows, bad
 
 
 def _at(rows, r: int, c: int) -> Any:

@@ -1,11 +1,13 @@
 """Fill the blank workbook with the fictional 滨海市第一人民医院信息系统运维服务项目 sample."""
 
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment
+
+from opsdoc.blank_workbook import xlsx_bytes
 
 PROJECT = "滨海市第一人民医院信息系统运维服务项目"
 
@@ -753,8 +755,8 @@ def fill(blank_path, out_path):
                     if _key(header) not in columns:
                         raise KeyError(f"{sheet_name}: header {header!r} not found in row 1")
                     _write(sheet.cell(row=2 + offset, column=columns[_key(header)]), value)
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(out_path)
+    # Fixed stamps and zip times: regenerating the sample gives the committed bytes.
+    Path(out_path).write_bytes(xlsx_bytes(workbook, datetime(2026, 9, 1)))
 
 
 if __name__ == "__main__":
