@@ -88,7 +88,11 @@ def _table_sheet(sheet, spec: SheetSpec, ranges: dict) -> None:
         header.fill = HEADER_FILL
         header.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         sheet.column_dimensions[letter].width = column.width
-        sheet.add_data_validation(_validation(column, f"{letter}1:{letter}{ROWS_PREPARED}", ranges))
+        if column.choices:  # the header itself is no choice: it gets the hint only
+            sheet.add_data_validation(_validation(column, f"{letter}2:{letter}{ROWS_PREPARED}", ranges))
+            sheet.add_data_validation(_validation(column._replace(choices=()), f"{letter}1", ranges))
+        else:
+            sheet.add_data_validation(_validation(column, f"{letter}1:{letter}{ROWS_PREPARED}", ranges))
         _style_input_column(sheet, letter, column, 2, 200)
     sheet.freeze_panes = "A2"
     sheet.row_dimensions[1].height = 30

@@ -1,0 +1,169 @@
+"""Building the controlled .docx from a workbook, end to end."""
+
+import re
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from click.testing import CliRunner
+
+from opsdoc.cli import main
+from opsdoc.pipeline import build
+from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample
+
+CHAPTERS = ["项目背景", "组织职责", "目标和范围", "服务目录和服务级别协议", "工作计划",
+            "项目管理", "资源和工具", "工作规范", "绩效考核", "服务合同"]
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def paragraphs(path: Path) -> list[str]:
+    """Text of every paragraph in body, tables, headers and footers."""
+    from lxml import etree
+
+    texts = []
+    with zipfile.ZipFile(path) as package:
+        for name in package.namelist():
+            if re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", name):
+                root = etree.fromstring(package.read(name))
+                for p in root.iter(f"{W}p"):
+                    texts.append("".join(t.text or "" for t in p.iter(f"{W}t")))
+    return texts
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    result = build(SAMPLE, out)
+    assert result.status == "written", result.report.to_text()
+    return result.output
+
+
+def test_output_is_named_for_document_control(built):
+    assert built.name == "QT-YW-GF-BH01-001_滨海市第一人民医院信息系统运维服务项目运维工作管理规范_V2.0.docx"
+
+
+def test_ten_chapters_are_heading_1_in_the_seed_order(built):
+    document = docx.Document(built)
+    assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"] == CHAPTERS
+    assert "预算管理" in [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
+
+
+def test_cover_version_equals_the_last_revision_row(built):
+    document = docx.Document(built)
+    cover = [p.text for p in document.paragraphs[:12]]
+    assert any(re.search(r"版本号：V2\.0", t) for t in cover), cover
+    history = next(t for t in document.tables if t.rows[0].cells[0].text == "文件版本")
+    assert history.rows[-1].cells[0].text == "V2.0"
+
+
+def test_revision_table_has_one_row_per_record_with_date_slash_name_cells(built):
+    document = docx.Document(built)
+    history = next(t for t in document.tables if t.rows[0].cells[0].text == "文件版本")
+    header = [c.text for c in history.rows[0].cells]
+    assert header == ["文件版本", "修订日期/修订人", "审核日期/审核人", "批准日期/批准人", "修订说明"]
+    rows = [[c.text for c in row.cells] for row in history.rows[1:]]
+    assert [r[0] for r in rows] == ["V1.0", "V1.1", "V1.2", "V2.0"]
+    for row in rows:
+        for cell in row[1:4]:
+            assert re.fullmatch(r"20\d{6}/\S+", cell), cell
+    assert rows[0][1] == "20250310/" + rows[0][1].split("/")[1]
+
+
+def test_no_tag_or_placeholder_survives(built):
+    text = "\n".join(paragraphs(built))
+    for residue in ["{{", "}}", "{%", "%}", "{#", "XXX", "Vx.y", "YYYYMMDD", "【", "】", "编制人姓名"]:
+        assert residue not in text, residue
+
+
+def test_header_and_footer_carry_code_title_and_version(built):
+    document = docx.Document(built)
+    section = document.sections[-1]
+    header = "\n".join(p.text for p in section.header.paragraphs)
+    footer = "\n".join(p.text for p in section.footer.paragraphs)
+    assert "QT-YW-GF-BH01-001" in header and "滨海市第一人民医院信息系统运维服务项目运维工作管理规范" in header
+    assert "V2.0" in footer
+
+
+def test_core_properties(built):
+    properties = docx.Document(built).core_properties
+    assert (properties.title, properties.identifier, properties.version) == (
+        "滨海市第一人民医院信息系统运维服务项目运维工作管理规范", "QT-YW-GF-BH01-001", "V2.0")
+
+
+def test_toc_field_is_marked_to_update_on_open(built):
+    with zipfile.ZipFile(built) as package:
+        body = package.read("word/document.xml").decode()
+        settings = package.read("word/settings.xml").decode()
+    assert re.search(r"<w:instrText[^>]*>\s*TOC ", body)
+    assert '<w:updateFields w:val="true"/>' in settings
+
+
+def test_page_is_a4(built):
+    section = docx.Document(built).sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+
+
+def test_values_appear_exactly_as_typed(tmp_path):
+    typed = "A&B <C> “引号” {{ 7*7 }} {% if x %}"
+    path = edit_sample(tmp_path, {"项目背景!B1": typed, "组织职责!F2": "<tel>&1"})
+    result = build(path, tmp_path)
+    text = paragraphs(result.output)
+    assert typed in text and "<tel>&1" in text
+    assert "49" not in "".join(t for t in text if "A&B" in t)
+
+
+def test_multi_line_cells_become_paragraphs(tmp_path):
+    path = edit_sample(tmp_path, {"项目背景!B2": "第一个问题。\n第二个问题。"})
+    text = paragraphs(build(path, tmp_path).output)
+    assert "第一个问题。" in text and "第二个问题。" in text
+
+
+def test_the_same_workbook_gives_identical_bytes(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = build(SAMPLE, tmp_path / "a").output
+    second = build(SAMPLE, tmp_path / "b").output
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_committed_sample_output_is_current(tmp_path):
+    fresh = build(SAMPLE, tmp_path).output
+    assert fresh.read_bytes() == SAMPLE_DOCX.read_bytes(), "run: opsdoc build samples/*.xlsx -o samples --force"
+
+
+def test_missing_value_refuses_and_writes_nothing(tmp_path):
+    path = edit_sample(tmp_path, {"修订记录!C3": None})
+    out = tmp_path / "out"
+    out.mkdir()
+    result = CliRunner().invoke(main, ["build", str(path), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "修订记录!C3" in result.output and "missing-value" in result.output
+    assert list(out.iterdir()) == []
+
+
+def test_an_issued_version_is_never_overwritten(tmp_path):
+    runner = CliRunner()
+    first = runner.invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    issued = next(tmp_path.glob("*.docx"))
+    before = issued.read_bytes()
+    again = runner.invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
+    assert again.exit_code == 0 and "内容相同" in again.output
+    changed = edit_sample(tmp_path, {"项目背景!B1": "改写后的建设背景。"}, name="changed.xlsx")
+    refused = runner.invoke(main, ["build", str(changed), "-o", str(tmp_path)])
+    assert refused.exit_code == 3 and "已发布的版本" in refused.output
+    assert issued.read_bytes() == before
+    forced = runner.invoke(main, ["build", str(changed), "-o", str(tmp_path), "--force"])
+    assert forced.exit_code == 0 and issued.read_bytes() != before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_draft_builds_despite_rule_errors_and_is_marked(tmp_path):
+    path = edit_sample(tmp_path, {"服务目录!A3": "SC-01"})
+    result = CliRunner().invoke(main, ["build", str(path), "-o", str(tmp_path), "--draft"])
+    assert result.exit_code == 0, result.output
+    (draft,) = tmp_path.glob("*.docx")
+    assert draft.name.endswith("_V2.0_草稿.docx")
+    header = "\n".join(p.text for p in docx.Document(draft).sections[-1].header.paragraphs)
+    assert "草稿（未通过检查）" in header

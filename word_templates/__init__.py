@@ -1,0 +1,1 @@
+"""The bundled Word template, shipped inside the opsdoc package as opsdoc.word_templates."""
