@@ -56,10 +56,13 @@ def workbook():
 def workbook_new(output: Path, force: bool):
     """写出空白数据工作簿：全部工作表、表头、填写提示和下拉列表。"""
     from opsdoc.blank_workbook import new_workbook
-    from opsdoc.output import publish
+    from opsdoc.errors import IssuedVersionExists
+    from opsdoc.output import write_atomic
 
-    status = publish(output, new_workbook(), force=force)
-    click.echo(f"{output}：{'已写出' if status != 'unchanged' else '内容相同，未改动'}")
+    if output.exists() and not force:
+        raise IssuedVersionExists(output, "文件已存在（可能是已填写的工作簿），未覆盖；确需覆盖请加 --force")
+    write_atomic(output, new_workbook())
+    click.echo(f"{output}：已写出空白工作簿")
 
 
 @main.command()

@@ -34,6 +34,13 @@ def safe_file_name(name: str) -> str:
     return WINDOWS_ILLEGAL.sub("_", name).strip().rstrip(".") or "_"
 
 
+def ensure_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(folder, f"无法创建输出文件夹（{exc.strerror}）") from exc
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file in the target folder and rename: readers see old or new, never half."""
     folder = path.parent

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from opsdoc.model import SHEETS, DocumentInfo
-from opsdoc.output import publish, safe_file_name
+from opsdoc.output import ensure_folder, publish, safe_file_name
 from opsdoc.report import Report
 from opsdoc.rules import run_rules
 from opsdoc.workbook import Workbook, read_workbook
@@ -54,5 +54,6 @@ def build(
     from opsdoc.render import render_document  # docxtpl is only imported by commands that render
 
     data = render_document(workbook.document, template, draft=draft)
+    ensure_folder(out_dir)
     output = out_dir / output_name(workbook.document.info, draft=draft)
     return BuildResult(report, output, publish(output, data, force=force))

@@ -1,0 +1,32 @@
+"""A real Word-format client opens the built document: LibreOffice converts it to PDF."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import SAMPLE_DOCX, soffice
+from tests.test_build import CHAPTERS
+
+
+def test_libreoffice_converts_the_sample_to_pdf(tmp_path):
+    binary = soffice()
+    if not shutil.which("pdftotext"):
+        pytest.fail("pdftotext is required with LibreOffice: apt-get install poppler-utils")
+    source = tmp_path / "规范.docx"
+    shutil.copyfile(SAMPLE_DOCX, source)
+    profile = (tmp_path / "profile").as_uri()  # a private profile: no clash with a running LibreOffice
+    subprocess.run(
+        [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )
+    pdf = tmp_path / "规范.pdf"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    pages = text.split("\f")
+    assert len([p for p in pages if p.strip()]) >= 10
+    assert "滨海市第一人民医院信息系统运维" in pages[0] and "V2.0" in pages[0]
+    assert "文件版本历史" in pages[1]
+    body = "\n".join(pages[3:])
+    for number, title in enumerate(CHAPTERS, start=1):
+        assert f"{number} {title}" in body or f"{number}  {title}" in body, title
+    assert "第 4 页 共" in pages[3].replace("  ", " ")
