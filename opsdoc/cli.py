@@ -70,12 +70,13 @@ def workbook_new(output: Path, force: bool):
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="警告也视为不通过。")
 @click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
+@click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
 @_handles_errors
-def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str, ...]):
+def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str, ...], config: Path | None):
     """检查工作簿：读取、校验并执行全部一致性规则。退出码 0 通过，1 有错误，2 无法读取。"""
     from opsdoc.pipeline import check as run_check
 
-    _, report = run_check(workbook_path, skip=_known_codes(skip))
+    report = run_check(workbook_path, config=config, skip=_known_codes(skip)).report
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     sys.exit(0 if report.passes(strict) else 1)
 
@@ -88,13 +89,15 @@ def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str
 @click.option("--draft", is_flag=True, help="有错误也生成草稿：页眉标注“草稿（未通过检查）”，文件名加“_草稿”。")
 @click.option("--strict", is_flag=True, help="警告也阻止生成。")
 @click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
+@click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
 @_handles_errors
-def build(workbook_path: Path, output_dir: Path, template: Path | None, force: bool, draft: bool, strict: bool, skip):
+def build(workbook_path, output_dir, template, force, draft, strict, skip, config):
     """检查工作簿并生成受控的 .docx。退出码 0 成功，1 有错误未生成，2 无法读取，3 拒绝覆盖已发布版本。"""
     from opsdoc.pipeline import build as run_build
 
     result = run_build(
-        workbook_path, output_dir, template=template, force=force, draft=draft, strict=strict, skip=_known_codes(skip)
+        workbook_path, output_dir, template=template, config=config, force=force, draft=draft, strict=strict,
+        skip=_known_codes(skip),
     )
     if result.report.findings:
         click.echo(result.report.to_text(), err=result.output is not None)

@@ -124,9 +124,16 @@ Score = Annotated[int, BeforeValidator(_as_whole), AfterValidator(_between(1, 5)
 ChapterNumber = Annotated[int, BeforeValidator(_as_whole), AfterValidator(_between(1, 10))]
 
 
-def column(label: str, hint: str, *, default: Any = PydanticUndefined, width: int = 14) -> Any:
-    """A header of a table sheet (or a label of a key-value sheet) and its input hint."""
-    return Field(default, alias=label, description=hint, json_schema_extra={"width": width})
+def column(
+    label: str, hint: str, *, default: Any = PydanticUndefined, width: int = 14, required_by: str | None = None
+) -> Any:
+    """A header of a table sheet (or a label of a key-value sheet) and its input hint.
+
+    `required_by` names the rule that reports an empty cell instead of the model, for values
+    the contract requires but whose absence a rule explains better than "missing-value".
+    """
+    extra = {"width": width, "required_by": required_by}
+    return Field(default, alias=label, description=hint, json_schema_extra=extra)
 
 
 def sheet(name: str, purpose: str) -> Any:
@@ -284,8 +291,8 @@ REPORT_TYPE = Literal["周报", "月报", "季报", "年报", "故障报告", "�
 
 class ServiceReport(SheetModel):
     kind: REPORT_TYPE = column("报告类型", "周报/月报/季报/年报/故障报告/事故报告/服务总结/工作汇报", width=12)
-    frequency: Text = column("频度", "如 每周、每月、事件后", width=12)
-    recipient: Text = column("提交对象", "如 客户信息科", width=16)
+    frequency: Text | None = column("频度", "如 每周、每月、事件后", default=None, width=12, required_by="report-definition")
+    recipient: Text | None = column("提交对象", "如 客户信息科", default=None, width=16, required_by="report-definition")
     author: Text | None = column("编制人", "编制人姓名", default=None, width=10)
     deadline: Text | None = column("提交时限", "如 每周一12:00前", default=None, width=20)
 
@@ -448,7 +455,7 @@ def _columns(model: type[SheetModel]) -> tuple[ColumnSpec, ...]:
                 name=name,
                 label=info.alias,
                 hint=info.description,
-                required=info.is_required(),
+                required=info.is_required() or info.json_schema_extra["required_by"] is not None,
                 width=info.json_schema_extra["width"],
                 choices=tuple(str(c) for c in choices),
                 kind=_kind(info.annotation),

@@ -16,25 +16,16 @@ from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError as JinjaError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from opsdoc.conventions import Conventions
 from opsdoc.errors import TemplateError
-from opsdoc.model import Document, RiskEntry
+from opsdoc.model import Document
 from opsdoc.output import deterministic_zip
 
 TEMPLATE_NAME = "运维工作管理规范.docx"
 DOCUMENT_KIND = "运维工作管理规范"
 
-# Score bands of the 5×5 risk matrix (score = 可能性 × 影响), highest first.
-RISK_BANDS = ((20, "重大"), (9, "较大"), (4, "一般"), (1, "低"))
-
-
 def default_template() -> Path:
     return Path(str(resources.files("opsdoc.word_templates").joinpath(TEMPLATE_NAME)))
-
-
-def risk_level(risk: RiskEntry) -> str:
-    """The level a risk's score puts it in; what the manager typed is checked against it."""
-    score = risk.likelihood * risk.impact
-    return next(level for floor, level in RISK_BANDS if score >= floor)
 
 
 def _day(value: date | None) -> str:
@@ -55,9 +46,10 @@ def _text(value: str | None) -> str:
     return value or ""
 
 
-def build_context(document: Document, *, draft: bool = False) -> dict:
+def build_context(document: Document, conventions: Conventions | None = None, *, draft: bool = False) -> dict:
     """The template's whole input, JSON-able."""
     info = document.info
+    risk_levels = (conventions or Conventions()).risk_levels
     notes: dict[str, list[str]] = {f"c{n}": [] for n in range(1, 11)}
     for note in document.notes:
         notes[f"c{note.chapter}"].extend(note.text)
@@ -167,8 +159,8 @@ def build_context(document: Document, *, draft: bool = False) -> dict:
         "reports": [
             {
                 "type": r.kind,
-                "frequency": r.frequency,
-                "recipient": r.recipient,
+                "frequency": _text(r.frequency),
+                "recipient": _text(r.recipient),
                 "author": _text(r.author),
                 "deadline": _text(r.deadline),
             }
@@ -181,7 +173,7 @@ def build_context(document: Document, *, draft: bool = False) -> dict:
                 "description": r.description,
                 "likelihood": str(r.likelihood),
                 "impact": str(r.impact),
-                "level": r.level or risk_level(r),
+                "level": r.level or risk_levels.level(r.likelihood * r.impact),
                 "measures": r.measures,
                 "owner": _text(r.owner),
             }
@@ -240,12 +232,14 @@ def _midnight(value: date) -> datetime:
     return datetime(value.year, value.month, value.day)
 
 
-def render_document(document: Document, template: Path | None = None, *, draft: bool = False) -> bytes:
+def render_document(
+    document: Document, template: Path | None = None, conventions: Conventions | None = None, *, draft: bool = False
+) -> bytes:
     """The finished .docx as bytes: the same document and template always give the same bytes."""
     template = template or default_template()
     if not template.is_file():
         raise TemplateError(template, "Word 模板不存在")
-    context = build_context(document, draft=draft)
+    context = build_context(document, conventions, draft=draft)
     try:
         docx = DocxTemplate(str(template))
         docx.render(context, jinja_env=jinja_environment(), autoescape=True)

@@ -60,8 +60,9 @@ class Workbook:
         return self.cells.get(loc, spec.title)
 
     def location(self, sheet_field: str, *path: Any) -> Location:
+        """Where a value is; with no path, the whole sheet."""
         spec = next(s for s in SHEETS if s.name == sheet_field)
-        return Location(spec.title, self.cell(sheet_field, *path))
+        return Location(spec.title, self.cell(sheet_field, *path) if path else None)
 
 
 def preflight(path: Path) -> None:

@@ -12,7 +12,7 @@ from tests.conftest import SAMPLE, edit_sample
 
 
 def findings(path):
-    _, report = check(path)
+    report = check(path).report
     return [(f.code, f.location.cell) for f in report.findings]
 
 
@@ -40,9 +40,9 @@ def test_sample_reads_clean():
         ({"预算!C3": "=C2*2"}, [("formula-no-value", "预算!C3")]),
         ({"预算!C3": "#DIV/0!"}, [("error-cell", "预算!C3")]),
         ({"组织职责!E2": "负责项目管理_x0007_"}, [("illegal-character", "组织职责!E2")]),
-        ({"修订记录!H3": "将XX章节XX内容修改为XX内容"}, [("placeholder-text", "修订记录!H3")]),
+        ({"修订记录!H3": "将XX章节XX内容修改为XX内容"}, [("placeholder-text", "修订记录!H3"), ("revision-note", "修订记录!H3")]),
         ({"项目背景!B1": "【说明系统建设背景】"}, [("placeholder-text", "项目背景!B1")]),
-        ({"文档信息!B4": "Vx.y"}, [("placeholder-text", "文档信息!B4")]),
+        ({"服务范围!B2": "XX级医院"}, [("placeholder-text", "服务范围!B2")]),
         ({"服务目录!A3": "SC-01"}, [("duplicate-key", "服务目录!A3")]),
         ({"风险登记!A3": "R-01"}, [("duplicate-key", "风险登记!A3")]),
     ],
@@ -56,7 +56,7 @@ def test_a_bare_number_is_not_a_date(tmp_path):
     book["服务周期"]["B2"] = 20260101
     book["服务周期"]["B2"].number_format = "General"
     book.save(tmp_path / "w.xlsx")
-    _, report = check(tmp_path / "w.xlsx")
+    report = check(tmp_path / "w.xlsx").report
     assert [(f.code, f.location.cell) for f in report.findings] == [("bad-date", "服务周期!B2")]
     assert "是数字而不是日期" in report.findings[0].message
 
@@ -124,7 +124,7 @@ def test_many_mistakes_are_reported_in_one_run(tmp_path):
 
 
 def test_messages_are_chinese_and_name_the_value(tmp_path):
-    _, report = check(edit_sample(tmp_path, {"组织职责!B3": "技术经理"}))
+    report = check(edit_sample(tmp_path, {"组织职责!B3": "技术经理"})).report
     (finding,) = report.findings
     assert "「技术经理」不是可选值" in finding.message and "服务项目工程师" in finding.message
 

@@ -1,0 +1,80 @@
+"""Company conventions that differ between companies, read from an optional opsdoc.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from opsdoc.errors import OpsdocError
+
+CONFIG_NAME = "opsdoc.toml"
+
+
+class UnusableConfig(OpsdocError):
+    """Raised when opsdoc.toml cannot be read or holds a value of the wrong kind."""
+
+
+class RiskLevels(BaseModel):
+    """The lowest 可能性×影响 score of each level of the 5×5 matrix; below 一般 is 低."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    moderate: int = Field(4, alias="一般", ge=2, le=25)
+    major: int = Field(9, alias="较大", ge=2, le=25)
+    severe: int = Field(20, alias="重大", ge=2, le=25)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> RiskLevels:
+        if not self.moderate < self.major < self.severe:
+            raise ValueError("风险等级阈值应满足 一般 < 较大 < 重大")
+        return self
+
+    def level(self, score: int) -> str:
+        if score >= self.severe:
+            return "重大"
+        if score >= self.major:
+            return "较大"
+        return "一般" if score >= self.moderate else "低"
+
+
+class Conventions(BaseModel):
+    """Defaults follow the company template and rules.md."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file_code_pattern: str | None = None  # None: any 文件编码 is accepted
+    change_request_pattern: str = r"(WJGG|CR)-\d{4}-\d{3,}"
+    catalog_review_months: int = Field(12, ge=1, le=120)
+    plan_adjust_months: int = Field(6, ge=1, le=120)
+    risk_levels: RiskLevels = RiskLevels()
+
+    @field_validator("file_code_pattern", "change_request_pattern")
+    @classmethod
+    def _is_regex(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"不是有效的正则表达式：{exc}") from None
+        return pattern
+
+
+def load_conventions(workbook: Path, config: Path | None = None) -> Conventions:
+    """The conventions in `config`, else in opsdoc.toml beside the workbook, else the defaults."""
+    path = config or workbook.parent / CONFIG_NAME
+    if config is None and not path.is_file():
+        return Conventions()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UnusableConfig(path, "配置文件不存在") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UnusableConfig(path, f"配置文件无法读取：{exc}") from None
+    try:
+        return Conventions.model_validate(data)
+    except ValidationError as exc:
+        problems = "；".join(f"{'.'.join(map(str, e['loc'])) or '（整体）'}：{e['msg']}" for e in exc.errors())
+        raise UnusableConfig(path, f"配置有误：{problems}") from None
