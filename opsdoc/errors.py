@@ -22,6 +22,18 @@ class TemplateError(OpsdocError):
     """Raised when the Word template cannot be rendered: missing, broken tags, unknown variable."""
 
 
+class UnusableDocument(OpsdocError):
+    """Raised when a Word document cannot be read at all: missing, not a .docx, encrypted, damaged."""
+
+
+class LibreOfficeMissing(OpsdocError):
+    """Raised when the PDF export lacks LibreOffice, its Python bridge (python3-uno) or the CJK fonts."""
+
+
+class PdfExportError(OpsdocError):
+    """Raised when LibreOffice fails or times out while converting a document to PDF."""
+
+
 class OutputError(OpsdocError):
     """Raised when the output cannot be written: folder missing, not writable, file locked."""
 

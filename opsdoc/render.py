@@ -6,14 +6,18 @@ The context holds only strings, lists and dicts, already formatted (YYYYMMDD dat
 
 from __future__ import annotations
 
+import html
 import io
+import re
+import zipfile
 from collections import defaultdict
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
 from docxtpl import DocxTemplate
-from jinja2 import StrictUndefined, TemplateError as JinjaError, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateError as JinjaError, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from opsdoc.conventions import Conventions
@@ -228,6 +232,60 @@ def jinja_environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
 
 
+def template_paragraphs(template: Path) -> list[str]:
+    """The text of every paragraph of the template's body, headers and footers, tags included."""
+    texts = []
+    with zipfile.ZipFile(template) as package:
+        for name in package.namelist():
+            if re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", name):
+                xml = package.read(name).decode("utf-8", "replace")
+                for paragraph in re.findall(r"<w:p[ >].*?</w:p>", xml, flags=re.DOTALL):
+                    texts.append(html.unescape("".join(re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", paragraph))))
+    return texts
+
+
+def _where(template: Path, exc: Exception) -> str:
+    """The template text around the tag that failed, so an author can find it in Word."""
+    try:
+        paragraphs = template_paragraphs(template)
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return ""
+    if isinstance(exc, TemplateSyntaxError):  # Jinja points past the end; an unbalanced tag is the cause
+        needle = None
+        for text in paragraphs:
+            if text.count("{{") != text.count("}}") or text.count("{%") != text.count("%}"):
+                needle = (text, max(text.rfind("{{"), text.rfind("{%")))
+                break
+    else:
+        name = re.search(r"'(\w+)' is undefined|attribute '(\w+)'", str(exc))
+        word = name and (name.group(1) or name.group(2))
+        found = next((t for t in paragraphs if word and word in t and "{" in t), None)
+        needle = (found, found.find(word)) if found else None
+    if not needle:
+        return ""
+    text, at = needle
+    start = max(at - 30, 0)
+    return f"；位置：「{'…' if start else ''}{text[start:at + 40]}{'…' if at + 40 < len(text) else ''}」"
+
+
+def render_template(template: Path, context: dict) -> DocxTemplate:
+    """docxtpl with the sandboxed environment; every failure is a TemplateError naming the place."""
+    try:
+        docx = DocxTemplate(str(template))
+        docx.render(context, jinja_env=jinja_environment(), autoescape=True)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(template, f"模板标签语法错误：{exc.message}{_where(template, exc)}") from exc
+    except SecurityError as exc:
+        raise TemplateError(template, f"模板试图访问不允许的内部属性：{exc}{_where(template, exc)}") from exc
+    except UndefinedError as exc:
+        raise TemplateError(template, f"模板使用了不存在的名称：{exc}{_where(template, exc)}") from exc
+    except JinjaError as exc:
+        raise TemplateError(template, f"模板无法渲染：{exc}") from exc
+    except Exception as exc:  # a damaged .docx surfaces as zip, XML or KeyError deep inside docxtpl
+        raise TemplateError(template, f"模板不是可用的 Word 文档（{type(exc).__name__}: {exc}）") from exc
+    return docx
+
+
 def _midnight(value: date) -> datetime:
     return datetime(value.year, value.month, value.day)
 
@@ -240,15 +298,7 @@ def render_document(
     if not template.is_file():
         raise TemplateError(template, "Word 模板不存在")
     context = build_context(document, conventions, draft=draft)
-    try:
-        docx = DocxTemplate(str(template))
-        docx.render(context, jinja_env=jinja_environment(), autoescape=True)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(template, f"模板标签语法错误（第 {exc.lineno} 行附近）：{exc.message}") from exc
-    except JinjaError as exc:
-        raise TemplateError(template, f"模板无法渲染：{exc}") from exc
-    except Exception as exc:  # a damaged .docx surfaces as zip, XML or KeyError deep inside docxtpl
-        raise TemplateError(template, f"模板不是可用的 Word 文档（{type(exc).__name__}: {exc}）") from exc
+    docx = render_template(template, context)
     info, last = document.info, document.revisions[-1]
     properties = docx.docx.core_properties
     properties.title = context["doc"]["title"]

@@ -16,15 +16,54 @@ class Severity(str, Enum):
         return "错误" if self is Severity.ERROR else "警告"
 
 
+# How a Word document's parts are named to the people reading a verify report.
+PART_NAMES = {"body": "正文", "header": "页眉", "footer": "页脚", "properties": "文档属性"}
+
+
 @dataclass(frozen=True)
 class Location:
-    """Where a finding points: a sheet, and a cell such as ``修订记录!D5`` (None: the whole sheet)."""
+    """Where a finding points.
+
+    In a workbook: a sheet, and a cell such as ``修订记录!D5`` (None: the whole sheet).
+    In a Word document (``opsdoc verify``): the part ("body", "header", "footer" or
+    "properties"), then the section, the paragraph (1-based among the part's paragraphs
+    outside tables) or the table and row (1-based), and a short excerpt of the text
+    concerned; None where it does not apply. A workbook value missing from a document has both.
+    """
 
     sheet: str | None = None
     cell: str | None = None
+    part: str | None = None
+    section: int | None = None
+    paragraph: int | None = None
+    table: int | None = None
+    row: int | None = None
+    excerpt: str | None = None
 
     def __str__(self) -> str:
-        return self.cell or self.sheet or "工作簿"
+        if self.cell or self.sheet or not self.part:
+            return self.cell or self.sheet or "工作簿"
+        place = PART_NAMES.get(self.part, self.part)
+        if self.section is not None:
+            place += f" 第{self.section}节"
+        if self.table is not None:
+            place += f" 表{self.table}" + (f" 第{self.row}行" if self.row is not None else "")
+        elif self.paragraph is not None:
+            place += f" 第{self.paragraph}段"
+        return place + (f"「{self.excerpt}」" if self.excerpt else "")
+
+    def document_place(self) -> dict:
+        """The Word-document fields, for JSON; empty for a workbook-only location."""
+        if self.part is None:
+            return {}
+        return {
+            "part": self.part,
+            "section": self.section,
+            "paragraph": self.paragraph,
+            "table": self.table,
+            "row": self.row,
+            "excerpt": self.excerpt,
+        }
 
 
 @dataclass(frozen=True)
@@ -45,6 +84,7 @@ class Finding:
             "severity": self.severity.value,
             "sheet": self.location.sheet,
             "cell": self.location.cell,
+            **self.location.document_place(),
             "related": list(self.related),
             "message": self.message,
         }

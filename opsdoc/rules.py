@@ -65,6 +65,7 @@ for _code, _severity, _title in [
     ("formula-no-value", "E", "公式没有缓存的计算结果"),
     ("error-cell", "E", "单元格是 Excel 错误值"),
     ("illegal-character", "E", "含有 Word 无法保存的控制字符"),
+    ("cell-too-long", "E", "单元格超过 32767 个字符（Excel 的上限）"),
     ("placeholder-text", "E", "保留了模板占位内容"),
     ("unknown-column", "W", "表头不是本表的列，内容不会写入文档"),
     ("unknown-label", "W", "项目不是本表的项目，内容不会写入文档"),

@@ -10,11 +10,14 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
+from defusedxml import DefusedXmlException
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
@@ -27,6 +30,15 @@ Loc = tuple  # ("修订记录", 2, "修订日期") for a table cell, ("文档信
 
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_SIGNATURE = b"PK\x03\x04"
+
+# Limits far above any real workbook (a 20k-row register is a few MB), checked before parsing.
+MAX_MEMBERS = 1_000  # files inside the .xlsx archive; Excel writes a few dozen
+MAX_MEMBER_BYTES = 256 * 2**20  # uncompressed size of one part
+MAX_TOTAL_BYTES = 512 * 2**20  # uncompressed size of all parts
+MAX_RATIO = 500  # compression ratio of a part over 1 MiB; sheet XML compresses 10–50×, zip bombs 1000×+
+MAX_ROWS = 100_000  # filled rows per sheet
+MAX_COLUMNS = 256  # columns per sheet: a sheet's <dimension> can claim 16384 and lie
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell; anything longer came from elsewhere
 
 # Characters that cannot be stored in Word's XML (tab and newline are fine).
 ILLEGAL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -82,13 +94,65 @@ def preflight(path: Path) -> None:
         )
     if not head.startswith(ZIP_SIGNATURE) or not zipfile.is_zipfile(path):
         raise UnusableWorkbook(path, "不是 .xlsx 工作簿（无法识别的文件格式），请用 Excel/WPS 另存为 .xlsx")
-
-
-def _open(path: Path, data_only: bool):
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in archive.namelist() else b""
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        raise UnusableWorkbook(path, f"工作簿已损坏，无法打开（{exc}）") from None
+    _check_archive(path, members)
+    names = {m.filename for m in members}
+    if b"opendocument" in mimetype:
+        raise UnusableWorkbook(path, "这是 OpenDocument 表格（.ods）：请在 WPS/LibreOffice 中另存为 .xlsx")
+    if "word/document.xml" in names:
+        raise UnusableWorkbook(path, "这是 Word 文档，不是工作簿：请给出填写好的 .xlsx 数据工作簿")
+    if "xl/workbook.bin" in names:
+        raise UnusableWorkbook(path, "这是二进制工作簿（.xlsb）：请在 Excel 中另存为 .xlsx")
+    if "xl/workbook.xml" not in names:
+        raise UnusableWorkbook(path, "压缩包中没有工作簿内容，不是 .xlsx 文件")
+
+
+def _check_archive(path: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Reject zip bombs from the archive's directory, before decompressing anything.
+
+    zipfile never yields more bytes than an entry declares (and fails its CRC if the data
+    holds more), so the declared sizes bound what parsing can ever produce.
+    """
+    if len(members) > MAX_MEMBERS:
+        raise UnusableWorkbook(path, f"压缩包内有 {len(members)} 个文件，超过上限 {MAX_MEMBERS}：不是正常的工作簿")
+    total = 0
+    for member in members:
+        size = member.file_size
+        if size > MAX_MEMBER_BYTES:
+            raise UnusableWorkbook(path, f"「{member.filename}」解压后 {size // 2**20} MB，超过上限 {MAX_MEMBER_BYTES // 2**20} MB")
+        if size > 2**20 and size > MAX_RATIO * max(member.compress_size, 1):
+            raise UnusableWorkbook(
+                path, f"「{member.filename}」的压缩比超过 {MAX_RATIO}:1，疑似压缩炸弹，已拒绝读取"
+            )
+        total += size
+    if total > MAX_TOTAL_BYTES:
+        raise UnusableWorkbook(path, f"工作簿解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB")
+
+
+def _open(path: Path, data_only: bool, files: ExitStack):
+    """Open read-only; the file handle is ours, so it is closed even when openpyxl fails half-way."""
+    stream = files.enter_context(path.open("rb"))
+    try:
+        book = openpyxl.load_workbook(stream, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds for a damaged package
-        raise UnusableWorkbook(path, f"工作簿已损坏或不是 Excel 工作簿，无法读取（{type(exc).__name__}）") from exc
+        raise _unreadable(path, exc, "工作簿") from None
+    files.callback(book.close)
+    return book
+
+
+def _unreadable(path: Path, exc: BaseException, what: str) -> UnusableWorkbook:
+    """openpyxl wraps XML errors in ValueError; the cause tells a hostile file from a damaged one."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DefusedXmlException):
+            return UnusableWorkbook(path, f"{what}含有被禁止的 XML 结构（{type(cause).__name__}），疑似恶意文件")
+        cause = cause.__cause__ or cause.__context__
+    return UnusableWorkbook(path, f"{what}已损坏或不是 Excel 工作簿，无法读取（{type(exc).__name__}）")
 
 
 class _Reader:
@@ -105,30 +169,30 @@ class _Reader:
         self.findings.append(finding(code, Location(sheet, cell), message, related))
 
     def read(self) -> Workbook:
-        book = _open(self.path, data_only=False)
-        cached = None
-        try:
-            data: dict[str, Any] = {}
-            for spec in SHEETS:
-                if spec.title not in book.sheetnames:
-                    if spec.required:
-                        self.report("missing-sheet", spec.title, None, f"缺少工作表「{spec.title}」（{spec.purpose}）")
-                        self.blocked.add((spec.title,))
-                    continue
-                rows, self.bad_serials = _rows(book[spec.title])
-                if any(c.data_type == "f" for row in rows for c in row if c.value is not None):
-                    cached = cached or _open(self.path, data_only=True)
-                    cached_rows = list(cached[spec.title].iter_rows(values_only=True))
-                else:
-                    cached_rows = None
-                grid = self._grid(spec, rows, cached_rows)
-                data[spec.title] = self._table(spec, grid) if spec.is_table else self._key_values(spec, grid)
-        finally:
-            book.close()
-            if cached is not None:
-                cached.close()
+        with ExitStack() as files:
+            data = self._read_sheets(files)
         document = self._validate(data)
         return Workbook(self.path, document, self.cells, self.findings)
+
+    def _read_sheets(self, files: ExitStack) -> dict[str, Any]:
+        book = _open(self.path, data_only=False, files=files)
+        cached = None
+        data: dict[str, Any] = {}
+        for spec in SHEETS:
+            if spec.title not in book.sheetnames:
+                if spec.required:
+                    self.report("missing-sheet", spec.title, None, f"缺少工作表「{spec.title}」（{spec.purpose}）")
+                    self.blocked.add((spec.title,))
+                continue
+            rows, self.bad_serials = _rows(self.path, book[spec.title])
+            if any(c.data_type == "f" for row in rows for c in row if c.value is not None):
+                cached = cached or _open(self.path, data_only=True, files=files)
+                cached_rows = [[c.value for c in row] for row in _rows(self.path, cached[spec.title])[0]]
+            else:
+                cached_rows = None
+            grid = self._grid(spec, rows, cached_rows)
+            data[spec.title] = self._table(spec, grid) if spec.is_table else self._key_values(spec, grid)
+        return data
 
     def _grid(self, spec: SheetSpec, rows, cached_rows) -> list[list[Any]]:
         """Cell values by (row, column), checked and cleaned; None for empty or unusable cells."""
@@ -147,6 +211,10 @@ class _Reader:
                         value = _BLOCKED
                 elif cell.data_type == "e":
                     self.report("error-cell", spec.title, ref, f"单元格是错误值 {value}，请改正公式或填写实际内容")
+                    value = _BLOCKED
+                if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                    self.report("cell-too-long", spec.title, ref,
+                                f"单元格有 {len(value)} 个字符，超过 Excel 单元格上限 {MAX_CELL_CHARS}：请拆分或精简")
                     value = _BLOCKED
                 if isinstance(value, str):
                     value = EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
@@ -280,15 +348,30 @@ _BLOCKED = object()  # a cell already reported as unreadable
 _BAD_SERIAL = re.compile(r"Cell (\w+) is marked as a date but the serial value (\S+) is outside")
 
 
-def _rows(sheet) -> tuple[list, dict[str, float]]:
-    """All rows of a sheet, and the cells whose date serial openpyxl could not convert.
+def _rows(path: Path, sheet) -> tuple[list, dict[str, float]]:
+    """All rows of a sheet within the limits, and the cells whose date serial openpyxl could not convert.
 
     openpyxl's warnings (unsupported extensions and the like) are its own business, not the
     manager's; they are kept off the terminal.
     """
+    sheet.reset_dimensions()  # rows as stored, not padded to what <dimension> claims
+    rows, filled = [], 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rows = list(sheet.iter_rows(values_only=False))
+        try:
+            for row in sheet.iter_rows(values_only=False):
+                if len(row) > MAX_COLUMNS:
+                    if any(c.value is not None for c in row[MAX_COLUMNS:]):
+                        raise UnusableWorkbook(
+                            path, f"工作表「{sheet.title}」第 {len(rows) + 1} 行在第 {MAX_COLUMNS} 列之后还有内容，超出列数上限"
+                        )
+                    row = row[:MAX_COLUMNS]
+                filled += any(c.value is not None for c in row)
+                if filled > MAX_ROWS:
+                    raise UnusableWorkbook(path, f"工作表「{sheet.title}」超过 {MAX_ROWS} 行数据，超出上限")
+                rows.append(row)
+        except (DefusedXmlException, ParseError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+            raise _unreadable(path, exc, f"工作表「{sheet.title}」") from None
     bad = {}
     for warning in caught:
         match = _BAD_SERIAL.search(str(warning.message))

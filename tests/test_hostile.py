@@ -1,0 +1,286 @@
+"""Hostile and broken input: each case ends in a clear message and exit code, and writes nothing."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+import opsdoc.output
+import opsdoc.workbook
+from opsdoc.cli import main
+from tests.conftest import SAMPLE, edit_sample
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _sample_with(path: Path, part: str, transform) -> Path:
+    """The sample with one package part rewritten (for XML attacks openpyxl would never write)."""
+    with zipfile.ZipFile(SAMPLE) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            target.writestr(entry, transform(data) if entry.filename == part else data)
+    return path
+
+
+# Nine levels of ten: a billion "lol"s, about 3 GB, if a parser expanded them.
+LAUGHS = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">' + b"".join(
+    b'<!ENTITY lol%d "%s">' % (level, b"&lol%d;" % (level - 1) * 10) for level in range(1, 10)
+) + b"]>"
+
+
+def _laughing(xml: bytes) -> bytes:
+    """Declare the bomb and use it in the first inline string."""
+    body = xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml
+    return LAUGHS + body.replace(b"<is><t>", b"<is><t>&lol9;", 1)
+
+
+def _with_doctype(doctype: bytes):
+    return lambda xml: doctype + (xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml)
+
+
+def _sheet_part(name: str) -> str:
+    book = openpyxl.load_workbook(SAMPLE, read_only=True)
+    index = book.sheetnames.index(name) + 1
+    book.close()
+    return f"xl/worksheets/sheet{index}.xml"
+
+
+# (name, make(tmp_path) -> input path, expected message fragment); all exit 2.
+UNUSABLE = [
+    ("missing file", lambda d: d / "没有这个文件.xlsx", "文件不存在"),
+    ("directory", lambda d: d, "文件夹"),
+    ("empty file", lambda d: _write(d / "empty.xlsx", b""), "空的"),
+    ("encrypted or xls", lambda d: _write(d / "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000)), "另存为"),
+    ("csv", lambda d: _write(d / "data.csv", "文件版本,修订日期\nV1.0,20260301\n".encode()), "不是 .xlsx"),
+    ("random bytes", lambda d: _write(d / "noise.xlsx", os.urandom(4096)), "不是 .xlsx"),
+    ("png", lambda d: _write(d / "pic.xlsx", b"\x89PNG\r\n\x1a\n" + bytes(100)), "不是 .xlsx"),
+    ("truncated", lambda d: _write(d / "cut.xlsx", SAMPLE.read_bytes()[: len(SAMPLE.read_bytes()) // 2]), "xlsx"),
+    ("zip without workbook", lambda d: _zip(d / "a.xlsx", {"readme.txt": b"hello"}), "没有工作簿内容"),
+    ("word document", lambda d: _zip(d / "a.xlsx", {"word/document.xml": b"<w/>"}), "Word 文档"),
+    ("ods", lambda d: _zip(d / "a.ods", {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}), ".ods"),
+    ("xlsb", lambda d: _zip(d / "a.xlsb", {"xl/workbook.bin": b"\0" * 10}), ".xlsb"),
+    ("zip bomb", lambda d: _zip(d / "bomb.xlsx", {"xl/workbook.xml": b"<a/>", "xl/worksheets/sheet1.xml": bytes(64 * 2**20)}), "压缩炸弹"),
+    ("too many members", lambda d: _zip(d / "many.xlsx", {f"x/{i}.xml": b"<a/>" for i in range(1001)}), "超过上限"),
+    ("billion laughs in a sheet", lambda d: _sample_with(d / "lol.xlsx", _sheet_part("修订记录"), _laughing), "疑似恶意"),
+    ("external entity", lambda d: _sample_with(
+        d / "xxe.xlsx", _sheet_part("预算"), _with_doctype(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>')), "疑似恶意"),
+    ("broken sheet xml", lambda d: _sample_with(d / "bad.xlsx", _sheet_part("预算"), lambda x: x[: len(x) // 2]), "已损坏"),
+    ("cell beyond the column cap", lambda d: _far_column(d), "列数上限"),
+]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _far_column(folder: Path) -> Path:
+    book = openpyxl.load_workbook(SAMPLE)
+    book["预算"].cell(row=3, column=300, value="藏在很远的列")
+    book.save(folder / "far.xlsx")
+    return folder / "far.xlsx"
+
+
+@pytest.mark.parametrize("name, make, message", UNUSABLE, ids=[case[0] for case in UNUSABLE])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_unusable_workbooks_exit_2_with_a_clear_line(tmp_path, name, make, message, command):
+    source = make(tmp_path)
+    out = tmp_path / "out"
+    args = [command, str(source)] + (["-o", str(out)] if command == "build" else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/styles.xml", "[Content_Types].xml"])
+def test_entity_declarations_elsewhere_are_never_expanded(tmp_path, part):
+    """openpyxl parses these parts without resolving entities: the bomb stays a declaration."""
+    import resource
+
+    path = _sample_with(tmp_path / "lol.xlsx", part, _with_doctype(LAUGHS))
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2 * 2**20  # KiB: far below 3 GB
+
+
+def test_row_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(opsdoc.workbook, "MAX_ROWS", 5)
+    result = CliRunner().invoke(main, ["check", str(SAMPLE)])
+    assert result.exit_code == 2 and "超过 5 行数据" in result.output
+
+
+def test_a_lying_dimension_is_not_trusted(tmp_path):
+    """A <dimension> claiming the whole sheet must neither hang the reader nor hide data."""
+    part = _sheet_part("预算")
+    path = _sample_with(tmp_path / "dim.xlsx", part, lambda x: x.replace(b'<dimension ref="A1:D200"/>', b'<dimension ref="A1:XFD1048576"/>').replace(b'<dimension ref="A1:D7"/>', b'<dimension ref="A1:B2"/>'))
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+# (changes, expected (code, cell)); all exit 1 and write nothing.
+CELL_CASES = [
+    ({"组织职责!E2": "负责_x0007_项目管理"}, ("illegal-character", "组织职责!E2")),
+    ({"组织职责!E3": "负责_x001B_巡检"}, ("illegal-character", "组织职责!E3")),
+    ({"预算!C3": "=C2*2"}, ("formula-no-value", "预算!C3")),
+    ({"预算!C3": "#REF!"}, ("error-cell", "预算!C3")),
+    ({"预算!C4": "#N/A"}, ("error-cell", "预算!C4")),
+    ({"服务周期!B2": "2026-02-30"}, ("bad-date", "服务周期!B2")),
+    ({"服务周期!B2": "2026-13-01"}, ("bad-date", "服务周期!B2")),
+    ({"服务周期!B2": "明年"}, ("bad-date", "服务周期!B2")),
+    ({"服务周期!C2": True}, ("bad-date", "服务周期!C2")),
+    ({"预算!C2": "一百万"}, ("bad-number", "预算!C2")),
+    ({"风险登记!D2": "高"}, ("bad-number", "风险登记!D2")),
+    ({"风险登记!E2": 0}, ("bad-choice", "风险登记!E2")),
+    ({"组织职责!B2": "项目经理"}, ("bad-choice", "组织职责!B2")),
+    ({"服务级别协议!A2": "P0"}, ("bad-choice", "服务级别协议!A2")),
+    ({"文档信息!B1": None}, ("missing-value", "文档信息!B1")),
+    ({"服务范围!B3": "【客户性质】"}, ("placeholder-text", "服务范围!B3")),
+    ({"服务范围!B3": "YYYY-MM-DD前确定"}, ("placeholder-text", "服务范围!B3")),
+    ({"预算!A2": "预算项", "预算!A1": "预算项"}, None),  # a header typed into a row is just text
+]
+
+
+@pytest.mark.parametrize("changes, expected", CELL_CASES)
+def test_bad_cells_are_findings_and_nothing_is_written(tmp_path, changes, expected):
+    path = edit_sample(tmp_path, changes)
+    before = path.read_bytes()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(path), "-o", str(out)])
+    assert path.read_bytes() == before
+    if expected is None:
+        assert result.exit_code == 0, result.output
+        return
+    code, cell = expected
+    assert result.exit_code == 1, result.output
+    assert f"{cell}  错误 [{code}]" in result.output
+    assert not out.exists()
+
+
+def test_a_cell_longer_than_excel_allows(tmp_path):
+    """openpyxl will not write such a cell, but other tools do; the XML is edited directly."""
+    import re
+
+    def lengthen(xml: bytes) -> bytes:
+        return re.sub(rb'(<c r="B1"[^>]*><is><t>)(.*?)(</t>)', lambda m: m.group(1) + "长".encode() * 40_000 + m.group(3), xml, count=1, flags=re.DOTALL)
+
+    path = _sample_with(tmp_path / "long.xlsx", _sheet_part("项目背景"), lengthen)
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1 and "项目背景!B1  错误 [cell-too-long]" in result.output
+
+
+def test_a_bare_timestamp_is_not_a_date(tmp_path):
+    book = openpyxl.load_workbook(SAMPLE)
+    book["服务周期"]["B2"] = 1795737600
+    book["服务周期"]["B2"].number_format = "0"
+    book.save(tmp_path / "w.xlsx")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "w.xlsx")])
+    assert result.exit_code == 1 and "服务周期!B2  错误 [bad-date]" in result.output
+
+
+def test_a_date_serial_beyond_any_date_is_a_bad_date(tmp_path):
+    path = edit_sample(tmp_path, {"服务周期!B2": 20260101})  # typed into a date-formatted cell
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1 and "服务周期!B2  错误 [bad-date]" in result.output
+
+
+def _template_variant(tmp_path: Path, old: str, new: str) -> Path:
+    from opsdoc.render import default_template
+
+    path = tmp_path / "公司模板.docx"
+    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(path, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == "word/document.xml":
+                data = data.decode().replace(old, new, 1).encode()
+            target.writestr(entry, data)
+    return path
+
+
+TEMPLATE_CASES = [
+    ("{{ doc.customer_confirmer }}", "{{ doc.customer_confirmer ", "语法错误", "{{ doc.customer_confirmer ），"),
+    ("{{ doc.customer_confirmer }}", "{{ doc.nope }}", "不存在的名称", "{{ doc.nope }}"),
+    ("{{ doc.customer_confirmer }}", "{{ secret }}", "不存在的名称", "{{ secret }}"),
+    ("{{ doc.customer_confirmer }}", "{{ doc.title.__class__.__mro__ }}", "不允许的内部属性", "__class__"),
+    ("{{ doc.customer_confirmer }}", "{{ ''.__class__.__subclasses__() }}", "不允许的内部属性", "__subclasses__"),
+    ("{{ doc.customer_confirmer }}", "{% for x in %}", "语法错误", None),
+]
+
+
+@pytest.mark.parametrize("old, new, message, excerpt", TEMPLATE_CASES)
+def test_broken_or_hostile_templates_are_refused_with_the_place(tmp_path, old, new, message, excerpt):
+    template = _template_variant(tmp_path, old, new)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(out), "--template", str(template)])
+    assert result.exit_code == 2, result.output
+    assert "公司模板.docx" in result.output and message in result.output
+    if excerpt:
+        assert excerpt in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content, message", [(None, "模板不存在"), (b"not a docx", "不是可用的 Word 文档")])
+def test_missing_or_unusable_template(tmp_path, content, message):
+    template = tmp_path / "t.docx"
+    if content is not None:
+        template.write_bytes(content)
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path / "out"), "--template", str(template)])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_output_folder_that_is_a_file(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(blocker / "sub")])
+    assert result.exit_code == 2 and "无法创建输出文件夹" in result.output
+
+
+def test_output_path_taken_by_a_folder_is_reported(tmp_path):
+    from opsdoc.pipeline import output_name
+    from opsdoc.workbook import read_workbook
+
+    (tmp_path / output_name(read_workbook(SAMPLE).document.info)).mkdir()
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
+    assert result.exit_code in (2, 3) and "Traceback" not in result.output
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".opsdoc-")] == []
+
+
+def test_interrupt_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(opsdoc.output.os, "replace", interrupted)
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
+    assert result.exit_code == 130 and "未写入任何文件" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unicode_and_markup_in_every_kind_of_cell_build(tmp_path):
+    values = {
+        "项目背景!B1": "emoji 🚑🏥 RTL עברית العربية combining é̃ <w:p/> & ]]> {% raw %}",
+        "组织职责!A6": "Zoë 欧阳",
+        "风险登记!C2": "{{ doc.__class__ }}\n第二行",
+        "合同指标!B7": "≥95分 < 100 & > 90",
+    }
+    result = CliRunner().invoke(main, ["build", str(edit_sample(tmp_path, values)), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    (built,) = (tmp_path / "out").iterdir()
+    with zipfile.ZipFile(built) as package:
+        body = package.read("word/document.xml").decode()
+    import html
+
+    text = html.unescape(body)
+    for value in ["emoji 🚑🏥 RTL עברית العربية combining é̃ <w:p/> & ]]> {% raw %}", "Zoë 欧阳", "{{ doc.__class__ }}", "≥95分 < 100 & > 90"]:
+        assert value in text

@@ -1,0 +1,328 @@
+"""opsdoc verify: the built sample passes; each way of breaking it is caught with its code and place."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import docx
+import pytest
+from docx.shared import Cm
+
+from opsdoc.document_text import read_document
+from opsdoc.errors import OpsdocError, UnusableDocument
+from opsdoc.model import SHEETS
+from opsdoc.render import build_context
+from opsdoc.report import Location
+from opsdoc.verify import RENDERED_AS, VERIFY_CODES, verify_document
+from opsdoc.workbook import read_workbook
+from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample
+
+
+def broken(tmp_path: Path, change) -> Path:
+    """A copy of the sample document with `change(document)` applied, as a hand edit would."""
+    document = docx.Document(SAMPLE_DOCX)
+    change(document)
+    path = tmp_path / "broken.docx"
+    document.save(path)
+    return path
+
+
+def paragraph(document, text: str):
+    return next(p for p in document.paragraphs if p.text == text)
+
+
+def remove(element) -> None:
+    element.getparent().remove(element)
+
+
+def number_of(path: Path, text: str) -> int:
+    """1-based number of the body paragraph with this text, as verify counts them."""
+    return 1 + [p.text for p in docx.Document(path).paragraphs].index(text)
+
+
+def found(report) -> list[tuple]:
+    return [(f.code, f.location.part, f.location.paragraph, f.location.table, f.location.row) for f in report.findings]
+
+
+def test_the_sample_passes_with_and_without_its_workbook():
+    assert verify_document(SAMPLE_DOCX).findings == []
+    assert verify_document(SAMPLE_DOCX, workbook=SAMPLE).findings == []
+
+
+def test_every_code_has_a_severity_and_a_title():
+    assert all(c.title and c.severity.value in "EW" for c in VERIFY_CODES.values())
+    assert len(VERIFY_CODES) == len(set(VERIFY_CODES))
+
+
+def test_deleted_chapter_heading(tmp_path):
+    path = broken(tmp_path, lambda d: remove(paragraph(d, "组织职责")._p))
+    report = verify_document(path)
+    assert found(report) == [("chapter-missing", "body", number_of(path, "目标和范围"), None, None)]
+    assert "第2章「组织职责」" in report.findings[0].message
+
+
+def test_swapped_chapters_are_one_finding(tmp_path):
+    def swap_8_and_9(document):
+        body = document.element.body
+        blocks = list(body)
+        start = blocks.index(paragraph(document, "绩效考核")._p)
+        end = blocks.index(paragraph(document, "服务合同")._p)
+        anchor = paragraph(document, "工作规范")._p
+        for element in blocks[start:end]:
+            anchor.addprevious(element)
+
+    path = broken(tmp_path, swap_8_and_9)
+    report = verify_document(path)
+    assert found(report) == [("chapter-order", "body", number_of(path, "绩效考核"), None, None)]
+    assert "第9章「绩效考核」" in report.findings[0].message
+
+
+def test_changed_chapter_title(tmp_path):
+    def rename(document):
+        paragraph(document, "项目背景").runs[0].text = "项目简介"
+
+    path = broken(tmp_path, rename)
+    report = verify_document(path)
+    assert found(report) == [("chapter-title", "body", number_of(path, "项目简介"), None, None)]
+    assert report.findings[0].location.excerpt == "项目简介"
+
+
+def test_chapter_heading_in_the_wrong_style(tmp_path):
+    def restyle(document):
+        paragraph(document, "工作计划").style = document.styles["Normal"]
+
+    path = broken(tmp_path, restyle)
+    assert found(verify_document(path)) == [("chapter-style", "body", number_of(path, "工作计划"), None, None)]
+
+
+def test_missing_and_renamed_sections(tmp_path):
+    def change(document):
+        remove(paragraph(document, "预算管理")._p)
+        paragraph(document, "风险管理").runs[0].text = "风险控制"
+
+    path = broken(tmp_path, change)
+    report = verify_document(path)
+    assert found(report) == [
+        ("section-missing", "body", number_of(path, "报告管理"), None, None),
+        ("section-title", "body", number_of(path, "风险控制"), None, None),
+    ]
+    assert [f.message for f in report.findings] == [
+        "缺少第6章的小节「预算管理」（Heading 2），应在此标题之前",
+        "第6章的小节「风险管理」的标题被改为「风险控制」",
+    ]
+
+
+def test_removed_fixed_paragraph(tmp_path):
+    path = broken(tmp_path, lambda d: remove(paragraph(d, "应按照公司财务部门的要求编制部门成本预算和服务项目的成本预算。")._p))
+    report = verify_document(path)
+    budget_table = 1 + [t.rows[0].cells[0].text for t in docx.Document(path).tables].index("预算项")
+    assert found(report) == [("fixed-text-missing", "body", None, budget_table, 1)]
+    assert "应按照公司财务部门的要求编制部门成本预算" in report.findings[0].message
+
+
+def test_edited_fixed_paragraph(tmp_path):
+    text = "项目中的投诉和满意度由公司统一管理，投诉的具体定义应由服务项目经理与客户沟通商定，达成一致。"
+
+    def edit(document):
+        paragraph(document, text).runs[0].text = text.replace("公司统一管理", "项目组自行管理")
+
+    path = broken(tmp_path, edit)
+    assert found(verify_document(path)) == [
+        ("fixed-text-changed", "body", number_of(path, text.replace("公司统一管理", "项目组自行管理")), None, None)
+    ]
+
+
+def test_leftover_tag(tmp_path):
+    def tag(document):
+        document.tables[0].rows[1].cells[1].paragraphs[0].runs[0].text = "{{ doc.customer }}"
+
+    report = verify_document(broken(tmp_path, tag))
+    assert [(f.code, str(f.location)) for f in report.findings] == [("template-tag", "正文 表1 第2行「{{ doc.customer }}」")]
+
+
+def test_leftover_placeholder_date_in_the_revision_table(tmp_path):
+    def placeholder(document):
+        cell = document.tables[1].rows[2].cells[1]
+        cell.paragraphs[0].runs[0].text = "YYYYMMDD/周建峰"
+
+    report = verify_document(broken(tmp_path, placeholder))
+    assert found(report) == [("placeholder-text", "body", None, 2, 3)]
+    assert "YYYYMMDD" in report.findings[0].message
+
+
+def test_footer_version_differs(tmp_path):
+    def footer(document):
+        run = next(r for p in document.sections[0].footer.paragraphs for r in p.runs if "V2.0" in r.text)
+        run.text = run.text.replace("V2.0", "V1.9")
+
+    report = verify_document(broken(tmp_path, footer))
+    assert found(report) == [("version-mismatch", "footer", 1, None, None)]
+    assert report.findings[0].message == "页脚的版本号是 V1.9，封面是 V2.0"
+
+
+def test_deleted_last_revision_row(tmp_path):
+    def delete_row(document):
+        table = document.tables[1]
+        remove(table.rows[-1]._tr)
+
+    report = verify_document(broken(tmp_path, delete_row))
+    assert found(report) == [("version-mismatch", "body", None, 2, 4)]
+    assert report.findings[0].message == "文件版本历史最后一行的版本号是 V1.2，封面是 V2.0"
+
+
+def test_revision_versions_must_increase(tmp_path):
+    def swap(document):
+        rows = document.tables[1].rows
+        rows[1].cells[0].paragraphs[0].runs[0].text = "V1.1"
+        rows[2].cells[0].paragraphs[0].runs[0].text = "V1.0"
+
+    assert found(verify_document(broken(tmp_path, swap))) == [("revision-order", "body", None, 2, 3)]
+
+
+def test_core_property_version(tmp_path):
+    def properties(document):
+        document.core_properties.version = "V1.2"
+
+    report = verify_document(broken(tmp_path, properties))
+    assert [(f.code, str(f.location)) for f in report.findings] == [("version-mismatch", "文档属性「V1.2」")]
+
+
+def test_changed_margins(tmp_path):
+    def margins(document):
+        document.sections[0].left_margin = Cm(2)
+
+    report = verify_document(broken(tmp_path, margins))
+    assert [(f.code, f.location.section) for f in report.findings] == [("page-setup", 1)]
+    assert report.findings[0].message == "左边距为 2.00 厘米，模板为 3.17 厘米"
+
+
+def test_style_the_template_does_not_define(tmp_path):
+    def add_style(document):
+        from docx.enum.style import WD_STYLE_TYPE
+
+        style = document.styles.add_style("手工样式", WD_STYLE_TYPE.PARAGRAPH)
+        paragraph(document, "说明：").style = style
+
+    path = broken(tmp_path, add_style)
+    report = verify_document(path)
+    assert found(report) == [("unknown-style", "body", number_of(path, "说明："), None, None)]
+
+
+def test_missing_toc_field(tmp_path):
+    def drop_toc(document):
+        for p in document.paragraphs:
+            if p.style.name == "toc 1":
+                remove(p._p)
+
+    report = verify_document(broken(tmp_path, drop_toc))
+    assert [f.code for f in report.findings] == ["toc-missing"]
+
+
+def test_dropped_workbook_values_are_named_by_cell(tmp_path):
+    def drop(document):
+        remove(next(p for p in document.paragraphs if p.text.startswith("本项目服务团队由运维服务部门经理"))._p)
+        duties = document.tables[2].rows[2].cells[4]
+        remove(duties.paragraphs[1]._p)
+
+    path = broken(tmp_path, drop)
+    assert verify_document(path).findings == []  # nothing of the template is lost
+    report = verify_document(path, workbook=SAMPLE)
+    assert [(f.code, str(f.location), f.location.table, f.location.row) for f in report.findings] == [
+        ("value-missing", "文档信息!B6", None, None),
+        ("value-missing", "组织职责!E3", 3, 3),
+    ]
+    assert report.findings[0].message == "运维服务部门经理「吴海燕」没有出现在文档中"
+    assert report.findings[1].message.startswith("职责「负责Oracle 19c RAC数据库的巡检")
+
+
+def test_chapter_note_in_the_wrong_chapter(tmp_path):
+    note = "二线专家孙国栋常驻公司总部，每月到院现场巡检一次数据库及存储；发生P1故障时由服务项目经理申请，4小时内到达现场。"
+
+    def move(document):
+        paragraph(document, "服务周期：")._p.addprevious(paragraph(document, note)._p)
+
+    report = verify_document(broken(tmp_path, move), workbook=SAMPLE)
+    assert [(f.code, str(f.location)) for f in report.findings] == [("value-misplaced", "补充说明!A2")]
+    assert report.findings[0].message.endswith("没有出现在第2章")
+
+
+def test_a_value_the_document_was_not_built_from(tmp_path):
+    workbook = edit_sample(tmp_path, {"服务级别协议!C2": 10, "质量与验收!A5": "归档文档"})
+    report = verify_document(SAMPLE_DOCX, workbook=workbook)
+    captions = {t.caption: t.number for t in read_document(SAMPLE_DOCX).tables}
+    assert [(f.code, str(f.location), f.location.table, f.location.row) for f in report.findings] == [
+        ("value-missing", "服务级别协议!C2", captions["服务级别协议"], 2),
+        ("value-missing", "质量与验收!A5", captions["验收标准："], 2),  # 类型 is shown by the table's caption
+    ]
+    assert report.findings[0].message == "响应时间(分钟)「10」没有出现在文档中该记录所在的行（表7第2行）"
+
+
+def test_invalid_workbook_is_one_finding(tmp_path):
+    workbook = edit_sample(tmp_path, {"修订记录!C3": None})
+    report = verify_document(SAMPLE_DOCX, workbook=workbook)
+    assert [(f.code, str(f.location)) for f in report.findings] == [("workbook-invalid", "工作簿")]
+
+
+def test_every_sheet_has_a_place_in_the_rendered_document():
+    """A sheet or column added to the contract must be given its place in RENDERED_AS."""
+    context = build_context(read_workbook(SAMPLE).document)
+    assert {s.name for s in SHEETS} == set(RENDERED_AS) | {"notes", "quality"}
+    for spec in SHEETS:
+        if spec.name in RENDERED_AS:
+            key, renamed = RENDERED_AS[spec.name]
+            rendered = context[key][0] if spec.is_table else context[key]
+            assert {renamed.get(c.name, c.name) for c in spec.columns} <= set(rendered), spec.title
+
+
+def test_a_document_not_made_from_the_template(tmp_path):
+    document = docx.Document()
+    document.add_heading("会议纪要", 1)
+    document.add_paragraph("与会人员：张三、李四。")
+    path = tmp_path / "会议纪要.docx"
+    document.save(path)
+    report = verify_document(path, workbook=SAMPLE)
+    assert [(f.code, f.location.part) for f in report.findings] == [("foreign-document", "body")]
+    assert not report.passes()
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        (b"", "文件是空的"),
+        (b"just some text\n", "不是 Word 文档"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "旧版 .doc"),
+        (None, "Excel 工作簿"),
+    ],
+)
+def test_a_file_that_is_not_a_docx(tmp_path, content, says):
+    path = tmp_path / "文档.docx"
+    path.write_bytes(SAMPLE.read_bytes() if content is None else content)
+    with pytest.raises(UnusableDocument) as caught:
+        verify_document(path)
+    assert isinstance(caught.value, OpsdocError) and caught.value.exit_code == 2
+    assert says in caught.value.message
+
+
+def test_finding_json_carries_the_document_place(tmp_path):
+    path = broken(tmp_path, lambda d: remove(paragraph(d, "组织职责")._p))
+    finding = verify_document(path).findings[0].as_dict()
+    assert finding["part"] == "body" and finding["paragraph"] == number_of(path, "目标和范围")
+    assert finding["excerpt"] == "目标和范围" and finding["sheet"] is None
+    assert "part" not in Location("修订记录", "修订记录!C3").document_place()
+
+
+def test_a_copy_with_extra_whitespace_runs_reads_the_same(tmp_path):
+    """Word splits runs freely when a document is edited; the text is what counts."""
+
+    def split_runs(document):
+        for p in document.paragraphs:
+            if len(p.runs) == 1 and len(p.runs[0].text) > 4:
+                run = p.runs[0]
+                text = run.text
+                run.text = text[:3]
+                tail = copy.deepcopy(run._r)
+                run._r.addnext(tail)
+                p.runs[1].text = text[3:]
+
+    assert verify_document(broken(tmp_path, split_runs), workbook=SAMPLE).findings == []
