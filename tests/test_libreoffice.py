@@ -30,3 +30,21 @@ def test_libreoffice_converts_the_sample_to_pdf(tmp_path):
     for number, title in enumerate(CHAPTERS, start=1):
         assert f"{number} {title}" in body or f"{number}  {title}" in body, title
     assert "第 4 页 共" in pages[3].replace("  ", " ")
+
+
+def test_libreoffice_opens_a_document_full_of_unicode_and_markup(tmp_path):
+    from opsdoc.pipeline import build
+    from tests.conftest import edit_sample
+
+    binary = soffice()
+    typed = "急诊 🚑 עברית & <b>粗体</b> {{ 7*7 }} é̃"
+    result = build(edit_sample(tmp_path, {"项目背景!B1": typed}), tmp_path / "out")
+    profile = (tmp_path / "profile").as_uri()
+    subprocess.run(
+        [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(result.output)],
+        check=True, capture_output=True, timeout=180,
+    )
+    (pdf,) = tmp_path.glob("*.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    # bidirectional text is reordered by the PDF layout, so check the runs on either side of it
+    assert "急诊 🚑" in text and "粗体</b> {{ 7*7 }} é̃" in text
