@@ -82,30 +82,73 @@ def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str
 
 
 @main.command()
-@click.argument("workbook_path", metavar="WORKBOOK", type=FILE)
+@click.argument("workbook_paths", metavar="WORKBOOK…", type=FILE, nargs=-1, required=True)
 @click.option("-o", "--output-dir", type=FILE, default=Path("."), show_default=True, help="输出文件夹。")
 @click.option("--template", type=FILE, help="公司自己的 Word 模板（.docx，含 docxtpl 标签）。")
 @click.option("--force", is_flag=True, help="允许覆盖内容不同的同名文件（已发布的版本）。")
-@click.option("--draft", is_flag=True, help="有错误也生成草稿：页眉标注“草稿（未通过检查）”，文件名加“_草稿”。")
+@click.option("--draft", is_flag=True, help="一致性规则有错误也生成草稿：页眉标注“草稿（未通过检查）”，文件名加“_草稿”。")
 @click.option("--strict", is_flag=True, help="警告也阻止生成。")
 @click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
 @click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
+@click.option("--dump-context", type=FILE, metavar="JSON", help="把交给模板的完整上下文写成 JSON（仅单个工作簿）。")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="批量生成时的并行进程数。")
 @_handles_errors
-def build(workbook_path, output_dir, template, force, draft, strict, skip, config):
-    """检查工作簿并生成受控的 .docx。退出码 0 成功，1 有错误未生成，2 无法读取，3 拒绝覆盖已发布版本。"""
-    from opsdoc.pipeline import build as run_build
+def build(workbook_paths, output_dir, template, force, draft, strict, skip, config, dump_context, jobs):
+    """检查工作簿并生成受控的 .docx；可给出多个工作簿或文件夹批量生成。
 
-    result = run_build(
-        workbook_path, output_dir, template=template, config=config, force=force, draft=draft, strict=strict,
-        skip=_known_codes(skip),
-    )
+    退出码 0 成功，1 有错误未生成，2 无法读取，3 拒绝覆盖已发布版本（批量时取各文档中最大的）。
+    """
+    from opsdoc.pipeline import build as build_one, workbooks_in
+
+    options = dict(template=template, config=config, force=force, draft=draft, strict=strict, skip=_known_codes(skip))
+    sources = workbooks_in(workbook_paths)
+    if len(workbook_paths) == 1 and len(sources) == 1 and sources[0] == workbook_paths[0]:
+        _report_build(build_one(sources[0], output_dir, dump_context=dump_context, **options))
+        return
+    if dump_context:
+        raise click.UsageError("--dump-context 只能用于单个工作簿")
+    if not sources:
+        raise click.UsageError("没有找到 .xlsx 工作簿")
+    sys.exit(_build_batch(sources, output_dir, jobs, options))
+
+
+STATUS_WORDS = {"written": "已生成", "unchanged": "内容相同，未改动", "overwritten": "已覆盖"}
+
+
+def _report_build(result) -> None:
     if result.report.findings:
         click.echo(result.report.to_text(), err=result.output is not None)
     if result.output is None:
         click.echo("存在错误，未生成文档。请按上面的提示修改工作簿（或用 --draft 生成草稿预览）。", err=True)
         sys.exit(1)
-    words = {"written": "已生成", "unchanged": "内容相同，未改动", "overwritten": "已覆盖"}
-    click.echo(f"{result.output}：{words[result.status]}")
+    click.echo(f"{result.output}：{STATUS_WORDS[result.status]}")
+
+
+def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict) -> int:
+    """One line per workbook as it completes, a progress bar on stderr, and the worst exit code."""
+    import time
+
+    from opsdoc.pipeline import build_many
+
+    started, codes = time.perf_counter(), []
+    with click.progressbar(length=len(sources), label="生成中", file=sys.stderr, show_pos=True) as bar:
+        for item in build_many(sources, output_dir, jobs=jobs, **options):
+            codes.append(item.exit_code)
+            if item.error:
+                line = f"✗ {item.source}：{item.error}"
+            elif item.result.output is None:
+                report = item.result.report
+                line = f"✗ {item.source}：{len(report.errors)} 个错误，未生成（opsdoc check 查看详情）"
+            else:
+                line = f"✓ {item.source} → {item.result.output}（{STATUS_WORDS[item.result.status]}）"
+            click.echo(line)
+            bar.update(1)
+    built = codes.count(0)
+    click.echo(
+        f"共 {len(sources)} 个工作簿：成功 {built}，有错误未生成 {codes.count(1)}，"
+        f"无法读取或写入 {len(codes) - built - codes.count(1)}；用时 {time.perf_counter() - started:.1f} 秒"
+    )
+    return max(codes)
 
 
 @main.command("rules")

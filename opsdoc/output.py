@@ -41,8 +41,12 @@ def ensure_folder(folder: Path) -> None:
         raise OutputError(folder, f"无法创建输出文件夹（{exc.strerror}）") from exc
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the target folder and rename: readers see old or new, never half."""
+def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> None:
+    """Write via a temporary file in the target folder and rename: readers see old or new, never half.
+
+    With replace=False the file is linked into place only if the name is still free, so two
+    builds racing for one name can never overwrite each other.
+    """
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(folder, "输出文件夹不存在")
@@ -56,9 +60,15 @@ def write_atomic(path: Path, data: bytes) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a document is shared
-        os.replace(temporary, path)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+            os.unlink(temporary)
     except BaseException as exc:  # includes Ctrl-C: never leave the temporary file behind
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, FileExistsError):
+            raise
         if isinstance(exc, OSError):
             raise OutputError(path, f"无法写入（{exc.strerror}）：文件可能正被 Word/WPS 打开，请关闭后重试") from exc
         raise
@@ -75,14 +85,15 @@ def publish(path: Path, data: bytes, *, force: bool = False) -> str:
 
     Returns "written", "unchanged" (same bytes already there) or "overwritten" (with force).
     """
-    if path.exists():
-        if path.read_bytes() == data:
-            return "unchanged"
-        if not force:
-            raise IssuedVersionExists(
-                path, "已存在内容不同的同名文件（已发布的版本）：请提升版本号，或确认后使用 --force 覆盖"
-            )
-        write_atomic(path, data)
-        return "overwritten"
+    if not path.exists():
+        try:
+            write_atomic(path, data, replace=False)
+            return "written"
+        except FileExistsError:  # another build took the name meanwhile: judge what it wrote
+            pass
+    if path.is_file() and path.read_bytes() == data:
+        return "unchanged"
+    if not force:
+        raise IssuedVersionExists(path, "已存在内容不同的同名文件（已发布的版本）：请提升版本号，或确认后使用 --force 覆盖")
     write_atomic(path, data)
-    return "written"
+    return "overwritten"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from opsdoc.conventions import Conventions, load_conventions
+from opsdoc.errors import OpsdocError
 from opsdoc.model import SHEETS, DocumentInfo
-from opsdoc.output import ensure_folder, publish, safe_file_name
+from opsdoc.output import ensure_folder, publish, safe_file_name, write_atomic
 from opsdoc.report import Report
 from opsdoc.rules import run_rules
 from opsdoc.workbook import Workbook, read_workbook
@@ -56,15 +59,70 @@ def build(
     draft: bool = False,
     strict: bool = False,
     skip: Iterable[str] = (),
+    dump_context: Path | None = None,
 ) -> BuildResult:
-    """Check, then render and publish; nothing is written while errors remain (unless draft)."""
+    """Check, then render and publish; nothing is written while errors remain (unless draft).
+
+    dump_context receives the exact template context as JSON whenever the workbook reads.
+    """
     checked = check(path, config=config, skip=skip)
     document, report = checked.workbook.document, checked.report
-    if document is None or (not draft and not report.passes(strict)):
+    if document is None:
         return BuildResult(report)
-    from opsdoc.render import render_document  # docxtpl is only imported by commands that render
+    from opsdoc.render import build_context, render_document  # docxtpl only for commands that render
 
-    data = render_document(document, template, checked.conventions, draft=draft)
+    context = build_context(document, checked.conventions, draft=draft)
+    if dump_context:
+        write_atomic(dump_context, json.dumps(context, ensure_ascii=False, indent=2).encode("utf-8"))
+    if not draft and not report.passes(strict):
+        return BuildResult(report)
+    data = render_document(document, context, template)
     ensure_folder(out_dir)
     output = out_dir / output_name(document.info, draft=draft)
     return BuildResult(report, output, publish(output, data, force=force))
+
+
+def workbooks_in(arguments: Iterable[Path]) -> list[Path]:
+    """Files as given; a folder contributes its .xlsx files (without Excel's ~$ lock files)."""
+    found: list[Path] = []
+    for argument in arguments:
+        if argument.is_dir():
+            found += sorted(p for p in argument.glob("*.xlsx") if not p.name.startswith(("~$", ".")))
+        else:
+            found.append(argument)
+    return found
+
+
+@dataclass
+class BatchItem:
+    """The outcome of one workbook of a batch; plain data, so it crosses process boundaries."""
+
+    source: Path
+    result: BuildResult | None = None
+    error: str | None = None  # the one-line reason when the workbook could not be built at all
+    exit_code: int = 0
+
+
+def _build_one(source: Path, out_dir: Path, options: dict) -> BatchItem:
+    try:
+        result = build(source, out_dir, **options)
+    except OpsdocError as exc:
+        return BatchItem(source, error=exc.message, exit_code=exc.exit_code)
+    except Exception as exc:  # one broken workbook must not stop the others
+        return BatchItem(source, error=f"内部错误：{type(exc).__name__}: {exc}", exit_code=2)
+    return BatchItem(source, result, exit_code=0 if result.output else 1)
+
+
+def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options) -> Iterator[BatchItem]:
+    """Build every workbook, in `jobs` processes; yields each outcome as it completes.
+
+    Each process compiles the template on its first document and reuses it (see render).
+    """
+    if jobs <= 1 or len(sources) <= 1:
+        for source in sources:
+            yield _build_one(source, out_dir, options)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending = [pool.submit(_build_one, source, out_dir, options) for source in sources]
+        for done in as_completed(pending):
+            yield done.result()

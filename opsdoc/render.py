@@ -6,6 +6,7 @@ The context holds only strings, lists and dicts, already formatted (YYYYMMDD dat
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import re
@@ -226,10 +227,43 @@ def build_context(document: Document, conventions: Conventions | None = None, *,
     }
 
 
+class _CompiledOnce(SandboxedEnvironment):
+    """Compiles each template part once per process: a batch renders the same XML many times."""
+
+    def __init__(self):
+        super().__init__(autoescape=True, undefined=StrictUndefined)
+        self._compiled = {}
+
+    def from_string(self, source, globals=None, template_class=None):
+        if globals or template_class:
+            return super().from_string(source, globals, template_class)
+        if source not in self._compiled:
+            self._compiled[source] = super().from_string(source)
+        return self._compiled[source]
+
+
+@functools.cache
 def jinja_environment() -> SandboxedEnvironment:
     """Values are escaped (& < > appear as typed), templates cannot reach Python internals,
-    and an unknown name is an error rather than blank text."""
-    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    and an unknown name is an error rather than blank text. One per process."""
+    return _CompiledOnce()
+
+
+class _PreparedTemplate(DocxTemplate):
+    """docxtpl whose tag clean-up of each part (the same for every document) runs once per process."""
+
+    def patch_xml(self, src_xml):
+        return _patched_xml(src_xml)
+
+
+@functools.lru_cache(maxsize=32)
+def _patched_xml(src_xml: str) -> str:
+    return DocxTemplate.patch_xml(None, src_xml)
+
+
+@functools.lru_cache(maxsize=4)
+def _template_bytes(template: Path, mtime_ns: int) -> bytes:
+    return template.read_bytes()
 
 
 def template_paragraphs(template: Path) -> list[str]:
@@ -271,7 +305,7 @@ def _where(template: Path, exc: Exception) -> str:
 def render_template(template: Path, context: dict) -> DocxTemplate:
     """docxtpl with the sandboxed environment; every failure is a TemplateError naming the place."""
     try:
-        docx = DocxTemplate(str(template))
+        docx = _PreparedTemplate(io.BytesIO(_template_bytes(template, template.stat().st_mtime_ns)))
         docx.render(context, jinja_env=jinja_environment(), autoescape=True)
     except TemplateSyntaxError as exc:
         raise TemplateError(template, f"模板标签语法错误：{exc.message}{_where(template, exc)}") from exc
@@ -290,14 +324,11 @@ def _midnight(value: date) -> datetime:
     return datetime(value.year, value.month, value.day)
 
 
-def render_document(
-    document: Document, template: Path | None = None, conventions: Conventions | None = None, *, draft: bool = False
-) -> bytes:
-    """The finished .docx as bytes: the same document and template always give the same bytes."""
+def render_document(document: Document, context: dict, template: Path | None = None) -> bytes:
+    """The finished .docx as bytes: the same context and template always give the same bytes."""
     template = template or default_template()
     if not template.is_file():
         raise TemplateError(template, "Word 模板不存在")
-    context = build_context(document, conventions, draft=draft)
     docx = render_template(template, context)
     info, last = document.info, document.revisions[-1]
     properties = docx.docx.core_properties
@@ -307,7 +338,7 @@ def render_document(
     properties.version = info.version
     properties.author = info.org
     properties.last_modified_by = last.approver
-    properties.content_status = "草稿" if draft else info.control_status
+    properties.content_status = "草稿" if context["doc"]["draft"] else info.control_status
     properties.category = info.secrecy
     properties.language = "zh-CN"
     properties.revision = len(document.revisions)
