@@ -16,7 +16,10 @@ from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
+from docx.oxml.ns import nsmap
+from docx.oxml.parser import oxml_parser
 from docxtpl import DocxTemplate
+from lxml import etree
 from jinja2 import StrictUndefined, TemplateError as JinjaError, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
@@ -250,10 +253,46 @@ def jinja_environment() -> SandboxedEnvironment:
 
 
 class _PreparedTemplate(DocxTemplate):
-    """docxtpl whose tag clean-up of each part (the same for every document) runs once per process."""
+    """docxtpl tuned for long registers, giving the same document.
+
+    The tag clean-up of each part is the same for every document, so it runs once per
+    process. docxtpl then parses the rendered body, repairs tables for column loops
+    (`{%tc`), and moves the body into the package; at 20k rows that move alone takes
+    seconds, as lxml reconciles namespaces node by node. Without column loops, the whole
+    document is parsed once, in place, instead.
+    """
+
+    def __init__(self, template_file, *, column_loops: bool):
+        super().__init__(template_file)
+        self.column_loops = column_loops
 
     def patch_xml(self, src_xml):
         return _patched_xml(src_xml)
+
+    def fix_tables(self, xml):
+        if self.column_loops:
+            return super().fix_tables(xml)
+        whole = etree.tostring(self.docx.element, encoding="unicode")
+        start, end = whole.index("<w:body"), whole.rindex("</w:body>") + len("</w:body>")
+        opening = xml.index(">") + 1  # the serialized body repeats the root's namespace declarations
+        body = re.sub(r'\s+xmlns:\w+="[^"]*"', "", xml[:opening]) + xml[opening:]
+        return etree.fromstring((whole[:start] + body + whole[end:]).encode("utf-8"), oxml_parser).body
+
+    def fix_docpr_ids(self, tree):
+        # python-docx's elements narrow xpath(); docxtpl's renumbering needs lxml's own.
+        for drawing in _DRAWING_IDS(tree):
+            self.docx_ids_index += 1
+            drawing.attrib["id"] = str(self.docx_ids_index)
+
+    def map_tree(self, tree):
+        if self.column_loops:
+            return super().map_tree(tree)
+        document = tree.getparent()
+        self.docx._part._element = self.docx._element = document
+        self.docx._Document__body = None  # python-docx caches the old body's proxy
+
+
+_DRAWING_IDS = etree.XPath("//wp:docPr", namespaces=nsmap)
 
 
 @functools.lru_cache(maxsize=32)
@@ -264,6 +303,13 @@ def _patched_xml(src_xml: str) -> str:
 @functools.lru_cache(maxsize=4)
 def _template_bytes(template: Path, mtime_ns: int) -> bytes:
     return template.read_bytes()
+
+
+@functools.lru_cache(maxsize=4)
+def _has_column_loops(data: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        body = package.read("word/document.xml").decode("utf-8", "replace")
+    return re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", body)) is not None
 
 
 def template_paragraphs(template: Path) -> list[str]:
@@ -305,7 +351,8 @@ def _where(template: Path, exc: Exception) -> str:
 def render_template(template: Path, context: dict) -> DocxTemplate:
     """docxtpl with the sandboxed environment; every failure is a TemplateError naming the place."""
     try:
-        docx = _PreparedTemplate(io.BytesIO(_template_bytes(template, template.stat().st_mtime_ns)))
+        data = _template_bytes(template, template.stat().st_mtime_ns)
+        docx = _PreparedTemplate(io.BytesIO(data), column_loops=_has_column_loops(data))
         docx.render(context, jinja_env=jinja_environment(), autoescape=True)
     except TemplateSyntaxError as exc:
         raise TemplateError(template, f"模板标签语法错误：{exc.message}{_where(template, exc)}") from exc
@@ -329,7 +376,11 @@ def render_document(document: Document, context: dict, template: Path | None = N
     template = template or default_template()
     if not template.is_file():
         raise TemplateError(template, "Word 模板不存在")
-    docx = render_template(template, context)
+    return save_document(render_template(template, context), document, context)
+
+
+def save_document(docx: DocxTemplate, document: Document, context: dict) -> bytes:
+    """Core properties from the data, then deterministic bytes."""
     info, last = document.info, document.revisions[-1]
     properties = docx.docx.core_properties
     properties.title = context["doc"]["title"]

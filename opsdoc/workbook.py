@@ -155,7 +155,7 @@ def _unreadable(path: Path, exc: BaseException, what: str) -> UnusableWorkbook:
     return UnusableWorkbook(path, f"{what}已损坏或不是 Excel 工作簿，无法读取（{type(exc).__name__}）")
 
 
-class _Reader:
+class WorkbookReader:
     """Turns sheets into the alias-keyed dict the model validates, recording cells and findings."""
 
     def __init__(self, path: Path):
@@ -169,10 +169,12 @@ class _Reader:
         self.findings.append(finding(code, Location(sheet, cell), message, related))
 
     def read(self) -> Workbook:
+        return self.validate(self.read_sheets())
+
+    def read_sheets(self) -> dict[str, Any]:
+        """Stage one: every sheet as alias-keyed records, with cell-level findings."""
         with ExitStack() as files:
-            data = self._read_sheets(files)
-        document = self._validate(data)
-        return Workbook(self.path, document, self.cells, self.findings)
+            return self._read_sheets(files)
 
     def _read_sheets(self, files: ExitStack) -> dict[str, Any]:
         book = _open(self.path, data_only=False, files=files)
@@ -303,13 +305,15 @@ class _Reader:
                 self.blocked.add((spec.title, col.label))
         return values
 
-    def _validate(self, data: dict) -> Document | None:
+    def validate(self, data: dict) -> Workbook:
+        """Stage two: the model, with pydantic's errors as findings at their cells."""
         try:
-            return Document.model_validate(data)
+            document = Document.model_validate(data)
         except ValidationError as exc:
             for error in exc.errors():
                 self._translate(error)
-            return None
+            document = None
+        return Workbook(self.path, document, self.cells, self.findings)
 
     def _translate(self, error: dict) -> None:
         loc = tuple(error["loc"])
@@ -390,4 +394,4 @@ def read_workbook(path: Path | str) -> Workbook:
     """Read and validate a workbook; raises UnusableWorkbook only when it cannot be read at all."""
     path = Path(path)
     preflight(path)
-    return _Reader(path).read()
+    return WorkbookReader(path).read()
