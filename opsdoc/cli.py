@@ -91,24 +91,28 @@ def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str
 @click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
 @click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
 @click.option("--dump-context", type=FILE, metavar="JSON", help="把交给模板的完整上下文写成 JSON（仅单个工作簿）。")
+@click.option("--pdf", is_flag=True, help="同时用 LibreOffice 导出 PDF；目录写入实际页码。")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="批量生成时的并行进程数。")
 @_handles_errors
-def build(workbook_paths, output_dir, template, force, draft, strict, skip, config, dump_context, jobs):
+def build(workbook_paths, output_dir, template, force, draft, strict, skip, config, dump_context, pdf, jobs):
     """检查工作簿并生成受控的 .docx；可给出多个工作簿或文件夹批量生成。
 
     退出码 0 成功，1 有错误未生成，2 无法读取，3 拒绝覆盖已发布版本（批量时取各文档中最大的）。
     """
     from opsdoc.pipeline import build as build_one, workbooks_in
 
-    options = dict(template=template, config=config, force=force, draft=draft, strict=strict, skip=_known_codes(skip))
+    options = dict(template=template, config=config, force=force, draft=draft, strict=strict, skip=_known_codes(skip), pdf=pdf)
     sources = workbooks_in(workbook_paths)
     if len(workbook_paths) == 1 and len(sources) == 1 and sources[0] == workbook_paths[0]:
-        _report_build(build_one(sources[0], output_dir, dump_context=dump_context, **options))
+        progress = functools.partial(click.echo, err=True)
+        _report_build(build_one(sources[0], output_dir, dump_context=dump_context, progress=progress, **options))
         return
     if dump_context:
         raise click.UsageError("--dump-context 只能用于单个工作簿")
     if not sources:
-        raise click.UsageError("没有找到 .xlsx 工作簿")
+        from opsdoc.errors import UnusableWorkbook
+
+        raise UnusableWorkbook(workbook_paths[0], "文件夹中没有 .xlsx 工作簿")
     sys.exit(_build_batch(sources, output_dir, jobs, options))
 
 
@@ -122,6 +126,8 @@ def _report_build(result) -> None:
         click.echo("存在错误，未生成文档。请按上面的提示修改工作簿（或用 --draft 生成草稿预览）。", err=True)
         sys.exit(1)
     click.echo(f"{result.output}：{STATUS_WORDS[result.status]}")
+    if result.pdf:
+        click.echo(f"{result.pdf}：{STATUS_WORDS[result.pdf_status]}")
 
 
 def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict) -> int:
@@ -149,6 +155,34 @@ def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict
         f"无法读取或写入 {len(codes) - built - codes.count(1)}；用时 {time.perf_counter() - started:.1f} 秒"
     )
     return max(codes)
+
+
+@main.command()
+@click.argument("docx_path", metavar="DOCX", type=FILE)
+@click.option("--template", type=FILE, help="对照的 Word 模板（默认：内置模板）。")
+@click.option("--workbook", "workbook_path", type=FILE, help="生成该文档的工作簿：检查其中每个值都出现在文档中。")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handles_errors
+def verify(docx_path: Path, template: Path | None, workbook_path: Path | None, output_format: str):
+    """对照模板（和工作簿）检查一份 .docx。退出码 0 通过，1 有问题，2 无法读取。"""
+    from opsdoc.verify import verify_document
+
+    report = verify_document(docx_path, template, workbook_path)
+    click.echo(report.to_json() if output_format == "json" else report.to_text())
+    sys.exit(0 if report.passes() else 1)
+
+
+@main.command("diff")
+@click.argument("old", metavar="OLD.docx", type=FILE)
+@click.argument("new", metavar="NEW.docx", type=FILE)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handles_errors
+def diff_command(old: Path, new: Path, output_format: str):
+    """逐章比较两个版本：新增、删除、修改的段落和表格行，以及可填入“修订说明”的摘要。"""
+    from opsdoc.diff import diff_documents
+
+    changes = diff_documents(old, new)
+    click.echo(changes.to_json() if output_format == "json" else changes.to_text())
 
 
 @main.command("rules")

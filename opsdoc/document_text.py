@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -89,6 +90,7 @@ class WordDocument:
     sections: list[PageSetup]
     defined_styles: set[str]
     version: str  # core property "version"; "" when absent
+    modified: datetime | None  # core property "modified"
     has_toc: bool
     tables: list[Table] = field(init=False)
 
@@ -180,6 +182,7 @@ class _Reader:
             sections=[_page_setup(s) for s in document.sections],
             defined_styles={s.name for s in document.styles},
             version=document.core_properties.version or "",
+            modified=document.core_properties.modified,
             has_toc=_has_toc(body_element),
         )
 

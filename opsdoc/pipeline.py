@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from opsdoc.conventions import Conventions, load_conventions
 from opsdoc.errors import OpsdocError
@@ -47,6 +48,8 @@ class BuildResult:
     report: Report
     output: Path | None = None  # None: refused because of findings
     status: str = "refused"  # "written", "unchanged", "overwritten" or "refused"
+    pdf: Path | None = None  # with pdf=True: the PDF beside the .docx
+    pdf_status: str | None = None
 
 
 def build(
@@ -60,10 +63,15 @@ def build(
     strict: bool = False,
     skip: Iterable[str] = (),
     dump_context: Path | None = None,
+    pdf: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Check, then render and publish; nothing is written while errors remain (unless draft).
 
     dump_context receives the exact template context as JSON whenever the workbook reads.
+    With pdf, LibreOffice lays the document out first: the PDF and the .docx's own TOC then
+    carry the real page numbers. The .docx is published before the PDF, so a refused issued
+    version leaves no PDF behind.
     """
     checked = check(path, config=config, skip=skip)
     document, report = checked.workbook.document, checked.report
@@ -79,7 +87,23 @@ def build(
     data = render_document(document, context, template)
     ensure_folder(out_dir)
     output = out_dir / output_name(document.info, draft=draft)
-    return BuildResult(report, output, publish(output, data, force=force))
+    if not pdf:
+        return BuildResult(report, output, publish(output, data, force=force))
+    data, pdf_data = _laid_out(data, progress)
+    status = publish(output, data, force=force)
+    pdf_output = output.with_suffix(".pdf")
+    return BuildResult(report, output, status, pdf_output, publish(pdf_output, pdf_data, force=force))
+
+
+def _laid_out(data: bytes, progress) -> tuple[bytes, bytes]:
+    """The .docx with its TOC page numbers written in, and its PDF."""
+    from opsdoc.pdf import export_pdf, write_toc
+
+    with tempfile.TemporaryDirectory(prefix="opsdoc-build-") as work:
+        source, target = Path(work) / "document.docx", Path(work) / "document.pdf"
+        source.write_bytes(data)
+        entries = export_pdf(source, target, progress)
+        return write_toc(data, entries), target.read_bytes()
 
 
 def workbooks_in(arguments: Iterable[Path]) -> list[Path]:

@@ -38,39 +38,37 @@ class VerifyCode:
     title: str
 
 
-VERIFY_CODES: dict[str, VerifyCode] = {
-    c.code: c
-    for c in (
-        VerifyCode(code, Severity(severity), title)
-        for code, severity, title in [
-            ("foreign-document", "E", "不是按该模板生成的文档：没有任何一章的标题，也没有模板的固定文字"),
-            ("chapter-missing", "E", "缺少模板中的一章（Heading 1）"),
-            ("chapter-order", "E", "章的顺序与模板不同"),
-            ("chapter-title", "E", "章标题与模板不同"),
-            ("chapter-style", "E", "章标题不是 Heading 1 样式"),
-            ("chapter-extra", "E", "模板中没有的章（Heading 1）"),
-            ("section-missing", "E", "缺少模板中的小节（Heading 2）"),
-            ("section-order", "E", "小节的顺序与模板不同"),
-            ("section-title", "E", "小节标题与模板不同"),
-            ("section-style", "E", "小节标题不是 Heading 2 样式"),
-            ("section-extra", "E", "模板中没有的小节（Heading 2）"),
-            ("fixed-text-missing", "E", "缺少模板的固定文字"),
-            ("fixed-text-changed", "E", "模板的固定文字被改动"),
-            ("fixed-text-order", "E", "模板的固定文字不在模板中的位置"),
-            ("template-tag", "E", "残留模板标签 {{、{%、{#"),
-            ("placeholder-text", "E", "残留占位内容：XXX、XX、Vx.y、YYYYMMDD、【…】、编制人姓名…"),
-            ("version-missing", "E", "封面、文件版本历史、页眉页脚或文档属性中没有版本号"),
-            ("version-mismatch", "E", "版本号不一致：封面、文件版本历史最后一行、页眉页脚、文档属性"),
-            ("revision-order", "E", "文件版本历史的版本号不是严格递增的 V主版本.次版本"),
-            ("page-setup", "E", "纸张大小、方向或页边距与模板不同"),
-            ("unknown-style", "E", "使用了模板没有定义的段落或表格样式"),
-            ("toc-missing", "E", "没有目录域（TOC）"),
-            ("workbook-invalid", "E", "工作簿有错误，无法核对文档内容"),
-            ("value-missing", "E", "工作簿中的值没有出现在文档中"),
-            ("value-misplaced", "E", "补充说明没有出现在工作簿指定的章"),
-        ]
-    )
-}
+VERIFY_CODES: dict[str, VerifyCode] = {}
+"""Every verify finding code with its severity and title; codes are stable for QA scripts."""
+
+for _code, _severity, _title in [
+    ("foreign-document", "E", "不是按该模板生成的文档：没有任何一章的标题，也没有模板的固定文字"),
+    ("chapter-missing", "E", "缺少模板中的一章（Heading 1）"),
+    ("chapter-order", "E", "章的顺序与模板不同"),
+    ("chapter-title", "E", "章标题与模板不同"),
+    ("chapter-style", "E", "章标题不是 Heading 1 样式"),
+    ("chapter-extra", "E", "模板中没有的章（Heading 1）"),
+    ("section-missing", "E", "缺少模板中的小节（Heading 2）"),
+    ("section-order", "E", "小节的顺序与模板不同"),
+    ("section-title", "E", "小节标题与模板不同"),
+    ("section-style", "E", "小节标题不是 Heading 2 样式"),
+    ("section-extra", "E", "模板中没有的小节（Heading 2）"),
+    ("fixed-text-missing", "E", "缺少模板的固定文字"),
+    ("fixed-text-changed", "E", "模板的固定文字被改动"),
+    ("fixed-text-order", "E", "模板的固定文字不在模板中的位置"),
+    ("template-tag", "E", "残留模板标签 {{、{%、{#"),
+    ("placeholder-text", "E", "残留占位内容：XXX、XX、Vx.y、YYYYMMDD、【…】、编制人姓名…"),
+    ("version-missing", "E", "封面、文件版本历史、页眉页脚或文档属性中没有版本号"),
+    ("version-mismatch", "E", "版本号不一致：封面、文件版本历史最后一行、页眉页脚、文档属性"),
+    ("revision-order", "E", "文件版本历史的版本号不是严格递增的 V主版本.次版本"),
+    ("page-setup", "E", "纸张大小、方向或页边距与模板不同"),
+    ("unknown-style", "E", "使用了模板没有定义的段落或表格样式"),
+    ("toc-missing", "E", "没有目录域（TOC）"),
+    ("workbook-invalid", "E", "工作簿有错误，无法核对文档内容"),
+    ("value-missing", "E", "工作簿中的值没有出现在文档中"),
+    ("value-misplaced", "E", "补充说明没有出现在工作簿指定的章"),
+]:
+    VERIFY_CODES[_code] = VerifyCode(_code, Severity(_severity), _title)
 
 
 def _finding(code: str, location: Location, message: str) -> Finding:
@@ -85,8 +83,8 @@ class Expectations:
     chapters: tuple[str, ...]
     sections: tuple[tuple[int, str], ...]  # (chapter number, title) of each Heading 2, in order
     fixed_body: tuple[str, ...]  # body paragraphs without tags, outside loops and conditions
-    fixed_margins: tuple[str, ...]  # the same for headers and footers
-    page: PageSetup
+    fixed_margins: tuple[tuple[str, str], ...]  # the same for headers and footers: (part, text)
+    page: PageSetup | None  # None: the template leaves the page to Word's defaults
     styles: frozenset[str]
     version_in_margins: bool  # the header or footer shows 版本号
     has_toc: bool
@@ -109,8 +107,8 @@ def read_expectations(template: Path) -> Expectations:
         chapters=tuple(chapters),
         sections=tuple(sections),
         fixed_body=tuple(_fixed(source.all_body_paragraphs())),
-        fixed_margins=tuple(_fixed(margins)),
-        page=source.sections[0],
+        fixed_margins=tuple((p, t) for p, part in (("header", source.headers), ("footer", source.footers)) for t in _fixed(part)),
+        page=source.sections[0] if source.sections else None,
         styles=frozenset(source.defined_styles),
         version_in_margins=any(VERSION_LABEL.search(p.text) for p in margins),
         has_toc=source.has_toc,
@@ -152,17 +150,13 @@ def verify_document(
         if expected.has_toc and not document.has_toc:
             findings.append(_finding("toc-missing", Location(part="body"), "文档中没有目录域（TOC），请从模板重新生成或在 Word 中插入目录"))
         if workbook is not None:
-            findings += _workbook_values(document, read_workbook(workbook))
+            findings += _workbook_values(document, read_workbook(workbook), expected)
     return Report(str(docx_path), findings)
-
-
-def _body_texts(document: WordDocument) -> set[str]:
-    return {p.text.strip() for p in document.all_body_paragraphs()}
 
 
 def _foreign(document: WordDocument, expected: Expectations) -> Iterator[Finding]:
     """One clear finding instead of a hundred when the document has nothing of the template."""
-    texts = _body_texts(document)
+    texts = {p.text.strip() for p in document.all_body_paragraphs()}
     if not texts & set(expected.chapters) and not texts & {t.strip() for t in expected.fixed_body}:
         yield _finding(
             "foreign-document",
@@ -217,7 +211,7 @@ def _align_headings(
             if restyled is not None:
                 yield _finding(f"{kind}-style", restyled.location(), f"{labels[i]}的样式是「{restyled.style}」，应为 {style}")
                 continue
-            before = found[j1] if j1 < len(found) else None
+            before = found[j2] if j2 < len(found) else None  # the next heading in its right place
             where = before.location() if before else Location(part="body", excerpt=expected[i])
             yield _finding(
                 f"{kind}-missing", where,
@@ -284,10 +278,10 @@ def _fixed_text(document: WordDocument, expected: Expectations) -> Iterator[Find
                 "fixed-text-missing", where,
                 f"缺少模板固定文字「{shorten(text)}」" + ("，应在此段之前" if before else "，应在文末"),
             )
-    margins = {p.text for p in [*document.headers, *document.footers]}
-    for text in expected.fixed_margins:
-        if text not in margins:
-            yield _finding("fixed-text-missing", Location(part="header", excerpt=shorten(text)), f"页眉页脚缺少模板固定文字「{shorten(text)}」")
+    margins = {(p.part, p.text) for p in [*document.headers, *document.footers]}
+    for part, text in expected.fixed_margins:
+        if (part, text) not in margins:
+            yield _finding("fixed-text-missing", Location(part=part, excerpt=shorten(text)), f"缺少模板固定文字「{shorten(text)}」")
 
 
 def _residue(document: WordDocument) -> Iterator[Finding]:
@@ -366,6 +360,8 @@ def _describe_length(twips: int | None) -> str:
 
 def _page_setup(document: WordDocument, expected: Expectations) -> Iterator[Finding]:
     page = expected.page
+    if page is None:
+        return
     for number, actual in enumerate(document.sections, start=1):
         problems = []
         if (actual.width, actual.height) != (page.width, page.height):
@@ -403,14 +399,14 @@ def _styles(document: WordDocument, expected: Expectations) -> Iterator[Finding]
 # Where build_context puts each sheet: its context key, and the context field of each column
 # whose name differs from the model field's. 补充说明 and 质量与验收 are placed differently
 # (see _expected_values).
-RENDERED_AS: dict[str, tuple[str, dict[str, str]]] = {
+RENDERED_AS: dict[str, tuple[str, dict[str, str | tuple[str, int]]]] = {
     "info": ("doc", {}),
     "revisions": (
         "revisions",
-        {  # shown as "YYYYMMDD/姓名": date and name are both found in the joined cell
-            "revised_on": "revised", "reviser": "revised",
-            "reviewed_on": "reviewed", "reviewer": "reviewed",
-            "approved_on": "approved", "approver": "approved",
+        {  # shown as "YYYYMMDD/姓名": (context field, part) looks for date and name each on its own
+            "revised_on": ("revised", 0), "reviser": ("revised", 1),
+            "reviewed_on": ("reviewed", 0), "reviewer": ("reviewed", 1),
+            "approved_on": ("approved", 0), "approver": ("approved", 1),
         },
     ),
     "background": ("background", {}),
@@ -492,15 +488,16 @@ def _expected_values(workbook: Workbook) -> list[ExpectedValue]:
                 if _is_empty(getattr(item, column.name)):
                     continue
                 path = (index, column.name) if spec.is_table else (column.name,)
+                target = renamed.get(column.name, column.name)
+                shown = rendered[target] if isinstance(target, str) else rendered[target[0]].split("/", 1)[target[1]]
                 values.append(ExpectedValue(
-                    workbook.location(spec.name, *path), column.label,
-                    _lines(rendered[renamed.get(column.name, column.name)]),
+                    workbook.location(spec.name, *path), column.label, _lines(shown),
                     (spec.title, index) if spec.is_table else None,
                 ))
     return values
 
 
-def _workbook_values(document: WordDocument, workbook: Workbook) -> Iterator[Finding]:
+def _workbook_values(document: WordDocument, workbook: Workbook, expected: Expectations) -> Iterator[Finding]:
     if workbook.document is None:
         errors = sum(f.is_error for f in workbook.findings)
         yield _finding(
@@ -534,7 +531,7 @@ def _workbook_values(document: WordDocument, workbook: Workbook) -> Iterator[Fin
                 "value-missing", dataclasses.replace(value.location, excerpt=shorten(missing)),
                 f"{value.column}「{shorten(missing)}」没有出现在文档中",
             )
-        elif value.chapter is not None and not value.shown_in(_chapter_text(document, value.chapter)):
+        elif value.chapter is not None and not value.shown_in(_chapter_text(document, expected, value.chapter)):
             yield _finding(
                 "value-misplaced", dataclasses.replace(value.chapter_location, excerpt=shorten(value.lines[0])),
                 f"补充说明「{shorten(value.lines[0])}」没有出现在第{value.chapter}章",
@@ -568,12 +565,17 @@ def _record_rows(document: WordDocument, values: list[ExpectedValue]) -> dict[tu
     return assigned
 
 
-def _chapter_text(document: WordDocument, chapter: int) -> str:
-    """The text of the n-th Heading 1 section, tables included."""
-    number, lines = 0, []
+def _chapter_text(document: WordDocument, expected: Expectations, chapter: int) -> str:
+    """The text under the template's n-th chapter title, tables included.
+
+    When that heading is missing, chapter-missing says so; the whole body stands in for it.
+    """
+    title = expected.chapters[chapter - 1] if chapter <= len(expected.chapters) else None
+    headings = [b.text.strip() for b in document.body if isinstance(b, Paragraph) and b.style == CHAPTER_STYLE]
+    inside, lines = title not in headings, []
     for block in document.body:
-        if isinstance(block, Paragraph) and block.style == CHAPTER_STYLE:
-            number += 1
-        elif number == chapter:
+        if isinstance(block, Paragraph) and block.style == CHAPTER_STYLE and title in headings:
+            inside = block.text.strip() == title
+        elif inside:
             lines.extend(p.text for p in (block.paragraphs if isinstance(block, Table) else (block,)))
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -36,11 +37,25 @@ def sample_copy(tmp_path: Path) -> Path:
     return path
 
 
+def unavailable(what: str, install: str):
+    """Skip a test that needs a missing tool, unless CI demands it (OPSDOC_REQUIRE_SOFFICE=1): then fail."""
+    if os.environ.get("OPSDOC_REQUIRE_SOFFICE") == "1":
+        pytest.fail(f"{what} is required here: apt-get install {install}")
+    pytest.skip(f"{what} not installed (apt-get install {install})")
+
+
 def soffice() -> str:
     """The LibreOffice binary; skipped without it unless CI demands it (OPSDOC_REQUIRE_SOFFICE=1)."""
     found = shutil.which("soffice") or shutil.which("libreoffice")
     if not found:
-        if os.environ.get("OPSDOC_REQUIRE_SOFFICE") == "1":
-            pytest.fail("LibreOffice (soffice) is required here: apt-get install libreoffice-writer-nogui")
-        pytest.skip("LibreOffice not installed (apt-get install libreoffice-writer-nogui)")
+        unavailable("LibreOffice (soffice)", "libreoffice-writer-nogui")
     return found
+
+
+def uno_python() -> None:
+    """The system python3 must import uno for the PDF export; skipped or failed like soffice()."""
+    soffice()
+    try:
+        subprocess.run(["/usr/bin/python3", "-I", "-c", "import uno"], check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.CalledProcessError):
+        unavailable("python3-uno (LibreOffice's Python bridge for /usr/bin/python3)", "python3-uno")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 from pathlib import Path
 
 import docx
@@ -10,13 +11,13 @@ import pytest
 from docx.shared import Cm
 
 from opsdoc.document_text import read_document
-from opsdoc.errors import OpsdocError, UnusableDocument
+from opsdoc.errors import OpsdocError, TemplateError, UnusableDocument
 from opsdoc.model import SHEETS
-from opsdoc.render import build_context
+from opsdoc.render import build_context, default_template
 from opsdoc.report import Location
 from opsdoc.verify import RENDERED_AS, VERIFY_CODES, verify_document
 from opsdoc.workbook import read_workbook
-from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample
+from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample, soffice
 
 
 def broken(tmp_path: Path, change) -> Path:
@@ -272,7 +273,8 @@ def test_every_sheet_has_a_place_in_the_rendered_document():
         if spec.name in RENDERED_AS:
             key, renamed = RENDERED_AS[spec.name]
             rendered = context[key][0] if spec.is_table else context[key]
-            assert {renamed.get(c.name, c.name) for c in spec.columns} <= set(rendered), spec.title
+            fields = {renamed.get(c.name, c.name) for c in spec.columns}
+            assert {f if isinstance(f, str) else f[0] for f in fields} <= set(rendered), spec.title
 
 
 def test_a_document_not_made_from_the_template(tmp_path):
@@ -312,7 +314,7 @@ def test_finding_json_carries_the_document_place(tmp_path):
     assert "part" not in Location("修订记录", "修订记录!C3").document_place()
 
 
-def test_a_copy_with_extra_whitespace_runs_reads_the_same(tmp_path):
+def test_runs_split_as_word_splits_them_read_the_same(tmp_path):
     """Word splits runs freely when a document is edited; the text is what counts."""
 
     def split_runs(document):
@@ -326,3 +328,42 @@ def test_a_copy_with_extra_whitespace_runs_reads_the_same(tmp_path):
                 p.runs[1].text = text[3:]
 
     assert verify_document(broken(tmp_path, split_runs), workbook=SAMPLE).findings == []
+
+
+@pytest.fixture(scope="module")
+def resaved_by_libreoffice(tmp_path_factory) -> Path:
+    """The sample opened and saved again as .docx by another application (LibreOffice)."""
+    binary = soffice()
+    folder = tmp_path_factory.mktemp("resaved")
+    source = folder / "source" / "规范.docx"
+    source.parent.mkdir()
+    source.write_bytes(SAMPLE_DOCX.read_bytes())
+    profile = (folder / "profile").as_uri()
+    subprocess.run(
+        [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "docx", "--outdir", str(folder), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )
+    return folder / "规范.docx"
+
+
+def test_a_copy_saved_by_another_application_reports_only_what_it_lost(resaved_by_libreoffice):
+    """LibreOffice renames styles' case and rewrites the XML throughout, but drops only cp:version."""
+    report = verify_document(resaved_by_libreoffice, workbook=SAMPLE)
+    assert [(f.code, str(f.location)) for f in report.findings] == [("version-missing", "文档属性「version」")]
+
+
+def test_expectations_come_from_the_template_given(tmp_path):
+    template = docx.Document(default_template())
+    template.add_paragraph("本规范自发布之日起执行。", style="正文缩进")
+    company = tmp_path / "公司模板.docx"
+    template.save(company)
+    report = verify_document(SAMPLE_DOCX, template=company)
+    assert [(f.code, f.location.part, f.message) for f in report.findings] == [
+        ("fixed-text-missing", "body", "缺少模板固定文字「本规范自发布之日起执行。」，应在文末")
+    ]
+
+
+def test_an_unreadable_template_is_a_template_error(tmp_path):
+    with pytest.raises(TemplateError) as caught:
+        verify_document(SAMPLE_DOCX, template=tmp_path / "没有这个模板.docx")
+    assert caught.value.exit_code == 2 and "Word 模板无法读取" in caught.value.message

@@ -1,0 +1,309 @@
+"""Compare two versions of a document chapter by chapter, in the words a 修订说明 needs.
+
+Parts are the cover, the 文件版本历史 page and each Heading 1 chapter (matched by title); the
+目录 page is left out, since it only follows the headings. Table rows are matched by their
+first cell (服务目录 编号, SLA 级别, 风险编号 …), so an edited row is one change, named by its
+key and the headers of the columns that differ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from opsdoc.document_text import Table, WordDocument, read_document
+
+COVER = "封面"
+HISTORY = "文件版本历史"
+CONTENTS = "目录"
+CHAPTER_STYLE, SECTION_STYLE = "Heading 1", "Heading 2"
+SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited, not one removed and one added
+UNIT = re.compile(r"[（(][^）)]*[）)]$")  # "响应时间（分钟）" is named 响应时间
+
+
+@dataclass(frozen=True)
+class ParagraphChange:
+    change: str  # "added", "removed" or "changed"
+    section: str  # the Heading 2 it stands under; "" before the first
+    old: str | None
+    new: str | None
+
+    @property
+    def label(self) -> str | None:
+        """"版本号" for "版本号：V2.0" → "版本号：V2.1": a labelled value whose label stayed."""
+        old, new = (re.split("[:：]", t or "", maxsplit=1) for t in (self.old, self.new))
+        return old[0] if len(old) == 2 and len(new) == 2 and old[0] == new[0] and len(old[0]) <= 12 else None
+
+
+@dataclass(frozen=True)
+class RowChange:
+    change: str  # "added", "removed" or "changed"
+    key: str  # the row's first cell
+    columns: tuple[str, ...]  # headers of the changed cells (empty for a table without header row)
+    old: tuple[str, ...] | None
+    new: tuple[str, ...] | None
+
+
+@dataclass
+class TableDiff:
+    name: str  # its caption ("验收标准："), else its Heading 2, else the part's name
+    rows: list[RowChange]
+    header: tuple[str, ...] = ()  # column names; empty for a table without header row
+
+
+@dataclass
+class PartDiff:
+    label: str  # "封面", "文件版本历史" or "第4章"
+    title: str  # the chapter title; "" for the front matter
+    status: str  # "changed", "added" or "removed"
+    sections_added: list[str] = field(default_factory=list)
+    sections_removed: list[str] = field(default_factory=list)
+    paragraphs: list[ParagraphChange] = field(default_factory=list)
+    tables: list[TableDiff] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.status != "changed" or self.sections_added or self.sections_removed or self.paragraphs or self.tables)
+
+    def summary(self) -> str:
+        """One line for 修订说明, e.g. 第4章：服务目录新增2项，修改P1响应时间."""
+        if self.status == "added":
+            return f"{self.label}：新增本章「{self.title}」"
+        if self.status == "removed":
+            return f"{self.label}：删除本章「{self.title}」"
+        clauses = [f"新增小节「{s}」" for s in self.sections_added]
+        clauses += [f"删除小节「{s}」" for s in self.sections_removed]
+        edited = [p.label or p.section or "正文" for p in self.paragraphs if p.change == "changed"]
+        for table in self.tables:
+            name = "" if table.name == self.label else table.name
+            for change, verb in (("added", "新增"), ("removed", "删除")):
+                count = sum(r.change == change for r in table.rows)
+                if count:
+                    clauses.append(f"{name}{verb}{count}项")
+            edited += [r.key + "、".join(r.columns) for r in table.rows if r.change == "changed"]
+        for change, verb in (("added", "新增"), ("removed", "删除")):
+            groups: dict[str, int] = {}
+            for p in self.paragraphs:
+                if p.change == change:
+                    groups[p.section or "正文"] = groups.get(p.section or "正文", 0) + 1
+            clauses += [f"{group}{verb}{count}段" for group, count in groups.items()]
+        if edited:
+            clauses.append("修改" + "、".join(dict.fromkeys(edited)))
+        return f"{self.label}：{'，'.join(clauses)}"
+
+
+@dataclass
+class DocumentDiff:
+    old: str
+    new: str
+    parts: list[PartDiff]  # only the parts that differ, in the new document's order
+
+    def summary_lines(self) -> list[str]:
+        return [part.summary() for part in self.parts]
+
+    def to_text(self) -> str:
+        if not self.parts:
+            return f"{self.old} → {self.new}：内容相同（目录页不比较）"
+        lines = [f"{self.old} → {self.new}"]
+        for part in self.parts:
+            lines.append(f"{part.label} {part.title}".rstrip())
+            lines += [f"  新增小节：{s}" for s in part.sections_added]
+            lines += [f"  删除小节：{s}" for s in part.sections_removed]
+            for p in part.paragraphs:
+                where = f"（{p.section}）" if p.section else ""
+                if p.change == "changed":
+                    lines.append(f"  修改段落{where}：{_flat(p.old)} → {_flat(p.new)}")
+                else:
+                    lines.append(f"  {'新增' if p.change == 'added' else '删除'}段落{where}：{_flat(p.new or p.old)}")
+            for table in part.tables:
+                for row in table.rows:
+                    if row.change == "changed":
+                        for i in _changed_cells(row.old, row.new):
+                            column = f" {_column(table.header, i)}" if table.header else ""
+                            lines.append(f"  {table.name} 修改 {row.key}{column}：{_flat(_cell(row.old, i))} → {_flat(_cell(row.new, i))}")
+                    else:
+                        verb = "新增" if row.change == "added" else "删除"
+                        lines.append(f"  {table.name} {verb} {row.key}：{_cells(row.new or row.old)}")
+        lines.append("")
+        lines.append("修订说明摘要：")
+        lines += self.summary_lines()
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        parts = []
+        for part in self.parts:
+            data = asdict(part)
+            data["summary"] = part.summary()
+            parts.append(data)
+        return json.dumps(
+            {"old": self.old, "new": self.new, "parts": parts, "summary": self.summary_lines()},
+            ensure_ascii=False, indent=2,
+        )
+
+
+def _flat(text: str | None) -> str:
+    return (text or "").replace("\n", " / ")
+
+
+def _cells(cells: tuple[str, ...] | None) -> str:
+    return " | ".join(_flat(c) for c in cells or ())
+
+
+def _cell(cells: tuple[str, ...] | None, index: int) -> str:
+    return cells[index] if cells and index < len(cells) else ""
+
+
+def _changed_cells(old: tuple[str, ...], new: tuple[str, ...]) -> list[int]:
+    return [i for i in range(max(len(old), len(new))) if _cell(old, i) != _cell(new, i)]
+
+
+def _column(header: tuple[str, ...], index: int) -> str:
+    return header[index] if index < len(header) else f"第{index + 1}列"
+
+
+# ---------------------------------------------------------------- reading a document into parts
+
+
+@dataclass
+class _Table:
+    name: str
+    header: tuple[str, ...] | None
+    rows: list[tuple[str, ...]]
+
+
+@dataclass
+class _Part:
+    key: str  # what matches it across versions: its title
+    label: str
+    title: str
+    sections: list[str] = field(default_factory=list)
+    paragraphs: list[tuple[str, str]] = field(default_factory=list)  # (Heading 2, text)
+    tables: list[_Table] = field(default_factory=list)
+
+
+def _column_name(text: str) -> str:
+    return UNIT.sub("", text.replace("\n", "")).strip()
+
+
+def _table_name(table: Table, part: _Part, section: str) -> str:
+    caption = table.caption.strip()
+    if caption.endswith(("：", ":")) and len(caption) <= 20:
+        return caption.rstrip("：:")
+    return section or part.title or part.label
+
+
+def _parts(document: WordDocument) -> list[_Part]:
+    parts = [_Part(COVER, COVER, "")]
+    section, chapters = "", 0
+    for block in document.body:
+        part = parts[-1]
+        if isinstance(block, Table):
+            header = tuple(_column_name(c) for c in block.rows[0]) if block.header_rows and block.rows else None
+            rows = list(block.rows[block.header_rows:])
+            part.tables.append(_Table(_table_name(block, part, section), header, rows))
+            continue
+        text = block.text.strip()
+        if block.is_toc_entry:
+            continue
+        if block.style == CHAPTER_STYLE:
+            chapters += 1
+            parts.append(_Part(text, f"第{chapters}章", text))
+            section = ""
+        elif not chapters and text in (HISTORY, CONTENTS):  # the titles of the front pages
+            parts.append(_Part(text, text, ""))
+        elif block.style == SECTION_STYLE:
+            part.sections.append(text)
+            section = text
+        elif text:
+            part.paragraphs.append((section, text))
+    return [p for p in parts if p.key != CONTENTS]
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def diff_documents(old_docx: Path | str, new_docx: Path | str) -> DocumentDiff:
+    """What changed from `old_docx` to `new_docx`; raises UnusableDocument for a file that is not a .docx."""
+    old_parts = {p.key: p for p in _parts(read_document(old_docx))}
+    new_parts = _parts(read_document(new_docx))
+    diffs = []
+    for new in new_parts:
+        old = old_parts.get(new.key)
+        part = _diff_part(old, new) if old else PartDiff(new.label, new.title, "added")
+        if part.changed:
+            diffs.append(part)
+    kept = {p.key for p in new_parts}
+    diffs += [PartDiff(f"原{p.label}", p.title, "removed") for p in old_parts.values() if p.key not in kept]
+    return DocumentDiff(str(old_docx), str(new_docx), diffs)
+
+
+def _diff_part(old: _Part, new: _Part) -> PartDiff:
+    diff = PartDiff(new.label, new.title, "changed")
+    diff.sections_added = [s for s in new.sections if s not in old.sections]
+    diff.sections_removed = [s for s in old.sections if s not in new.sections]
+    diff.paragraphs = _diff_paragraphs(old.paragraphs, new.paragraphs)
+    old_tables = _by_name(old.tables)
+    for key, table in _by_name(new.tables).items():
+        before = old_tables.pop(key, None)
+        header = table.header or (before.header if before else None) or ()
+        rows = _diff_rows(before.rows if before else [], table.rows, header)
+        if rows:
+            diff.tables.append(TableDiff(table.name, rows, header))
+    for table in old_tables.values():
+        diff.tables.append(TableDiff(table.name, [RowChange("removed", _key(r), (), r, None) for r in table.rows], table.header or ()))
+    return diff
+
+
+def _by_name(tables: list[_Table]) -> dict[tuple[str, int], _Table]:
+    """Tables keyed by name and occurrence, so two tables under one heading stay apart."""
+    seen: dict[str, int] = {}
+    keyed = {}
+    for table in tables:
+        seen[table.name] = seen.get(table.name, 0) + 1
+        keyed[(table.name, seen[table.name])] = table
+    return keyed
+
+
+def _diff_paragraphs(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[ParagraphChange]:
+    changes = []
+    old_texts, new_texts = [t for _, t in old], [t for _, t in new]
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, old_texts, new_texts, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        removed, added = list(range(i1, i2)), list(range(j1, j2))
+        while removed and added and SequenceMatcher(None, old_texts[removed[0]], new_texts[added[0]]).ratio() >= SIMILAR:
+            i, j = removed.pop(0), added.pop(0)
+            changes.append(ParagraphChange("changed", new[j][0], old_texts[i], new_texts[j]))
+        changes += [ParagraphChange("removed", old[i][0], old_texts[i], None) for i in removed]
+        changes += [ParagraphChange("added", new[j][0], None, new_texts[j]) for j in added]
+    return changes
+
+
+def _key(row: tuple[str, ...]) -> str:
+    return (row[0] if row else "").replace("\n", " ").strip().rstrip("：:")
+
+
+def _diff_rows(old: list[tuple[str, ...]], new: list[tuple[str, ...]], header: tuple[str, ...]) -> list[RowChange]:
+    """Rows matched by first cell; rows sharing a first cell are aligned in order among themselves."""
+    keys = list(dict.fromkeys([_key(r) for r in new] + [_key(r) for r in old]))
+    changes = []
+    for key in keys:
+        before = [r for r in old if _key(r) == key]
+        after = [r for r in new if _key(r) == key]
+        for op, i1, i2, j1, j2 in SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+            if op == "equal":
+                continue
+            pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
+            for k in range(pairs):
+                old_row, new_row = before[i1 + k], after[j1 + k]
+                changes.append(RowChange("changed", key, _changed_columns(old_row, new_row, header), old_row, new_row))
+            changes += [RowChange("removed", key, (), r, None) for r in before[i1 + pairs:i2]]
+            changes += [RowChange("added", key, (), None, r) for r in after[j1 + pairs:j2]]
+    return changes
+
+
+def _changed_columns(old: tuple[str, ...], new: tuple[str, ...], header: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_column(header, i) for i in _changed_cells(old, new)) if header else ()

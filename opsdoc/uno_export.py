@@ -1,0 +1,111 @@
+"""LibreOffice's side of the PDF export, run by the system python3 (which has python3-uno).
+
+opsdoc never imports this module: the python that runs opsdoc cannot import uno. opsdoc.pdf runs
+
+    /usr/bin/python3 -I uno_export.py SOFFICE DOCX PDF PROFILE_DIR
+
+which starts LibreOffice headless with a private profile, updates the document's indexes (the
+TOC gets its page numbers), reads the TOC lines back and stores the PDF. It reports on stdout,
+one JSON object per line: {"progress": …} while working, then {"toc": [[style, text], …]} or
+{"error": "no-uno" | "failed", "message": …}. LibreOffice is always told to quit and waited
+for; opsdoc.pdf kills the whole process group as well, should this script hang or be killed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+CONNECT_SECONDS = 60  # a first start with a fresh profile takes a few seconds
+
+
+def say(**message):
+    print(json.dumps(message, ensure_ascii=False), flush=True)
+
+
+def main(soffice, docx, pdf, profile):
+    try:
+        import uno
+        from com.sun.star.beans import PropertyValue
+        from com.sun.star.connection import NoConnectException
+    except ImportError:
+        say(error="no-uno")
+        return 3
+
+    def properties(**values):
+        result = []
+        for name, value in values.items():
+            item = PropertyValue()
+            item.Name, item.Value = name, value
+            result.append(item)
+        return tuple(result)
+
+    pipe = f"opsdoc-{os.getpid()}"
+    say(progress="正在启动 LibreOffice…")
+    office = subprocess.Popen(
+        [
+            soffice, f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
+            "--headless", "--invisible", "--nologo", "--norestore", "--nodefault", "--nolockcheck",
+            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+        ],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    desktop = None
+    try:
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+        deadline = time.monotonic() + CONNECT_SECONDS
+        while True:
+            try:
+                context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+                break
+            except NoConnectException:
+                if office.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("LibreOffice 未能启动") from None
+                time.sleep(0.1)
+        desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+
+        say(progress="正在打开文档…")
+        document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(docx), "_blank", 0, properties(Hidden=True))
+        if document is None:
+            raise RuntimeError("LibreOffice 无法打开该文档")
+        try:
+            say(progress="正在更新目录…")
+            indexes = [document.getDocumentIndexes().getByIndex(i) for i in range(document.getDocumentIndexes().getCount())]
+            # Twice: filling the TOC can move the chapters to later pages; the second pass counts them there.
+            for _ in range(2):
+                for index in indexes:
+                    index.update()
+            toc = []
+            for index in indexes:
+                if index.supportsService("com.sun.star.text.ContentIndex"):
+                    lines = index.getAnchor().createEnumeration()
+                    while lines.hasMoreElements():
+                        line = lines.nextElement()
+                        toc.append([line.ParaStyleName, line.getString()])
+                    break
+            say(progress="正在导出 PDF…")
+            document.storeToURL(uno.systemPathToFileUrl(pdf), properties(FilterName="writer_pdf_Export"))
+        finally:
+            document.close(True)
+        say(toc=toc)
+        return 0
+    except Exception as exc:  # whatever LibreOffice raises, opsdoc turns it into one clear message
+        say(error="failed", message=f"{type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        if desktop is not None:
+            try:
+                desktop.terminate()
+            except Exception:  # the bridge drops while LibreOffice quits
+                pass
+        try:
+            office.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            office.kill()
+            office.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:5]))

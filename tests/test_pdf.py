@@ -1,0 +1,128 @@
+"""PDF export through LibreOffice's UNO API: the TOC lists each chapter on the page it really starts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docx
+import pytest
+
+from opsdoc import pdf
+from opsdoc.errors import LibreOfficeMissing, PdfExportError, UnusableDocument
+from opsdoc.pdf import TocEntry, export_pdf, reproducible_pdf, write_toc
+from opsdoc.verify import verify_document
+from tests.conftest import SAMPLE, SAMPLE_DOCX, uno_python
+from tests.test_build import CHAPTERS
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """One LibreOffice run for the module: the sample exported, with its progress messages."""
+    uno_python()
+    if not shutil.which("pdftotext"):
+        pytest.fail("pdftotext is required with LibreOffice: apt-get install poppler-utils")
+    folder = tmp_path_factory.mktemp("pdf")
+    target = folder / "规范.pdf"
+    messages: list[str] = []
+    entries = export_pdf(SAMPLE_DOCX, target, progress=messages.append)
+    pages = subprocess.run(["pdftotext", "-layout", str(target), "-"], check=True, capture_output=True, text=True).stdout.split("\f")
+    return entries, target, pages, messages
+
+
+def test_progress_is_reported(exported):
+    _, _, _, messages = exported
+    assert messages == ["正在启动 LibreOffice…", "正在打开文档…", "正在更新目录…", "正在导出 PDF…"]
+
+
+def test_toc_lists_the_ten_chapters_and_their_sub_sections(exported):
+    entries, _, _, _ = exported
+    assert [e.title for e in entries if e.level == 1] == CHAPTERS
+    assert [e.number for e in entries if e.level == 1] == [str(n) for n in range(1, 11)]
+    assert [(e.number, e.title) for e in entries if e.number.startswith("6.")][:2] == [("6.1", "服务支持管理和服务交付管理"), ("6.2", "预算管理")]
+
+
+def test_each_entry_names_the_page_its_heading_is_printed_on(exported):
+    entries, _, pages, _ = exported
+    for entry in entries:
+        heading = f"{entry.number} {entry.title}"
+        printed = [n for n, page in enumerate(pages, start=1) if any(line.strip() == heading for line in page.splitlines())]
+        assert printed == [entry.page], heading
+
+
+def test_the_pdf_toc_page_shows_the_entries_with_page_numbers(exported):
+    entries, _, pages, _ = exported
+    toc = pages[2]
+    assert "目录" in toc
+    shown = re.findall(r"^\s*(\d+(?:\.\d+)?) (\S+?)\.{5,}(\d+)\s*$", toc, flags=re.M)
+    assert shown == [(e.number, e.title, str(e.page)) for e in entries]
+
+
+def test_the_docx_gets_the_same_toc_written_back(exported, tmp_path):
+    entries, _, _, _ = exported
+    data = write_toc(SAMPLE_DOCX.read_bytes(), entries)
+    assert write_toc(SAMPLE_DOCX.read_bytes(), entries) == data  # deterministic
+    path = tmp_path / "规范.docx"
+    path.write_bytes(data)
+    toc = [(p.style.name, p.text) for p in docx.Document(path).paragraphs if p.style.name.startswith("toc")]
+    assert toc == [(f"toc {e.level}", f"{e.number}\u3000{e.title}\t{e.page}") for e in entries]
+    assert toc[0] == ("toc 1", "1\u3000项目背景\t4")
+    assert verify_document(path, workbook=SAMPLE).findings == []  # still a field, still a valid document
+    assert write_toc(data, entries) == data  # writing the same entries again changes nothing
+
+
+def test_the_pdf_bytes_do_not_depend_on_the_clock(exported):
+    _, target, _, _ = exported
+    data = target.read_bytes()
+    assert b"/CreationDate(D:20260907000000" in data  # the last 批准日期, as in the .docx
+    other_run = re.sub(rb"/CreationDate\(D:\d{14}", b"/CreationDate(D:20991231235959", data)
+    other_run = re.sub(rb"(/ID\s*\[\s*<|>\s*<|/DocChecksum\s*/)[0-9A-F]{32}", lambda m: m.group(1) + b"0" * 32, other_run)
+    assert other_run != data
+    assert reproducible_pdf(other_run, docx.Document(SAMPLE_DOCX).core_properties.modified) == data
+
+
+def test_missing_libreoffice_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(LibreOfficeMissing) as caught:
+        export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")
+    assert caught.value.exit_code == 2
+    assert "apt-get install libreoffice-writer-nogui python3-uno fonts-noto-cjk" in caught.value.message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_python_without_uno_says_how_to_install_it(tmp_path, monkeypatch):
+    uno_python()
+    monkeypatch.setattr(pdf, "SYSTEM_PYTHON", Path(sys.executable))  # opsdoc's own python has no uno
+    with pytest.raises(LibreOfficeMissing) as caught:
+        export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")
+    assert "python3-uno" in caught.value.message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_conversion_that_takes_too_long_is_ended_and_leaves_nothing(tmp_path, monkeypatch):
+    uno_python()
+    monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 0.5)
+    with pytest.raises(PdfExportError) as caught:
+        export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")
+    assert "0.5 秒内没有完成转换" in caught.value.message
+    assert list(tmp_path.iterdir()) == []
+    deadline = time.monotonic() + 5  # SIGKILL is sent; give the kernel a moment to finish them
+    while (left := subprocess.run(["pgrep", "-f", "opsdoc-pdf-"], capture_output=True, text=True).stdout.split()):
+        assert time.monotonic() < deadline, f"LibreOffice outlived the export: {left}"
+        time.sleep(0.1)
+
+
+def test_a_file_that_is_not_a_docx_is_refused_before_libreoffice_starts(tmp_path):
+    source = tmp_path / "规范.docx"
+    source.write_text("不是文档")
+    with pytest.raises(UnusableDocument):
+        export_pdf(source, tmp_path / "规范.pdf")
+    assert [p.name for p in tmp_path.iterdir()] == ["规范.docx"]
+
+
+def test_toc_entry_text_is_the_templates_format():
+    assert TocEntry(2, "6.1", "预算管理", 9).text == "6.1\u3000预算管理"
