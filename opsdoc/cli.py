@@ -185,6 +185,23 @@ def diff_command(old: Path, new: Path, output_format: str):
     click.echo(changes.to_json() if output_format == "json" else changes.to_text())
 
 
+@main.group("template")
+def template_group():
+    """Word 模板。"""
+
+
+@template_group.command("check")
+@click.argument("template_path", metavar="TEMPLATE", type=FILE, required=False)
+@_handles_errors
+def template_check(template_path: Path | None):
+    """检查公司 Word 模板：用到的名称、十个章节、目录域（默认检查内置模板）。退出码 0 通过，1 有问题，2 无法读取。"""
+    from opsdoc.template_check import check_template
+
+    report = check_template(template_path)
+    click.echo(report.to_text())
+    sys.exit(0 if report.passes() else 1)
+
+
 @main.command("rules")
 def list_rules():
     """列出全部规则代码、级别和标题。"""
