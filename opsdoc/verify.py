@@ -139,18 +139,19 @@ def verify_document(
     """
     document = read_document(docx_path)
     expected = read_expectations(Path(template) if template else default_template())
+    source = read_workbook(workbook) if workbook is not None else None
     findings = list(_foreign(document, expected))
     if not findings:
         findings += _headings(document, expected)
         findings += _fixed_text(document, expected)
-        findings += _residue(document)
+        findings += _residue(document, _typed_tags(source))
         findings += _versions(document, expected)
         findings += _page_setup(document, expected)
         findings += _styles(document, expected)
         if expected.has_toc and not document.has_toc:
             findings.append(_finding("toc-missing", Location(part="body"), "文档中没有目录域（TOC），请从模板重新生成或在 Word 中插入目录"))
-        if workbook is not None:
-            findings += _workbook_values(document, read_workbook(workbook), expected)
+        if source is not None:
+            findings += _workbook_values(document, source, expected)
     return Report(str(docx_path), findings)
 
 
@@ -284,11 +285,22 @@ def _fixed_text(document: WordDocument, expected: Expectations) -> Iterator[Find
             yield _finding("fixed-text-missing", Location(part=part, excerpt=shorten(text)), f"缺少模板固定文字「{shorten(text)}」")
 
 
-def _residue(document: WordDocument) -> Iterator[Finding]:
+def _typed_tags(workbook: Workbook | None) -> list[str]:
+    """Workbook text that itself contains {{, {% or {#: data typed as such, not template residue."""
+    if workbook is None or workbook.document is None:
+        return []
+    lines = {line for value in _expected_values(workbook) for line in value.lines if TEMPLATE_TAG.search(line)}
+    return sorted(lines, key=len, reverse=True)
+
+
+def _residue(document: WordDocument, typed: list[str]) -> Iterator[Finding]:
     for p in document.all_paragraphs():
         if p.is_toc_entry:
             continue  # the TOC repeats the headings, which are checked themselves
-        tag = TEMPLATE_TAG.search(p.text)
+        text = p.text
+        for line in typed:
+            text = text.replace(line, "")
+        tag = TEMPLATE_TAG.search(text)
         if tag:
             yield _finding("template-tag", p.location(), f"残留模板标签「{tag.group()}」：文档未经渲染或渲染不完整，请重新生成")
         placeholder = PLACEHOLDER.search(p.text)
