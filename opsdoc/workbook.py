@@ -6,20 +6,18 @@ value remembers the cell it came from, so each finding (ours or pydantic's) name
 
 from __future__ import annotations
 
+import posixpath
 import re
 import unicodedata
-import warnings
 import zipfile
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import ParseError
 
-import openpyxl
 from defusedxml import DefusedXmlException
-from openpyxl.utils import get_column_letter
+from defusedxml.ElementTree import fromstring
 from pydantic import ValidationError
+from python_calamine import CalamineError, CalamineWorkbook
 
 from opsdoc.errors import UnusableWorkbook
 from opsdoc.model import SHEET_BY_TITLE, SHEETS, Document, SheetSpec
@@ -38,16 +36,33 @@ MAX_TOTAL_BYTES = 512 * 2**20  # uncompressed size of all parts
 MAX_RATIO = 500  # compression ratio of a part over 1 MiB; sheet XML compresses 10–50×, zip bombs 1000×+
 MAX_ROWS = 100_000  # filled rows per sheet
 MAX_COLUMNS = 256  # columns per sheet: a sheet's <dimension> can claim 16384 and lie
+MAX_AREA = 5_000_000  # rows × columns spanned by the filled cells: the reader holds that grid
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell; anything longer came from elsewhere
 
 # Characters that cannot be stored in Word's XML (tab and newline are fine).
 ILLEGAL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# How Excel stores characters XML cannot hold (and a literal "_x" as _x005F_); openpyxl keeps them raw.
+# How Excel stores characters XML cannot hold (and a literal "_x" as _x005F_); the reader decodes them.
 EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Leftovers of the company template and its guidance text.
 PLACEHOLDER = re.compile(
     r"X{2,}|(?i:vx\.y|yyyy[-/.年]?mm[-/.月]?dd日?)|【[^】]*】?|】|编制人姓名|审核人姓名|批准人姓名"
 )
+
+
+def column_letter(index: int) -> str:
+    """1 → A, 27 → AA: cell names as Excel shows them."""
+    letters = ""
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index
 
 
 def normalise_label(text: Any) -> str:
@@ -110,6 +125,17 @@ def preflight(path: Path) -> None:
         raise UnusableWorkbook(path, "这是二进制工作簿（.xlsb）：请在 Excel 中另存为 .xlsx")
     if "xl/workbook.xml" not in names:
         raise UnusableWorkbook(path, "压缩包中没有工作簿内容，不是 .xlsx 文件")
+    _refuse_dtds(path)
+
+
+def _refuse_dtds(path: Path) -> None:
+    """OOXML parts never declare a DTD; one that does is an entity attack (billion laughs, XXE)."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            if member.filename.endswith((".xml", ".rels")):
+                with archive.open(member) as part:
+                    if b"<!DOCTYPE" in part.read(4096):
+                        raise UnusableWorkbook(path, f"「{member.filename}」含有 DTD 声明（被禁止的 XML 结构），疑似恶意文件")
 
 
 def _check_archive(path: Path, members: list[zipfile.ZipInfo]) -> None:
@@ -134,25 +160,98 @@ def _check_archive(path: Path, members: list[zipfile.ZipInfo]) -> None:
         raise UnusableWorkbook(path, f"工作簿解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB")
 
 
-def _open(path: Path, data_only: bool, files: ExitStack):
-    """Open read-only; the file handle is ours, so it is closed even when openpyxl fails half-way."""
-    stream = files.enter_context(path.open("rb"))
-    try:
-        book = openpyxl.load_workbook(stream, read_only=True, data_only=data_only)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged package
-        raise _unreadable(path, exc, "工作簿") from None
-    files.callback(book.close)
-    return book
-
-
 def _unreadable(path: Path, exc: BaseException, what: str) -> UnusableWorkbook:
-    """openpyxl wraps XML errors in ValueError; the cause tells a hostile file from a damaged one."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, DefusedXmlException):
-            return UnusableWorkbook(path, f"{what}含有被禁止的 XML 结构（{type(cause).__name__}），疑似恶意文件")
-        cause = cause.__cause__ or cause.__context__
-    return UnusableWorkbook(path, f"{what}已损坏或不是 Excel 工作簿，无法读取（{type(exc).__name__}）")
+    if isinstance(exc, DefusedXmlException):
+        return UnusableWorkbook(path, f"{what}含有被禁止的 XML 结构（{type(exc).__name__}），疑似恶意文件")
+    return UnusableWorkbook(path, f"{what}已损坏或不是 Excel 工作簿，无法读取（{type(exc).__name__}: {exc}）")
+
+
+@dataclass
+class SheetScan:
+    """What a sheet's values alone do not say: its extent, and which cells hold errors or formulas."""
+
+    errors: dict[str, str]  # "B3" → "#DIV/0!"
+    uncached: set[str]  # formula cells without a cached result
+
+
+# A cell element with its attributes and content; writers may prefix the namespace (x:c).
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_TYPE = re.compile(rb'\bt="(\w+)"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+
+
+def scan_sheet(path: Path, title: str, xml: bytes) -> SheetScan:
+    """One pass over the raw sheet XML, before any grid is built: the caps, errors and formulas.
+
+    The value reader allocates the whole rectangle its filled cells span, so the limits are
+    enforced here, from the cells' own references (the sheet's <dimension> can lie).
+    """
+    errors: dict[str, str] = {}
+    uncached: set[str] = set()
+    rows: set[int] = set()
+    last_column = 0
+    for cell in _CELL.finditer(xml):
+        attributes, content = cell.group(1), cell.group(2) or b""
+        ref = _REF.search(attributes)
+        if ref is None or not content.strip():
+            continue  # an empty, formatted cell holds nothing to read
+        letters, row = ref.group(1).decode(), int(ref.group(2))
+        column = column_index(letters)
+        if column > MAX_COLUMNS:
+            raise UnusableWorkbook(path, f"工作表「{title}」的 {letters}{row} 在第 {MAX_COLUMNS} 列之后还有内容，超出列数上限")
+        rows.add(row)
+        last_column = max(last_column, column)
+        if len(rows) > MAX_ROWS:
+            raise UnusableWorkbook(path, f"工作表「{title}」超过 {MAX_ROWS} 行数据，超出上限")
+        value = _VALUE.search(content)
+        kind = _TYPE.search(attributes)
+        if kind and kind.group(1) == b"e":
+            errors[f"{letters}{row}"] = value.group(1).decode() if value else "#N/A"
+        elif _FORMULA.search(content) and not (value and value.group(1)):
+            uncached.add(f"{letters}{row}")
+    if rows and max(rows) * last_column > MAX_AREA:
+        raise UnusableWorkbook(path, f"工作表「{title}」的数据范围（{max(rows)} 行 × {last_column} 列）超出上限")
+    return SheetScan(errors, uncached)
+
+
+def _read_part(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return archive.read(name)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise _unreadable(path, exc, f"「{name}」") from None
+
+
+def _values(path: Path, book: CalamineWorkbook, title: str) -> list[list[Any]]:
+    """The sheet's values as Excel shows them, from A1: dates as dates, numbers as numbers."""
+    try:
+        return book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise _unreadable(path, exc, f"工作表「{title}」") from None
+    except BaseException as exc:  # the Rust reader panics (pyo3's PanicException) on absurd dates
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise UnusableWorkbook(
+            path, f"工作表「{title}」有无法读取的单元格（{exc}）：请检查日期格式的单元格里是否填了过大的数字"
+        ) from None
+
+
+def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → the package part holding it, from workbook.xml and its relationships."""
+    try:
+        book = fromstring(archive.read("xl/workbook.xml"))
+        rels = fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, DefusedXmlException, SyntaxError) as exc:
+        raise _unreadable(path, exc, "工作簿") from None
+    targets = {r.get("Id"): r.get("Target", "") for r in rels if r.tag.endswith("Relationship")}
+    parts = {}
+    for sheet in book.iter():
+        if sheet.tag.endswith("}sheet"):
+            rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid, "")
+            parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+    return parts
 
 
 class WorkbookReader:
@@ -163,7 +262,6 @@ class WorkbookReader:
         self.cells: dict[Loc, str] = {}
         self.findings: list[Finding] = []
         self.blocked: set[Loc] = set()  # values already reported; pydantic's word on them is noise
-        self.bad_serials: dict[str, float] = {}
 
     def report(self, code: str, sheet: str, cell: str | None, message: str, related=()) -> None:
         self.findings.append(finding(code, Location(sheet, cell), message, related))
@@ -173,53 +271,47 @@ class WorkbookReader:
 
     def read_sheets(self) -> dict[str, Any]:
         """Stage one: every sheet as alias-keyed records, with cell-level findings."""
-        with ExitStack() as files:
-            return self._read_sheets(files)
+        with zipfile.ZipFile(self.path) as archive:
+            return self._read_sheets(archive)
 
-    def _read_sheets(self, files: ExitStack) -> dict[str, Any]:
-        book = _open(self.path, data_only=False, files=files)
-        cached = None
+    def _read_sheets(self, archive: zipfile.ZipFile) -> dict[str, Any]:
+        parts = _sheet_parts(self.path, archive)
+        try:
+            book = CalamineWorkbook.from_path(str(self.path))
+        except CalamineError as exc:
+            raise _unreadable(self.path, exc, "工作簿") from None
         data: dict[str, Any] = {}
         for spec in SHEETS:
-            if spec.title not in book.sheetnames:
+            if spec.title not in parts:
                 if spec.required:
                     self.report("missing-sheet", spec.title, None, f"缺少工作表「{spec.title}」（{spec.purpose}）")
                     self.blocked.add((spec.title,))
                 continue
-            rows, self.bad_serials = _rows(self.path, book[spec.title])
-            if any(c.data_type == "f" for row in rows for c in row if c.value is not None):
-                cached = cached or _open(self.path, data_only=True, files=files)
-                cached_rows = [[c.value for c in row] for row in _rows(self.path, cached[spec.title])[0]]
-            else:
-                cached_rows = None
-            grid = self._grid(spec, rows, cached_rows)
+            scan = scan_sheet(self.path, spec.title, _read_part(self.path, archive, parts[spec.title]))
+            values = _values(self.path, book, spec.title)
+            grid = self._grid(spec, values, scan)
             data[spec.title] = self._table(spec, grid) if spec.is_table else self._key_values(spec, grid)
         return data
 
-    def _grid(self, spec: SheetSpec, rows, cached_rows) -> list[list[Any]]:
+    def _grid(self, spec: SheetSpec, rows: list[list[Any]], scan: SheetScan) -> list[list[Any]]:
         """Cell values by (row, column), checked and cleaned; None for empty or unusable cells."""
         grid = []
         for r, row in enumerate(rows, start=1):
             values = []
-            for c, cell in enumerate(row, start=1):
-                ref = f"{spec.title}!{get_column_letter(c)}{r}"
-                value = cell.value
-                if ref in self.bad_serials:  # a number in a date-formatted cell, beyond any date
-                    value = self.bad_serials[ref]
-                elif cell.data_type == "f" and value is not None:
-                    value = _at(cached_rows, r, c)
-                    if value is None:
-                        self.report("formula-no-value", spec.title, ref, "公式没有计算结果：请在 Excel/WPS 中打开并保存后再试，或直接填写数值")
-                        value = _BLOCKED
-                elif cell.data_type == "e":
-                    self.report("error-cell", spec.title, ref, f"单元格是错误值 {value}，请改正公式或填写实际内容")
+            for c, value in enumerate(row, start=1):
+                at = f"{column_letter(c)}{r}"
+                ref = f"{spec.title}!{at}"
+                if at in scan.uncached:
+                    self.report("formula-no-value", spec.title, ref, "公式没有计算结果：请在 Excel/WPS 中打开并保存后再试，或直接填写数值")
                     value = _BLOCKED
-                if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                elif at in scan.errors:
+                    self.report("error-cell", spec.title, ref, f"单元格是错误值 {scan.errors[at]}，请改正公式或填写实际内容")
+                    value = _BLOCKED
+                elif isinstance(value, str) and len(value) > MAX_CELL_CHARS:
                     self.report("cell-too-long", spec.title, ref,
                                 f"单元格有 {len(value)} 个字符，超过 Excel 单元格上限 {MAX_CELL_CHARS}：请拆分或精简")
                     value = _BLOCKED
-                if isinstance(value, str):
-                    value = EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
+                elif isinstance(value, str):
                     value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
                     bad = ILLEGAL_CHARACTER.search(value)
                     if bad:
@@ -255,7 +347,7 @@ class WorkbookReader:
             if text is None or text is _BLOCKED:
                 continue
             label = normalise_label(text)
-            ref = f"{spec.title}!{get_column_letter(c + 1)}1"
+            ref = f"{spec.title}!{column_letter(c + 1)}1"
             known = next((col.label for col in spec.columns if normalise_label(col.label) == label), None)
             if known is None or known in columns:
                 why = "重复的表头" if known else "不是本表的列"
@@ -273,7 +365,7 @@ class WorkbookReader:
             index = len(records)
             record: dict[str, Any] = {}
             for label, c in columns.items():
-                ref = f"{spec.title}!{get_column_letter(c + 1)}{r}"
+                ref = f"{spec.title}!{column_letter(c + 1)}{r}"
                 self._take(spec, (spec.title, index, label), ref, row[c] if c < len(row) else None, record, label)
             for label in spec.columns:
                 if label.label not in columns:
@@ -346,48 +438,6 @@ class WorkbookReader:
 
 
 _BLOCKED = object()  # a cell already reported as unreadable
-
-
-# openpyxl warns, then turns the cell into #VALUE!, when a date-formatted number is no date.
-_BAD_SERIAL = re.compile(r"Cell (\w+) is marked as a date but the serial value (\S+) is outside")
-
-
-def _rows(path: Path, sheet) -> tuple[list, dict[str, float]]:
-    """All rows of a sheet within the limits, and the cells whose date serial openpyxl could not convert.
-
-    openpyxl's warnings (unsupported extensions and the like) are its own business, not the
-    manager's; they are kept off the terminal.
-    """
-    sheet.reset_dimensions()  # rows as stored, not padded to what <dimension> claims
-    rows, filled = [], 0
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            for row in sheet.iter_rows(values_only=False):
-                if len(row) > MAX_COLUMNS:
-                    if any(c.value is not None for c in row[MAX_COLUMNS:]):
-                        raise UnusableWorkbook(
-                            path, f"工作表「{sheet.title}」第 {len(rows) + 1} 行在第 {MAX_COLUMNS} 列之后还有内容，超出列数上限"
-                        )
-                    row = row[:MAX_COLUMNS]
-                filled += any(c.value is not None for c in row)
-                if filled > MAX_ROWS:
-                    raise UnusableWorkbook(path, f"工作表「{sheet.title}」超过 {MAX_ROWS} 行数据，超出上限")
-                rows.append(row)
-        except (DefusedXmlException, ParseError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-            raise _unreadable(path, exc, f"工作表「{sheet.title}」") from None
-    bad = {}
-    for warning in caught:
-        match = _BAD_SERIAL.search(str(warning.message))
-        if match:
-            bad[f"{sheet.title}!{match.group(1)}"] = float(match.group(2))
-    return rows, bad
-
-
-def _at(rows, r: int, c: int) -> Any:
-    if rows is None or r > len(rows) or c > len(rows[r - 1]):
-        return None
-    return rows[r - 1][c - 1]
 
 
 def read_workbook(path: Path | str) -> Workbook:

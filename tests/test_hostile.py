@@ -105,14 +105,14 @@ def test_unusable_workbooks_exit_2_with_a_clear_line(tmp_path, name, make, messa
     assert not out.exists()
 
 
-@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/styles.xml", "[Content_Types].xml"])
-def test_entity_declarations_elsewhere_are_never_expanded(tmp_path, part):
-    """openpyxl parses these parts without resolving entities: the bomb stays a declaration."""
+@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/styles.xml", "[Content_Types].xml", "xl/_rels/workbook.xml.rels"])
+def test_a_dtd_in_any_part_is_refused_before_parsing(tmp_path, part):
+    """OOXML parts never declare a DTD; the bomb is refused unread, whichever part carries it."""
     import resource
 
     path = _sample_with(tmp_path / "lol.xlsx", part, _with_doctype(LAUGHS))
     result = CliRunner().invoke(main, ["check", str(path)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2 and "疑似恶意" in result.output and part in result.output
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2 * 2**20  # KiB: far below 3 GB
 
 
@@ -188,6 +188,13 @@ def test_a_bare_timestamp_is_not_a_date(tmp_path):
     book.save(tmp_path / "w.xlsx")
     result = CliRunner().invoke(main, ["check", str(tmp_path / "w.xlsx")])
     assert result.exit_code == 1 and "服务周期!B2  错误 [bad-date]" in result.output
+
+
+def test_an_absurd_number_in_a_date_cell_is_a_clear_refusal(tmp_path):
+    path = edit_sample(tmp_path, {"服务周期!B2": -10**12})  # date-formatted: before any date a reader converts
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2 and "工作表「服务周期」有无法读取的单元格" in result.output
+    assert "Traceback" not in result.output and "panicked" not in result.output
 
 
 def test_a_date_serial_beyond_any_date_is_a_bad_date(tmp_path):

@@ -149,3 +149,10 @@ def test_unusable_files_are_refused_with_a_reason(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(UnusableWorkbook, match=message):
         read_workbook(path)
+
+
+def test_column_names_as_excel_shows_them():
+    from opsdoc.workbook import column_index, column_letter
+
+    assert [column_letter(i) for i in (1, 26, 27, 52, 53, 256, 16384)] == ["A", "Z", "AA", "AZ", "BA", "IV", "XFD"]
+    assert all(column_index(column_letter(i)) == i for i in range(1, 1000))
