@@ -16,10 +16,11 @@ from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
-from docx.oxml.ns import nsmap
-from docx.oxml.parser import oxml_parser
+from xml.parsers import expat
+
+from docx.opc.oxml import serialize_part_xml
+from docx.parts.document import DocumentPart
 from docxtpl import DocxTemplate
-from lxml import etree
 from jinja2 import StrictUndefined, TemplateError as JinjaError, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
@@ -252,14 +253,23 @@ def jinja_environment() -> SandboxedEnvironment:
     return _CompiledOnce()
 
 
+class _RenderedDocumentPart(DocumentPart):
+    """The main document part holding its rendered XML as bytes, never as an element tree."""
+
+    @property
+    def blob(self) -> bytes:
+        return self.rendered
+
+
 class _PreparedTemplate(DocxTemplate):
     """docxtpl tuned for long registers, giving the same document.
 
     The tag clean-up of each part is the same for every document, so it runs once per
     process. docxtpl then parses the rendered body, repairs tables for column loops
-    (`{%tc`), and moves the body into the package; at 20k rows that move alone takes
-    seconds, as lxml reconciles namespaces node by node. Without column loops, the whole
-    document is parsed once, in place, instead.
+    (`{%tc`), and moves the body into the package: at 20k rows that costs seconds (lxml
+    reconciles namespaces node by node) and a tree ten times the size of the XML. Without
+    column loops nothing needs the tree: the rendered XML is checked to be well-formed in
+    one streaming pass and stored as the part's bytes.
     """
 
     def __init__(self, template_file, *, column_loops: bool):
@@ -272,27 +282,43 @@ class _PreparedTemplate(DocxTemplate):
     def fix_tables(self, xml):
         if self.column_loops:
             return super().fix_tables(xml)
-        whole = etree.tostring(self.docx.element, encoding="unicode")
-        start, end = whole.index("<w:body"), whole.rindex("</w:body>") + len("</w:body>")
+        whole = serialize_part_xml(self.docx.element)
+        start, end = whole.index(b"<w:body"), whole.rindex(b"</w:body>") + len(b"</w:body>")
         opening = xml.index(">") + 1  # the serialized body repeats the root's namespace declarations
         body = re.sub(r'\s+xmlns:\w+="[^"]*"', "", xml[:opening]) + xml[opening:]
-        return etree.fromstring((whole[:start] + body + whole[end:]).encode("utf-8"), oxml_parser).body
+        document = whole[:start] + body.encode("utf-8") + whole[end:]
+        _check_well_formed(document)
+        return document
 
     def fix_docpr_ids(self, tree):
-        # python-docx's elements narrow xpath(); docxtpl's renumbering needs lxml's own.
-        for drawing in _DRAWING_IDS(tree):
+        if self.column_loops:
+            return super().fix_docpr_ids(tree)
+        # Drawings must carry distinct ids; renumber them in the bytes, as docxtpl does in the tree.
+        def renumber(match: re.Match) -> bytes:
             self.docx_ids_index += 1
-            drawing.attrib["id"] = str(self.docx_ids_index)
+            return match.group(1) + str(self.docx_ids_index).encode() + b'"'
+
+        self.rendered = re.sub(rb'(<wp:docPr\b[^>]*?\bid=")\d+"', renumber, tree)
 
     def map_tree(self, tree):
         if self.column_loops:
             return super().map_tree(tree)
-        document = tree.getparent()
-        self.docx._part._element = self.docx._element = document
-        self.docx._Document__body = None  # python-docx caches the old body's proxy
+        part = self.docx.part
+        part.__class__ = _RenderedDocumentPart
+        part.rendered = self.rendered
 
 
-_DRAWING_IDS = etree.XPath("//wp:docPr", namespaces=nsmap)
+def _check_well_formed(document: bytes) -> None:
+    """A template whose tags cut through Word's structure renders broken XML: refuse it, never save it."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    try:
+        parser.Parse(document, True)
+    except expat.ExpatError as exc:
+        raise TemplateStructureError(f"第 {exc.lineno} 行第 {exc.offset} 列：{expat.errors.messages[exc.code]}") from None
+
+
+class TemplateStructureError(ValueError):
+    """The rendered document is not well-formed XML."""
 
 
 @functools.lru_cache(maxsize=32)
@@ -362,6 +388,10 @@ def render_template(template: Path, context: dict) -> DocxTemplate:
         raise TemplateError(template, f"模板使用了不存在的名称：{exc}{_where(template, exc)}") from exc
     except JinjaError as exc:
         raise TemplateError(template, f"模板无法渲染：{exc}") from exc
+    except TemplateStructureError as exc:
+        raise TemplateError(
+            template, f"模板渲染后的正文不是有效的 Word XML（{exc}）：通常是标签切断了段落或表格的结构"
+        ) from exc
     except Exception as exc:  # a damaged .docx surfaces as zip, XML or KeyError deep inside docxtpl
         raise TemplateError(template, f"模板不是可用的 Word 文档（{type(exc).__name__}: {exc}）") from exc
     return docx
