@@ -3,7 +3,8 @@
 1. stage timings on the sample (read, validate, rules, context, render, save);
 2. whole-process `opsdoc build` on the sample against a bare docxtpl render of the same
    template and context (median of 7 runs each, and their ratio);
-3. end-to-end time and peak memory at 2k, 5k and 20k rows, and the scaling exponent;
+3. end-to-end time and peak memory at 2k, 5k and 20k rows, the scaling exponent, and the
+   time QA's `verify --workbook` takes on each document;
 4. batch: 50 sample-sized workbooks with --jobs 1 and --jobs 2, documents per second.
 """
 
@@ -98,7 +99,9 @@ def scaling(work: Path, sizes: list[int]) -> None:
         generate(rows, workbook)
         seconds, mib = measure(opsdoc("build", str(workbook), "-o", str(work / f"s{rows}"), "--force"))
         results[rows] = seconds
-        print(f"   {rows:>6} rows: {seconds:.2f} s, peak RSS {mib:.0f} MiB")
+        (built,) = (work / f"s{rows}").glob("*.docx")
+        checked, _ = measure(opsdoc("verify", str(built), "--workbook", str(workbook)))
+        print(f"   {rows:>6} rows: build {seconds:.2f} s, peak RSS {mib:.0f} MiB; verify --workbook {checked:.2f} s")
     low, high = min(results), max(results)
     exponent = math.log(results[high] / results[low]) / math.log(high / low)
     print(f"   scaling exponent {low}→{high}: {exponent:.2f} (target ≤ 1.1; 20k target ≤ 5 s, ≤ 400 MiB)")

@@ -520,11 +520,11 @@ def _workbook_values(document: WordDocument, workbook: Workbook, expected: Expec
     values = _expected_values(workbook)
     rows = _record_rows(document, [v for v in values if v.record])
     # Elsewhere than in the records' own rows: a 部门经理 named only as a 审核人 is still lost.
-    taken = set(rows.values())
+    taken = {(table.number, r) for table, r in rows.values()}  # by number: hashing a Table hashes all its rows
     everything = "\n".join([
         *(p.text for p in document.body_paragraphs()),
         *(p.text for p in [*document.headers, *document.footers]),
-        *("\n".join(cells) for t in document.tables for r, cells in enumerate(t.rows, start=1) if (t, r) not in taken),
+        *("\n".join(cells) for t in document.tables for r, cells in enumerate(t.rows, start=1) if (t.number, r) not in taken),
     ])
     for value in values:
         if value.record and value.record in rows:
@@ -561,10 +561,17 @@ def _record_rows(document: WordDocument, values: list[ExpectedValue]) -> dict[tu
         for r, cells in enumerate(table.rows, start=1)
         if r > table.header_rows
     ]
+    # Each row by the pieces of its cells (as the renderer joins them: lines, 日期/姓名, 至), so
+    # a record is scored only against the rows holding its rarest value, not against every row.
+    rows_with: dict[str, set[int]] = {}
+    for position, (_, _, text) in enumerate(rows):
+        for piece in re.split(r"[\n/至]", text):
+            rows_with.setdefault(piece.strip(), set()).add(position)
     candidates = []
     for order, (record, record_values) in enumerate(records.items()):
-        for position, (table, r, text) in enumerate(rows):
-            score = sum(v.shown_in(text) for v in record_values)
+        postings = [rows_with[line] for v in record_values for line in v.lines if line in rows_with]
+        for position in min(postings, key=len, default=()):
+            score = sum(v.shown_in(rows[position][2]) for v in record_values)
             if score:
                 candidates.append((-score, order, position, record))
     assigned: dict[tuple[str, int], tuple[Table, int]] = {}
