@@ -18,14 +18,11 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 
 from opsdoc.errors import UnusableDocument
+from opsdoc.package import DOCUMENT, open_package
 from opsdoc.report import Location
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
-OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# A real specification is a few MB; more than this unpacked is a zip bomb, not a document.
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-MAX_MEMBERS = 5000
 # Containers whose children are read as if they stood in the parent.
 TRANSPARENT = {W + "sdt", W + "sdtContent", W + "customXml"}
 # Text that is not part of the paragraph it sits in: deleted text, text boxes (own paragraphs),
@@ -118,29 +115,10 @@ def shorten(text: str, limit: int = 30) -> str:
 
 
 def _preflight(path: Path) -> None:
-    if not path.exists():
-        raise UnusableDocument(path, "文件不存在")
-    if path.is_dir():
-        raise UnusableDocument(path, "这是一个文件夹，请给出 .docx 文档")
-    with path.open("rb") as stream:
-        head = stream.read(8)
-    if not head:
-        raise UnusableDocument(path, "文件是空的（0 字节）")
-    if head.startswith(OLE2_SIGNATURE):
-        raise UnusableDocument(path, "这是加密的文档或旧版 .doc 文件：请在 Word/WPS 中取消密码保护，并“另存为”.docx 格式")
-    if not zipfile.is_zipfile(path):
-        raise UnusableDocument(path, "不是 Word 文档（.docx），无法识别的文件格式")
-    try:
-        with zipfile.ZipFile(path) as package:
-            members = package.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UnusableDocument(path, f"文档已损坏，无法读取（{exc}）") from exc
-    names = {m.filename for m in members}
+    names = open_package(path, DOCUMENT, UnusableDocument)
     if "word/document.xml" not in names:
         what = "Excel 工作簿" if "xl/workbook.xml" in names else "压缩包"
         raise UnusableDocument(path, f"这是{what}，不是 Word 文档（.docx）")
-    if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-        raise UnusableDocument(path, "文档解压后异常庞大，疑似恶意构造的文件，已拒绝读取")
 
 
 def read_document(path: Path | str) -> WordDocument:

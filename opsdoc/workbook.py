@@ -20,20 +20,14 @@ from pydantic import ValidationError
 from python_calamine import CalamineError, CalamineWorkbook
 
 from opsdoc.errors import UnusableWorkbook
+from opsdoc.package import WORKBOOK, open_package
 from opsdoc.model import SHEET_BY_TITLE, SHEETS, Document, SheetSpec
 from opsdoc.report import Finding, Location
 from opsdoc.rules import finding
 
 Loc = tuple  # ("修订记录", 2, "修订日期") for a table cell, ("文档信息", "版本号") for a label
 
-OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_SIGNATURE = b"PK\x03\x04"
-
-# Limits far above any real workbook (a 20k-row register is a few MB), checked before parsing.
-MAX_MEMBERS = 1_000  # files inside the .xlsx archive; Excel writes a few dozen
-MAX_MEMBER_BYTES = 256 * 2**20  # uncompressed size of one part
-MAX_TOTAL_BYTES = 512 * 2**20  # uncompressed size of all parts
-MAX_RATIO = 500  # compression ratio of a part over 1 MiB; sheet XML compresses 10–50×, zip bombs 1000×+
+# Limits on what a sheet may hold; the package's own limits are in opsdoc.package.
 MAX_ROWS = 100_000  # filled rows per sheet
 MAX_COLUMNS = 256  # columns per sheet: a sheet's <dimension> can claim 16384 and lie
 MAX_AREA = 5_000_000  # rows × columns spanned by the filled cells: the reader holds that grid
@@ -94,70 +88,15 @@ class Workbook:
 
 def preflight(path: Path) -> None:
     """Refuse, before parsing, what is not a readable .xlsx."""
-    if not path.exists():
-        raise UnusableWorkbook(path, "文件不存在")
-    if path.is_dir():
-        raise UnusableWorkbook(path, "这是一个文件夹，请给出 .xlsx 工作簿文件")
-    with path.open("rb") as stream:
-        head = stream.read(8)
-    if not head:
-        raise UnusableWorkbook(path, "文件是空的（0 字节），请重新保存工作簿")
-    if head.startswith(OLE2_SIGNATURE):
-        raise UnusableWorkbook(
-            path,
-            "这是加密的工作簿或旧版 .xls 文件：请在 Excel/WPS 中取消密码保护，并“另存为”.xlsx 格式",
-        )
-    if not head.startswith(ZIP_SIGNATURE) or not zipfile.is_zipfile(path):
-        raise UnusableWorkbook(path, "不是 .xlsx 工作簿（无法识别的文件格式），请用 Excel/WPS 另存为 .xlsx")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            mimetype = archive.read("mimetype")[:100] if "mimetype" in archive.namelist() else b""
-    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-        raise UnusableWorkbook(path, f"工作簿已损坏，无法打开（{exc}）") from None
-    _check_archive(path, members)
-    names = {m.filename for m in members}
-    if b"opendocument" in mimetype:
-        raise UnusableWorkbook(path, "这是 OpenDocument 表格（.ods）：请在 WPS/LibreOffice 中另存为 .xlsx")
+    names = open_package(path, WORKBOOK, UnusableWorkbook)
     if "word/document.xml" in names:
         raise UnusableWorkbook(path, "这是 Word 文档，不是工作簿：请给出填写好的 .xlsx 数据工作簿")
     if "xl/workbook.bin" in names:
         raise UnusableWorkbook(path, "这是二进制工作簿（.xlsb）：请在 Excel 中另存为 .xlsx")
+    if "mimetype" in names:
+        raise UnusableWorkbook(path, "这是 OpenDocument 表格（.ods）：请在 WPS/LibreOffice 中另存为 .xlsx")
     if "xl/workbook.xml" not in names:
         raise UnusableWorkbook(path, "压缩包中没有工作簿内容，不是 .xlsx 文件")
-    _refuse_dtds(path)
-
-
-def _refuse_dtds(path: Path) -> None:
-    """OOXML parts never declare a DTD; one that does is an entity attack (billion laughs, XXE)."""
-    with zipfile.ZipFile(path) as archive:
-        for member in archive.infolist():
-            if member.filename.endswith((".xml", ".rels")):
-                with archive.open(member) as part:
-                    if b"<!DOCTYPE" in part.read(4096):
-                        raise UnusableWorkbook(path, f"「{member.filename}」含有 DTD 声明（被禁止的 XML 结构），疑似恶意文件")
-
-
-def _check_archive(path: Path, members: list[zipfile.ZipInfo]) -> None:
-    """Reject zip bombs from the archive's directory, before decompressing anything.
-
-    zipfile never yields more bytes than an entry declares (and fails its CRC if the data
-    holds more), so the declared sizes bound what parsing can ever produce.
-    """
-    if len(members) > MAX_MEMBERS:
-        raise UnusableWorkbook(path, f"压缩包内有 {len(members)} 个文件，超过上限 {MAX_MEMBERS}：不是正常的工作簿")
-    total = 0
-    for member in members:
-        size = member.file_size
-        if size > MAX_MEMBER_BYTES:
-            raise UnusableWorkbook(path, f"「{member.filename}」解压后 {size // 2**20} MB，超过上限 {MAX_MEMBER_BYTES // 2**20} MB")
-        if size > 2**20 and size > MAX_RATIO * max(member.compress_size, 1):
-            raise UnusableWorkbook(
-                path, f"「{member.filename}」的压缩比超过 {MAX_RATIO}:1，疑似压缩炸弹，已拒绝读取"
-            )
-        total += size
-    if total > MAX_TOTAL_BYTES:
-        raise UnusableWorkbook(path, f"工作簿解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB")
 
 
 def _unreadable(path: Path, exc: BaseException, what: str) -> UnusableWorkbook:

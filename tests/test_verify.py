@@ -292,7 +292,7 @@ def test_a_document_not_made_from_the_template(tmp_path):
     "content, says",
     [
         (b"", "文件是空的"),
-        (b"just some text\n", "不是 Word 文档"),
+        (b"just some text\n", "不是 .docx 文档"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "旧版 .doc"),
         (None, "Excel 工作簿"),
     ],
