@@ -10,11 +10,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys

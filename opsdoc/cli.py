@@ -204,11 +204,20 @@ def template_check(template_path: Path | None):
 
 @main.command("rules")
 def list_rules():
-    """列出全部规则代码、级别和标题。"""
+    """列出全部代码：工作簿检查（check/build）、文档核对（verify）、模板检查（template check）。"""
     from opsdoc.rules import RULES
+    from opsdoc.template_check import TEMPLATE_CODES
+    from opsdoc.verify import VERIFY_CODES
 
+    click.echo("# 工作簿检查（opsdoc check / build）")
     for rule in RULES.values():
         click.echo(f"{rule.code:<24} {rule.severity.value}  {rule.title}")
+    click.echo("\n# 文档核对（opsdoc verify）")
+    for code in VERIFY_CODES.values():
+        click.echo(f"{code.code:<24} {code.severity.value}  {code.title}")
+    click.echo("\n# 模板检查（opsdoc template check）")
+    for code, title in TEMPLATE_CODES.items():
+        click.echo(f"{code:<24} E  {title}")
 
 
 def _known_codes(codes: tuple[str, ...]) -> tuple[str, ...]:

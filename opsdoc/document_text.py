@@ -7,7 +7,6 @@ generated one.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path

@@ -35,8 +35,6 @@ MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell; anything longer came 
 
 # Characters that cannot be stored in Word's XML (tab and newline are fine).
 ILLEGAL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# How Excel stores characters XML cannot hold (and a literal "_x" as _x005F_); the reader decodes them.
-EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Leftovers of the company template and its guidance text.
 PLACEHOLDER = re.compile(
     r"X{2,}|(?i:vx\.y|yyyy[-/.年]?mm[-/.月]?dd日?)|【[^】]*】?|】|编制人姓名|审核人姓名|批准人姓名"

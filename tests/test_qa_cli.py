@@ -1,9 +1,7 @@
 """The QA commands as users run them: verify, diff and build --pdf."""
 
 import json
-import shutil
 
-import pytest
 from click.testing import CliRunner
 
 import opsdoc.pdf
