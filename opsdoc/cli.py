@@ -86,7 +86,7 @@ def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str
 @click.option("-o", "--output-dir", type=FILE, default=Path("."), show_default=True, help="输出文件夹。")
 @click.option("--template", type=FILE, help="公司自己的 Word 模板（.docx，含 docxtpl 标签）。")
 @click.option("--force", is_flag=True, help="允许覆盖内容不同的同名文件（已发布的版本）。")
-@click.option("--draft", is_flag=True, help="一致性规则有错误也生成草稿：页眉标注“草稿（未通过检查）”，文件名加“_草稿”。")
+@click.option("--draft", is_flag=True, help="有错误也生成草稿：缺少的值显示为“〔待填写〕”，页眉标注“草稿（未通过检查）”，文件名加“_草稿”。")
 @click.option("--strict", is_flag=True, help="警告也阻止生成。")
 @click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
 @click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")

@@ -15,7 +15,7 @@ from opsdoc.model import SHEETS, DocumentInfo
 from opsdoc.output import ensure_folder, publish, safe_file_name, write_atomic
 from opsdoc.report import Report
 from opsdoc.rules import run_rules
-from opsdoc.workbook import Workbook, read_workbook
+from opsdoc.workbook import PENDING, Workbook, draft_document, read_workbook
 
 DRAFT_SUFFIX = "_草稿"
 
@@ -35,6 +35,33 @@ def check(path: Path, *, config: Path | None = None, skip: Iterable[str] = ()) -
     findings = [f for f in workbook.findings if f.code not in skipped]
     findings += run_rules(workbook, conventions, skip=skipped)
     return Checked(workbook, conventions, Report(str(path), findings, tuple(s.title for s in SHEETS)))
+
+
+def mark_pending(context: dict, pending: list[tuple[str, int | None, str]]) -> dict:
+    """Show 〔待填写〕 where a draft's workbook had no usable value, and in what is derived from it."""
+    from opsdoc.render import RENDERED_AS
+
+    for sheet, index, column in pending:
+        if sheet not in RENDERED_AS:  # 补充说明 and 质量与验收 stand-ins are 〔待填写〕 text already
+            continue
+        key, renamed = RENDERED_AS[sheet]
+        record = context[key][index] if index is not None else context[key]
+        target = renamed.get(column, column)
+        if isinstance(target, tuple):  # one half of a "日期/姓名" cell
+            field, part = target
+            halves = record[field].split("/", 1)
+            halves[part] = PENDING
+            record[field] = "/".join(halves)
+        else:
+            record[target] = [PENDING] if isinstance(record[target], list) else PENDING
+        derived = {("risks", "likelihood"): ("level",), ("risks", "impact"): ("level",)}
+        for name in derived.get((sheet, column), ()):
+            record[name] = PENDING
+        if (sheet, column) == ("budget", "amount"):
+            context["budget_total"] = PENDING
+        if (sheet, column) == ("kpis", "weight"):
+            context["kpi_total_weight"] = PENDING
+    return context
 
 
 def output_name(info: DocumentInfo, *, draft: bool = False) -> str:
@@ -75,11 +102,15 @@ def build(
     """
     checked = check(path, config=config, skip=skip)
     document, report = checked.workbook.document, checked.report
-    if document is None:
+    if document is None and not draft:
         return BuildResult(report)
     from opsdoc.render import build_context, render_document  # docxtpl only for commands that render
 
-    context = build_context(document, checked.conventions, draft=draft)
+    if document is None:  # a draft of a workbook still being filled: mark what is missing
+        document, pending = draft_document(checked.workbook)
+        context = mark_pending(build_context(document, checked.conventions, draft=True), pending)
+    else:
+        context = build_context(document, checked.conventions, draft=draft)
     if dump_context:
         write_atomic(dump_context, json.dumps(context, ensure_ascii=False, indent=2).encode("utf-8"))
     if not draft and not report.passes(strict):

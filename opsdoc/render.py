@@ -55,6 +55,39 @@ def _text(value: str | None) -> str:
     return value or ""
 
 
+# Where build_context puts each sheet: its context key, and the context field of each column
+# whose name differs from the model field's. 补充说明 and 质量与验收 are placed differently
+# (see verify._expected_values).
+RENDERED_AS: dict[str, tuple[str, dict[str, str | tuple[str, int]]]] = {
+    "info": ("doc", {}),
+    "revisions": (
+        "revisions",
+        {  # shown as "YYYYMMDD/姓名": (context field, part) looks for date and name each on its own
+            "revised_on": ("revised", 0), "reviser": ("revised", 1),
+            "reviewed_on": ("reviewed", 0), "reviewer": ("reviewed", 1),
+            "approved_on": ("approved", 0), "approver": ("approved", 1),
+        },
+    ),
+    "background": ("background", {}),
+    "team": ("team", {}),
+    "goals": ("goals", {}),
+    "scope": ("scope", {}),
+    "periods": ("periods", {"kind": "type"}),
+    "catalog": ("catalog", {"channel": "mode"}),
+    "service_levels": ("sla", {"response_minutes": "response", "onsite_minutes": "onsite", "resolution_hours": "resolution"}),
+    "plan": ("plan", {}),
+    "reports": ("reports", {"kind": "type"}),
+    "risks": ("risks", {}),
+    "budget": ("budget", {}),
+    "resources": ("resources", {}),
+    "tools": ("tools", {}),
+    "norms": ("norms", {}),
+    "kpis": ("kpis", {}),
+    "contract": ("contract", {}),
+    "contract_metrics": ("contract_metrics", {}),
+}
+
+
 def build_context(document: Document, conventions: Conventions | None = None, *, draft: bool = False) -> dict:
     """The template's whole input, JSON-able."""
     info = document.info

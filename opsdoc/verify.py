@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 from opsdoc.document_text import PageSetup, Paragraph, Table, WordDocument, read_document, shorten
 from opsdoc.errors import TemplateError, UnusableDocument
 from opsdoc.model import SHEETS
-from opsdoc.render import build_context, default_template
+from opsdoc.render import RENDERED_AS, build_context, default_template
 from opsdoc.report import Finding, Location, Report, Severity
 from opsdoc.workbook import PLACEHOLDER, Workbook, read_workbook
 
@@ -408,37 +408,6 @@ def _styles(document: WordDocument, expected: Expectations) -> Iterator[Finding]
 
 # ---------------------------------------------------------------- nothing lost from the workbook
 
-# Where build_context puts each sheet: its context key, and the context field of each column
-# whose name differs from the model field's. 补充说明 and 质量与验收 are placed differently
-# (see _expected_values).
-RENDERED_AS: dict[str, tuple[str, dict[str, str | tuple[str, int]]]] = {
-    "info": ("doc", {}),
-    "revisions": (
-        "revisions",
-        {  # shown as "YYYYMMDD/姓名": (context field, part) looks for date and name each on its own
-            "revised_on": ("revised", 0), "reviser": ("revised", 1),
-            "reviewed_on": ("reviewed", 0), "reviewer": ("reviewed", 1),
-            "approved_on": ("approved", 0), "approver": ("approved", 1),
-        },
-    ),
-    "background": ("background", {}),
-    "team": ("team", {}),
-    "goals": ("goals", {}),
-    "scope": ("scope", {}),
-    "periods": ("periods", {"kind": "type"}),
-    "catalog": ("catalog", {"channel": "mode"}),
-    "service_levels": ("sla", {"response_minutes": "response", "onsite_minutes": "onsite", "resolution_hours": "resolution"}),
-    "plan": ("plan", {}),
-    "reports": ("reports", {"kind": "type"}),
-    "risks": ("risks", {}),
-    "budget": ("budget", {}),
-    "resources": ("resources", {}),
-    "tools": ("tools", {}),
-    "norms": ("norms", {}),
-    "kpis": ("kpis", {}),
-    "contract": ("contract", {}),
-    "contract_metrics": ("contract_metrics", {}),
-}
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ value remembers the cell it came from, so each finding (ours or pydantic's) name
 
 from __future__ import annotations
 
+import copy
 import posixpath
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell; anything longer came 
 ILLEGAL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Leftovers of the company template and its guidance text.
 PLACEHOLDER = re.compile(
-    r"X{2,}|(?i:vx\.y|yyyy[-/.年]?mm[-/.月]?dd日?)|【[^】]*】?|】|编制人姓名|审核人姓名|批准人姓名"
+    r"X{2,}|(?i:vx\.y|yyyy[-/.年]?mm[-/.月]?dd日?)|【[^】]*】?|】|编制人姓名|审核人姓名|批准人姓名|〔待填写〕"
 )
 
 
@@ -70,6 +72,8 @@ class Workbook:
     document: Document | None
     cells: dict[Loc, str]
     findings: list[Finding] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # what was read, keyed by sheet, header and label
+    invalid: list[Loc] = field(default_factory=list)  # every value the model refused, reported or not
 
     def cell(self, sheet_field: str, *path: Any) -> str:
         """The cell of a value named by model field names, e.g. ("revisions", 2, "version")."""
@@ -336,13 +340,15 @@ class WorkbookReader:
 
     def validate(self, data: dict) -> Workbook:
         """Stage two: the model, with pydantic's errors as findings at their cells."""
+        invalid: list[Loc] = []
         try:
             document = Document.model_validate(data)
         except ValidationError as exc:
             for error in exc.errors():
+                invalid.append(tuple(error["loc"]))
                 self._translate(error)
             document = None
-        return Workbook(self.path, document, self.cells, self.findings)
+        return Workbook(self.path, document, self.cells, self.findings, data, invalid)
 
     def _translate(self, error: dict) -> None:
         loc = tuple(error["loc"])
@@ -375,6 +381,40 @@ class WorkbookReader:
 
 
 _BLOCKED = object()  # a cell already reported as unreadable
+
+
+PENDING = "〔待填写〕"  # what a draft shows where the workbook has no usable value yet
+
+
+def _stand_in(column) -> Any:
+    """A value the model accepts in place of a missing or unreadable one, for drafts only."""
+    if column.choices:
+        return column.choices[0]
+    return {"date": date(1900, 1, 1), "number": 1}.get(column.kind, PENDING)
+
+
+def draft_document(workbook: Workbook) -> tuple[Document, list[tuple[str, int | None, str]]]:
+    """The document with a stand-in for every value the model refused, and where each stands.
+
+    A draft is a preview while the workbook is still being filled: rather than refuse, it
+    shows 〔待填写〕 at each such place (see pipeline). Places are (sheet field, record
+    index or None, column field).
+    """
+    data = copy.deepcopy(workbook.data)
+    pending = []
+    for loc in workbook.invalid:
+        spec = SHEET_BY_TITLE[loc[0]]
+        if len(loc) == 1:  # a missing sheet or a table without rows: one record of stand-ins
+            record = {c.label: _stand_in(c) for c in spec.columns if c.required}
+            data[spec.title] = [record] if spec.is_table else record
+            pending += [(spec.name, 0 if spec.is_table else None, c.name) for c in spec.columns if c.required]
+            continue
+        index = loc[1] if spec.is_table else None
+        column = spec.column(loc[-1])
+        target = data[spec.title][index] if spec.is_table else data.setdefault(spec.title, {})
+        target[column.label] = _stand_in(column)
+        pending.append((spec.name, index, column.name))
+    return Document.model_validate(data), pending
 
 
 def read_workbook(path: Path | str) -> Workbook:

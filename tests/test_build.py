@@ -159,6 +159,31 @@ def test_an_issued_version_is_never_overwritten(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+def test_draft_of_an_unfinished_workbook_marks_what_is_missing(tmp_path):
+    path = edit_sample(tmp_path, {"修订记录!E3": None, "预算!C2": "待定", "文档信息!B6": None}, delete_sheets=["合同指标"])
+    result = CliRunner().invoke(main, ["build", str(path), "-o", str(tmp_path / "out"), "--draft"])
+    assert result.exit_code == 0, result.output
+    assert "修订记录!E3" in result.output and "missing-sheet" in result.output  # the findings are still shown
+    (draft,) = (tmp_path / "out").glob("*_草稿.docx")
+    document = docx.Document(draft)
+    history = next(t for t in document.tables if t.rows[0].cells[0].text == "文件版本")
+    assert history.rows[2].cells[2].text == "20250904/〔待填写〕"  # V1.1's 审核人
+    budget = next(t for t in document.tables if t.rows[0].cells[0].text == "预算项")
+    assert budget.rows[1].cells[2].text == "〔待填写〕" and budget.rows[-1].cells[2].text == "〔待填写〕"  # and the total
+    text = "\n".join(paragraphs(draft))
+    assert "运维服务部门经理〔待填写〕负责组建" in text
+    metrics = next(t for t in document.tables if t.rows[0].cells[0].text == "指标")
+    assert [c.text for c in metrics.rows[1].cells[:2]] == ["〔待填写〕", "〔待填写〕"]
+
+
+def test_a_draft_never_passes_verify(tmp_path):
+    from opsdoc.verify import verify_document
+
+    path = edit_sample(tmp_path, {"修订记录!E3": None})
+    draft = build(path, tmp_path / "out", draft=True).output
+    assert "placeholder-text" in {f.code for f in verify_document(draft).findings}
+
+
 def test_draft_builds_despite_rule_errors_and_is_marked(tmp_path):
     path = edit_sample(tmp_path, {"服务目录!A3": "SC-01"})
     result = CliRunner().invoke(main, ["build", str(path), "-o", str(tmp_path), "--draft"])

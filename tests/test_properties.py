@@ -82,6 +82,10 @@ def test_any_value_in_any_kind_of_cell_never_crashes(tmp_path_factory, texts, da
     assert all(f.message and f.code for f in checked.report.findings)
     if checked.workbook.document is not None and not checked.report.errors:
         _build_and_verify(folder, path, texts)
+    else:  # whatever is wrong, a draft still previews the document
+        draft = build(path, folder / "draft", draft=True).output
+        assert draft.name.endswith("_草稿.docx")
+        docx.Document(draft)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
