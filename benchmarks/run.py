@@ -49,7 +49,8 @@ def opsdoc(*arguments: str) -> list[str]:
 
 def stages() -> None:
     from opsdoc.conventions import Conventions
-    from opsdoc.render import build_context, default_template, render_template, save_document
+    from opsdoc.context import build_context
+    from opsdoc.render import default_template, render_template, save_document
     from opsdoc.rules import run_rules
     from opsdoc.workbook import WorkbookReader
 

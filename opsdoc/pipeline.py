@@ -39,7 +39,7 @@ def check(path: Path, *, config: Path | None = None, skip: Iterable[str] = ()) -
 
 def mark_pending(context: dict, pending: list[tuple[str, int | None, str]]) -> dict:
     """Show 〔待填写〕 where a draft's workbook had no usable value, and in what is derived from it."""
-    from opsdoc.render import RENDERED_AS
+    from opsdoc.context import RENDERED_AS
 
     for sheet, index, column in pending:
         if sheet not in RENDERED_AS:  # 补充说明 and 质量与验收 stand-ins are 〔待填写〕 text already
@@ -104,7 +104,8 @@ def build(
     document, report = checked.workbook.document, checked.report
     if document is None and not draft:
         return BuildResult(report)
-    from opsdoc.render import build_context, render_document  # docxtpl only for commands that render
+    from opsdoc.context import build_context
+    from opsdoc.render import render_document  # docxtpl only for commands that render
 
     if document is None:  # a draft of a workbook still being filled: mark what is missing
         document, pending = draft_document(checked.workbook)

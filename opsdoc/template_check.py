@@ -13,7 +13,8 @@ from jinja2 import meta
 
 from opsdoc.errors import TemplateError
 from opsdoc.model import SHEETS, Document
-from opsdoc.render import build_context, default_template, jinja_environment, render_template
+from opsdoc.context import build_context
+from opsdoc.render import default_template, jinja_environment, render_template
 from opsdoc.report import Finding, Location, Report, Severity
 from opsdoc.verify import read_expectations
 

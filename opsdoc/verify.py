@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 from opsdoc.document_text import PageSetup, Paragraph, Table, WordDocument, read_document, shorten
 from opsdoc.errors import TemplateError, UnusableDocument
 from opsdoc.model import SHEETS
-from opsdoc.render import RENDERED_AS, build_context, default_template
+from opsdoc.context import RENDERED_AS, build_context, default_template
 from opsdoc.report import Finding, Location, Report, Severity
 from opsdoc.workbook import PLACEHOLDER, Workbook, read_workbook
 

@@ -290,3 +290,31 @@ def test_unicode_and_markup_in_every_kind_of_cell_build(tmp_path):
     text = html.unescape(body)
     for value in ["emoji 🚑🏥 RTL עברית العربية combining é̃ <w:p/> & ]]> {% raw %}", "Zoë 欧阳", "{{ doc.__class__ }}", "≥95分 < 100 & > 90"]:
         assert value in text
+
+
+def test_an_output_held_open_by_another_program(tmp_path, monkeypatch):
+    """Windows refuses to replace a file Word has open; root on Linux cannot reproduce that, so simulate it."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)]).exit_code == 0
+    (issued,) = tmp_path.glob("*.docx")
+    before = issued.read_bytes()
+
+    def locked(*args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(opsdoc.output.os, "replace", locked)
+    changed = edit_sample(tmp_path, {"项目背景!B1": "改写后的建设背景。"}, name="changed.xlsx")
+    result = runner.invoke(main, ["build", str(changed), "-o", str(tmp_path), "--force"])
+    assert result.exit_code == 2 and "正被 Word/WPS 打开" in result.output
+    assert issued.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".opsdoc-")] == []
+
+
+def test_an_unwritable_output_folder(tmp_path, monkeypatch):
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(opsdoc.output.tempfile, "mkstemp", refused)
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "无法在输出文件夹中写入文件" in result.output
+    assert list(tmp_path.iterdir()) == []

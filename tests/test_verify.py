@@ -13,7 +13,7 @@ from docx.shared import Cm
 from opsdoc.document_text import read_document
 from opsdoc.errors import OpsdocError, TemplateError, UnusableDocument
 from opsdoc.model import SHEETS
-from opsdoc.render import build_context, default_template
+from opsdoc.context import build_context, default_template
 from opsdoc.report import Location
 from opsdoc.verify import RENDERED_AS, VERIFY_CODES, verify_document
 from opsdoc.workbook import read_workbook
