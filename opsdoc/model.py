@@ -424,6 +424,10 @@ class SheetSpec(typing.NamedTuple):
     def column(self, label: str) -> ColumnSpec:
         return next(c for c in self.columns if c.label == label)
 
+    def label_of(self, part: Any) -> Any:
+        """A model field name as its header or label; record indexes and labels pass through."""
+        return next((c.label for c in self.columns if c.name == part), part)
+
 
 def _unwrap(annotation: Any) -> Any:
     """Drop `| None` and Annotated metadata so Literal choices and base types show through."""
@@ -478,3 +482,4 @@ def _sheets() -> tuple[SheetSpec, ...]:
 SHEETS: tuple[SheetSpec, ...] = _sheets()
 """The workbook contract, sheet by sheet, derived from the models above."""
 SHEET_BY_TITLE = {s.title: s for s in SHEETS}
+SHEET_BY_NAME = {s.name: s for s in SHEETS}

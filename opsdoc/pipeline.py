@@ -37,6 +37,11 @@ def check(path: Path, *, config: Path | None = None, skip: Iterable[str] = ()) -
     return Checked(workbook, conventions, Report(str(path), findings, tuple(s.title for s in SHEETS)))
 
 
+# What the context derives from a value, and so cannot show while the value is missing.
+DERIVED_IN_RECORD = {("risks", "likelihood"): "level", ("risks", "impact"): "level"}
+DERIVED_TOTAL = {("budget", "amount"): "budget_total", ("kpis", "weight"): "kpi_total_weight"}
+
+
 def mark_pending(context: dict, pending: list[tuple[str, int | None, str]]) -> dict:
     """Show 〔待填写〕 where a draft's workbook had no usable value, and in what is derived from it."""
     from opsdoc.context import RENDERED_AS
@@ -54,13 +59,10 @@ def mark_pending(context: dict, pending: list[tuple[str, int | None, str]]) -> d
             record[field] = "/".join(halves)
         else:
             record[target] = [PENDING] if isinstance(record[target], list) else PENDING
-        derived = {("risks", "likelihood"): ("level",), ("risks", "impact"): ("level",)}
-        for name in derived.get((sheet, column), ()):
-            record[name] = PENDING
-        if (sheet, column) == ("budget", "amount"):
-            context["budget_total"] = PENDING
-        if (sheet, column) == ("kpis", "weight"):
-            context["kpi_total_weight"] = PENDING
+        if (sheet, column) in DERIVED_IN_RECORD:
+            record[DERIVED_IN_RECORD[sheet, column]] = PENDING
+        if (sheet, column) in DERIVED_TOTAL:
+            context[DERIVED_TOTAL[sheet, column]] = PENDING
     return context
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import html
 import io
 import re
 import zipfile
@@ -19,7 +18,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from opsdoc.context import DOCUMENT_KIND, default_template
-from opsdoc.errors import TemplateError
+from opsdoc.errors import OpsdocError, TemplateError
 from opsdoc.model import Document
 from opsdoc.output import deterministic_zip
 
@@ -131,23 +130,13 @@ def _has_column_loops(data: bytes) -> bool:
     return re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", body)) is not None
 
 
-def template_paragraphs(template: Path) -> list[str]:
-    """The text of every paragraph of the template's body, headers and footers, tags included."""
-    texts = []
-    with zipfile.ZipFile(template) as package:
-        for name in package.namelist():
-            if re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", name):
-                xml = package.read(name).decode("utf-8", "replace")
-                for paragraph in re.findall(r"<w:p[ >].*?</w:p>", xml, flags=re.DOTALL):
-                    texts.append(html.unescape("".join(re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", paragraph))))
-    return texts
-
-
 def _where(template: Path, exc: Exception) -> str:
     """The template text around the tag that failed, so an author can find it in Word."""
+    from opsdoc.document_text import read_document  # only when a template has failed
+
     try:
-        paragraphs = template_paragraphs(template)
-    except (zipfile.BadZipFile, OSError, KeyError):
+        paragraphs = [p.text for p in read_document(template).all_paragraphs()]
+    except OpsdocError:
         return ""
     if isinstance(exc, TemplateSyntaxError):  # Jinja points past the end; an unbalanced tag is the cause
         needle = None

@@ -140,18 +140,19 @@ def verify_document(
     document = read_document(docx_path)
     expected = read_expectations(Path(template) if template else default_template())
     source = read_workbook(workbook) if workbook is not None else None
+    values = _expected_values(source) if source is not None and source.document is not None else []
     findings = list(_foreign(document, expected))
     if not findings:
         findings += _headings(document, expected)
         findings += _fixed_text(document, expected)
-        findings += _residue(document, _typed_tags(source))
+        findings += _residue(document, _typed_tags(values))
         findings += _versions(document, expected)
         findings += _page_setup(document, expected)
         findings += _styles(document, expected)
         if expected.has_toc and not document.has_toc:
             findings.append(_finding("toc-missing", Location(part="body"), "文档中没有目录域（TOC），请从模板重新生成或在 Word 中插入目录"))
         if source is not None:
-            findings += _workbook_values(document, source, expected)
+            findings += _workbook_values(document, source, values, expected)
     return Report(str(docx_path), findings)
 
 
@@ -285,11 +286,9 @@ def _fixed_text(document: WordDocument, expected: Expectations) -> Iterator[Find
             yield _finding("fixed-text-missing", Location(part=part, excerpt=shorten(text)), f"缺少模板固定文字「{shorten(text)}」")
 
 
-def _typed_tags(workbook: Workbook | None) -> list[str]:
+def _typed_tags(values: list[ExpectedValue]) -> list[str]:
     """Workbook text that itself contains {{, {% or {#: data typed as such, not template residue."""
-    if workbook is None or workbook.document is None:
-        return []
-    lines = {line for value in _expected_values(workbook) for line in value.lines if TEMPLATE_TAG.search(line)}
+    lines = {line for value in values for line in value.lines if TEMPLATE_TAG.search(line)}
     return sorted(lines, key=len, reverse=True)
 
 
@@ -478,7 +477,9 @@ def _expected_values(workbook: Workbook) -> list[ExpectedValue]:
     return values
 
 
-def _workbook_values(document: WordDocument, workbook: Workbook, expected: Expectations) -> Iterator[Finding]:
+def _workbook_values(
+    document: WordDocument, workbook: Workbook, values: list[ExpectedValue], expected: Expectations
+) -> Iterator[Finding]:
     if workbook.document is None:
         errors = sum(f.is_error for f in workbook.findings)
         yield _finding(
@@ -486,7 +487,6 @@ def _workbook_values(document: WordDocument, workbook: Workbook, expected: Expec
             f"工作簿 {workbook.path.name} 有 {errors} 个错误，无法核对文档内容：请先运行 opsdoc check 并改正",
         )
         return
-    values = _expected_values(workbook)
     rows = _record_rows(document, [v for v in values if v.record])
     # Elsewhere than in the records' own rows: a 部门经理 named only as a 审核人 is still lost.
     taken = {(table.number, r) for table, r in rows.values()}  # by number: hashing a Table hashes all its rows

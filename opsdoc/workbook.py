@@ -23,7 +23,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from opsdoc.errors import UnusableWorkbook
 from opsdoc.package import WORKBOOK, open_package
-from opsdoc.model import SHEET_BY_TITLE, SHEETS, Document, SheetSpec
+from opsdoc.model import SHEET_BY_NAME, SHEET_BY_TITLE, SHEETS, Document, SheetSpec
 from opsdoc.report import Finding, Location
 from opsdoc.rules import finding
 
@@ -77,14 +77,13 @@ class Workbook:
 
     def cell(self, sheet_field: str, *path: Any) -> str:
         """The cell of a value named by model field names, e.g. ("revisions", 2, "version")."""
-        spec = next(s for s in SHEETS if s.name == sheet_field)
-        names = {c.name: c.label for c in spec.columns}
-        loc = (spec.title, *(names.get(p, p) for p in path))
+        spec = SHEET_BY_NAME[sheet_field]
+        loc = (spec.title, *(spec.label_of(p) for p in path))
         return self.cells.get(loc, spec.title)
 
     def location(self, sheet_field: str, *path: Any) -> Location:
         """Where a value is; with no path, the whole sheet."""
-        spec = next(s for s in SHEETS if s.name == sheet_field)
+        spec = SHEET_BY_NAME[sheet_field]
         return Location(spec.title, self.cell(sheet_field, *path) if path else None)
 
 
