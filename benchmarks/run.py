@@ -48,11 +48,11 @@ def opsdoc(*arguments: str) -> list[str]:
 
 
 def stages() -> None:
-    from opsdoc.conventions import Conventions
-    from opsdoc.context import build_context
-    from opsdoc.render import default_template, render_template, save_document
-    from opsdoc.rules import run_rules
-    from opsdoc.workbook import WorkbookReader
+    from opsdoc.contract.conventions import Conventions
+    from opsdoc.generate.context import build_context
+    from opsdoc.generate.render import default_template, render_template, save_document
+    from opsdoc.workbook.rules import run_rules
+    from opsdoc.workbook.reader import WorkbookReader
 
     timings: dict[str, list[float]] = {}
     for _ in range(7):
@@ -78,7 +78,7 @@ def stages() -> None:
 
 
 def against_bare(work: Path) -> None:
-    from opsdoc.render import default_template
+    from opsdoc.generate.render import default_template
 
     context = work / "context.json"
     subprocess.run(opsdoc("build", str(SAMPLE), "-o", str(work / "d"), "--dump-context", str(context)), check=True, capture_output=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from opsdoc.contract.vocabulary import Stage
 from opsdoc.errors import OpsdocError
 
 FILE = click.Path(path_type=Path)
@@ -55,9 +56,9 @@ def workbook():
 @_handles_errors
 def workbook_new(output: Path, force: bool):
     """写出空白数据工作簿：全部工作表、表头、填写提示和下拉列表。"""
-    from opsdoc.blank_workbook import new_workbook
+    from opsdoc.workbook.blank import new_workbook
     from opsdoc.errors import IssuedVersionExists
-    from opsdoc.output import write_atomic
+    from opsdoc.office.output import write_atomic
 
     if output.exists() and not force:
         raise IssuedVersionExists(output, "文件已存在（可能是已填写的工作簿），未覆盖；确需覆盖请加 --force")
@@ -76,7 +77,7 @@ def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str
     """检查工作簿：读取、校验并执行全部一致性规则。退出码 0 通过，1 有错误，2 无法读取。"""
     from opsdoc.pipeline import check as run_check
 
-    report = run_check(workbook_path, config=config, skip=_known_codes(skip)).report
+    report = run_check(workbook_path, config=config, skip=_known_codes(skip, Stage.READ, Stage.RULES)).report
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     sys.exit(0 if report.passes(strict) else 1)
 
@@ -101,7 +102,7 @@ def build(workbook_paths, output_dir, template, force, draft, strict, skip, conf
     """
     from opsdoc.pipeline import build as build_one, workbooks_in
 
-    options = dict(template=template, config=config, force=force, draft=draft, strict=strict, skip=_known_codes(skip), pdf=pdf)
+    options = dict(template=template, config=config, force=force, draft=draft, strict=strict, skip=_known_codes(skip, Stage.READ, Stage.RULES), pdf=pdf)
     sources = workbooks_in(workbook_paths)
     if len(workbook_paths) == 1 and len(sources) == 1 and sources[0] == workbook_paths[0]:
         progress = functools.partial(click.echo, err=True)
@@ -116,18 +117,15 @@ def build(workbook_paths, output_dir, template, force, draft, strict, skip, conf
     sys.exit(_build_batch(sources, output_dir, jobs, options))
 
 
-STATUS_WORDS = {"written": "已生成", "unchanged": "内容相同，未改动", "overwritten": "已覆盖"}
-
-
 def _report_build(result) -> None:
     if result.report.findings:
         click.echo(result.report.to_text(), err=result.output is not None)
     if result.output is None:
         click.echo("存在错误，未生成文档。请按上面的提示修改工作簿（或用 --draft 生成草稿预览）。", err=True)
         sys.exit(1)
-    click.echo(f"{result.output}：{STATUS_WORDS[result.status]}")
+    click.echo(f"{result.output}：{result.status.label}")
     if result.pdf:
-        click.echo(f"{result.pdf}：{STATUS_WORDS[result.pdf_status]}")
+        click.echo(f"{result.pdf}：{result.pdf_status.label}")
 
 
 def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict) -> int:
@@ -146,7 +144,7 @@ def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict
                 report = item.result.report
                 line = f"✗ {item.source}：{len(report.errors)} 个错误，未生成（opsdoc check 查看详情）"
             else:
-                line = f"✓ {item.source} → {item.result.output}（{STATUS_WORDS[item.result.status]}）"
+                line = f"✓ {item.source} → {item.result.output}（{item.result.status.label}）"
             click.echo(line)
             bar.update(1)
     built = codes.count(0)
@@ -162,12 +160,13 @@ def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict
 @click.option("--template", type=FILE, help="对照的 Word 模板（默认：内置模板）。")
 @click.option("--workbook", "workbook_path", type=FILE, help="生成该文档的工作簿：检查其中每个值都出现在文档中。")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--skip", multiple=True, metavar="CODE", help="不报告某个核对代码（可重复）。")
 @_handles_errors
-def verify(docx_path: Path, template: Path | None, workbook_path: Path | None, output_format: str):
+def verify(docx_path: Path, template: Path | None, workbook_path: Path | None, output_format: str, skip: tuple[str, ...]):
     """对照模板（和工作簿）检查一份 .docx。退出码 0 通过，1 有问题，2 无法读取。"""
-    from opsdoc.verify import verify_document
+    from opsdoc.qa.verify import verify_document
 
-    report = verify_document(docx_path, template, workbook_path)
+    report = verify_document(docx_path, template, workbook_path, skip=_known_codes(skip, Stage.VERIFY))
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     sys.exit(0 if report.passes() else 1)
 
@@ -179,7 +178,7 @@ def verify(docx_path: Path, template: Path | None, workbook_path: Path | None, o
 @_handles_errors
 def diff_command(old: Path, new: Path, output_format: str):
     """逐章比较两个版本：新增、删除、修改的段落和表格行，以及可填入“修订说明”的摘要。"""
-    from opsdoc.diff import diff_documents
+    from opsdoc.qa.diff import diff_documents
 
     changes = diff_documents(old, new)
     click.echo(changes.to_json() if output_format == "json" else changes.to_text())
@@ -192,38 +191,46 @@ def template_group():
 
 @template_group.command("check")
 @click.argument("template_path", metavar="TEMPLATE", type=FILE, required=False)
+@click.option("--skip", multiple=True, metavar="CODE", help="不报告某个模板检查代码（可重复）。")
 @_handles_errors
-def template_check(template_path: Path | None):
+def template_check(template_path: Path | None, skip: tuple[str, ...]):
     """检查公司 Word 模板：用到的名称、十个章节、目录域（默认检查内置模板）。退出码 0 通过，1 有问题，2 无法读取。"""
-    from opsdoc.template_check import check_template
+    from opsdoc.qa.template_check import check_template
 
-    report = check_template(template_path)
+    report = check_template(template_path, skip=_known_codes(skip, Stage.TEMPLATE))
     click.echo(report.to_text())
     sys.exit(0 if report.passes() else 1)
 
 
 @main.command("rules")
-def list_rules():
-    """列出全部代码：工作簿检查（check/build）、文档核对（verify）、模板检查（template check）。"""
-    from opsdoc.rules import RULES
-    from opsdoc.template_check import TEMPLATE_CODES
-    from opsdoc.verify import VERIFY_CODES
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_rules(output_format: str) -> None:
+    """列出全部代码及其所属步骤：读取工作簿、一致性规则（check/build）、文档核对（verify）、模板检查（template check）。"""
+    import json
 
-    click.echo("# 工作簿检查（opsdoc check / build）")
-    for rule in RULES.values():
-        click.echo(f"{rule.code:<24} {rule.severity.value}  {rule.title}")
-    click.echo("\n# 文档核对（opsdoc verify）")
-    for code in VERIFY_CODES.values():
-        click.echo(f"{code.code:<24} {code.severity.value}  {code.title}")
-    click.echo("\n# 模板检查（opsdoc template check）")
-    for code, title in TEMPLATE_CODES.items():
-        click.echo(f"{code:<24} E  {title}")
+    from opsdoc.contract.findings import CATALOGUE
+
+    if output_format == "json":
+        rows = [
+            {"code": c.code, "stages": [s.value for s in c.stages], "severity": c.severity.value, "title": c.title, "source": c.source}
+            for c in CATALOGUE.values()
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for code in CATALOGUE.values():
+        stages = "、".join(s.label for s in code.stages)
+        click.echo(f"{code.code:<26} {code.severity.value}  {stages:<10} {code.title}")
 
 
-def _known_codes(codes: tuple[str, ...]) -> tuple[str, ...]:
-    from opsdoc.rules import RULES
+def _known_codes(codes: tuple[str, ...], *stages: Stage) -> tuple[str, ...]:
+    """--skip's codes, each one the command's stages report; anything else is a usage error."""
+    from opsdoc.contract.findings import CATALOGUE, codes_of
 
-    unknown = [c for c in codes if c not in RULES]
-    if unknown:
-        raise click.BadParameter(f"未知的规则代码：{', '.join(unknown)}（opsdoc rules 列出全部代码）", param_hint="--skip")
+    allowed = {c.code for c in codes_of(*stages)}
+    for code in codes:
+        if code not in CATALOGUE:
+            raise click.BadParameter(f"未知的代码：{code}（opsdoc rules 列出全部代码）", param_hint="--skip")
+        if code not in allowed:
+            where = "、".join(s.label for s in CATALOGUE[code].stages)
+            raise click.BadParameter(f"{code} 属于「{where}」，不是本命令报告的代码（opsdoc rules 列出全部代码）", param_hint="--skip")
     return codes

@@ -7,15 +7,18 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from opsdoc.conventions import Conventions, load_conventions
+from opsdoc.contract.conventions import Conventions, load_conventions
+from opsdoc.contract.findings import Report
+from opsdoc.contract.model import SHEETS, DocumentInfo
+from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError
-from opsdoc.model import SHEETS, DocumentInfo
-from opsdoc.output import ensure_folder, publish, safe_file_name, write_atomic
-from opsdoc.report import Report
-from opsdoc.rules import run_rules
-from opsdoc.workbook import PENDING, Workbook, draft_document, read_workbook
+from opsdoc.generate.context import build_context
+from opsdoc.generate.draft import draft as draft_of
+from opsdoc.office.output import Published, ensure_folder, publish, safe_file_name, write_atomic
+from opsdoc.workbook.reader import Workbook, read_workbook
+from opsdoc.workbook.rules import run_rules
 
 DRAFT_SUFFIX = "_草稿"
 
@@ -33,42 +36,14 @@ def check(path: Path, *, config: Path | None = None, skip: Iterable[str] = ()) -
     conventions = load_conventions(path, config)
     workbook = read_workbook(path)
     findings = [f for f in workbook.findings if f.code not in skipped]
-    findings += run_rules(workbook, conventions, skip=skipped)
+    if workbook.document is not None:
+        findings += run_rules(workbook.document, workbook.cells, conventions, skip=skipped)
     return Checked(workbook, conventions, Report(str(path), findings, tuple(s.title for s in SHEETS)))
-
-
-# What the context derives from a value, and so cannot show while the value is missing.
-DERIVED_IN_RECORD = {("risks", "likelihood"): "level", ("risks", "impact"): "level"}
-DERIVED_TOTAL = {("budget", "amount"): "budget_total", ("kpis", "weight"): "kpi_total_weight"}
-
-
-def mark_pending(context: dict, pending: list[tuple[str, int | None, str]]) -> dict:
-    """Show 〔待填写〕 where a draft's workbook had no usable value, and in what is derived from it."""
-    from opsdoc.context import RENDERED_AS
-
-    for sheet, index, column in pending:
-        if sheet not in RENDERED_AS:  # 补充说明 and 质量与验收 stand-ins are 〔待填写〕 text already
-            continue
-        key, renamed = RENDERED_AS[sheet]
-        record = context[key][index] if index is not None else context[key]
-        target = renamed.get(column, column)
-        if isinstance(target, tuple):  # one half of a "日期/姓名" cell
-            field, part = target
-            halves = record[field].split("/", 1)
-            halves[part] = PENDING
-            record[field] = "/".join(halves)
-        else:
-            record[target] = [PENDING] if isinstance(record[target], list) else PENDING
-        if (sheet, column) in DERIVED_IN_RECORD:
-            record[DERIVED_IN_RECORD[sheet, column]] = PENDING
-        if (sheet, column) in DERIVED_TOTAL:
-            context[DERIVED_TOTAL[sheet, column]] = PENDING
-    return context
 
 
 def output_name(info: DocumentInfo, *, draft: bool = False) -> str:
     """{文件编码}_{项目名称}运维工作管理规范_{版本号}.docx; a draft never takes an issued name."""
-    stem = f"{info.file_code}_{info.project_name}运维工作管理规范_{info.version}"
+    stem = f"{info.file_code}_{info.project_name}{DOCUMENT_KIND}_{info.version}"
     return safe_file_name(stem + (DRAFT_SUFFIX if draft else "")) + ".docx"
 
 
@@ -76,9 +51,9 @@ def output_name(info: DocumentInfo, *, draft: bool = False) -> str:
 class BuildResult:
     report: Report
     output: Path | None = None  # None: refused because of findings
-    status: str = "refused"  # "written", "unchanged", "overwritten" or "refused"
+    status: Published | None = None  # None: refused
     pdf: Path | None = None  # with pdf=True: the PDF beside the .docx
-    pdf_status: str | None = None
+    pdf_status: Published | None = None
 
 
 def build(
@@ -106,12 +81,11 @@ def build(
     document, report = checked.workbook.document, checked.report
     if document is None and not draft:
         return BuildResult(report)
-    from opsdoc.context import build_context
-    from opsdoc.render import render_document  # docxtpl only for commands that render
+    # docxtpl and python-docx load only for a build that renders: `check` starts without them.
+    from opsdoc.generate.render import render_document
 
     if document is None:  # a draft of a workbook still being filled: mark what is missing
-        document, pending = draft_document(checked.workbook)
-        context = mark_pending(build_context(document, checked.conventions, draft=True), pending)
+        document, context = draft_of(checked.workbook, checked.conventions)
     else:
         context = build_context(document, checked.conventions, draft=draft)
     if dump_context:
@@ -131,7 +105,7 @@ def build(
 
 def _laid_out(data: bytes, progress) -> tuple[bytes, bytes]:
     """The .docx with its TOC page numbers written in, and its PDF."""
-    from opsdoc.pdf import export_pdf, write_toc
+    from opsdoc.generate.pdf import export_pdf, write_toc  # lxml and the UNO bridge: --pdf only
 
     with tempfile.TemporaryDirectory(prefix="opsdoc-build-") as work:
         source, target = Path(work) / "document.docx", Path(work) / "document.pdf"

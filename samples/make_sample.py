@@ -7,7 +7,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment
 
-from opsdoc.blank_workbook import xlsx_bytes
+from opsdoc.workbook.blank import xlsx_bytes
 
 PROJECT = "滨海市第一人民医院信息系统运维服务项目"
 

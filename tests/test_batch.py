@@ -9,7 +9,7 @@ from docxtpl import DocxTemplate
 from jinja2.sandbox import SandboxedEnvironment
 
 from opsdoc.cli import main
-from opsdoc.render import default_template
+from opsdoc.generate.render import default_template
 from tests.conftest import SAMPLE, edit_sample
 
 

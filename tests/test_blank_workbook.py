@@ -4,8 +4,8 @@ import io
 
 import openpyxl
 
-from opsdoc.blank_workbook import new_workbook
-from opsdoc.model import SHEETS
+from opsdoc.workbook.blank import new_workbook
+from opsdoc.contract.model import SHEETS
 from tests.conftest import REPO
 
 COMMITTED = REPO / "workbook_templates" / "运维工作管理规范.xlsx"

@@ -177,7 +177,7 @@ def test_draft_of_an_unfinished_workbook_marks_what_is_missing(tmp_path):
 
 
 def test_a_draft_never_passes_verify(tmp_path):
-    from opsdoc.verify import verify_document
+    from opsdoc.qa.verify import verify_document
 
     path = edit_sample(tmp_path, {"修订记录!E3": None})
     draft = build(path, tmp_path / "out", draft=True).output

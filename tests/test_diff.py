@@ -8,7 +8,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from opsdoc.diff import diff_documents
+from opsdoc.qa.diff import diff_documents
 from opsdoc.errors import UnusableDocument
 from opsdoc.pipeline import build
 from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample

@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-import opsdoc.output
-import opsdoc.workbook
+import opsdoc.office.output
+import opsdoc.office.xlsx
 from opsdoc.cli import main
 from tests.conftest import SAMPLE, edit_sample
 
@@ -116,7 +116,7 @@ def test_a_dtd_in_any_part_is_refused_before_parsing(tmp_path, part):
 
 
 def test_row_cap(tmp_path, monkeypatch):
-    monkeypatch.setattr(opsdoc.workbook, "MAX_ROWS", 5)
+    monkeypatch.setattr(opsdoc.office.xlsx, "MAX_ROWS", 5)
     result = CliRunner().invoke(main, ["check", str(SAMPLE)])
     assert result.exit_code == 2 and "超过 5 行数据" in result.output
 
@@ -203,7 +203,7 @@ def test_a_date_serial_beyond_any_date_is_a_bad_date(tmp_path):
 
 
 def _template_variant(tmp_path: Path, old: str, new: str) -> Path:
-    from opsdoc.render import default_template
+    from opsdoc.generate.render import default_template
 
     path = tmp_path / "公司模板.docx"
     with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(path, "w") as target:
@@ -255,7 +255,7 @@ def test_output_folder_that_is_a_file(tmp_path):
 
 def test_output_path_taken_by_a_folder_is_reported(tmp_path):
     from opsdoc.pipeline import output_name
-    from opsdoc.workbook import read_workbook
+    from opsdoc.workbook.reader import read_workbook
 
     (tmp_path / output_name(read_workbook(SAMPLE).document.info)).mkdir()
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
@@ -267,7 +267,7 @@ def test_interrupt_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(opsdoc.output.os, "link", interrupted)  # a new file is linked into place
+    monkeypatch.setattr(opsdoc.office.output.os, "link", interrupted)  # a new file is linked into place
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
     assert result.exit_code == 130 and "未写入任何文件" in result.output
     assert list(tmp_path.iterdir()) == []
@@ -302,7 +302,7 @@ def test_an_output_held_open_by_another_program(tmp_path, monkeypatch):
     def locked(*args):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(opsdoc.output.os, "replace", locked)
+    monkeypatch.setattr(opsdoc.office.output.os, "replace", locked)
     changed = edit_sample(tmp_path, {"项目背景!B1": "改写后的建设背景。"}, name="changed.xlsx")
     result = runner.invoke(main, ["build", str(changed), "-o", str(tmp_path), "--force"])
     assert result.exit_code == 2 and "正被 Word/WPS 打开" in result.output
@@ -314,7 +314,7 @@ def test_an_unwritable_output_folder(tmp_path, monkeypatch):
     def refused(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(opsdoc.output.tempfile, "mkstemp", refused)
+    monkeypatch.setattr(opsdoc.office.output.tempfile, "mkstemp", refused)
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
     assert result.exit_code == 2 and "无法在输出文件夹中写入文件" in result.output
     assert list(tmp_path.iterdir()) == []

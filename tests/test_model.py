@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from opsdoc.model import SHEETS, Day, Number, Paragraphs, Score
+from opsdoc.contract.model import SHEETS, Day, Number, Paragraphs, Score
 
 
 @pytest.mark.parametrize(

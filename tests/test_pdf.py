@@ -12,10 +12,10 @@ from pathlib import Path
 import docx
 import pytest
 
-from opsdoc import pdf
+from opsdoc.generate import pdf
 from opsdoc.errors import LibreOfficeMissing, PdfExportError, UnusableDocument
-from opsdoc.pdf import TocEntry, export_pdf, reproducible_pdf, write_toc
-from opsdoc.verify import verify_document
+from opsdoc.generate.pdf import TocEntry, export_pdf, reproducible_pdf, write_toc
+from opsdoc.qa.verify import verify_document
 from tests.conftest import SAMPLE, SAMPLE_DOCX, uno_python
 from tests.test_build import CHAPTERS
 

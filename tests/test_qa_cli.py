@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-import opsdoc.pdf
+import opsdoc.generate.pdf
 from opsdoc.cli import main
 from opsdoc.pipeline import build
 from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
@@ -35,7 +35,7 @@ def test_diff_names_the_changes_and_summarises_them(tmp_path):
 
 
 def test_build_pdf_without_libreoffice_says_how_and_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(opsdoc.pdf.shutil, "which", lambda name: None)
+    monkeypatch.setattr(opsdoc.generate.pdf.shutil, "which", lambda name: None)
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path / "out"), "--pdf"])
     assert result.exit_code == 2 and "apt-get install" in result.output and "libreoffice" in result.output
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

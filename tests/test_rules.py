@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 from opsdoc.cli import main
 from opsdoc.pipeline import check
-from opsdoc.rules import RULES
+from opsdoc.contract.findings import CATALOGUE, Stage, codes_of
+from opsdoc.workbook.rules import CHECKS
 from tests.conftest import SAMPLE, edit_sample
 
 # Each case changes the clean sample so that exactly one rule fires: (cell changes, [(code, cell)]).
@@ -68,9 +69,9 @@ def test_the_clean_sample_has_no_finding():
 
 
 def test_every_rule_of_rules_md_is_registered_and_tested():
-    assert set(RULES_MD) <= set(RULES)
-    consistency = {code for code, rule in RULES.items() if rule.check and code != "file-code-format"}
-    assert consistency == set(CASES)
+    assert set(RULES_MD) <= set(CATALOGUE)
+    assert set(CHECKS) == {c.code for c in codes_of(Stage.RULES)}
+    assert set(CHECKS) - {"file-code-format"} == set(CASES)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
@@ -78,14 +79,14 @@ def test_each_rule_finds_its_cell(tmp_path, code):
     changes, expected = CASES[code]
     report = check(edit_sample(tmp_path, changes)).report
     assert located(report) == expected
-    assert all(f.severity == RULES[code].severity for f in report.findings)
+    assert all(f.severity == CATALOGUE[code].severity for f in report.findings)
 
 
 def test_messages_name_the_values_and_the_related_cell(tmp_path):
     report = check(edit_sample(tmp_path, {"文档信息!B4": "V2.1"})).report
     (finding,) = report.findings
     assert finding.message == "封面版本号 V2.1 与修订记录最后一行的文件版本 V2.0 不一致"
-    assert finding.related == ("修订记录!A5",)
+    assert [str(r) for r in finding.related] == ["修订记录!A5"]
 
 
 def test_risk_level_message_shows_the_arithmetic(tmp_path):
@@ -134,7 +135,9 @@ def test_check_exit_codes_strict_and_skip(tmp_path):
     assert runner.invoke(main, ["check", str(broken)]).exit_code == 1
     assert runner.invoke(main, ["check", str(broken), "--skip", "kpi-weights"]).exit_code == 0
     unknown = runner.invoke(main, ["check", str(broken), "--skip", "no-such-rule"])
-    assert unknown.exit_code == 2 and "未知的规则代码" in unknown.output
+    assert unknown.exit_code == 2 and "未知的代码：no-such-rule" in unknown.output
+    other_stage = runner.invoke(main, ["check", str(broken), "--skip", "chapter-missing"])
+    assert other_stage.exit_code == 2 and "chapter-missing 属于「文档核对」" in other_stage.output
 
 
 def test_check_json_and_text_put_errors_first(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from opsdoc.cli import main
-from opsdoc.render import default_template
+from opsdoc.generate.render import default_template
 
 
 def variant(tmp_path: Path, *replacements) -> Path:

@@ -7,7 +7,7 @@ import pytest
 
 from opsdoc.errors import UnusableWorkbook
 from opsdoc.pipeline import check
-from opsdoc.workbook import read_workbook
+from opsdoc.workbook.reader import read_workbook
 from tests.conftest import SAMPLE, edit_sample
 
 
@@ -21,8 +21,8 @@ def test_sample_reads_clean():
     assert workbook.findings == []
     assert workbook.document.info.version == "V2.0"
     assert len(workbook.document.revisions) == 4
-    assert workbook.cell("revisions", 3, "version") == "修订记录!A5"
-    assert workbook.cell("info", "version") == "文档信息!B4"
+    assert workbook.cells.ref("revisions", 3, "version") == "修订记录!A5"
+    assert workbook.cells.ref("info", "version") == "文档信息!B4"
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_columns_are_found_by_header_not_position(tmp_path):
     workbook = read_workbook(tmp_path / "w.xlsx")
     assert workbook.findings == []
     assert [s.level for s in workbook.document.service_levels] == ["P1", "P2", "P3", "P4"]
-    assert workbook.cell("service_levels", 0, "level") == "服务级别协议!K2"
+    assert workbook.cells.ref("service_levels", 0, "level") == "服务级别协议!K2"
 
 
 def test_empty_rows_are_skipped_and_text_dates_read(tmp_path):
@@ -109,7 +109,7 @@ def test_empty_rows_are_skipped_and_text_dates_read(tmp_path):
     assert workbook.findings == []
     assert len(workbook.document.revisions) == 4
     assert workbook.document.revisions[0].revised_on == date(2025, 3, 10)
-    assert workbook.cell("revisions", 1, "version") == "修订记录!A4"
+    assert workbook.cells.ref("revisions", 1, "version") == "修订记录!A4"
 
 
 def test_unknown_column_is_a_warning(tmp_path):
@@ -152,7 +152,7 @@ def test_unusable_files_are_refused_with_a_reason(tmp_path, content, message):
 
 
 def test_column_names_as_excel_shows_them():
-    from opsdoc.workbook import column_index, column_letter
+    from opsdoc.office.xlsx import column_index, column_letter
 
     assert [column_letter(i) for i in (1, 26, 27, 52, 53, 256, 16384)] == ["A", "Z", "AA", "AZ", "BA", "IV", "XFD"]
     assert all(column_index(column_letter(i)) == i for i in range(1, 1000))

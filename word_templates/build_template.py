@@ -20,7 +20,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt, RGBColor, Twips
 
-from opsdoc.output import deterministic_zip
+from opsdoc.office.output import deterministic_zip
 
 OUTPUT = Path(__file__).resolve().parent / "运维工作管理规范.docx"
 

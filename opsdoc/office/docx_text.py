@@ -17,8 +17,8 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 
 from opsdoc.errors import UnusableDocument
-from opsdoc.package import DOCUMENT, open_package
-from opsdoc.report import Location
+from opsdoc.office.package import DOCUMENT, open_package
+from opsdoc.contract.findings import Place
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -43,8 +43,8 @@ class Paragraph:
         """A line of the table of contents: field result, rewritten whenever the TOC updates."""
         return self.style.lower().startswith("toc ")
 
-    def location(self, excerpt: str | None = None) -> Location:
-        return Location(
+    def location(self, excerpt: str | None = None) -> Place:
+        return Place(
             part=self.part, paragraph=self.index, table=self.table, row=self.row,
             excerpt=shorten(self.text if excerpt is None else excerpt),
         )
@@ -59,10 +59,10 @@ class Table:
     caption: str  # the nearest non-empty paragraph above the table
     paragraphs: tuple[Paragraph, ...]  # every paragraph of every cell
 
-    def location(self, row: int | None = None, excerpt: str | None = None) -> Location:
+    def location(self, row: int | None = None, excerpt: str | None = None) -> Place:
         if excerpt is None and row is not None:
             excerpt = " ".join(self.rows[row - 1])
-        return Location(part="body", table=self.number, row=row, excerpt=shorten(excerpt) if excerpt else None)
+        return Place(part="body", table=self.number, row=row, excerpt=shorten(excerpt) if excerpt else None)
 
 
 class PageSetup(NamedTuple):

@@ -1,6 +1,6 @@
 """LibreOffice's side of the PDF export, run by the system python3 (which has python3-uno).
 
-opsdoc never imports this module: the python that runs opsdoc cannot import uno. opsdoc.pdf runs
+opsdoc never imports this module: the python that runs opsdoc cannot import uno. opsdoc.generate.pdf runs
 
     /usr/bin/python3 -I uno_export.py SOFFICE DOCX PDF PROFILE_DIR
 
@@ -8,7 +8,7 @@ which starts LibreOffice headless with a private profile, updates the document's
 TOC gets its page numbers), reads the TOC lines back and stores the PDF. It reports on stdout,
 one JSON object per line: {"progress": …} while working, then {"toc": [[style, text], …]} or
 {"error": "no-uno" | "failed", "message": …}. LibreOffice is always told to quit and waited
-for; opsdoc.pdf kills the whole process group as well, should this script hang or be killed.
+for; opsdoc.generate.pdf kills the whole process group as well, should this script hang or be killed.
 """
 
 import json

@@ -14,19 +14,15 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from opsdoc.document_text import Table, WordDocument, read_document
-
-COVER = "封面"
-HISTORY = "文件版本历史"
-CONTENTS = "目录"
-CHAPTER_STYLE, SECTION_STYLE = "Heading 1", "Heading 2"
+from opsdoc.contract.vocabulary import CHAPTER_STYLE, CONTENTS, COVER, HISTORY, SECTION_STYLE, Change
+from opsdoc.office.docx_text import Table, WordDocument, read_document
 SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited, not one removed and one added
 UNIT = re.compile(r"[（(][^）)]*[）)]$")  # "响应时间（分钟）" is named 响应时间
 
 
 @dataclass(frozen=True)
 class ParagraphChange:
-    change: str  # "added", "removed" or "changed"
+    change: Change
     section: str  # the Heading 2 it stands under; "" before the first
     old: str | None
     new: str | None
@@ -40,7 +36,7 @@ class ParagraphChange:
 
 @dataclass(frozen=True)
 class RowChange:
-    change: str  # "added", "removed" or "changed"
+    change: Change
     key: str  # the row's first cell
     columns: tuple[str, ...]  # headers of the changed cells (empty for a table without header row)
     old: tuple[str, ...] | None
@@ -58,7 +54,7 @@ class TableDiff:
 class PartDiff:
     label: str  # "封面", "文件版本历史" or "第4章"
     title: str  # the chapter title; "" for the front matter
-    status: str  # "changed", "added" or "removed"
+    status: Change
     sections_added: list[str] = field(default_factory=list)
     sections_removed: list[str] = field(default_factory=list)
     paragraphs: list[ParagraphChange] = field(default_factory=list)
@@ -66,25 +62,25 @@ class PartDiff:
 
     @property
     def changed(self) -> bool:
-        return bool(self.status != "changed" or self.sections_added or self.sections_removed or self.paragraphs or self.tables)
+        return bool(self.status != Change.CHANGED or self.sections_added or self.sections_removed or self.paragraphs or self.tables)
 
     def summary(self) -> str:
         """One line for 修订说明, e.g. 第4章：服务目录新增2项，修改P1响应时间."""
-        if self.status == "added":
+        if self.status == Change.ADDED:
             return f"{self.label}：新增本章「{self.title}」"
-        if self.status == "removed":
+        if self.status == Change.REMOVED:
             return f"{self.label}：删除本章「{self.title}」"
         clauses = [f"新增小节「{s}」" for s in self.sections_added]
         clauses += [f"删除小节「{s}」" for s in self.sections_removed]
-        edited = [p.label or p.section or "正文" for p in self.paragraphs if p.change == "changed"]
+        edited = [p.label or p.section or "正文" for p in self.paragraphs if p.change == Change.CHANGED]
         for table in self.tables:
             name = "" if table.name == self.label else table.name
-            for change, verb in (("added", "新增"), ("removed", "删除")):
+            for change, verb in ((Change.ADDED, "新增"), (Change.REMOVED, "删除")):
                 count = sum(r.change == change for r in table.rows)
                 if count:
                     clauses.append(f"{name}{verb}{count}项")
-            edited += [r.key + "、".join(r.columns) for r in table.rows if r.change == "changed"]
-        for change, verb in (("added", "新增"), ("removed", "删除")):
+            edited += [r.key + "、".join(r.columns) for r in table.rows if r.change == Change.CHANGED]
+        for change, verb in ((Change.ADDED, "新增"), (Change.REMOVED, "删除")):
             groups: dict[str, int] = {}
             for p in self.paragraphs:
                 if p.change == change:
@@ -114,18 +110,18 @@ class DocumentDiff:
             lines += [f"  删除小节：{s}" for s in part.sections_removed]
             for p in part.paragraphs:
                 where = f"（{p.section}）" if p.section else ""
-                if p.change == "changed":
+                if p.change == Change.CHANGED:
                     lines.append(f"  修改段落{where}：{_flat(p.old)} → {_flat(p.new)}")
                 else:
                     lines.append(f"  {'新增' if p.change == 'added' else '删除'}段落{where}：{_flat(p.new or p.old)}")
             for table in part.tables:
                 for row in table.rows:
-                    if row.change == "changed":
+                    if row.change == Change.CHANGED:
                         for i in _changed_cells(row.old, row.new):
                             column = f" {_column(table.header, i)}" if table.header else ""
                             lines.append(f"  {table.name} 修改 {row.key}{column}：{_flat(_cell(row.old, i))} → {_flat(_cell(row.new, i))}")
                     else:
-                        verb = "新增" if row.change == "added" else "删除"
+                        verb = "新增" if row.change == Change.ADDED else "删除"
                         lines.append(f"  {table.name} {verb} {row.key}：{_cells(row.new or row.old)}")
         lines.append("")
         lines.append("修订说明摘要：")
@@ -232,16 +228,16 @@ def diff_documents(old_docx: Path | str, new_docx: Path | str) -> DocumentDiff:
     diffs = []
     for new in new_parts:
         old = old_parts.get(new.key)
-        part = _diff_part(old, new) if old else PartDiff(new.label, new.title, "added")
+        part = _diff_part(old, new) if old else PartDiff(new.label, new.title, Change.ADDED)
         if part.changed:
             diffs.append(part)
     kept = {p.key for p in new_parts}
-    diffs += [PartDiff(f"原{p.label}", p.title, "removed") for p in old_parts.values() if p.key not in kept]
+    diffs += [PartDiff(f"原{p.label}", p.title, Change.REMOVED) for p in old_parts.values() if p.key not in kept]
     return DocumentDiff(str(old_docx), str(new_docx), diffs)
 
 
 def _diff_part(old: _Part, new: _Part) -> PartDiff:
-    diff = PartDiff(new.label, new.title, "changed")
+    diff = PartDiff(new.label, new.title, Change.CHANGED)
     diff.sections_added = [s for s in new.sections if s not in old.sections]
     diff.sections_removed = [s for s in old.sections if s not in new.sections]
     diff.paragraphs = _diff_paragraphs(old.paragraphs, new.paragraphs)
@@ -253,7 +249,7 @@ def _diff_part(old: _Part, new: _Part) -> PartDiff:
         if rows:
             diff.tables.append(TableDiff(table.name, rows, header))
     for table in old_tables.values():
-        diff.tables.append(TableDiff(table.name, [RowChange("removed", _key(r), (), r, None) for r in table.rows], table.header or ()))
+        diff.tables.append(TableDiff(table.name, [RowChange(Change.REMOVED, _key(r), (), r, None) for r in table.rows], table.header or ()))
     return diff
 
 
@@ -276,9 +272,9 @@ def _diff_paragraphs(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> 
         removed, added = list(range(i1, i2)), list(range(j1, j2))
         while removed and added and SequenceMatcher(None, old_texts[removed[0]], new_texts[added[0]]).ratio() >= SIMILAR:
             i, j = removed.pop(0), added.pop(0)
-            changes.append(ParagraphChange("changed", new[j][0], old_texts[i], new_texts[j]))
-        changes += [ParagraphChange("removed", old[i][0], old_texts[i], None) for i in removed]
-        changes += [ParagraphChange("added", new[j][0], None, new_texts[j]) for j in added]
+            changes.append(ParagraphChange(Change.CHANGED, new[j][0], old_texts[i], new_texts[j]))
+        changes += [ParagraphChange(Change.REMOVED, old[i][0], old_texts[i], None) for i in removed]
+        changes += [ParagraphChange(Change.ADDED, new[j][0], None, new_texts[j]) for j in added]
     return changes
 
 
@@ -299,9 +295,9 @@ def _diff_rows(old: list[tuple[str, ...]], new: list[tuple[str, ...]], header: t
             pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
             for k in range(pairs):
                 old_row, new_row = before[i1 + k], after[j1 + k]
-                changes.append(RowChange("changed", key, _changed_columns(old_row, new_row, header), old_row, new_row))
-            changes += [RowChange("removed", key, (), r, None) for r in before[i1 + pairs:i2]]
-            changes += [RowChange("added", key, (), None, r) for r in after[j1 + pairs:j2]]
+                changes.append(RowChange(Change.CHANGED, key, _changed_columns(old_row, new_row, header), old_row, new_row))
+            changes += [RowChange(Change.REMOVED, key, (), r, None) for r in before[i1 + pairs:i2]]
+            changes += [RowChange(Change.ADDED, key, (), None, r) for r in after[j1 + pairs:j2]]
     return changes
 
 

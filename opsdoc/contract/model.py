@@ -11,10 +11,13 @@ import re
 import types
 import typing
 from datetime import date, datetime, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError, PydanticUndefined
+
+from opsdoc.contract.shown import DAY, MONEY, NUMBER, PARAGRAPHS, TEXT, WHOLE, Shown
+from opsdoc.contract.vocabulary import RiskLevel, Role
 
 # ---------------------------------------------------------------- cell value types
 
@@ -125,31 +128,46 @@ ChapterNumber = Annotated[int, BeforeValidator(_as_whole), AfterValidator(_betwe
 
 
 def column(
-    label: str, hint: str, *, default: Any = PydanticUndefined, width: int = 14, required_by: str | None = None
+    label: str,
+    hint: str,
+    *,
+    default: Any = PydanticUndefined,
+    width: int = 14,
+    required_by: str | None = None,
+    key: str | None = None,
+    shown: Shown | None = None,
+    places: bool = False,
 ) -> Any:
-    """A header of a table sheet (or a label of a key-value sheet) and its input hint.
+    """A header of a table sheet (or a label of a key-value sheet), its input hint, and how it renders.
 
     `required_by` names the rule that reports an empty cell instead of the model, for values
     the contract requires but whose absence a rule explains better than "missing-value".
+    `key` is the value's name in the template context (default: the field's name); `shown`
+    how it is printed (default: by its type); `places` marks a value that is not printed but
+    decides where its record stands (a 补充说明's 章节, a 质量与验收 row's 类型).
     """
-    extra = {"width": width, "required_by": required_by}
+    extra = {"width": width, "required_by": required_by, "key": key, "shown": shown.name if shown else None, "places": places}
     return Field(default, alias=label, description=hint, json_schema_extra=extra)
 
 
-def sheet(name: str, purpose: str) -> Any:
-    """A key-value sheet of the workbook."""
-    return Field(alias=name, description=purpose)
+def sheet(name: str, purpose: str, *, key: str | None = None) -> Any:
+    """A key-value sheet of the workbook; `key` names it in the template context."""
+    return Field(alias=name, description=purpose, json_schema_extra={"key": key})
 
 
-def table(name: str, purpose: str, *, optional: bool = False) -> Any:
+def table(name: str, purpose: str, *, optional: bool = False, key: str | None = None) -> Any:
     """A table sheet; unless optional it needs at least one record."""
+    extra = {"key": key}
     if optional:
-        return Field([], alias=name, description=purpose)
-    return Field(alias=name, description=purpose, min_length=1)
+        return Field([], alias=name, description=purpose, json_schema_extra=extra)
+    return Field(alias=name, description=purpose, min_length=1, json_schema_extra=extra)
 
 
 class SheetModel(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+    joined: ClassVar[dict[str, tuple[str, str]]] = {}
+    """Context values that show two columns in one cell, "first/second", by their context key."""
 
 
 # ---------------------------------------------------------------- key-value sheets
@@ -202,6 +220,13 @@ class Contract(SheetModel):
 
 
 class RevisionRecord(SheetModel):
+    # The seed's 文件版本历史 cells read "YYYYMMDD/姓名": each is a date and a name shown together.
+    joined: ClassVar[dict[str, tuple[str, str]]] = {
+        "revised": ("revised_on", "reviser"),
+        "reviewed": ("reviewed_on", "reviewer"),
+        "approved": ("approved_on", "approver"),
+    }
+
     version: Text = column("文件版本", "格式 V主版本.次版本，如 V1.0；自上而下递增", width=10)
     revised_on: Day = column("修订日期", "日期，如 2026-03-01", width=12)
     reviser: Text = column("修订人", "编制/修订人姓名", width=10)
@@ -213,17 +238,16 @@ class RevisionRecord(SheetModel):
 
 
 class ChapterNote(SheetModel):
-    chapter: ChapterNumber = column("章节", "1–10，正文加在该章末尾", width=8)
+    chapter: ChapterNumber = column("章节", "1–10，正文加在该章末尾", width=8, places=True)
     text: Paragraphs = column("正文", "补充的段落，可多行，每行一段", width=80)
 
 
-ROLE = Literal["服务项目经理", "服务项目工程师", "其他"]
 WORK_MODE = Literal["驻场", "远程", "二线"]
 
 
 class TeamMember(SheetModel):
     name: Text = column("姓名", "成员姓名", width=10)
-    role: ROLE = column("岗位", "服务项目经理/服务项目工程师/其他；每个项目一名服务项目经理", width=16)
+    role: Role = column("岗位", "服务项目经理/服务项目工程师/其他；每个项目一名服务项目经理", width=16)
     specialty: Text | None = column("专业方向", "如：网络、数据库、应用", default=None, width=14)
     work_mode: WORK_MODE | None = column("工作方式", "驻场/远程/二线", default=None, width=10)
     duties: Paragraphs = column("职责", "岗位职责，可多行，每行一条", width=50)
@@ -244,7 +268,7 @@ PERIOD_TYPE = Literal["设备质保", "系统维护", "运维服务", "应用支
 
 
 class ServicePeriod(SheetModel):
-    kind: PERIOD_TYPE = column("周期类型", "设备质保/系统维护/运维服务/应用支持", width=12)
+    kind: PERIOD_TYPE = column("周期类型", "设备质保/系统维护/运维服务/应用支持", width=12, key="type")
     start: Day = column("开始日期", "日期，如 2026-01-01", width=12)
     end: Day = column("结束日期", "晚于开始日期", width=12)
     note: Text | None = column("说明", "补充说明", default=None, width=40)
@@ -259,7 +283,7 @@ class CatalogEntry(SheetModel):
     category: SERVICE_CATEGORY = column("服务类别", "资产/场所/人员/应用/数据/业务/系统/资源/安全/管理", width=10)
     item: Text = column("服务项", "服务项名称", width=18)
     content: Paragraphs = column("服务内容", "具体服务内容，可多行", width=40)
-    channel: SERVICE_CHANNEL | None = column("服务方式", "现场/远程/热线/驻场", default=None, width=10)
+    channel: SERVICE_CHANNEL | None = column("服务方式", "现场/远程/热线/驻场", default=None, width=10, key="mode")
     hours: Text | None = column("服务时间", "如 5×8、7×24", default=None, width=10)
     level: Text | None = column("服务级别", "服务级别协议中定义的级别，如 P1", default=None, width=10)
     deliverables: Text | None = column("交付物", "如 巡检报告", default=None, width=20)
@@ -268,9 +292,9 @@ class CatalogEntry(SheetModel):
 class ServiceLevel(SheetModel):
     level: Literal["P1", "P2", "P3", "P4"] = column("级别", "P1–P4，每级一行", width=8)
     definition: Paragraphs = column("定义", "该级别适用的故障或请求", width=40)
-    response_minutes: Number = column("响应时间(分钟)", "数值，单位分钟", width=14)
-    onsite_minutes: Number | None = column("到场时间(分钟)", "数值，单位分钟；无需到场可不填", default=None, width=14)
-    resolution_hours: Number = column("解决时间(小时)", "数值，单位小时", width=14)
+    response_minutes: Number = column("响应时间(分钟)", "数值，单位分钟", width=14, key="response")
+    onsite_minutes: Number | None = column("到场时间(分钟)", "数值，单位分钟；无需到场可不填", default=None, width=14, key="onsite")
+    resolution_hours: Number = column("解决时间(小时)", "数值，单位小时", width=14, key="resolution")
     hours: Text = column("服务时间", "如 7×24", width=10)
 
 
@@ -290,7 +314,7 @@ REPORT_TYPE = Literal["周报", "月报", "季报", "年报", "故障报告", "�
 
 
 class ServiceReport(SheetModel):
-    kind: REPORT_TYPE = column("报告类型", "周报/月报/季报/年报/故障报告/事故报告/服务总结/工作汇报", width=12)
+    kind: REPORT_TYPE = column("报告类型", "周报/月报/季报/年报/故障报告/事故报告/服务总结/工作汇报", width=12, key="type")
     frequency: Text | None = column("频度", "如 每周、每月、事件后", default=None, width=12, required_by="report-definition")
     recipient: Text | None = column("提交对象", "如 客户信息科", default=None, width=16, required_by="report-definition")
     author: Text | None = column("编制人", "编制人姓名", default=None, width=10)
@@ -298,7 +322,6 @@ class ServiceReport(SheetModel):
 
 
 RISK_CATEGORY = Literal["客户满意度", "质量", "成本", "进度"]
-RISK_LEVEL = Literal["低", "一般", "较大", "重大"]
 
 
 class RiskEntry(SheetModel):
@@ -307,7 +330,7 @@ class RiskEntry(SheetModel):
     description: Paragraphs = column("风险描述", "风险事件及其后果", width=40)
     likelihood: Score = column("可能性", "1（极小）到 5（基本确定）", width=8)
     impact: Score = column("影响", "1（轻微）到 5（严重）", width=8)
-    level: RISK_LEVEL | None = column("风险等级", "低/一般/较大/重大；不填则按 可能性×影响 计算", default=None, width=10)
+    level: RiskLevel | None = column("风险等级", "低/一般/较大/重大；不填则按 可能性×影响 计算", default=None, width=10)
     measures: Paragraphs = column("应对措施", "每行一条措施；较大、重大风险至少两条", width=40)
     owner: Text | None = column("责任人", "负责应对的人员", default=None, width=10)
 
@@ -315,7 +338,7 @@ class RiskEntry(SheetModel):
 class BudgetItem(SheetModel):
     item: Text = column("预算项", "如 备品备件", width=20)
     category: Text = column("类别", "如 人工成本、采购、差旅", width=12)
-    amount: Number = column("金额(元)", "数值，单位元", width=14)
+    amount: Number = column("金额(元)", "数值，单位元", width=14, shown=MONEY)
     note: Text | None = column("说明", "测算依据", default=None, width=40)
 
 
@@ -323,7 +346,7 @@ QUALITY_TYPE = Literal["过程质量", "结果质量", "验收标准", "归档�
 
 
 class QualityItem(SheetModel):
-    kind: QUALITY_TYPE = column("类型", "过程质量/结果质量/验收标准/归档文档", width=12)
+    kind: QUALITY_TYPE = column("类型", "过程质量/结果质量/验收标准/归档文档", width=12, places=True)
     content: Paragraphs = column("内容", "质量要求、验收标准或归档文档", width=50)
     basis: Text | None = column("依据", "如 服务合同第5条", default=None, width=20)
 
@@ -376,7 +399,7 @@ class Document(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    info: DocumentInfo = sheet("文档信息", "封面、文件编码、版本号和关键日期")
+    info: DocumentInfo = sheet("文档信息", "封面、文件编码、版本号和关键日期", key="doc")
     revisions: list[RevisionRecord] = table("修订记录", "文件版本历史，每次修订一行，按版本自上而下递增")
     background: Background = sheet("项目背景", "第1章 项目背景")
     notes: list[ChapterNote] = table("补充说明", "任意章节末尾的补充段落（可不填）", optional=True)
@@ -385,7 +408,7 @@ class Document(BaseModel):
     scope: ServiceScope = sheet("服务范围", "第3章 服务对象")
     periods: list[ServicePeriod] = table("服务周期", "第3章 服务周期")
     catalog: list[CatalogEntry] = table("服务目录", "第4章 服务目录")
-    service_levels: list[ServiceLevel] = table("服务级别协议", "第4章 服务级别协议（P1–P4）")
+    service_levels: list[ServiceLevel] = table("服务级别协议", "第4章 服务级别协议（P1–P4）", key="sla")
     plan: list[PlanTask] = table("工作计划", "第5章 年度服务工作计划")
     reports: list[ServiceReport] = table("服务报告", "第6章 报告管理")
     risks: list[RiskEntry] = table("风险登记", "第6章 风险管理")
@@ -410,6 +433,9 @@ class ColumnSpec(typing.NamedTuple):
     width: int
     choices: tuple[str, ...]  # dropdown values; empty when free input
     kind: str  # "text", "paragraphs", "date", "number"
+    key: str  # the value's name in the template context
+    shown: Shown  # how the document prints it
+    places: bool  # not printed: it decides where its record stands
 
 
 class SheetSpec(typing.NamedTuple):
@@ -420,6 +446,7 @@ class SheetSpec(typing.NamedTuple):
     required: bool
     model: type[SheetModel]
     columns: tuple[ColumnSpec, ...]
+    key: str  # the sheet's name in the template context
 
     def column(self, label: str) -> ColumnSpec:
         return next(c for c in self.columns if c.label == label)
@@ -449,20 +476,35 @@ def _kind(annotation: Any) -> str:
     return "text"
 
 
+_SHOWN_BY_KIND = {"date": DAY, "number": NUMBER, "paragraphs": PARAGRAPHS, "text": TEXT, "whole": WHOLE}
+_SHOWN_BY_NAME = {shown.name: shown for shown in _SHOWN_BY_KIND.values()} | {MONEY.name: MONEY}
+
+
+def _extra(info: Any) -> dict[str, Any]:
+    extra = info.json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
 def _columns(model: type[SheetModel]) -> tuple[ColumnSpec, ...]:
     specs = []
     for name, info in model.model_fields.items():
         base = _unwrap(info.annotation)
         choices = typing.get_args(base) if typing.get_origin(base) is Literal else ()
+        extra = _extra(info)
+        kind = _kind(info.annotation)
+        whole = base is int
         specs.append(
             ColumnSpec(
                 name=name,
-                label=info.alias,
-                hint=info.description,
-                required=info.is_required() or info.json_schema_extra["required_by"] is not None,
-                width=info.json_schema_extra["width"],
+                label=str(info.alias),
+                hint=str(info.description),
+                required=info.is_required() or extra["required_by"] is not None,
+                width=int(extra["width"]),
                 choices=tuple(str(c) for c in choices),
-                kind=_kind(info.annotation),
+                kind=kind,
+                key=str(extra["key"] or name),
+                shown=_SHOWN_BY_NAME[str(extra["shown"])] if extra["shown"] else _SHOWN_BY_KIND["whole" if whole else kind],
+                places=bool(extra["places"]),
             )
         )
     return tuple(specs)
@@ -473,8 +515,11 @@ def _sheets() -> tuple[SheetSpec, ...]:
     for name, info in Document.model_fields.items():
         is_table = typing.get_origin(info.annotation) is list
         model = typing.get_args(info.annotation)[0] if is_table else info.annotation
+        key = _extra(info).get("key") or name
         specs.append(
-            SheetSpec(name, info.alias, info.description, is_table, info.is_required(), model, _columns(model))
+            SheetSpec(
+                name, str(info.alias), str(info.description), is_table, info.is_required(), model, _columns(model), key
+            )
         )
     return tuple(specs)
 

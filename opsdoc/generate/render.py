@@ -1,4 +1,4 @@
-"""Render the Word document: docxtpl merges the context (opsdoc.context) into the template."""
+"""Render the Word document: docxtpl merges the context (opsdoc.generate.context) into the template."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from jinja2 import StrictUndefined, TemplateError as JinjaError, TemplateSyntaxE
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from opsdoc.context import DOCUMENT_KIND, default_template
+from opsdoc.contract.model import Document
+from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError, TemplateError
-from opsdoc.model import Document
-from opsdoc.output import deterministic_zip
+from opsdoc.generate.context import default_template
+from opsdoc.office.docx_text import read_document
+from opsdoc.office.output import deterministic_zip
 
 
 class _CompiledOnce(SandboxedEnvironment):
@@ -132,8 +134,6 @@ def _has_column_loops(data: bytes) -> bool:
 
 def _where(template: Path, exc: Exception) -> str:
     """The template text around the tag that failed, so an author can find it in Word."""
-    from opsdoc.document_text import read_document  # only when a template has failed
-
     try:
         paragraphs = [p.text for p in read_document(template).all_paragraphs()]
     except OpsdocError:

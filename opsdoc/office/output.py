@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import zipfile
+from enum import StrEnum
 from pathlib import Path
 
 from opsdoc.errors import IssuedVersionExists, OutputError
@@ -80,20 +81,29 @@ def _umask() -> int:
     return mask
 
 
-def publish(path: Path, data: bytes, *, force: bool = False) -> str:
-    """Write `data` to `path` unless an issued version with other bytes is there.
+class Published(StrEnum):
+    """What publishing a file did."""
 
-    Returns "written", "unchanged" (same bytes already there) or "overwritten" (with force).
-    """
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"  # the same bytes were already there
+    OVERWRITTEN = "overwritten"  # other bytes were there, and --force was given
+
+    @property
+    def label(self) -> str:
+        return {"written": "已生成", "unchanged": "内容相同，未改动", "overwritten": "已覆盖"}[self.value]
+
+
+def publish(path: Path, data: bytes, *, force: bool = False) -> Published:
+    """Write `data` to `path` unless an issued version with other bytes is there."""
     if not path.exists():
         try:
             write_atomic(path, data, replace=False)
-            return "written"
+            return Published.WRITTEN
         except FileExistsError:  # another build took the name meanwhile: judge what it wrote
             pass
     if path.is_file() and path.read_bytes() == data:
-        return "unchanged"
+        return Published.UNCHANGED
     if not force:
         raise IssuedVersionExists(path, "已存在内容不同的同名文件（已发布的版本）：请提升版本号，或确认后使用 --force 覆盖")
     write_atomic(path, data)
-    return "overwritten"
+    return Published.OVERWRITTEN

@@ -28,9 +28,9 @@ from typing import Callable, Sequence
 
 from lxml import etree
 
-from opsdoc.document_text import read_document
+from opsdoc.office.docx_text import read_document
 from opsdoc.errors import LibreOfficeMissing, PdfExportError
-from opsdoc.output import deterministic_zip, write_atomic
+from opsdoc.office.output import deterministic_zip, write_atomic
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's python3, the one python3-uno installs into
 HELPER = Path(__file__).with_name("uno_export.py")

@@ -12,8 +12,8 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
-from opsdoc.model import SHEETS, ColumnSpec, SheetSpec
-from opsdoc.output import deterministic_zip
+from opsdoc.contract.model import SHEETS, ColumnSpec, SheetSpec
+from opsdoc.office.output import deterministic_zip
 
 INSTRUCTIONS = "填写说明"
 LISTS = "字典"

@@ -1,0 +1,109 @@
+"""The template context: the model as plain strings, lists and dicts, already formatted.
+
+Every workbook value enters the context through its column's render spec (opsdoc.contract:
+its context key and how it is shown), so any docxtpl user can render the template from this
+context's JSON alone (build --dump-context). Below the columns come the few values the
+document derives from them (title, totals, risk levels, the team in numbers), each naming the
+columns it derives from, so that a draft shows 〔待填写〕 there too while one is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from opsdoc.contract.conventions import Conventions
+from opsdoc.contract.model import SHEETS, Document, SheetModel, SheetSpec
+from opsdoc.contract.shown import MONEY, NUMBER
+from opsdoc.contract.vocabulary import DOCUMENT_KIND, ENGINEER, MANAGER, PENDING
+
+TEMPLATE_NAME = f"{DOCUMENT_KIND}.docx"
+
+Pending = Collection[tuple[str, int | None, str]]
+"""Values a draft has no usable value for: (sheet field, record index or None, column field)."""
+
+Context = dict[str, Any]
+
+
+def default_template() -> Path:
+    """The bundled Word template, shipped inside the package."""
+    return Path(str(resources.files("opsdoc.word_templates").joinpath(TEMPLATE_NAME)))
+
+
+def shown_record(spec: SheetSpec, record: SheetModel, index: int | None = None, pending: Pending = ()) -> dict[str, Any]:
+    """One record (or key-value sheet) as the template sees it: every column by its context key."""
+    shown: dict[str, Any] = {}
+    for column in spec.columns:
+        if (spec.name, index, column.name) in pending:
+            shown[column.key] = [PENDING] if column.kind == "paragraphs" else PENDING
+        else:
+            shown[column.key] = column.shown.show(getattr(record, column.name))
+    keys = {c.name: c.key for c in spec.columns}
+    for key, (first, second) in spec.model.joined.items():
+        shown[key] = f"{shown[keys[first]]}/{shown[keys[second]]}"
+    return shown
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A context value computed from columns: shown as 〔待填写〕 while any of them is pending."""
+
+    inputs: tuple[tuple[str, str], ...]  # (sheet field, column field)
+    compute: Callable[[Document, Conventions], Any]
+
+    def value(self, document: Document, conventions: Conventions, pending: Pending) -> Any:
+        if any((sheet, column) == (p[0], p[2]) for sheet, column in self.inputs for p in pending):
+            return PENDING
+        return self.compute(document, conventions)
+
+
+DERIVED: dict[str, Derived] = {
+    "team_summary": Derived(
+        (),
+        lambda d, c: {
+            "manager": "、".join(m.name for m in d.team if m.role == MANAGER),
+            "engineer_count": str(sum(m.role == ENGINEER for m in d.team)),
+            "member_count": str(len(d.team)),
+        },
+    ),
+    "budget_total": Derived((("budget", "amount"),), lambda d, c: MONEY.show(sum(b.amount for b in d.budget))),
+    "kpi_total_weight": Derived((("kpis", "weight"),), lambda d, c: NUMBER.show(sum(k.weight for k in d.kpis))),
+}
+
+
+QUALITY_GROUPS = {"过程质量": "process", "结果质量": "result", "验收标准": "acceptance", "归档文档": "archive"}
+
+
+def build_context(
+    document: Document, conventions: Conventions | None = None, *, draft: bool = False, pending: Pending = ()
+) -> Context:
+    """The template's whole input, JSON-able; `pending` values show as 〔待填写〕 (drafts only)."""
+    conventions = conventions or Conventions()
+    context: Context = {}
+    for spec in SHEETS:
+        data = getattr(document, spec.name)
+        if spec.is_table:
+            context[spec.key] = [shown_record(spec, item, i, pending) for i, item in enumerate(data)]
+        else:
+            context[spec.key] = shown_record(spec, data, None, pending)
+    context["doc"]["title"] = f"{document.info.project_name}{DOCUMENT_KIND}"
+    context["doc"]["draft"] = draft
+    # 补充说明 stand at the end of their chapter; 质量与验收 rows in the table of their 类型.
+    notes: dict[str, list[str]] = {f"c{n}": [] for n in range(1, 11)}
+    for note, shown in zip(document.notes, context["notes"]):
+        notes[f"c{note.chapter}"].extend(shown["text"])
+    context["notes"] = notes
+    quality: dict[str, list[dict[str, Any]]] = {group: [] for group in QUALITY_GROUPS.values()}
+    for item, shown in zip(document.quality, context["quality"]):
+        quality[QUALITY_GROUPS[item.kind]].append({"content": shown["content"], "basis": shown["basis"]})
+    context["quality"] = quality
+    for index, (risk, shown) in enumerate(zip(document.risks, context["risks"])):
+        if not risk.level:  # left empty: the level follows from 可能性×影响
+            derived_from = {("risks", index, "likelihood"), ("risks", index, "impact")}
+            shown["level"] = PENDING if derived_from & set(pending) else conventions.risk_levels.level(risk.likelihood * risk.impact)
+    for key, derived in DERIVED.items():
+        context[key] = derived.value(document, conventions, pending)
+    return context
