@@ -51,8 +51,8 @@ def stages() -> None:
     from opsdoc.contract.conventions import Conventions
     from opsdoc.generate.context import build_context
     from opsdoc.generate.render import default_template, render_template, save_document
-    from opsdoc.workbook.rules import run_rules
     from opsdoc.workbook.reader import WorkbookReader
+    from opsdoc.workbook.rules import run_rules
 
     timings: dict[str, list[float]] = {}
     for _ in range(7):
@@ -81,13 +81,29 @@ def against_bare(work: Path) -> None:
     from opsdoc.generate.render import default_template
 
     context = work / "context.json"
-    subprocess.run(opsdoc("build", str(SAMPLE), "-o", str(work / "d"), "--dump-context", str(context)), check=True, capture_output=True)
+    subprocess.run(
+        opsdoc("build", str(SAMPLE), "-o", str(work / "d"), "--dump-context", str(context)),
+        check=True,
+        capture_output=True,
+    )
     ours = [measure(opsdoc("build", str(SAMPLE), "-o", str(work / f"o{i}")))[0] for i in range(7)]
-    bare = [measure([sys.executable, str(HERE / "bare_render.py"), str(context), str(default_template()), str(work / f"b{i}.docx")])[0]
-            for i in range(7)]
+    bare = [
+        measure(
+            [
+                sys.executable,
+                str(HERE / "bare_render.py"),
+                str(context),
+                str(default_template()),
+                str(work / f"b{i}.docx"),
+            ]
+        )[0]
+        for i in range(7)
+    ]
     ratio = statistics.median(ours) / statistics.median(bare)
-    print(f"2. sample, whole process: opsdoc build {statistics.median(ours):.2f} s, bare docxtpl {statistics.median(bare):.2f} s, "
-          f"ratio {ratio:.2f} (target ≤ 1.3)")
+    print(
+        f"2. sample, whole process: opsdoc build {statistics.median(ours):.2f} s, bare docxtpl {statistics.median(bare):.2f} s, "
+        f"ratio {ratio:.2f} (target ≤ 1.3)"
+    )
 
 
 def scaling(work: Path, sizes: list[int]) -> None:
@@ -121,7 +137,9 @@ def batch(work: Path, count: int) -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
+    )
     with tempfile.TemporaryDirectory(prefix="opsdoc-bench-") as folder:
         work = Path(folder)
         stages()

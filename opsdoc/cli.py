@@ -56,9 +56,9 @@ def workbook():
 @_handles_errors
 def workbook_new(output: Path, force: bool):
     """写出空白数据工作簿：全部工作表、表头、填写提示和下拉列表。"""
-    from opsdoc.workbook.blank import new_workbook
     from opsdoc.errors import IssuedVersionExists
     from opsdoc.office.output import write_atomic
+    from opsdoc.workbook.blank import new_workbook
 
     if output.exists() and not force:
         raise IssuedVersionExists(output, "文件已存在（可能是已填写的工作簿），未覆盖；确需覆盖请加 --force")
@@ -87,7 +87,11 @@ def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str
 @click.option("-o", "--output-dir", type=FILE, default=Path("."), show_default=True, help="输出文件夹。")
 @click.option("--template", type=FILE, help="公司自己的 Word 模板（.docx，含 docxtpl 标签）。")
 @click.option("--force", is_flag=True, help="允许覆盖内容不同的同名文件（已发布的版本）。")
-@click.option("--draft", is_flag=True, help="有错误也生成草稿：缺少的值显示为“〔待填写〕”，页眉标注“草稿（未通过检查）”，文件名加“_草稿”。")
+@click.option(
+    "--draft",
+    is_flag=True,
+    help="有错误也生成草稿：缺少的值显示为“〔待填写〕”，页眉标注“草稿（未通过检查）”，文件名加“_草稿”。",
+)
 @click.option("--strict", is_flag=True, help="警告也阻止生成。")
 @click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
 @click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
@@ -100,9 +104,18 @@ def build(workbook_paths, output_dir, template, force, draft, strict, skip, conf
 
     退出码 0 成功，1 有错误未生成，2 无法读取，3 拒绝覆盖已发布版本（批量时取各文档中最大的）。
     """
-    from opsdoc.pipeline import build as build_one, workbooks_in
+    from opsdoc.pipeline import build as build_one
+    from opsdoc.pipeline import workbooks_in
 
-    options = dict(template=template, config=config, force=force, draft=draft, strict=strict, skip=_known_codes(skip, Stage.READ, Stage.RULES), pdf=pdf)
+    options = dict(
+        template=template,
+        config=config,
+        force=force,
+        draft=draft,
+        strict=strict,
+        skip=_known_codes(skip, Stage.READ, Stage.RULES),
+        pdf=pdf,
+    )
     sources = workbooks_in(workbook_paths)
     if len(workbook_paths) == 1 and len(sources) == 1 and sources[0] == workbook_paths[0]:
         progress = functools.partial(click.echo, err=True)
@@ -162,7 +175,9 @@ def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--skip", multiple=True, metavar="CODE", help="不报告某个核对代码（可重复）。")
 @_handles_errors
-def verify(docx_path: Path, template: Path | None, workbook_path: Path | None, output_format: str, skip: tuple[str, ...]):
+def verify(
+    docx_path: Path, template: Path | None, workbook_path: Path | None, output_format: str, skip: tuple[str, ...]
+):
     """对照模板（和工作簿）检查一份 .docx。退出码 0 通过，1 有问题，2 无法读取。"""
     from opsdoc.qa.verify import verify_document
 
@@ -212,7 +227,13 @@ def list_rules(output_format: str) -> None:
 
     if output_format == "json":
         rows = [
-            {"code": c.code, "stages": [s.value for s in c.stages], "severity": c.severity.value, "title": c.title, "source": c.source}
+            {
+                "code": c.code,
+                "stages": [s.value for s in c.stages],
+                "severity": c.severity.value,
+                "title": c.title,
+                "source": c.source,
+            }
             for c in CATALOGUE.values()
         ]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -232,5 +253,7 @@ def _known_codes(codes: tuple[str, ...], *stages: Stage) -> tuple[str, ...]:
             raise click.BadParameter(f"未知的代码：{code}（opsdoc rules 列出全部代码）", param_hint="--skip")
         if code not in allowed:
             where = "、".join(s.label for s in CATALOGUE[code].stages)
-            raise click.BadParameter(f"{code} 属于「{where}」，不是本命令报告的代码（opsdoc rules 列出全部代码）", param_hint="--skip")
+            raise click.BadParameter(
+                f"{code} 属于「{where}」，不是本命令报告的代码（opsdoc rules 列出全部代码）", param_hint="--skip"
+            )
     return codes

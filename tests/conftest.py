@@ -15,7 +15,9 @@ SAMPLE = REPO / "samples" / "滨海市第一人民医院信息系统运维服务
 SAMPLE_DOCX = REPO / "samples" / "QT-YW-GF-BH01-001_滨海市第一人民医院信息系统运维服务项目运维工作管理规范_V2.0.docx"
 
 
-def edit_sample(tmp_path: Path, changes: dict | None = None, *, delete_sheets=(), delete_rows=(), name="工作簿.xlsx") -> Path:
+def edit_sample(
+    tmp_path: Path, changes: dict | None = None, *, delete_sheets=(), delete_rows=(), name="工作簿.xlsx"
+) -> Path:
     """Save a copy of the sample with cells set ({"修订记录!B3": value}; None empties a cell)."""
     book = openpyxl.load_workbook(SAMPLE)
     for ref, value in (changes or {}).items():

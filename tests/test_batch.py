@@ -21,7 +21,9 @@ def _texts(path):
 
 
 def test_dumped_context_is_all_a_bare_docxtpl_render_needs(tmp_path):
-    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path), "--dump-context", str(tmp_path / "context.json")])
+    result = CliRunner().invoke(
+        main, ["build", str(SAMPLE), "-o", str(tmp_path), "--dump-context", str(tmp_path / "context.json")]
+    )
     assert result.exit_code == 0, result.output
     context = json.loads((tmp_path / "context.json").read_text(encoding="utf-8"))
     bare = DocxTemplate(str(default_template()))
@@ -44,8 +46,12 @@ def test_batch_builds_a_folder_reports_each_and_keeps_going(tmp_path):
         result = CliRunner().invoke(main, ["build", str(folder), "-o", str(out), "--jobs", jobs])
         assert result.exit_code == 2, result.output  # the worst outcome: d.xlsx cannot be read
         marks = {line.split()[1].split("：")[0]: line[0] for line in result.output.splitlines() if line[:1] in "✓✗"}
-        assert marks == {str(folder / "a.xlsx"): "✓", str(folder / "b.xlsx"): "✓",
-                         str(folder / "c.xlsx"): "✗", str(folder / "d.xlsx"): "✗"}
+        assert marks == {
+            str(folder / "a.xlsx"): "✓",
+            str(folder / "b.xlsx"): "✓",
+            str(folder / "c.xlsx"): "✗",
+            str(folder / "d.xlsx"): "✗",
+        }
         assert f"✗ {folder / 'c.xlsx'}：1 个错误，未生成" in result.output
         assert sorted(p.name.split("_")[0] for p in out.iterdir()) == ["QT-YW-GF-BH01-001", "QT-YW-GF-BH02-001"]
         assert "共 4 个工作簿：成功 2，有错误未生成 1，无法读取或写入 1" in result.output

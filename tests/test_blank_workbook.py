@@ -4,15 +4,17 @@ import io
 
 import openpyxl
 
-from opsdoc.workbook.blank import new_workbook
 from opsdoc.contract.model import SHEETS
+from opsdoc.workbook.blank import new_workbook
 from tests.conftest import REPO
 
 COMMITTED = REPO / "workbook_templates" / "运维工作管理规范.xlsx"
 
 
 def test_committed_blank_workbook_is_what_the_generator_makes():
-    assert COMMITTED.read_bytes() == new_workbook(), "run: opsdoc workbook new -o workbook_templates/运维工作管理规范.xlsx --force"
+    assert COMMITTED.read_bytes() == new_workbook(), (
+        "run: opsdoc workbook new -o workbook_templates/运维工作管理规范.xlsx --force"
+    )
 
 
 def _book():

@@ -12,8 +12,18 @@ from opsdoc.cli import main
 from opsdoc.pipeline import build
 from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample
 
-CHAPTERS = ["项目背景", "组织职责", "目标和范围", "服务目录和服务级别协议", "工作计划",
-            "项目管理", "资源和工具", "工作规范", "绩效考核", "服务合同"]
+CHAPTERS = [
+    "项目背景",
+    "组织职责",
+    "目标和范围",
+    "服务目录和服务级别协议",
+    "工作计划",
+    "项目管理",
+    "资源和工具",
+    "工作规范",
+    "绩效考核",
+    "服务合同",
+]
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
@@ -88,7 +98,10 @@ def test_header_and_footer_carry_code_title_and_version(built):
 def test_core_properties(built):
     properties = docx.Document(built).core_properties
     assert (properties.title, properties.identifier, properties.version) == (
-        "滨海市第一人民医院信息系统运维服务项目运维工作管理规范", "QT-YW-GF-BH01-001", "V2.0")
+        "滨海市第一人民医院信息系统运维服务项目运维工作管理规范",
+        "QT-YW-GF-BH01-001",
+        "V2.0",
+    )
 
 
 def test_toc_field_is_marked_to_update_on_open(built):
@@ -160,7 +173,9 @@ def test_an_issued_version_is_never_overwritten(tmp_path):
 
 
 def test_draft_of_an_unfinished_workbook_marks_what_is_missing(tmp_path):
-    path = edit_sample(tmp_path, {"修订记录!E3": None, "预算!C2": "待定", "文档信息!B6": None}, delete_sheets=["合同指标"])
+    path = edit_sample(
+        tmp_path, {"修订记录!E3": None, "预算!C2": "待定", "文档信息!B6": None}, delete_sheets=["合同指标"]
+    )
     result = CliRunner().invoke(main, ["build", str(path), "-o", str(tmp_path / "out"), "--draft"])
     assert result.exit_code == 0, result.output
     assert "修订记录!E3" in result.output and "missing-sheet" in result.output  # the findings are still shown
@@ -169,7 +184,9 @@ def test_draft_of_an_unfinished_workbook_marks_what_is_missing(tmp_path):
     history = next(t for t in document.tables if t.rows[0].cells[0].text == "文件版本")
     assert history.rows[2].cells[2].text == "20250904/〔待填写〕"  # V1.1's 审核人
     budget = next(t for t in document.tables if t.rows[0].cells[0].text == "预算项")
-    assert budget.rows[1].cells[2].text == "〔待填写〕" and budget.rows[-1].cells[2].text == "〔待填写〕"  # and the total
+    assert (
+        budget.rows[1].cells[2].text == "〔待填写〕" and budget.rows[-1].cells[2].text == "〔待填写〕"
+    )  # and the total
     text = "\n".join(paragraphs(draft))
     assert "运维服务部门经理〔待填写〕负责组建" in text
     metrics = next(t for t in document.tables if t.rows[0].cells[0].text == "指标")

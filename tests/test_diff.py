@@ -8,17 +8,22 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from opsdoc.qa.diff import diff_documents
 from opsdoc.errors import UnusableDocument
 from opsdoc.pipeline import build
+from opsdoc.qa.diff import diff_documents
 from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample
 
 NEW_VERSION = {
     "文档信息!B4": "V2.1",
     "文档信息!B9": datetime(2026, 10, 20),
-    "修订记录!A6": "V2.1", "修订记录!B6": datetime(2026, 10, 8), "修订记录!C6": "周建峰",
-    "修订记录!D6": datetime(2026, 10, 10), "修订记录!E6": "吴海燕",
-    "修订记录!F6": datetime(2026, 10, 13), "修订记录!G6": "陈立群", "修订记录!H6": "WJGG-2026-058",
+    "修订记录!A6": "V2.1",
+    "修订记录!B6": datetime(2026, 10, 8),
+    "修订记录!C6": "周建峰",
+    "修订记录!D6": datetime(2026, 10, 10),
+    "修订记录!E6": "吴海燕",
+    "修订记录!F6": datetime(2026, 10, 13),
+    "修订记录!G6": "陈立群",
+    "修订记录!H6": "WJGG-2026-058",
 }
 
 
@@ -36,15 +41,28 @@ def changes(diff) -> list[tuple]:
 
 
 def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
-    new = built(tmp_path, {
-        "服务目录!A14": "SC-13", "服务目录!B14": "安全", "服务目录!C14": "等保测评配合",
-        "服务目录!D14": "配合年度等保测评，提供资产清单和整改记录", "服务目录!E14": "现场",
-        "服务目录!F14": "5×8", "服务目录!G14": "P3", "服务目录!H14": "整改报告",
-        "服务目录!A15": "SC-14", "服务目录!B15": "数据", "服务目录!C15": "数据质量巡检",
-        "服务目录!D15": "每月抽查主数据质量", "服务目录!E15": "远程", "服务目录!F15": "5×8",
-        "服务目录!G15": "P4", "服务目录!H15": "数据质量月报",
-        "服务级别协议!C2": 10,
-    })
+    new = built(
+        tmp_path,
+        {
+            "服务目录!A14": "SC-13",
+            "服务目录!B14": "安全",
+            "服务目录!C14": "等保测评配合",
+            "服务目录!D14": "配合年度等保测评，提供资产清单和整改记录",
+            "服务目录!E14": "现场",
+            "服务目录!F14": "5×8",
+            "服务目录!G14": "P3",
+            "服务目录!H14": "整改报告",
+            "服务目录!A15": "SC-14",
+            "服务目录!B15": "数据",
+            "服务目录!C15": "数据质量巡检",
+            "服务目录!D15": "每月抽查主数据质量",
+            "服务目录!E15": "远程",
+            "服务目录!F15": "5×8",
+            "服务目录!G15": "P4",
+            "服务目录!H15": "数据质量月报",
+            "服务级别协议!C2": 10,
+        },
+    )
     diff = diff_documents(SAMPLE_DOCX, new)
     assert diff.summary_lines() == [
         "封面：修改版本号、生效日期",
@@ -61,7 +79,9 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
     ]
     text = diff.to_text()
     assert "  服务级别协议 修改 P1 响应时间：15 → 10" in text
-    assert text.endswith("修订说明摘要：\n封面：修改版本号、生效日期\n文件版本历史：新增1项\n第4章：服务目录新增2项，修改P1响应时间")
+    assert text.endswith(
+        "修订说明摘要：\n封面：修改版本号、生效日期\n文件版本历史：新增1项\n第4章：服务目录新增2项，修改P1响应时间"
+    )
     data = json.loads(diff.to_json())
     assert data["summary"] == diff.summary_lines()
     assert data["parts"][2]["tables"][1]["rows"][0]["old"][2] == "15"
@@ -76,7 +96,8 @@ def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path):
         {
             "项目背景!B1": background.replace(first_line, first_line.replace("三级甲等综合医院", "三级甲等综合性医院")),
             "工作计划!B7": "完成等保2.0三级测评遗留中、高风险项整改及复测",
-            "补充说明!A4": 9, "补充说明!B4": "考核结果每季度向医院信息科通报。",
+            "补充说明!A4": 9,
+            "补充说明!B4": "考核结果每季度向医院信息科通报。",
         },
         delete_rows=[("风险登记", 5)],
     )

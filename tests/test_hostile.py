@@ -33,9 +33,11 @@ def _sample_with(path: Path, part: str, transform) -> Path:
 
 
 # Nine levels of ten: a billion "lol"s, about 3 GB, if a parser expanded them.
-LAUGHS = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">' + b"".join(
-    b'<!ENTITY lol%d "%s">' % (level, b"&lol%d;" % (level - 1) * 10) for level in range(1, 10)
-) + b"]>"
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (level, b"&lol%d;" % (level - 1) * 10) for level in range(1, 10))
+    + b"]>"
+)
 
 
 def _laughing(xml: bytes) -> bytes:
@@ -69,12 +71,31 @@ UNUSABLE = [
     ("word document", lambda d: _zip(d / "a.xlsx", {"word/document.xml": b"<w/>"}), "Word 文档"),
     ("ods", lambda d: _zip(d / "a.ods", {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}), ".ods"),
     ("xlsb", lambda d: _zip(d / "a.xlsb", {"xl/workbook.bin": b"\0" * 10}), ".xlsb"),
-    ("zip bomb", lambda d: _zip(d / "bomb.xlsx", {"xl/workbook.xml": b"<a/>", "xl/worksheets/sheet1.xml": bytes(64 * 2**20)}), "压缩炸弹"),
+    (
+        "zip bomb",
+        lambda d: _zip(d / "bomb.xlsx", {"xl/workbook.xml": b"<a/>", "xl/worksheets/sheet1.xml": bytes(64 * 2**20)}),
+        "压缩炸弹",
+    ),
     ("too many members", lambda d: _zip(d / "many.xlsx", {f"x/{i}.xml": b"<a/>" for i in range(1001)}), "超过上限"),
-    ("billion laughs in a sheet", lambda d: _sample_with(d / "lol.xlsx", _sheet_part("修订记录"), _laughing), "疑似恶意"),
-    ("external entity", lambda d: _sample_with(
-        d / "xxe.xlsx", _sheet_part("预算"), _with_doctype(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>')), "疑似恶意"),
-    ("broken sheet xml", lambda d: _sample_with(d / "bad.xlsx", _sheet_part("预算"), lambda x: x[: len(x) // 2]), "已损坏"),
+    (
+        "billion laughs in a sheet",
+        lambda d: _sample_with(d / "lol.xlsx", _sheet_part("修订记录"), _laughing),
+        "疑似恶意",
+    ),
+    (
+        "external entity",
+        lambda d: _sample_with(
+            d / "xxe.xlsx",
+            _sheet_part("预算"),
+            _with_doctype(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'),
+        ),
+        "疑似恶意",
+    ),
+    (
+        "broken sheet xml",
+        lambda d: _sample_with(d / "bad.xlsx", _sheet_part("预算"), lambda x: x[: len(x) // 2]),
+        "已损坏",
+    ),
     ("cell beyond the column cap", lambda d: _far_column(d), "列数上限"),
 ]
 
@@ -104,7 +125,9 @@ def test_unusable_workbooks_exit_2_with_a_clear_line(tmp_path, name, make, messa
     assert not out.exists()
 
 
-@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/styles.xml", "[Content_Types].xml", "xl/_rels/workbook.xml.rels"])
+@pytest.mark.parametrize(
+    "part", ["xl/workbook.xml", "xl/styles.xml", "[Content_Types].xml", "xl/_rels/workbook.xml.rels"]
+)
 def test_a_dtd_in_any_part_is_refused_before_parsing(tmp_path, part):
     """OOXML parts never declare a DTD; the bomb is refused unread, whichever part carries it."""
     import resource
@@ -124,7 +147,13 @@ def test_row_cap(tmp_path, monkeypatch):
 def test_a_lying_dimension_is_not_trusted(tmp_path):
     """A <dimension> claiming the whole sheet must neither hang the reader nor hide data."""
     part = _sheet_part("预算")
-    path = _sample_with(tmp_path / "dim.xlsx", part, lambda x: x.replace(b'<dimension ref="A1:D200"/>', b'<dimension ref="A1:XFD1048576"/>').replace(b'<dimension ref="A1:D7"/>', b'<dimension ref="A1:B2"/>'))
+    path = _sample_with(
+        tmp_path / "dim.xlsx",
+        part,
+        lambda x: x.replace(b'<dimension ref="A1:D200"/>', b'<dimension ref="A1:XFD1048576"/>').replace(
+            b'<dimension ref="A1:D7"/>', b'<dimension ref="A1:B2"/>'
+        ),
+    )
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 0, result.output
 
@@ -173,7 +202,13 @@ def test_a_cell_longer_than_excel_allows(tmp_path):
     import re
 
     def lengthen(xml: bytes) -> bytes:
-        return re.sub(rb'(<c r="B1"[^>]*><is><t>)(.*?)(</t>)', lambda m: m.group(1) + "长".encode() * 40_000 + m.group(3), xml, count=1, flags=re.DOTALL)
+        return re.sub(
+            rb'(<c r="B1"[^>]*><is><t>)(.*?)(</t>)',
+            lambda m: m.group(1) + "长".encode() * 40_000 + m.group(3),
+            xml,
+            count=1,
+            flags=re.DOTALL,
+        )
 
     path = _sample_with(tmp_path / "long.xlsx", _sheet_part("项目背景"), lengthen)
     result = CliRunner().invoke(main, ["check", str(path)])
@@ -190,7 +225,7 @@ def test_a_bare_timestamp_is_not_a_date(tmp_path):
 
 
 def test_an_absurd_number_in_a_date_cell_is_a_clear_refusal(tmp_path):
-    path = edit_sample(tmp_path, {"服务周期!B2": -10**12})  # date-formatted: before any date a reader converts
+    path = edit_sample(tmp_path, {"服务周期!B2": -(10**12)})  # date-formatted: before any date a reader converts
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 2 and "工作表「服务周期」有无法读取的单元格" in result.output
     assert "Traceback" not in result.output and "panicked" not in result.output
@@ -288,7 +323,12 @@ def test_unicode_and_markup_in_every_kind_of_cell_build(tmp_path):
     import html
 
     text = html.unescape(body)
-    for value in ["emoji 🚑🏥 RTL עברית العربية combining é̃ <w:p/> & ]]> {% raw %}", "Zoë 欧阳", "{{ doc.__class__ }}", "≥95分 < 100 & > 90"]:
+    for value in [
+        "emoji 🚑🏥 RTL עברית العربية combining é̃ <w:p/> & ]]> {% raw %}",
+        "Zoë 欧阳",
+        "{{ doc.__class__ }}",
+        "≥95分 < 100 & > 90",
+    ]:
         assert value in text
 
 

@@ -17,8 +17,19 @@ def test_libreoffice_converts_the_sample_to_pdf(tmp_path):
     shutil.copyfile(SAMPLE_DOCX, source)
     profile = (tmp_path / "profile").as_uri()  # a private profile: no clash with a running LibreOffice
     subprocess.run(
-        [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
-        check=True, capture_output=True, timeout=180,
+        [
+            binary,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     pdf = tmp_path / "规范.pdf"
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
@@ -41,8 +52,19 @@ def test_libreoffice_opens_a_document_full_of_unicode_and_markup(tmp_path):
     result = build(edit_sample(tmp_path, {"项目背景!B1": typed}), tmp_path / "out")
     profile = (tmp_path / "profile").as_uri()
     subprocess.run(
-        [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(result.output)],
-        check=True, capture_output=True, timeout=180,
+        [
+            binary,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(result.output),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     (pdf,) = tmp_path.glob("*.pdf")
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout

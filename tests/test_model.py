@@ -23,7 +23,9 @@ def test_dates_in_every_contract_format(typed, expected):
     assert TypeAdapter(Day).validate_python(typed) == expected
 
 
-@pytest.mark.parametrize("typed", ["2026-02-30", "20261301", 20260301, 1795737600, 45000.0, "2026-03/01", "下月初", "2026年3月"])
+@pytest.mark.parametrize(
+    "typed", ["2026-02-30", "20261301", 20260301, 1795737600, 45000.0, "2026-03/01", "下月初", "2026年3月"]
+)
 def test_not_dates(typed):
     with pytest.raises(ValidationError) as caught:
         TypeAdapter(Day).validate_python(typed)
@@ -53,14 +55,51 @@ def test_contract_sheets_and_headers():
     """The public contract of workbook-contract.md: names that must never change."""
     titles = [s.title for s in SHEETS]
     assert titles == [
-        "文档信息", "修订记录", "项目背景", "补充说明", "组织职责", "服务目标", "服务范围", "服务周期",
-        "服务目录", "服务级别协议", "工作计划", "服务报告", "风险登记", "预算", "质量与验收", "资源计划",
-        "服务工具", "工作规范", "绩效考核", "服务合同", "合同指标",
+        "文档信息",
+        "修订记录",
+        "项目背景",
+        "补充说明",
+        "组织职责",
+        "服务目标",
+        "服务范围",
+        "服务周期",
+        "服务目录",
+        "服务级别协议",
+        "工作计划",
+        "服务报告",
+        "风险登记",
+        "预算",
+        "质量与验收",
+        "资源计划",
+        "服务工具",
+        "工作规范",
+        "绩效考核",
+        "服务合同",
+        "合同指标",
     ]
     headers = {s.title: [c.label for c in s.columns] for s in SHEETS}
-    assert headers["修订记录"] == ["文件版本", "修订日期", "修订人", "审核日期", "审核人", "批准日期", "批准人", "修订说明"]
+    assert headers["修订记录"] == [
+        "文件版本",
+        "修订日期",
+        "修订人",
+        "审核日期",
+        "审核人",
+        "批准日期",
+        "批准人",
+        "修订说明",
+    ]
     assert headers["服务级别协议"] == ["级别", "定义", "响应时间(分钟)", "到场时间(分钟)", "解决时间(小时)", "服务时间"]
     assert headers["文档信息"] == [
-        "项目名称", "客户名称", "文件编码", "版本号", "编制单位", "运维服务部门经理", "密级", "受控状态",
-        "生效日期", "服务目录评审日期", "客户确认人", "工作计划调整日期",
+        "项目名称",
+        "客户名称",
+        "文件编码",
+        "版本号",
+        "编制单位",
+        "运维服务部门经理",
+        "密级",
+        "受控状态",
+        "生效日期",
+        "服务目录评审日期",
+        "客户确认人",
+        "工作计划调整日期",
     ]

@@ -12,8 +12,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from opsdoc.generate import pdf
 from opsdoc.errors import LibreOfficeMissing, PdfExportError, UnusableDocument
+from opsdoc.generate import pdf
 from opsdoc.generate.pdf import TocEntry, export_pdf, reproducible_pdf, write_toc
 from opsdoc.qa.verify import verify_document
 from tests.conftest import SAMPLE, SAMPLE_DOCX, uno_python
@@ -30,7 +30,9 @@ def exported(tmp_path_factory):
     target = folder / "规范.pdf"
     messages: list[str] = []
     entries = export_pdf(SAMPLE_DOCX, target, progress=messages.append)
-    pages = subprocess.run(["pdftotext", "-layout", str(target), "-"], check=True, capture_output=True, text=True).stdout.split("\f")
+    pages = subprocess.run(
+        ["pdftotext", "-layout", str(target), "-"], check=True, capture_output=True, text=True
+    ).stdout.split("\f")
     return entries, target, pages, messages
 
 
@@ -43,14 +45,19 @@ def test_toc_lists_the_ten_chapters_and_their_sub_sections(exported):
     entries, _, _, _ = exported
     assert [e.title for e in entries if e.level == 1] == CHAPTERS
     assert [e.number for e in entries if e.level == 1] == [str(n) for n in range(1, 11)]
-    assert [(e.number, e.title) for e in entries if e.number.startswith("6.")][:2] == [("6.1", "服务支持管理和服务交付管理"), ("6.2", "预算管理")]
+    assert [(e.number, e.title) for e in entries if e.number.startswith("6.")][:2] == [
+        ("6.1", "服务支持管理和服务交付管理"),
+        ("6.2", "预算管理"),
+    ]
 
 
 def test_each_entry_names_the_page_its_heading_is_printed_on(exported):
     entries, _, pages, _ = exported
     for entry in entries:
         heading = f"{entry.number} {entry.title}"
-        printed = [n for n, page in enumerate(pages, start=1) if any(line.strip() == heading for line in page.splitlines())]
+        printed = [
+            n for n, page in enumerate(pages, start=1) if any(line.strip() == heading for line in page.splitlines())
+        ]
         assert printed == [entry.page], heading
 
 
@@ -80,7 +87,9 @@ def test_the_pdf_bytes_do_not_depend_on_the_clock(exported):
     data = target.read_bytes()
     assert b"/CreationDate(D:20260907000000" in data  # the last 批准日期, as in the .docx
     other_run = re.sub(rb"/CreationDate\(D:\d{14}", b"/CreationDate(D:20991231235959", data)
-    other_run = re.sub(rb"(/ID\s*\[\s*<|>\s*<|/DocChecksum\s*/)[0-9A-F]{32}", lambda m: m.group(1) + b"0" * 32, other_run)
+    other_run = re.sub(
+        rb"(/ID\s*\[\s*<|>\s*<|/DocChecksum\s*/)[0-9A-F]{32}", lambda m: m.group(1) + b"0" * 32, other_run
+    )
     assert other_run != data
     assert reproducible_pdf(other_run, docx.Document(SAMPLE_DOCX).core_properties.modified) == data
 
@@ -111,7 +120,7 @@ def test_a_conversion_that_takes_too_long_is_ended_and_leaves_nothing(tmp_path, 
     assert "0.5 秒内没有完成转换" in caught.value.message
     assert list(tmp_path.iterdir()) == []
     deadline = time.monotonic() + 5  # SIGKILL is sent; give the kernel a moment to finish them
-    while (left := subprocess.run(["pgrep", "-f", "opsdoc-pdf-"], capture_output=True, text=True).stdout.split()):
+    while left := subprocess.run(["pgrep", "-f", "opsdoc-pdf-"], capture_output=True, text=True).stdout.split():
         assert time.monotonic() < deadline, f"LibreOffice outlived the export: {left}"
         time.sleep(0.1)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import docx
 import openpyxl
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opsdoc.errors import OpsdocError
 from opsdoc.pipeline import build, check
@@ -23,10 +24,33 @@ TEXT_CELLS = ["项目背景!B1", "组织职责!E3", "服务目录!D4", "风险�
 DATE_CELLS = ["服务周期!B3", "工作计划!E4", "文档信息!B10"]
 NUMBER_CELLS = ["预算!C2", "服务级别协议!E5", "绩效考核!B3"]
 
-TRICKY = st.sampled_from([
-    "&", "<", ">", "]]>", "<w:t>", "&amp;", "{{ 7*7 }}", "{% for x in y %}", "{#", "}}", "%}", "\\n",
-    "😀🏥", "עברית", "العربية", "é̃", "\u200b", "\u3000", "𠀀", "Ｆｕｌｌ", "\t", "\n", "_x0041_",
-])
+TRICKY = st.sampled_from(
+    [
+        "&",
+        "<",
+        ">",
+        "]]>",
+        "<w:t>",
+        "&amp;",
+        "{{ 7*7 }}",
+        "{% for x in y %}",
+        "{#",
+        "}}",
+        "%}",
+        "\\n",
+        "😀🏥",
+        "עברית",
+        "العربية",
+        "é̃",
+        "\u200b",
+        "\u3000",
+        "𠀀",
+        "Ｆｕｌｌ",
+        "\t",
+        "\n",
+        "_x0041_",
+    ]
+)
 # How Excel stores characters XML cannot hold; openpyxl writes "_x0041_" raw, which means "A".
 EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # openpyxl refuses to write control characters; the hostile corpus covers them (as Excel stores them).
@@ -67,10 +91,18 @@ def _build_and_verify(folder: Path, path: Path, typed: dict) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     texts=st.fixed_dictionaries({cell: CELL_TEXT for cell in TEXT_CELLS}),
-    days=st.fixed_dictionaries({cell: st.one_of(st.dates(date(1900, 3, 1), date(9999, 12, 31)), st.integers(), WRITABLE)
-                                for cell in DATE_CELLS}),
-    numbers=st.fixed_dictionaries({cell: st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**12, 10**12), WRITABLE)
-                                   for cell in NUMBER_CELLS}),
+    days=st.fixed_dictionaries(
+        {
+            cell: st.one_of(st.dates(date(1900, 3, 1), date(9999, 12, 31)), st.integers(), WRITABLE)
+            for cell in DATE_CELLS
+        }
+    ),
+    numbers=st.fixed_dictionaries(
+        {
+            cell: st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**12), 10**12), WRITABLE)
+            for cell in NUMBER_CELLS
+        }
+    ),
 )
 def test_any_value_in_any_kind_of_cell_never_crashes(tmp_path_factory, texts, days, numbers):
     folder = tmp_path_factory.mktemp("prop")

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from opsdoc.cli import main
-from opsdoc.pipeline import check
 from opsdoc.contract.findings import CATALOGUE, Stage, codes_of
+from opsdoc.pipeline import check
 from opsdoc.workbook.rules import CHECKS
 from tests.conftest import SAMPLE, edit_sample
 
@@ -24,7 +24,10 @@ CASES = {
     "self-approval": ({"修订记录!G3": "周建峰"}, [("self-approval", "修订记录!G3")]),
     "effective-date": ({"文档信息!B9": date(2026, 9, 1)}, [("effective-date", "文档信息!B9")]),
     "team-manager-count": ({"组织职责!B3": "服务项目经理"}, [("team-manager-count", "组织职责!B3")]),
-    "team-engineers": ({"组织职责!B3": "其他", "组织职责!B4": "其他", "组织职责!B5": "其他"}, [("team-engineers", None)]),
+    "team-engineers": (
+        {"组织职责!B3": "其他", "组织职责!B4": "其他", "组织职责!B5": "其他"},
+        [("team-engineers", None)],
+    ),
     "goal-coverage": ({"服务目标!A8": "客户业务目标", "服务目标!A9": "客户业务目标"}, [("goal-coverage", None)]),
     "period-order": ({"服务周期!C3": date(2026, 4, 1)}, [("period-order", "服务周期!C3")]),
     "catalog-coverage": ({"服务目录!B13": "系统"}, [("catalog-coverage", None)]),
@@ -49,13 +52,46 @@ CASES = {
 
 # The codes of rules.md; they are a public interface and must all exist.
 RULES_MD = [
-    "missing-sheet", "missing-column", "missing-label", "missing-value", "bad-date", "bad-number", "bad-choice",
-    "formula-no-value", "error-cell", "illegal-character", "placeholder-text", "duplicate-key",
-    "cover-version-mismatch", "version-format", "version-order", "revision-note", "revision-date-order",
-    "revision-chronology", "self-approval", "effective-date", "team-manager-count", "team-engineers",
-    "goal-coverage", "period-order", "catalog-coverage", "catalog-sla-ref", "sla-monotonic", "catalog-review-age",
-    "plan-coverage", "plan-owner", "plan-adjust-age", "task-dates", "report-definition", "risk-level",
-    "risk-measures", "resource-budget", "tool-coverage", "norm-coverage", "kpi-weights", "contract-metrics",
+    "missing-sheet",
+    "missing-column",
+    "missing-label",
+    "missing-value",
+    "bad-date",
+    "bad-number",
+    "bad-choice",
+    "formula-no-value",
+    "error-cell",
+    "illegal-character",
+    "placeholder-text",
+    "duplicate-key",
+    "cover-version-mismatch",
+    "version-format",
+    "version-order",
+    "revision-note",
+    "revision-date-order",
+    "revision-chronology",
+    "self-approval",
+    "effective-date",
+    "team-manager-count",
+    "team-engineers",
+    "goal-coverage",
+    "period-order",
+    "catalog-coverage",
+    "catalog-sla-ref",
+    "sla-monotonic",
+    "catalog-review-age",
+    "plan-coverage",
+    "plan-owner",
+    "plan-adjust-age",
+    "task-dates",
+    "report-definition",
+    "risk-level",
+    "risk-measures",
+    "resource-budget",
+    "tool-coverage",
+    "norm-coverage",
+    "kpi-weights",
+    "contract-metrics",
     "contract-period",
 ]
 
@@ -95,11 +131,18 @@ def test_risk_level_message_shows_the_arithmetic(tmp_path):
 
 
 def test_several_broken_rules_are_reported_in_one_run(tmp_path):
-    changes = {**CASES["cover-version-mismatch"][0], **CASES["kpi-weights"][0], **CASES["plan-owner"][0],
-               **CASES["resource-budget"][0]}
+    changes = {
+        **CASES["cover-version-mismatch"][0],
+        **CASES["kpi-weights"][0],
+        **CASES["plan-owner"][0],
+        **CASES["resource-budget"][0],
+    }
     report = check(edit_sample(tmp_path, changes)).report
     assert sorted(located(report)) == sorted(
-        CASES["cover-version-mismatch"][1] + CASES["kpi-weights"][1] + CASES["plan-owner"][1] + CASES["resource-budget"][1]
+        CASES["cover-version-mismatch"][1]
+        + CASES["kpi-weights"][1]
+        + CASES["plan-owner"][1]
+        + CASES["resource-budget"][1]
     )
 
 
@@ -148,7 +191,11 @@ def test_check_json_and_text_put_errors_first(tmp_path):
     data = json.loads(CliRunner().invoke(main, ["check", str(path), "--format", "json"]).output)
     assert (data["errors"], data["warnings"]) == (1, 1)
     assert data["findings"][0] == {
-        "code": "kpi-weights", "severity": "E", "sheet": "绩效考核", "cell": "绩效考核!B2:B7", "related": [],
+        "code": "kpi-weights",
+        "severity": "E",
+        "sheet": "绩效考核",
+        "cell": "绩效考核!B2:B7",
+        "related": [],
         "message": "权重合计为 105，应为 100",
     }
 

@@ -10,12 +10,11 @@ import docx
 import pytest
 from docx.shared import Cm
 
-from opsdoc.office.docx_text import read_document
-from opsdoc.errors import OpsdocError, TemplateError, UnusableDocument
-from opsdoc.contract.model import SHEETS
-from opsdoc.generate.context import build_context, default_template
 from opsdoc.contract.findings import Cell, Stage, codes_of
 from opsdoc.contract.model import SHEETS
+from opsdoc.errors import OpsdocError, TemplateError, UnusableDocument
+from opsdoc.generate.context import build_context, default_template
+from opsdoc.office.docx_text import read_document
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import read_workbook
 from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample, soffice
@@ -115,7 +114,9 @@ def test_missing_and_renamed_sections(tmp_path):
 
 
 def test_removed_fixed_paragraph(tmp_path):
-    path = broken(tmp_path, lambda d: remove(paragraph(d, "应按照公司财务部门的要求编制部门成本预算和服务项目的成本预算。")._p))
+    path = broken(
+        tmp_path, lambda d: remove(paragraph(d, "应按照公司财务部门的要求编制部门成本预算和服务项目的成本预算。")._p)
+    )
     report = verify_document(path)
     budget_table = 1 + [t.rows[0].cells[0].text for t in docx.Document(path).tables].index("预算项")
     assert found(report) == [("fixed-text-missing", "body", None, budget_table, 1)]
@@ -139,7 +140,9 @@ def test_leftover_tag(tmp_path):
         document.tables[0].rows[1].cells[1].paragraphs[0].runs[0].text = "{{ doc.customer }}"
 
     report = verify_document(broken(tmp_path, tag))
-    assert [(f.code, str(f.location)) for f in report.findings] == [("template-tag", "正文 表1 第2行「{{ doc.customer }}」")]
+    assert [(f.code, str(f.location)) for f in report.findings] == [
+        ("template-tag", "正文 表1 第2行「{{ doc.customer }}」")
+    ]
 
 
 def test_leftover_placeholder_date_in_the_revision_table(tmp_path):
@@ -338,8 +341,19 @@ def resaved_by_libreoffice(tmp_path_factory) -> Path:
     source.write_bytes(SAMPLE_DOCX.read_bytes())
     profile = (folder / "profile").as_uri()
     subprocess.run(
-        [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "docx", "--outdir", str(folder), str(source)],
-        check=True, capture_output=True, timeout=180,
+        [
+            binary,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            str(folder),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     return folder / "规范.docx"
 

@@ -40,7 +40,10 @@ def test_sample_reads_clean():
         ({"预算!C3": "=C2*2"}, [("formula-no-value", "预算!C3")]),
         ({"预算!C3": "#DIV/0!"}, [("error-cell", "预算!C3")]),
         ({"组织职责!E2": "负责项目管理_x0007_"}, [("illegal-character", "组织职责!E2")]),
-        ({"修订记录!H3": "将XX章节XX内容修改为XX内容"}, [("placeholder-text", "修订记录!H3"), ("revision-note", "修订记录!H3")]),
+        (
+            {"修订记录!H3": "将XX章节XX内容修改为XX内容"},
+            [("placeholder-text", "修订记录!H3"), ("revision-note", "修订记录!H3")],
+        ),
         ({"项目背景!B1": "【说明系统建设背景】"}, [("placeholder-text", "项目背景!B1")]),
         ({"服务范围!B2": "XX级医院"}, [("placeholder-text", "服务范围!B2")]),
         ({"服务目录!A3": "SC-01"}, [("duplicate-key", "服务目录!A3")]),
@@ -119,7 +122,12 @@ def test_unknown_column_is_a_warning(tmp_path):
 def test_many_mistakes_are_reported_in_one_run(tmp_path):
     path = edit_sample(tmp_path, {"修订记录!C3": None, "预算!C2": "abc", "风险登记!E3": 9, "文档信息!B10": "45000"})
     assert sorted(findings(path)) == sorted(
-        [("missing-value", "修订记录!C3"), ("bad-number", "预算!C2"), ("bad-choice", "风险登记!E3"), ("bad-date", "文档信息!B10")]
+        [
+            ("missing-value", "修订记录!C3"),
+            ("bad-number", "预算!C2"),
+            ("bad-choice", "风险登记!E3"),
+            ("bad-date", "文档信息!B10"),
+        ]
     )
 
 

@@ -37,8 +37,16 @@ PAGE_TITLE, COVER_TITLE, COVER_TEXT = "页标题", "封面标题", "封面文字
 TOC1, TOC2 = "toc 1", "toc 2"  # Word's own (lower-case) names of TOC 1 / TOC 2
 
 CHAPTERS = [
-    "项目背景", "组织职责", "目标和范围", "服务目录和服务级别协议", "工作计划",
-    "项目管理", "资源和工具", "工作规范", "绩效考核", "服务合同",
+    "项目背景",
+    "组织职责",
+    "目标和范围",
+    "服务目录和服务级别协议",
+    "工作计划",
+    "项目管理",
+    "资源和工具",
+    "工作规范",
+    "绩效考核",
+    "服务合同",
 ]
 
 L, C, R = WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
@@ -47,6 +55,7 @@ FIXED_TIME = datetime.datetime(2025, 1, 1)
 
 
 # ---------------------------------------------------------------- XML helpers
+
 
 def w(tag, **attrs):
     """A bare <w:tag w:attr="…"/> element."""
@@ -59,8 +68,7 @@ def w(tag, **attrs):
 def fonts(east_asia):
     # Word and LibreOffice take Chinese glyphs from w:eastAsia only, which
     # python-docx never writes; theme fonts would override these, so none are used.
-    return (f'<w:rFonts w:ascii="{LATIN}" w:hAnsi="{LATIN}" '
-            f'w:eastAsia="{east_asia}" w:cs="{LATIN}"/>')
+    return f'<w:rFonts w:ascii="{LATIN}" w:hAnsi="{LATIN}" w:eastAsia="{east_asia}" w:cs="{LATIN}"/>'
 
 
 def size(points):
@@ -85,19 +93,25 @@ def restyle(style, ppr="", rpr=""):
 
 # ---------------------------------------------------------------- styles, numbering, page
 
+
 def define_styles(document):
     styles = document.styles
     defaults = styles.element.find(qn("w:docDefaults"))
     for old in list(defaults):
         defaults.remove(old)
-    defaults.append(props("rPrDefault", "<w:rPr>" + fonts(SONG) + size(10.5)
-                          + '<w:lang w:val="en-US" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr>'))
-    defaults.append(props("pPrDefault",
-                          '<w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr>'))
+    defaults.append(
+        props(
+            "rPrDefault",
+            "<w:rPr>" + fonts(SONG) + size(10.5) + '<w:lang w:val="en-US" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr>',
+        )
+    )
+    defaults.append(props("pPrDefault", '<w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr>'))
 
-    restyle(styles["Normal"],
-            '<w:spacing w:after="0" w:line="360" w:lineRule="auto"/><w:jc w:val="both"/>',
-            fonts(SONG) + size(10.5))
+    restyle(
+        styles["Normal"],
+        '<w:spacing w:after="0" w:line="360" w:lineRule="auto"/><w:jc w:val="both"/>',
+        fonts(SONG) + size(10.5),
+    )
 
     def add(name, style_id, ppr, rpr="", based_on="Normal", builtin=False):
         style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH, builtin=builtin)
@@ -110,24 +124,32 @@ def define_styles(document):
     body = add(BODY, "BodyIndent", '<w:ind w:firstLineChars="200" w:firstLine="420"/>')
     body.next_paragraph_style = body
     # Table cells: no first-line indent, single spacing, smaller type.
-    add(TABLE_TEXT, "TableText",
+    add(
+        TABLE_TEXT,
+        "TableText",
         '<w:spacing w:before="20" w:after="20" w:line="240" w:lineRule="auto"/>'
-        '<w:ind w:firstLine="0" w:firstLineChars="0"/><w:jc w:val="left"/>', size(9))
-    add(TABLE_HEAD, "TableHeading", '<w:keepNext/><w:jc w:val="center"/>',
-        "<w:b/><w:bCs/>", based_on=TABLE_TEXT)
+        '<w:ind w:firstLine="0" w:firstLineChars="0"/><w:jc w:val="left"/>',
+        size(9),
+    )
+    add(TABLE_HEAD, "TableHeading", '<w:keepNext/><w:jc w:val="center"/>', "<w:b/><w:bCs/>", based_on=TABLE_TEXT)
     # Titles of the unnumbered front pages: each starts a page and stays out of the TOC.
-    add(PAGE_TITLE, "PageTitle",
+    add(
+        PAGE_TITLE,
+        "PageTitle",
         '<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="240"/><w:jc w:val="center"/>',
-        fonts(HEI) + "<w:b/><w:bCs/>" + size(16))
-    add(COVER_TITLE, "CoverTitle",
+        fonts(HEI) + "<w:b/><w:bCs/>" + size(16),
+    )
+    add(
+        COVER_TITLE,
+        "CoverTitle",
         '<w:spacing w:before="3000" w:after="480" w:line="240" w:lineRule="auto"/><w:jc w:val="center"/>',
-        fonts(HEI) + "<w:b/><w:bCs/>" + size(26))
+        fonts(HEI) + "<w:b/><w:bCs/>" + size(26),
+    )
     add(COVER_TEXT, "CoverText", '<w:jc w:val="left"/>', size(14))
 
     dot_tab = f'<w:tabs><w:tab w:val="right" w:leader="dot" w:pos="{TEXT_W}"/></w:tabs>'
     for name, level in ((TOC1, 1), (TOC2, 2)):
-        toc = add(name, f"TOC{level}",
-                  dot_tab + f'<w:ind w:left="{(level - 1) * 420}"/>', builtin=True)
+        toc = add(name, f"TOC{level}", dot_tab + f'<w:ind w:left="{(level - 1) * 420}"/>', builtin=True)
         toc.priority = 39
         toc.unhide_when_used = True
 
@@ -143,13 +165,15 @@ def define_headings(document):
     for level, points, before, after in ((0, 16, 360, 240), (1, 14, 240, 120)):
         style = document.styles[f"Heading {level + 1}"]
         style.next_paragraph_style = document.styles[BODY]
-        restyle(style,
-                "<w:keepNext/><w:keepLines/>"
-                f'<w:numPr><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>'
-                f'<w:spacing w:before="{before}" w:after="{after}"/>'
-                '<w:ind w:left="0" w:firstLine="0"/><w:jc w:val="left"/>'
-                f'<w:outlineLvl w:val="{level}"/>',
-                fonts(HEI) + "<w:b/><w:bCs/>" + size(points))
+        restyle(
+            style,
+            "<w:keepNext/><w:keepLines/>"
+            f'<w:numPr><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>'
+            f'<w:spacing w:before="{before}" w:after="{after}"/>'
+            '<w:ind w:left="0" w:firstLine="0"/><w:jc w:val="left"/>'
+            f'<w:outlineLvl w:val="{level}"/>',
+            fonts(HEI) + "<w:b/><w:bCs/>" + size(points),
+        )
 
 
 def heading_numbering(document):
@@ -161,10 +185,12 @@ def heading_numbering(document):
         f'<w:pStyle w:val="Heading{i + 1}"/><w:suff w:val="space"/>'
         f'<w:lvlText w:val="{text}"/><w:lvlJc w:val="left"/>'
         '<w:pPr><w:ind w:left="0" w:firstLine="0"/></w:pPr></w:lvl>'
-        for i, text in enumerate(("%1", "%1.%2")))
+        for i, text in enumerate(("%1", "%1.%2"))
+    )
     abstract = parse_xml(
         f'<w:abstractNum {nsdecls("w")} w:abstractNumId="{abstract_id}">'
-        f'<w:multiLevelType w:val="multilevel"/>{levels}</w:abstractNum>')
+        f'<w:multiLevelType w:val="multilevel"/>{levels}</w:abstractNum>'
+    )
     # Every w:abstractNum must precede the first w:num.
     numbering.find(qn("w:num")).addprevious(abstract)
     return numbering.add_num(abstract_id).numId
@@ -196,6 +222,7 @@ def setup_properties(document):
 
 
 # ---------------------------------------------------------------- content helpers
+
 
 def para(container, text="", style=BODY):
     """A paragraph with its text in ONE run, so Word never splits a {{ tag }}."""
@@ -277,7 +304,7 @@ def new_table(document, weights, width=TEXT_W, style="Table Grid"):
     for side in ("left", "right"):
         margins.append(w(side, w=57, type="dxa"))
     tbl_pr.find(qn("w:tblLayout")).addnext(margins)
-    for column, twips in zip(table.columns, widths):
+    for column, twips in zip(table.columns, widths, strict=False):
         column.width = Twips(twips)
     return table
 
@@ -291,14 +318,14 @@ def add_table(document, columns, rows):
     table = new_table(document, [weight for _, weight, _ in columns])
     header = table.add_row()
     header._tr.get_or_add_trPr().append(w("tblHeader"))
-    for cell, (title, _, _) in zip(header.cells, columns):
+    for cell, (title, _, _) in zip(header.cells, columns, strict=False):
         shade(cell)
         fill_cell(cell, title.split("\n"), TABLE_HEAD)
     for contents in rows:
         contents = list(contents) + [""] * (len(columns) - len(contents))
         row = table.add_row()
         row._tr.get_or_add_trPr().append(w("cantSplit"))  # a record stays on one page
-        for cell, content, (_, _, align) in zip(row.cells, contents, columns):
+        for cell, content, (_, _, align) in zip(row.cells, contents, columns, strict=False):
             fill_cell(cell, content, TABLE_TEXT, align)
     return table
 
@@ -330,6 +357,7 @@ def heading(document, text, level):
 
 
 # ---------------------------------------------------------------- header and footer
+
 
 def header_footer(section):
     section.different_first_page_header_footer = True
@@ -371,6 +399,7 @@ def draft_mark(header):
 
 # ---------------------------------------------------------------- front pages
 
+
 def cover(document):
     para(document, "文件编码：{{ doc.file_code }}", COVER_TEXT)
     para(document, "{{ doc.title }}", COVER_TITLE)
@@ -380,9 +409,13 @@ def cover(document):
 
     table = new_table(document, [30, 70], width=TEXT_W * 4 // 5, style=None)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for label, value in (("编制单位", "{{ doc.org }}"), ("客户名称", "{{ doc.customer }}"),
-                         ("生效日期", "{{ doc.effective_date }}"), ("密级", "{{ doc.secrecy }}"),
-                         ("受控状态", "{{ doc.control_status }}")):
+    for label, value in (
+        ("编制单位", "{{ doc.org }}"),
+        ("客户名称", "{{ doc.customer }}"),
+        ("生效日期", "{{ doc.effective_date }}"),
+        ("密级", "{{ doc.secrecy }}"),
+        ("受控状态", "{{ doc.control_status }}"),
+    ):
         label_cell, value_cell = table.add_row().cells
         fill_cell(label_cell, label + "：", COVER_TEXT, R)
         fill_cell(value_cell, value, COVER_TEXT, C)
@@ -394,17 +427,34 @@ def cover(document):
 
 def revision_history(document):
     para(document, "文件版本历史", PAGE_TITLE)
-    add_table(document, [
-        ("文件版本", 11, C), ("修订日期/修订人", 19, C), ("审核日期/审核人", 19, C),
-        ("批准日期/批准人", 19, C), ("修订说明", 32, L),
-    ], loop("r", "revisions", [
-        "{{ r.version }}", "{{ r.revised }}", "{{ r.reviewed }}", "{{ r.approved }}",
-        cell_lines("r.note"),
-    ]))
+    add_table(
+        document,
+        [
+            ("文件版本", 11, C),
+            ("修订日期/修订人", 19, C),
+            ("审核日期/审核人", 19, C),
+            ("批准日期/批准人", 19, C),
+            ("修订说明", 32, L),
+        ],
+        loop(
+            "r",
+            "revisions",
+            [
+                "{{ r.version }}",
+                "{{ r.revised }}",
+                "{{ r.reviewed }}",
+                "{{ r.approved }}",
+                cell_lines("r.note"),
+            ],
+        ),
+    )
     after_table(para(document, "说明：", "Normal"))
     para(document, "1．封皮页版本号应与“文件版本控制页”最后一条版本记录的“文件版本”保持一致；", "Normal")
-    para(document, "2．采用文件更改申请单完成更改编审批时，“修订说明”可直接填写文件更改申请单单号，"
-                   "否则应记录具体修改内容。", "Normal")
+    para(
+        document,
+        "2．采用文件更改申请单完成更改编审批时，“修订说明”可直接填写文件更改申请单单号，否则应记录具体修改内容。",
+        "Normal",
+    )
 
 
 def contents(document):
@@ -421,6 +471,7 @@ def contents(document):
 
 
 # ---------------------------------------------------------------- chapters
+
 
 def chapter(document, number):
     p = heading(document, CHAPTERS[number - 1], 1)
@@ -443,234 +494,519 @@ def chapter_1(document):
 
 def chapter_2(document):
     chapter(document, 2)
-    para(document,
-         "本项目服务团队由运维服务部门经理{{ doc.dept_manager }}负责组建，设服务项目经理1名"
-         "（{{ team_summary.manager }}），服务项目工程师{{ team_summary.engineer_count }}名，"
-         "团队共{{ team_summary.member_count }}人。服务项目经理履行服务项目的管理职责；"
-         "服务项目工程师的工作职责按照服务需求确定。岗位职责参考QT服务管理体系岗位角色职责表制订。")
-    add_table(document, [
-        ("姓名", 10, C), ("岗位", 17, C), ("专业方向", 14, C), ("工作方式", 11, C),
-        ("职责", 32, L), ("联系电话", 16, C),
-    ], loop("m", "team", [
-        "{{ m.name }}", "{{ m.role }}", "{{ m.specialty }}", "{{ m.work_mode }}",
-        cell_lines("m.duties"), "{{ m.phone }}",
-    ]))
+    para(
+        document,
+        "本项目服务团队由运维服务部门经理{{ doc.dept_manager }}负责组建，设服务项目经理1名"
+        "（{{ team_summary.manager }}），服务项目工程师{{ team_summary.engineer_count }}名，"
+        "团队共{{ team_summary.member_count }}人。服务项目经理履行服务项目的管理职责；"
+        "服务项目工程师的工作职责按照服务需求确定。岗位职责参考QT服务管理体系岗位角色职责表制订。",
+    )
+    add_table(
+        document,
+        [
+            ("姓名", 10, C),
+            ("岗位", 17, C),
+            ("专业方向", 14, C),
+            ("工作方式", 11, C),
+            ("职责", 32, L),
+            ("联系电话", 16, C),
+        ],
+        loop(
+            "m",
+            "team",
+            [
+                "{{ m.name }}",
+                "{{ m.role }}",
+                "{{ m.specialty }}",
+                "{{ m.work_mode }}",
+                cell_lines("m.duties"),
+                "{{ m.phone }}",
+            ],
+        ),
+    )
     chapter_notes(document, 2)
 
 
 def chapter_3(document):
     chapter(document, 3)
     heading(document, "服务目标", 2)
-    para(document, "本项目运维工作目标由服务项目经理根据客户服务需求制订，包括公司的业务目标"
-                   "（财务方面和客户满意度方面）、客户业务目标和技术目标。")
-    add_table(document, [
-        ("目标类别", 16, C), ("目标描述", 44, L), ("指标", 20, C), ("目标值", 20, C),
-    ], loop("g", "goals", [
-        "{{ g.category }}", cell_lines("g.description"), "{{ g.metric }}", "{{ g.target }}",
-    ]))
+    para(
+        document,
+        "本项目运维工作目标由服务项目经理根据客户服务需求制订，包括公司的业务目标"
+        "（财务方面和客户满意度方面）、客户业务目标和技术目标。",
+    )
+    add_table(
+        document,
+        [
+            ("目标类别", 16, C),
+            ("目标描述", 44, L),
+            ("指标", 20, C),
+            ("目标值", 20, C),
+        ],
+        loop(
+            "g",
+            "goals",
+            [
+                "{{ g.category }}",
+                cell_lines("g.description"),
+                "{{ g.metric }}",
+                "{{ g.target }}",
+            ],
+        ),
+    )
     heading(document, "服务范围", 2)
-    para(document, "服务对象：服务行业为{{ scope.industry }}，客户级别为{{ scope.customer_level }}，"
-                   "客户性质为{{ scope.customer_nature }}；服务方式为{{ scope.service_mode }}。")
+    para(
+        document,
+        "服务对象：服务行业为{{ scope.industry }}，客户级别为{{ scope.customer_level }}，"
+        "客户性质为{{ scope.customer_nature }}；服务方式为{{ scope.service_mode }}。",
+    )
     para(document, "服务周期：")
-    add_table(document, [
-        ("周期类型", 20, C), ("开始日期", 17, C), ("结束日期", 17, C), ("说明", 46, L),
-    ], loop("period", "periods", [
-        "{{ period.type }}", "{{ period.start }}", "{{ period.end }}", "{{ period.note }}",
-    ]))
+    add_table(
+        document,
+        [
+            ("周期类型", 20, C),
+            ("开始日期", 17, C),
+            ("结束日期", 17, C),
+            ("说明", 46, L),
+        ],
+        loop(
+            "period",
+            "periods",
+            [
+                "{{ period.type }}",
+                "{{ period.start }}",
+                "{{ period.end }}",
+                "{{ period.note }}",
+            ],
+        ),
+    )
     after_table(para(document, "服务内容（服务种类、服务级别、响应时间、服务方式等）见第4章服务目录和服务级别协议。"))
     chapter_notes(document, 3)
 
 
 def chapter_4(document):
     chapter(document, 4)
-    para(document, "本项目服务目录和服务级别协议由服务项目经理编制，已于{{ doc.catalog_review_date }}"
-                   "与客户评审确认（客户确认人：{{ doc.customer_confirmer }}），每年至少修订一次。")
+    para(
+        document,
+        "本项目服务目录和服务级别协议由服务项目经理编制，已于{{ doc.catalog_review_date }}"
+        "与客户评审确认（客户确认人：{{ doc.customer_confirmer }}），每年至少修订一次。",
+    )
     heading(document, "服务目录", 2)
-    add_table(document, [
-        ("编号", 9, C), ("服务类别", 9, C), ("服务项", 12, L), ("服务内容", 30, L),
-        ("服务\n方式", 8, C), ("服务\n时间", 8.5, C), ("服务\n级别", 8, C), ("交付物", 15.5, L),
-    ], loop("s", "catalog", [
-        "{{ s.code }}", "{{ s.category }}", "{{ s.item }}", cell_lines("s.content"),
-        "{{ s.mode }}", "{{ s.hours }}", "{{ s.level }}", "{{ s.deliverables }}",
-    ]))
+    add_table(
+        document,
+        [
+            ("编号", 9, C),
+            ("服务类别", 9, C),
+            ("服务项", 12, L),
+            ("服务内容", 30, L),
+            ("服务\n方式", 8, C),
+            ("服务\n时间", 8.5, C),
+            ("服务\n级别", 8, C),
+            ("交付物", 15.5, L),
+        ],
+        loop(
+            "s",
+            "catalog",
+            [
+                "{{ s.code }}",
+                "{{ s.category }}",
+                "{{ s.item }}",
+                cell_lines("s.content"),
+                "{{ s.mode }}",
+                "{{ s.hours }}",
+                "{{ s.level }}",
+                "{{ s.deliverables }}",
+            ],
+        ),
+    )
     heading(document, "服务级别协议", 2)
-    add_table(document, [
-        ("级别", 8, C), ("定义", 34, L), ("响应时间\n（分钟）", 13, C),
-        ("到场时间\n（分钟）", 13, C), ("解决时间\n（小时）", 13, C), ("服务时间", 19, C),
-    ], loop("s", "sla", [
-        "{{ s.level }}", cell_lines("s.definition"), "{{ s.response }}",
-        "{{ s.onsite }}", "{{ s.resolution }}", "{{ s.hours }}",
-    ]))
+    add_table(
+        document,
+        [
+            ("级别", 8, C),
+            ("定义", 34, L),
+            ("响应时间\n（分钟）", 13, C),
+            ("到场时间\n（分钟）", 13, C),
+            ("解决时间\n（小时）", 13, C),
+            ("服务时间", 19, C),
+        ],
+        loop(
+            "s",
+            "sla",
+            [
+                "{{ s.level }}",
+                cell_lines("s.definition"),
+                "{{ s.response }}",
+                "{{ s.onsite }}",
+                "{{ s.resolution }}",
+                "{{ s.hours }}",
+            ],
+        ),
+    )
     chapter_notes(document, 4)
 
 
 def chapter_5(document):
     chapter(document, 5)
-    para(document, "本项目年度服务工作计划由服务项目经理编制，包括服务需求、服务目标计划、人员职责分工、"
-                   "任务分解计划、交付计划等内容，最近一次调整日期为{{ doc.plan_adjust_date }}，"
-                   "至少每半年调整一次。")
-    add_table(document, [
-        ("计划类别", 12, C), ("任务", 32, L), ("责任人", 10, C), ("开始日期", 13, C),
-        ("结束日期", 13, C), ("交付物", 20, L),
-    ], loop("t", "plan", [
-        "{{ t.category }}", cell_lines("t.task"), "{{ t.owner }}", "{{ t.start }}",
-        "{{ t.end }}", "{{ t.deliverables }}",
-    ]))
+    para(
+        document,
+        "本项目年度服务工作计划由服务项目经理编制，包括服务需求、服务目标计划、人员职责分工、"
+        "任务分解计划、交付计划等内容，最近一次调整日期为{{ doc.plan_adjust_date }}，"
+        "至少每半年调整一次。",
+    )
+    add_table(
+        document,
+        [
+            ("计划类别", 12, C),
+            ("任务", 32, L),
+            ("责任人", 10, C),
+            ("开始日期", 13, C),
+            ("结束日期", 13, C),
+            ("交付物", 20, L),
+        ],
+        loop(
+            "t",
+            "plan",
+            [
+                "{{ t.category }}",
+                cell_lines("t.task"),
+                "{{ t.owner }}",
+                "{{ t.start }}",
+                "{{ t.end }}",
+                "{{ t.deliverables }}",
+            ],
+        ),
+    )
     chapter_notes(document, 5)
 
 
 def chapter_6(document):
     chapter(document, 6)
-    para(document, "服务项目的管理完全由服务项目经理负责，包括支持管理、交付管理、预算管理、报告管理、"
-                   "风险管理、质量管理、项目验收等各个方面。")
+    para(
+        document,
+        "服务项目的管理完全由服务项目经理负责，包括支持管理、交付管理、预算管理、报告管理、"
+        "风险管理、质量管理、项目验收等各个方面。",
+    )
 
     heading(document, "服务支持管理和服务交付管理", 2)
-    para(document, "应根据客户的服务需求“定制化”服务流程，服务流程的执行应参考公司IT服务管理体系相关管理"
-                   "程序相关内容执行。服务流程的定制应覆盖所提供的所有服务业务，应充分考虑与公司内其他质量"
-                   "管理体系和规范制度的融合，例如：ISO 9001、CMMI等。因服务内容不同导致的业务流程不一致，"
-                   "应作为本部门内部的流程特例，纳入整个公司IT服务管理体系进行统一管理。")
+    para(
+        document,
+        "应根据客户的服务需求“定制化”服务流程，服务流程的执行应参考公司IT服务管理体系相关管理"
+        "程序相关内容执行。服务流程的定制应覆盖所提供的所有服务业务，应充分考虑与公司内其他质量"
+        "管理体系和规范制度的融合，例如：ISO 9001、CMMI等。因服务内容不同导致的业务流程不一致，"
+        "应作为本部门内部的流程特例，纳入整个公司IT服务管理体系进行统一管理。",
+    )
 
     heading(document, "预算管理", 2)
     para(document, "应按照公司财务部门的要求编制部门成本预算和服务项目的成本预算。")
-    budget = add_table(document, [
-        ("预算项", 30, L), ("类别", 16, C), ("金额（元）", 20, R), ("说明", 34, L),
-    ], loop("b", "budget", [
-        "{{ b.item }}", "{{ b.category }}", "{{ b.amount }}", "{{ b.note }}",
-    ]) + [["合计", "", "{{ budget_total }}", ""]])
+    budget = add_table(
+        document,
+        [
+            ("预算项", 30, L),
+            ("类别", 16, C),
+            ("金额（元）", 20, R),
+            ("说明", 34, L),
+        ],
+        [
+            *loop("b", "budget", ["{{ b.item }}", "{{ b.category }}", "{{ b.amount }}", "{{ b.note }}"]),
+            ["合计", "", "{{ budget_total }}", ""],
+        ],
+    )
     total_row(budget)
 
     heading(document, "报告管理", 2)
-    para(document, "服务报告是服务项目的重要交付物，应对报告的类型、频度、提交对象等进行定义。服务报告通常"
-                   "包括：周报、月报、季报、故障报告、事故报告、服务总结、工作汇报等。服务报告的模板可参考"
-                   "公司IT服务管理体系相关的报告模板，服务报告的形式和内容定义应与客户达成一致。")
-    add_table(document, [
-        ("报告类型", 18, C), ("频度", 14, C), ("提交对象", 24, C), ("编制人", 14, C),
-        ("提交时限", 30, L),
-    ], loop("rp", "reports", [
-        "{{ rp.type }}", "{{ rp.frequency }}", "{{ rp.recipient }}", "{{ rp.author }}",
-        "{{ rp.deadline }}",
-    ]))
+    para(
+        document,
+        "服务报告是服务项目的重要交付物，应对报告的类型、频度、提交对象等进行定义。服务报告通常"
+        "包括：周报、月报、季报、故障报告、事故报告、服务总结、工作汇报等。服务报告的模板可参考"
+        "公司IT服务管理体系相关的报告模板，服务报告的形式和内容定义应与客户达成一致。",
+    )
+    add_table(
+        document,
+        [
+            ("报告类型", 18, C),
+            ("频度", 14, C),
+            ("提交对象", 24, C),
+            ("编制人", 14, C),
+            ("提交时限", 30, L),
+        ],
+        loop(
+            "rp",
+            "reports",
+            [
+                "{{ rp.type }}",
+                "{{ rp.frequency }}",
+                "{{ rp.recipient }}",
+                "{{ rp.author }}",
+                "{{ rp.deadline }}",
+            ],
+        ),
+    )
 
     heading(document, "风险管理", 2)
-    para(document, "服务经理应加强对项目风险的管理。首先，要结合服务目标和SLA，要充分利用以往的服务经验，"
-                   "例如：服务案例集等，从客户满意度、质量、成本和进度几个方面进行分析并识别风险；然后对识别"
-                   "出的风险进行评估，根据经验预估风险发生的几率和可能造成的影响，确定风险等级。最后需要根据"
-                   "风险的不同等级和类型，制定相应的风险管理措施，对于高级别的风险，要制定多种防范管理措施。")
-    add_table(document, [
-        ("风险\n编号", 8, C), ("风险\n类别", 8.5, C), ("风险描述", 25.5, L), ("可能性", 8, C),
-        ("影响", 6.5, C), ("风险\n等级", 7.5, C), ("应对措施", 28, L), ("责任人", 8, C),
-    ], loop("k", "risks", [
-        "{{ k.code }}", "{{ k.category }}", cell_lines("k.description"), "{{ k.likelihood }}",
-        "{{ k.impact }}", "{{ k.level }}", cell_lines("k.measures"), "{{ k.owner }}",
-    ]))
+    para(
+        document,
+        "服务经理应加强对项目风险的管理。首先，要结合服务目标和SLA，要充分利用以往的服务经验，"
+        "例如：服务案例集等，从客户满意度、质量、成本和进度几个方面进行分析并识别风险；然后对识别"
+        "出的风险进行评估，根据经验预估风险发生的几率和可能造成的影响，确定风险等级。最后需要根据"
+        "风险的不同等级和类型，制定相应的风险管理措施，对于高级别的风险，要制定多种防范管理措施。",
+    )
+    add_table(
+        document,
+        [
+            ("风险\n编号", 8, C),
+            ("风险\n类别", 8.5, C),
+            ("风险描述", 25.5, L),
+            ("可能性", 8, C),
+            ("影响", 6.5, C),
+            ("风险\n等级", 7.5, C),
+            ("应对措施", 28, L),
+            ("责任人", 8, C),
+        ],
+        loop(
+            "k",
+            "risks",
+            [
+                "{{ k.code }}",
+                "{{ k.category }}",
+                cell_lines("k.description"),
+                "{{ k.likelihood }}",
+                "{{ k.impact }}",
+                "{{ k.level }}",
+                cell_lines("k.measures"),
+                "{{ k.owner }}",
+            ],
+        ),
+    )
 
     heading(document, "质量管理", 2)
-    para(document, "服务项目经理应该加强对服务质量的管理，服务质量应从过程和结果两个方面进行管理。过程中的"
-                   "服务质量重点在于服务流程及规范的执行情况，是否按照规范的要求完成了所有的服务操作。结果中"
-                   "的服务质量重点在于服务的技术指标和承诺的SLA是否达成。")
-    para(document, "服务质量管理计划由服务项目经理负责编制；服务相关部门应制订详细的质量保障措施，针对服务"
-                   "质量的审核结果和改进建议，要有明确的改进计划，确保改进效果。")
+    para(
+        document,
+        "服务项目经理应该加强对服务质量的管理，服务质量应从过程和结果两个方面进行管理。过程中的"
+        "服务质量重点在于服务流程及规范的执行情况，是否按照规范的要求完成了所有的服务操作。结果中"
+        "的服务质量重点在于服务的技术指标和承诺的SLA是否达成。",
+    )
+    para(
+        document,
+        "服务质量管理计划由服务项目经理负责编制；服务相关部门应制订详细的质量保障措施，针对服务"
+        "质量的审核结果和改进建议，要有明确的改进计划，确保改进效果。",
+    )
     para(document, "项目中的投诉和满意度由公司统一管理，投诉的具体定义应由服务项目经理与客户沟通商定，达成一致。")
     quality_columns = [("类型", 14, C), ("内容", 56, L), ("依据", 30, L)]
-    add_table(document, quality_columns,
-              loop("q", "quality.process", ["过程质量", cell_lines("q.content"), "{{ q.basis }}"])
-              + loop("q", "quality.result", ["结果质量", cell_lines("q.content"), "{{ q.basis }}"]))
+    add_table(
+        document,
+        quality_columns,
+        loop("q", "quality.process", ["过程质量", cell_lines("q.content"), "{{ q.basis }}"])
+        + loop("q", "quality.result", ["结果质量", cell_lines("q.content"), "{{ q.basis }}"]),
+    )
 
     heading(document, "项目验收", 2)
-    para(document, "依据服务合同及服务目标，服务项目经理需要与客户共同协商、定义验收标准。服务项目的验收标准"
-                   "以是否通过服务达成客户的业务目标，是否达成SLA所定义的服务指标等为重点。")
+    para(
+        document,
+        "依据服务合同及服务目标，服务项目经理需要与客户共同协商、定义验收标准。服务项目的验收标准"
+        "以是否通过服务达成客户的业务目标，是否达成SLA所定义的服务指标等为重点。",
+    )
     para(document, "验收标准：")
-    add_table(document, quality_columns[1:],
-              loop("q", "quality.acceptance", [cell_lines("q.content"), "{{ q.basis }}"]))
-    after_table(para(document, "服务文档的归档和装订工作是项目验收的重要组成部分，几类文档应该包括服务过程的"
-                               "各类记录、报告和总结等各种形式。"))
+    add_table(
+        document, quality_columns[1:], loop("q", "quality.acceptance", [cell_lines("q.content"), "{{ q.basis }}"])
+    )
+    after_table(
+        para(
+            document,
+            "服务文档的归档和装订工作是项目验收的重要组成部分，几类文档应该包括服务过程的"
+            "各类记录、报告和总结等各种形式。",
+        )
+    )
     para(document, "归档文档：")
-    add_table(document, quality_columns[1:],
-              loop("q", "quality.archive", [cell_lines("q.content"), "{{ q.basis }}"]))
+    add_table(document, quality_columns[1:], loop("q", "quality.archive", [cell_lines("q.content"), "{{ q.basis }}"]))
     chapter_notes(document, 6)
 
 
 def chapter_7(document):
     chapter(document, 7)
     heading(document, "资源使用计划", 2)
-    para(document, "为提高服务的有效性，服务项目经理需要编制服务项目的资源使用计划。资源通常应包括内部资源和"
-                   "外部资源两类，内部资源包括人力资源（如开发部门的支持）、管理工具（公司业务管理系统，如周报"
-                   "系统）等，外部资源包括设备供应商、服务提供商（如电信运营商）、软件开发商、系统集成商等。"
-                   "内部资源、外部资源的使用要纳入服务项目的预算管理体系中。")
-    add_table(document, [
-        ("资源性质", 14, C), ("资源类别", 16, C), ("名称", 22, L), ("用途", 34, L),
-        ("纳入预算", 14, C),
-    ], loop("x", "resources", [
-        "{{ x.nature }}", "{{ x.category }}", "{{ x.name }}", "{{ x.purpose }}", "{{ x.budgeted }}",
-    ]))
+    para(
+        document,
+        "为提高服务的有效性，服务项目经理需要编制服务项目的资源使用计划。资源通常应包括内部资源和"
+        "外部资源两类，内部资源包括人力资源（如开发部门的支持）、管理工具（公司业务管理系统，如周报"
+        "系统）等，外部资源包括设备供应商、服务提供商（如电信运营商）、软件开发商、系统集成商等。"
+        "内部资源、外部资源的使用要纳入服务项目的预算管理体系中。",
+    )
+    add_table(
+        document,
+        [
+            ("资源性质", 14, C),
+            ("资源类别", 16, C),
+            ("名称", 22, L),
+            ("用途", 34, L),
+            ("纳入预算", 14, C),
+        ],
+        loop(
+            "x",
+            "resources",
+            [
+                "{{ x.nature }}",
+                "{{ x.category }}",
+                "{{ x.name }}",
+                "{{ x.purpose }}",
+                "{{ x.budgeted }}",
+            ],
+        ),
+    )
     heading(document, "服务工具", 2)
-    para(document, "提高服务效率、改进服务质量，服务团队应该制订服务工具的使用计划。服务工具包括服务流程支撑类、"
-                   "系统运行监控类、系统远程管理类、热线业务支撑类等。服务工具平台的运行维护和管理需要纳入服务"
-                   "团队的日常运维管理内容之中。")
-    add_table(document, [
-        ("工具类别", 18, C), ("工具名称", 24, L), ("用途", 40, L), ("维护责任人", 18, C),
-    ], loop("x", "tools", [
-        "{{ x.category }}", "{{ x.name }}", "{{ x.purpose }}", "{{ x.maintainer }}",
-    ]))
+    para(
+        document,
+        "提高服务效率、改进服务质量，服务团队应该制订服务工具的使用计划。服务工具包括服务流程支撑类、"
+        "系统运行监控类、系统远程管理类、热线业务支撑类等。服务工具平台的运行维护和管理需要纳入服务"
+        "团队的日常运维管理内容之中。",
+    )
+    add_table(
+        document,
+        [
+            ("工具类别", 18, C),
+            ("工具名称", 24, L),
+            ("用途", 40, L),
+            ("维护责任人", 18, C),
+        ],
+        loop(
+            "x",
+            "tools",
+            [
+                "{{ x.category }}",
+                "{{ x.name }}",
+                "{{ x.purpose }}",
+                "{{ x.maintainer }}",
+            ],
+        ),
+    )
     chapter_notes(document, 7)
 
 
 def chapter_8(document):
     chapter(document, 8)
-    para(document, "为确保服务绩效，服务团队在服务提供过程中，除了严格按照服务流程履行服务职责外，还应严格遵守"
-                   "公司、部门、客户的相关规章制度和工作规范。")
-    para(document, "公司相关管理制度和规范，包括：员工手册、薪酬与福利管理制度、考核制度、考勤与休假管理制度、"
-                   "培训制度、聘用与劳动合同管理制度等。")
-    para(document, "客户方管理制度、工作习惯和惯例，根据客户性质各有不同，注意网络与信息安全保密、着装与服务行为、"
-                   "重要场所进出等方面的规章制度。")
-    para(document, "部门服务工作规范是服务相关部门结合服务业务特点制订的相关规范。如{{ doc.org }}制订的运维服务"
-                   "工作规范，包括服务工作制度，包括基本工作制度、值班制度、上网管理制度等等；服务行为规范，包括"
-                   "基本礼仪、通用规范、热线服务、现场服务、服务禁语等；服务技术规范，包括基本操作、应急维护、"
-                   "数据维护、应用维护、环境维护、服务交付等。")
-    add_table(document, [
-        ("规范来源", 16, C), ("规范名称", 28, L), ("要点", 56, L),
-    ], loop("n", "norms", [
-        "{{ n.source }}", "{{ n.name }}", cell_lines("n.points"),
-    ]))
+    para(
+        document,
+        "为确保服务绩效，服务团队在服务提供过程中，除了严格按照服务流程履行服务职责外，还应严格遵守"
+        "公司、部门、客户的相关规章制度和工作规范。",
+    )
+    para(
+        document,
+        "公司相关管理制度和规范，包括：员工手册、薪酬与福利管理制度、考核制度、考勤与休假管理制度、"
+        "培训制度、聘用与劳动合同管理制度等。",
+    )
+    para(
+        document,
+        "客户方管理制度、工作习惯和惯例，根据客户性质各有不同，注意网络与信息安全保密、着装与服务行为、"
+        "重要场所进出等方面的规章制度。",
+    )
+    para(
+        document,
+        "部门服务工作规范是服务相关部门结合服务业务特点制订的相关规范。如{{ doc.org }}制订的运维服务"
+        "工作规范，包括服务工作制度，包括基本工作制度、值班制度、上网管理制度等等；服务行为规范，包括"
+        "基本礼仪、通用规范、热线服务、现场服务、服务禁语等；服务技术规范，包括基本操作、应急维护、"
+        "数据维护、应用维护、环境维护、服务交付等。",
+    )
+    add_table(
+        document,
+        [
+            ("规范来源", 16, C),
+            ("规范名称", 28, L),
+            ("要点", 56, L),
+        ],
+        loop(
+            "n",
+            "norms",
+            [
+                "{{ n.source }}",
+                "{{ n.name }}",
+                cell_lines("n.points"),
+            ],
+        ),
+    )
     chapter_notes(document, 8)
 
 
 def chapter_9(document):
     chapter(document, 9)
-    para(document, "服务项目的绩效考核是服务项目管理的重要内容，服务项目经理应制定服务项目绩效考核体系，对于"
-                   "绩效考核的组织、考核内容、评分办法、奖惩措施等进行定义。")
-    kpis = add_table(document, [
-        ("考核指标", 17, L), ("权重（%）", 14, C), ("目标值", 10, C), ("评分办法", 27, L),
-        ("奖惩措施", 20, L), ("考核周期", 12, C),
-    ], loop("i", "kpis", [
-        "{{ i.metric }}", "{{ i.weight }}", "{{ i.target }}", cell_lines("i.scoring"),
-        "{{ i.reward }}", "{{ i.period }}",
-    ]) + [["合计", "{{ kpi_total_weight }}"]])
+    para(
+        document,
+        "服务项目的绩效考核是服务项目管理的重要内容，服务项目经理应制定服务项目绩效考核体系，对于"
+        "绩效考核的组织、考核内容、评分办法、奖惩措施等进行定义。",
+    )
+    kpis = add_table(
+        document,
+        [
+            ("考核指标", 17, L),
+            ("权重（%）", 14, C),
+            ("目标值", 10, C),
+            ("评分办法", 27, L),
+            ("奖惩措施", 20, L),
+            ("考核周期", 12, C),
+        ],
+        [
+            *loop(
+                "i",
+                "kpis",
+                [
+                    "{{ i.metric }}",
+                    "{{ i.weight }}",
+                    "{{ i.target }}",
+                    cell_lines("i.scoring"),
+                    "{{ i.reward }}",
+                    "{{ i.period }}",
+                ],
+            ),
+            ["合计", "{{ kpi_total_weight }}"],
+        ],
+    )
     total_row(kpis)
     chapter_notes(document, 9)
 
 
 def chapter_10(document):
     chapter(document, 10)
-    para(document, "服务合同模板是服务工作规范的组成部分，是客户服务要求的总体要求和约束，服务项目经理必须完全"
-                   "理解服务合同中的所有条款和详细内容，可参考公司IT服务管理体系SLA模板，也可采用客户方提供的"
-                   "服务合同模板，但服务的具体指标应在服务合同中予以明确。")
-    key_value_table(document, [
-        ("合同编号", "{{ contract.number }}"), ("合同名称", "{{ contract.name }}"),
-        ("甲方", "{{ contract.party_a }}"), ("乙方", "{{ contract.party_b }}"),
-        ("合同期限", "{{ contract.start }}至{{ contract.end }}"),
-        ("模板来源", "{{ contract.template_source }}"),
-    ])
+    para(
+        document,
+        "服务合同模板是服务工作规范的组成部分，是客户服务要求的总体要求和约束，服务项目经理必须完全"
+        "理解服务合同中的所有条款和详细内容，可参考公司IT服务管理体系SLA模板，也可采用客户方提供的"
+        "服务合同模板，但服务的具体指标应在服务合同中予以明确。",
+    )
+    key_value_table(
+        document,
+        [
+            ("合同编号", "{{ contract.number }}"),
+            ("合同名称", "{{ contract.name }}"),
+            ("甲方", "{{ contract.party_a }}"),
+            ("乙方", "{{ contract.party_b }}"),
+            ("合同期限", "{{ contract.start }}至{{ contract.end }}"),
+            ("模板来源", "{{ contract.template_source }}"),
+        ],
+    )
     heading(document, "合同指标", 2)
-    add_table(document, [
-        ("指标", 24, L), ("合同约定值", 42, L), ("条款号", 14, C), ("对应SLA级别", 20, C),
-    ], loop("x", "contract_metrics", [
-        "{{ x.metric }}", "{{ x.value }}", "{{ x.clause }}", "{{ x.sla_level }}",
-    ]))
+    add_table(
+        document,
+        [
+            ("指标", 24, L),
+            ("合同约定值", 42, L),
+            ("条款号", 14, C),
+            ("对应SLA级别", 20, C),
+        ],
+        loop(
+            "x",
+            "contract_metrics",
+            [
+                "{{ x.metric }}",
+                "{{ x.value }}",
+                "{{ x.clause }}",
+                "{{ x.sla_level }}",
+            ],
+        ),
+    )
     chapter_notes(document, 10)
 
 
 # ---------------------------------------------------------------- build
+
 
 def save_reproducibly(document, path):
     """Save with fixed zip timestamps: rebuilding an unchanged template gives identical bytes."""
@@ -692,8 +1028,18 @@ def build():
     cover(document)
     revision_history(document)
     contents(document)
-    for make_chapter in (chapter_1, chapter_2, chapter_3, chapter_4, chapter_5,
-                         chapter_6, chapter_7, chapter_8, chapter_9, chapter_10):
+    for make_chapter in (
+        chapter_1,
+        chapter_2,
+        chapter_3,
+        chapter_4,
+        chapter_5,
+        chapter_6,
+        chapter_7,
+        chapter_8,
+        chapter_9,
+        chapter_10,
+    ):
         make_chapter(document)
     return document
 

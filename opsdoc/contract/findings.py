@@ -48,37 +48,107 @@ CATALOGUE: dict[str, Code] = {
         Code("error-cell", READ, E, "单元格是 Excel 错误值"),
         Code("illegal-character", READ, E, "含有 Word 无法保存的控制字符"),
         Code("cell-too-long", READ, E, "单元格超过 32767 个字符（Excel 的上限）"),
-        Code("placeholder-text", READ, E, "保留了模板占位内容：XXX、XX、Vx.y、YYYYMMDD、【…】、编制人姓名…", also=VERIFY),
+        Code(
+            "placeholder-text", READ, E, "保留了模板占位内容：XXX、XX、Vx.y、YYYYMMDD、【…】、编制人姓名…", also=VERIFY
+        ),
         Code("unknown-column", READ, W, "表头不是本表的列，内容不会写入文档"),
         Code("unknown-label", READ, W, "项目不是本表的项目，内容不会写入文档"),
         Code("duplicate-key", RULES, E, "风险编号、服务目录编号、SLA级别、文件版本不得重复"),
-        Code("cover-version-mismatch", RULES, E, "封面版本号与修订记录最后一行的文件版本一致", "封皮页版本号应与“文件版本控制页”最后一条版本记录的“文件版本”保持一致"),
+        Code(
+            "cover-version-mismatch",
+            RULES,
+            E,
+            "封面版本号与修订记录最后一行的文件版本一致",
+            "封皮页版本号应与“文件版本控制页”最后一条版本记录的“文件版本”保持一致",
+        ),
         Code("version-format", RULES, E, "版本号格式为 V主版本.次版本（如 V1.2）", "版本号：Vx.y"),
         Code("version-order", RULES, E, "修订记录的文件版本自上而下严格递增", "文件控制"),
-        Code("revision-note", RULES, E, "修订说明是更改申请单单号或具体修改内容", "“修订说明”可直接填写文件更改申请单单号，否则应记录具体修改内容"),
+        Code(
+            "revision-note",
+            RULES,
+            E,
+            "修订说明是更改申请单单号或具体修改内容",
+            "“修订说明”可直接填写文件更改申请单单号，否则应记录具体修改内容",
+        ),
         Code("revision-date-order", RULES, E, "每行 修订日期 ≤ 审核日期 ≤ 批准日期", "编制→审核→批准"),
         Code("revision-chronology", RULES, E, "每次修订不早于上一版本的批准日期", "文件控制"),
         Code("self-approval", RULES, W, "审核人、批准人不是修订人本人", "编制→审核→批准由不同的人完成"),
         Code("effective-date", RULES, W, "生效日期不早于最后一次批准日期", "文件控制"),
-        Code("file-code-format", RULES, E, "文件编码符合公司规定的格式（opsdoc.toml 的 file_code_pattern）", "公司文件编码规则"),
+        Code(
+            "file-code-format",
+            RULES,
+            E,
+            "文件编码符合公司规定的格式（opsdoc.toml 的 file_code_pattern）",
+            "公司文件编码规则",
+        ),
         Code("team-manager-count", RULES, E, "每个项目组设定一名服务项目经理", "服务项目经理……每个项目组设定一名"),
         Code("team-engineers", RULES, E, "至少一名服务项目工程师，并写明职责", "按照服务需求确定工程师的工作职责"),
-        Code("goal-coverage", RULES, E, "服务目标包含财务、客户满意度、客户业务、技术四类", "公司的业务目标主要包括财务方面和客户满意度方面……技术目标"),
+        Code(
+            "goal-coverage",
+            RULES,
+            E,
+            "服务目标包含财务、客户满意度、客户业务、技术四类",
+            "公司的业务目标主要包括财务方面和客户满意度方面……技术目标",
+        ),
         Code("period-order", RULES, E, "每个服务周期的结束日期晚于开始日期", "服务周期"),
-        Code("catalog-coverage", RULES, W, "服务目录覆盖全部十个服务类别", "资产、场所、人员、应用、数据(内容)、业务、系统、资源、安全、管理"),
+        Code(
+            "catalog-coverage",
+            RULES,
+            W,
+            "服务目录覆盖全部十个服务类别",
+            "资产、场所、人员、应用、数据(内容)、业务、系统、资源、安全、管理",
+        ),
         Code("catalog-sla-ref", RULES, E, "服务目录的服务级别是服务级别协议中定义的级别", "服务目录和服务级别协议"),
         Code("sla-monotonic", RULES, W, "响应时间和解决时间 P1 ≤ P2 ≤ P3 ≤ P4", "SLA 惯例"),
-        Code("catalog-review-age", RULES, E, "服务目录评审日期不早于生效日期前12个月", "每年要进行修订和完善，每年至少一次，并与客户达成一致"),
-        Code("plan-coverage", RULES, W, "工作计划包含五类计划", "服务需求、服务目标计划、人员职责分工、任务分解计划、交付计划"),
+        Code(
+            "catalog-review-age",
+            RULES,
+            E,
+            "服务目录评审日期不早于生效日期前12个月",
+            "每年要进行修订和完善，每年至少一次，并与客户达成一致",
+        ),
+        Code(
+            "plan-coverage",
+            RULES,
+            W,
+            "工作计划包含五类计划",
+            "服务需求、服务目标计划、人员职责分工、任务分解计划、交付计划",
+        ),
         Code("plan-owner", RULES, E, "工作计划的责任人是组织职责中的成员", "人员职责分工"),
         Code("plan-adjust-age", RULES, E, "工作计划调整日期不早于生效日期前6个月", "至少每半年要调整一次"),
         Code("task-dates", RULES, E, "每项任务的结束日期不早于开始日期", "任务分解计划"),
-        Code("report-definition", RULES, E, "每种服务报告定义了类型、频度和提交对象", "应对报告的类型、频度、提交对象等进行定义"),
-        Code("risk-level", RULES, E, "填写的风险等级与 可能性×影响 推出的等级一致", "预估风险发生的几率和可能造成的影响，确定风险等级"),
+        Code(
+            "report-definition",
+            RULES,
+            E,
+            "每种服务报告定义了类型、频度和提交对象",
+            "应对报告的类型、频度、提交对象等进行定义",
+        ),
+        Code(
+            "risk-level",
+            RULES,
+            E,
+            "填写的风险等级与 可能性×影响 推出的等级一致",
+            "预估风险发生的几率和可能造成的影响，确定风险等级",
+        ),
         Code("risk-measures", RULES, E, "较大、重大风险至少有两条应对措施", "对于高级别的风险，要制定多种防范管理措施"),
-        Code("resource-budget", RULES, W, "资源使用纳入项目预算", "内部资源、外部资源的使用要纳入服务项目的预算管理体系中"),
-        Code("tool-coverage", RULES, W, "服务工具覆盖四个工具类别", "服务流程支撑类、系统运行监控类、系统远程管理类、热线业务支撑类"),
-        Code("norm-coverage", RULES, W, "工作规范包含公司、客户和部门的规范", "公司、部门、客户的相关规章制度和工作规范"),
+        Code(
+            "resource-budget",
+            RULES,
+            W,
+            "资源使用纳入项目预算",
+            "内部资源、外部资源的使用要纳入服务项目的预算管理体系中",
+        ),
+        Code(
+            "tool-coverage",
+            RULES,
+            W,
+            "服务工具覆盖四个工具类别",
+            "服务流程支撑类、系统运行监控类、系统远程管理类、热线业务支撑类",
+        ),
+        Code(
+            "norm-coverage", RULES, W, "工作规范包含公司、客户和部门的规范", "公司、部门、客户的相关规章制度和工作规范"
+        ),
         Code("kpi-weights", RULES, E, "绩效考核权重合计 100", "评分办法"),
         Code("contract-metrics", RULES, E, "每个SLA级别在合同指标中有约定值", "服务的具体指标应在服务合同中予以明确"),
         Code("contract-period", RULES, E, "合同结束日期晚于合同开始日期", "服务合同"),
@@ -223,7 +293,9 @@ class Finding:
         return f"{where}  {self.severity.label} [{self.code}] {self.message}{also}"
 
 
-def finding(code: str, location: Location | None, message: str, related: tuple[Location, ...] | list[Location] = ()) -> Finding:
+def finding(
+    code: str, location: Location | None, message: str, related: tuple[Location, ...] | list[Location] = ()
+) -> Finding:
     """A finding of a catalogued code, with the code's severity."""
     return Finding(code, CATALOGUE[code].severity, location, message, tuple(related))
 

@@ -74,9 +74,7 @@ def _as_date(value: Any) -> date:
         try:
             return date(int(parts["y"]), int(month), int(day))
         except ValueError:
-            raise PydanticCustomError(
-                "bad-date", "「{value}」不是存在的日期", {"value": text}
-            ) from None
+            raise PydanticCustomError("bad-date", "「{value}」不是存在的日期", {"value": text}) from None
     raise PydanticCustomError(
         "bad-date",
         "「{value}」不是日期：请填写 20260301、2026-03-01、2026/03/01、2026.03.01 或 2026年3月1日",
@@ -99,9 +97,7 @@ def _as_number(value: Any) -> float:
 def _as_whole(value: Any) -> int:
     number = _as_number(value)
     if not number.is_integer():
-        raise PydanticCustomError(
-            "bad-number", "「{value}」应为整数", {"value": _as_text(value)}
-        )
+        raise PydanticCustomError("bad-number", "「{value}」应为整数", {"value": _as_text(value)})
     return int(number)
 
 
@@ -146,7 +142,13 @@ def column(
     how it is printed (default: by its type); `places` marks a value that is not printed but
     decides where its record stands (a 补充说明's 章节, a 质量与验收 row's 类型).
     """
-    extra = {"width": width, "required_by": required_by, "key": key, "shown": shown.name if shown else None, "places": places}
+    extra = {
+        "width": width,
+        "required_by": required_by,
+        "key": key,
+        "shown": shown.name if shown else None,
+        "places": places,
+    }
     return Field(default, alias=label, description=hint, json_schema_extra=extra)
 
 
@@ -180,13 +182,17 @@ class DocumentInfo(SheetModel):
     project_name: Text = column("项目名称", "项目全称，封面标题为“项目名称+运维工作管理规范”", width=40)
     customer: Text = column("客户名称", "服务对象单位全称", width=40)
     file_code: Text = column("文件编码", "公司受控文件编码，如 QT-YW-GF-BH01-001", width=40)
-    version: Text = column("版本号", "封面版本号，格式 V主版本.次版本（如 V1.2），须与修订记录最后一行的文件版本一致", width=40)
+    version: Text = column(
+        "版本号", "封面版本号，格式 V主版本.次版本（如 V1.2），须与修订记录最后一行的文件版本一致", width=40
+    )
     org: Text = column("编制单位", "编制本规范的公司或部门", width=40)
     dept_manager: Text = column("运维服务部门经理", "负责组建服务项目团队的部门经理姓名", width=40)
     secrecy: SECRECY = column("密级", "公开/内部/敏感/商密，不填为“内部”", default="内部", width=40)
     control_status: CONTROL = column("受控状态", "受控/非受控，不填为“受控”", default="受控", width=40)
     effective_date: Day = column("生效日期", "日期，如 2026-03-01；不早于最后一次批准日期", width=40)
-    catalog_review_date: Day = column("服务目录评审日期", "最近一次与客户评审服务目录和SLA的日期（每年至少一次）", width=40)
+    catalog_review_date: Day = column(
+        "服务目录评审日期", "最近一次与客户评审服务目录和SLA的日期（每年至少一次）", width=40
+    )
     customer_confirmer: Text = column("客户确认人", "客户方确认服务目录和SLA的人员", width=40)
     plan_adjust_date: Day = column("工作计划调整日期", "最近一次调整年度工作计划的日期（至少每半年一次）", width=40)
 
@@ -293,7 +299,9 @@ class ServiceLevel(SheetModel):
     level: Literal["P1", "P2", "P3", "P4"] = column("级别", "P1–P4，每级一行", width=8)
     definition: Paragraphs = column("定义", "该级别适用的故障或请求", width=40)
     response_minutes: Number = column("响应时间(分钟)", "数值，单位分钟", width=14, key="response")
-    onsite_minutes: Number | None = column("到场时间(分钟)", "数值，单位分钟；无需到场可不填", default=None, width=14, key="onsite")
+    onsite_minutes: Number | None = column(
+        "到场时间(分钟)", "数值，单位分钟；无需到场可不填", default=None, width=14, key="onsite"
+    )
     resolution_hours: Number = column("解决时间(小时)", "数值，单位小时", width=14, key="resolution")
     hours: Text = column("服务时间", "如 7×24", width=10)
 
@@ -314,9 +322,15 @@ REPORT_TYPE = Literal["周报", "月报", "季报", "年报", "故障报告", "�
 
 
 class ServiceReport(SheetModel):
-    kind: REPORT_TYPE = column("报告类型", "周报/月报/季报/年报/故障报告/事故报告/服务总结/工作汇报", width=12, key="type")
-    frequency: Text | None = column("频度", "如 每周、每月、事件后", default=None, width=12, required_by="report-definition")
-    recipient: Text | None = column("提交对象", "如 客户信息科", default=None, width=16, required_by="report-definition")
+    kind: REPORT_TYPE = column(
+        "报告类型", "周报/月报/季报/年报/故障报告/事故报告/服务总结/工作汇报", width=12, key="type"
+    )
+    frequency: Text | None = column(
+        "频度", "如 每周、每月、事件后", default=None, width=12, required_by="report-definition"
+    )
+    recipient: Text | None = column(
+        "提交对象", "如 客户信息科", default=None, width=16, required_by="report-definition"
+    )
     author: Text | None = column("编制人", "编制人姓名", default=None, width=10)
     deadline: Text | None = column("提交时限", "如 每周一12:00前", default=None, width=20)
 
@@ -363,7 +377,9 @@ TOOL_CATEGORY = Literal["服务流程支撑类", "系统运行监控类", "系�
 
 
 class ServiceTool(SheetModel):
-    category: TOOL_CATEGORY = column("工具类别", "服务流程支撑类/系统运行监控类/系统远程管理类/热线业务支撑类", width=16)
+    category: TOOL_CATEGORY = column(
+        "工具类别", "服务流程支撑类/系统运行监控类/系统远程管理类/热线业务支撑类", width=16
+    )
     name: Text = column("工具名称", "工具或平台名称", width=20)
     purpose: Text = column("用途", "在本项目中的用途", width=36)
     maintainer: Text | None = column("维护责任人", "负责工具运行维护的人员", default=None, width=12)
@@ -503,7 +519,9 @@ def _columns(model: type[SheetModel]) -> tuple[ColumnSpec, ...]:
                 choices=tuple(str(c) for c in choices),
                 kind=kind,
                 key=str(extra["key"] or name),
-                shown=_SHOWN_BY_NAME[str(extra["shown"])] if extra["shown"] else _SHOWN_BY_KIND["whole" if whole else kind],
+                shown=_SHOWN_BY_NAME[str(extra["shown"])]
+                if extra["shown"]
+                else _SHOWN_BY_KIND["whole" if whole else kind],
                 places=bool(extra["places"]),
             )
         )

@@ -33,7 +33,9 @@ def default_template() -> Path:
     return Path(str(resources.files("opsdoc.word_templates").joinpath(TEMPLATE_NAME)))
 
 
-def shown_record(spec: SheetSpec, record: SheetModel, index: int | None = None, pending: Pending = ()) -> dict[str, Any]:
+def shown_record(
+    spec: SheetSpec, record: SheetModel, index: int | None = None, pending: Pending = ()
+) -> dict[str, Any]:
     """One record (or key-value sheet) as the template sees it: every column by its context key."""
     shown: dict[str, Any] = {}
     for column in spec.columns:
@@ -93,17 +95,19 @@ def build_context(
     context["doc"]["draft"] = draft
     # 补充说明 stand at the end of their chapter; 质量与验收 rows in the table of their 类型.
     notes: dict[str, list[str]] = {f"c{n}": [] for n in range(1, 11)}
-    for note, shown in zip(document.notes, context["notes"]):
+    for note, shown in zip(document.notes, context["notes"], strict=False):
         notes[f"c{note.chapter}"].extend(shown["text"])
     context["notes"] = notes
     quality: dict[str, list[dict[str, Any]]] = {group: [] for group in QUALITY_GROUPS.values()}
-    for item, shown in zip(document.quality, context["quality"]):
+    for item, shown in zip(document.quality, context["quality"], strict=False):
         quality[QUALITY_GROUPS[item.kind]].append({"content": shown["content"], "basis": shown["basis"]})
     context["quality"] = quality
-    for index, (risk, shown) in enumerate(zip(document.risks, context["risks"])):
+    for index, (risk, shown) in enumerate(zip(document.risks, context["risks"], strict=False)):
         if not risk.level:  # left empty: the level follows from 可能性×影响
             derived_from = {("risks", index, "likelihood"), ("risks", index, "impact")}
-            shown["level"] = PENDING if derived_from & set(pending) else conventions.risk_levels.level(risk.likelihood * risk.impact)
+            shown["level"] = (
+                PENDING if derived_from & set(pending) else conventions.risk_levels.level(risk.likelihood * risk.impact)
+            )
     for key, derived in DERIVED.items():
         context[key] = derived.value(document, conventions, pending)
     return context

@@ -10,6 +10,7 @@ fields. PDF bytes are made reproducible, like the .docx: the same document gives
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -21,15 +22,15 @@ import subprocess
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 from lxml import etree
 
-from opsdoc.office.docx_text import read_document
 from opsdoc.errors import LibreOfficeMissing, PdfExportError
+from opsdoc.office.docx_text import read_document
 from opsdoc.office.output import deterministic_zip, write_atomic
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's python3, the one python3-uno installs into
@@ -95,14 +96,24 @@ def _requirements() -> str:
     return soffice
 
 
-def _run_helper(docx_path: Path, soffice: str, source: Path, target: Path, profile: Path, progress: Progress | None) -> list:
+def _run_helper(
+    docx_path: Path, soffice: str, source: Path, target: Path, profile: Path, progress: Progress | None
+) -> list:
     timed_out = threading.Event()
     env = {**os.environ, "FONTCONFIG_FILE": str(FONTS)}
-    with tempfile.TemporaryFile() as errors, subprocess.Popen(
-        [str(SYSTEM_PYTHON), "-I", str(HELPER), soffice, str(source), str(target), str(profile)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
-        text=True, encoding="utf-8", env=env, start_new_session=True,
-    ) as process:
+    with (
+        tempfile.TemporaryFile() as errors,
+        subprocess.Popen(
+            [str(SYSTEM_PYTHON), "-I", str(HELPER), soffice, str(source), str(target), str(profile)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            encoding="utf-8",
+            env=env,
+            start_new_session=True,
+        ) as process,
+    ):
 
         def expire() -> None:
             timed_out.set()
@@ -140,10 +151,8 @@ def _run_helper(docx_path: Path, soffice: str, source: Path, target: Path, profi
 
 def _kill_group(process: subprocess.Popen) -> None:
     """End the helper and every LibreOffice process it started (they share its process group)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # all gone already
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass  # all gone already
     process.wait()
 
 
@@ -164,7 +173,9 @@ def reproducible_pdf(data: bytes, created: datetime) -> bytes:
     Every replacement keeps the byte length, so the cross-reference offsets stay valid.
     """
     data = re.sub(rb"(/CreationDate\(D:)\d{14}", lambda m: m.group(1) + created.strftime("%Y%m%d%H%M%S").encode(), data)
-    identifiers = re.compile(rb"(/ID\s*\[\s*<)[0-9A-Fa-f]{32}(>\s*<)[0-9A-Fa-f]{32}(>)|(/DocChecksum\s*/)[0-9A-Fa-f]{32}")
+    identifiers = re.compile(
+        rb"(/ID\s*\[\s*<)[0-9A-Fa-f]{32}(>\s*<)[0-9A-Fa-f]{32}(>)|(/DocChecksum\s*/)[0-9A-Fa-f]{32}"
+    )
     digest = hashlib.md5(identifiers.sub(b"", data)).hexdigest().upper().encode()
 
     def stamp(match: re.Match) -> bytes:
@@ -198,7 +209,7 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
     runs = list(first)
     lead = runs[: runs.index(_run(separate)) + 1]  # field begin, instruction, separator (and anything before)
     runs = list(last)
-    tail = runs[runs.index(_run(end)):]  # field end (and anything after)
+    tail = runs[runs.index(_run(end)) :]  # field end (and anything after)
     section = last.find(f"{{{W}}}pPr/{{{W}}}sectPr")
 
     paragraphs = [_toc_paragraph(entry, style_ids) for entry in entries] or [etree.Element(f"{{{W}}}p")]
@@ -210,7 +221,7 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
 
     parent = first.getparent()
     siblings = list(parent)
-    replaced = siblings[siblings.index(first): siblings.index(last) + 1]
+    replaced = siblings[siblings.index(first) : siblings.index(last) + 1]
     for paragraph in paragraphs:
         first.addprevious(paragraph)
     for old in replaced:
@@ -228,7 +239,7 @@ def _toc_field(root) -> tuple | None:
             continue
         begin = next(m for m in reversed(marks[:k]) if _kind(m) == "begin")
         depth, separate = 0, None
-        for m in marks[k + 1:]:
+        for m in marks[k + 1 :]:
             kind = _kind(m)
             if kind == "begin":
                 depth += 1

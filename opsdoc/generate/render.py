@@ -13,7 +13,8 @@ from xml.parsers import expat
 from docx.opc.oxml import serialize_part_xml
 from docx.parts.document import DocumentPart
 from docxtpl import DocxTemplate
-from jinja2 import StrictUndefined, TemplateError as JinjaError, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import TemplateError as JinjaError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -87,6 +88,7 @@ class _PreparedTemplate(DocxTemplate):
     def fix_docpr_ids(self, tree):
         if self.column_loops:
             return super().fix_docpr_ids(tree)
+
         # Drawings must carry distinct ids; renumber them in the bytes, as docxtpl does in the tree.
         def renumber(match: re.Match) -> bytes:
             self.docx_ids_index += 1
@@ -108,7 +110,9 @@ def _check_well_formed(document: bytes) -> None:
     try:
         parser.Parse(document, True)
     except expat.ExpatError as exc:
-        raise TemplateStructureError(f"第 {exc.lineno} 行第 {exc.offset} 列：{expat.errors.messages[exc.code]}") from None
+        raise TemplateStructureError(
+            f"第 {exc.lineno} 行第 {exc.offset} 列：{expat.errors.messages[exc.code]}"
+        ) from None
 
 
 class TemplateStructureError(ValueError):
@@ -153,7 +157,7 @@ def _where(template: Path, exc: Exception) -> str:
         return ""
     text, at = needle
     start = max(at - 30, 0)
-    return f"；位置：「{'…' if start else ''}{text[start:at + 40]}{'…' if at + 40 < len(text) else ''}」"
+    return f"；位置：「{'…' if start else ''}{text[start : at + 40]}{'…' if at + 40 < len(text) else ''}」"
 
 
 def render_template(template: Path, context: dict) -> DocxTemplate:

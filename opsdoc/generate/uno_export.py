@@ -11,6 +11,7 @@ one JSON object per line: {"progress": …} while working, then {"toc": [[style,
 for; opsdoc.generate.pdf kills the whole process group as well, should this script hang or be killed.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -45,11 +46,19 @@ def main(soffice, docx, pdf, profile):
     say(progress="正在启动 LibreOffice…")
     office = subprocess.Popen(
         [
-            soffice, f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
-            "--headless", "--invisible", "--nologo", "--norestore", "--nodefault", "--nolockcheck",
+            soffice,
+            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "--nolockcheck",
             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
         ],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     desktop = None
     try:
@@ -72,7 +81,9 @@ def main(soffice, docx, pdf, profile):
             raise RuntimeError("LibreOffice 无法打开该文档")
         try:
             say(progress="正在更新目录…")
-            indexes = [document.getDocumentIndexes().getByIndex(i) for i in range(document.getDocumentIndexes().getCount())]
+            indexes = [
+                document.getDocumentIndexes().getByIndex(i) for i in range(document.getDocumentIndexes().getCount())
+            ]
             # Twice: filling the TOC can move the chapters to later pages; the second pass counts them there.
             for _ in range(2):
                 for index in indexes:
@@ -96,10 +107,8 @@ def main(soffice, docx, pdf, profile):
         return 1
     finally:
         if desktop is not None:
-            try:
+            with contextlib.suppress(Exception):  # the bridge drops while LibreOffice quits
                 desktop.terminate()
-            except Exception:  # the bridge drops while LibreOffice quits
-                pass
         try:
             office.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -7,18 +7,19 @@ generated one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 
+from opsdoc.contract.findings import Place
 from opsdoc.errors import UnusableDocument
 from opsdoc.office.package import DOCUMENT, open_package
-from opsdoc.contract.findings import Place
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -45,7 +46,10 @@ class Paragraph:
 
     def location(self, excerpt: str | None = None) -> Place:
         return Place(
-            part=self.part, paragraph=self.index, table=self.table, row=self.row,
+            part=self.part,
+            paragraph=self.index,
+            table=self.table,
+            row=self.row,
             excerpt=shorten(self.text if excerpt is None else excerpt),
         )
 
@@ -204,7 +208,9 @@ class _Reader:
                 paragraphs.extend(cell)
                 cells.append("\n".join(p.text for p in cell))
             rows.append(tuple(cells))
-        return Table(number, self._style(tbl, "tblPr", "tblStyle"), tuple(rows), header_rows, caption, tuple(paragraphs))
+        return Table(
+            number, self._style(tbl, "tblPr", "tblStyle"), tuple(rows), header_rows, caption, tuple(paragraphs)
+        )
 
 
 def _children(container) -> Iterator:
@@ -246,9 +252,13 @@ def _page_setup(section) -> PageSetup:
     size = section._sectPr.find(W + "pgSz")
     orientation = (size.get(W + "orient") if size is not None else None) or "portrait"
     return PageSetup(
-        _twips(section.page_width), _twips(section.page_height), orientation,
-        _twips(section.top_margin), _twips(section.bottom_margin),
-        _twips(section.left_margin), _twips(section.right_margin),
+        _twips(section.page_width),
+        _twips(section.page_height),
+        orientation,
+        _twips(section.top_margin),
+        _twips(section.bottom_margin),
+        _twips(section.left_margin),
+        _twips(section.right_margin),
     )
 
 

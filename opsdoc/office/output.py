@@ -104,6 +104,8 @@ def publish(path: Path, data: bytes, *, force: bool = False) -> Published:
     if path.is_file() and path.read_bytes() == data:
         return Published.UNCHANGED
     if not force:
-        raise IssuedVersionExists(path, "已存在内容不同的同名文件（已发布的版本）：请提升版本号，或确认后使用 --force 覆盖")
+        raise IssuedVersionExists(
+            path, "已存在内容不同的同名文件（已发布的版本）：请提升版本号，或确认后使用 --force 覆盖"
+        )
     write_atomic(path, data)
     return Published.OVERWRITTEN

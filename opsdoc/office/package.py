@@ -54,7 +54,9 @@ def open_package(path: Path, kind: Kind, error: type[OpsdocError]) -> set[str]:
             f"这是加密的{kind.noun}或旧版 {kind.legacy} 文件：请在 {kind.application} 中取消密码保护，并“另存为”{kind.suffix} 格式",
         )
     if not head.startswith(ZIP_SIGNATURE) or not zipfile.is_zipfile(path):
-        raise error(path, f"不是 {kind.suffix} {kind.noun}（无法识别的文件格式），请用 {kind.application} 另存为 {kind.suffix}")
+        raise error(
+            path, f"不是 {kind.suffix} {kind.noun}（无法识别的文件格式），请用 {kind.application} 另存为 {kind.suffix}"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -72,7 +74,9 @@ def _check_sizes(path: Path, members: list[zipfile.ZipInfo], kind: Kind, error: 
     for member in members:
         size = member.file_size
         if size > MAX_MEMBER_BYTES:
-            raise error(path, f"「{member.filename}」解压后 {size // 2**20} MB，超过上限 {MAX_MEMBER_BYTES // 2**20} MB")
+            raise error(
+                path, f"「{member.filename}」解压后 {size // 2**20} MB，超过上限 {MAX_MEMBER_BYTES // 2**20} MB"
+            )
         if size > 2**20 and size > MAX_RATIO * max(member.compress_size, 1):
             raise error(path, f"「{member.filename}」的压缩比超过 {MAX_RATIO}:1，疑似压缩炸弹，已拒绝读取")
         total += size

@@ -91,7 +91,9 @@ def scan_sheet(path: Path, title: str, xml: bytes) -> SheetScan:
         letters, row = ref.group(1).decode(), int(ref.group(2))
         column = column_index(letters)
         if column > MAX_COLUMNS:
-            raise UnusableWorkbook(path, f"工作表「{title}」的 {letters}{row} 在第 {MAX_COLUMNS} 列之后还有内容，超出列数上限")
+            raise UnusableWorkbook(
+                path, f"工作表「{title}」的 {letters}{row} 在第 {MAX_COLUMNS} 列之后还有内容，超出列数上限"
+            )
         rows.add(row)
         last_column = max(last_column, column)
         if len(rows) > MAX_ROWS:
@@ -141,10 +143,10 @@ def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
         if sheet.tag.endswith("}sheet"):
             rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
             target = targets.get(rid, "")
-            parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            parts[sheet.get("name")] = (
+                target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            )
     return parts
-
-
 
 
 @dataclass

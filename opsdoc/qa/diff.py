@@ -16,6 +16,7 @@ from pathlib import Path
 
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CONTENTS, COVER, HISTORY, SECTION_STYLE, Change
 from opsdoc.office.docx_text import Table, WordDocument, read_document
+
 SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited, not one removed and one added
 UNIT = re.compile(r"[（(][^）)]*[）)]$")  # "响应时间（分钟）" is named 响应时间
 
@@ -29,7 +30,7 @@ class ParagraphChange:
 
     @property
     def label(self) -> str | None:
-        """"版本号" for "版本号：V2.0" → "版本号：V2.1": a labelled value whose label stayed."""
+        """ "版本号" for "版本号：V2.0" → "版本号：V2.1": a labelled value whose label stayed."""
         old, new = (re.split("[:：]", t or "", maxsplit=1) for t in (self.old, self.new))
         return old[0] if len(old) == 2 and len(new) == 2 and old[0] == new[0] and len(old[0]) <= 12 else None
 
@@ -62,7 +63,13 @@ class PartDiff:
 
     @property
     def changed(self) -> bool:
-        return bool(self.status != Change.CHANGED or self.sections_added or self.sections_removed or self.paragraphs or self.tables)
+        return bool(
+            self.status != Change.CHANGED
+            or self.sections_added
+            or self.sections_removed
+            or self.paragraphs
+            or self.tables
+        )
 
     def summary(self) -> str:
         """One line for 修订说明, e.g. 第4章：服务目录新增2项，修改P1响应时间."""
@@ -119,7 +126,9 @@ class DocumentDiff:
                     if row.change == Change.CHANGED:
                         for i in _changed_cells(row.old, row.new):
                             column = f" {_column(table.header, i)}" if table.header else ""
-                            lines.append(f"  {table.name} 修改 {row.key}{column}：{_flat(_cell(row.old, i))} → {_flat(_cell(row.new, i))}")
+                            lines.append(
+                                f"  {table.name} 修改 {row.key}{column}：{_flat(_cell(row.old, i))} → {_flat(_cell(row.new, i))}"
+                            )
                     else:
                         verb = "新增" if row.change == Change.ADDED else "删除"
                         lines.append(f"  {table.name} {verb} {row.key}：{_cells(row.new or row.old)}")
@@ -136,7 +145,8 @@ class DocumentDiff:
             parts.append(data)
         return json.dumps(
             {"old": self.old, "new": self.new, "parts": parts, "summary": self.summary_lines()},
-            ensure_ascii=False, indent=2,
+            ensure_ascii=False,
+            indent=2,
         )
 
 
@@ -198,7 +208,7 @@ def _parts(document: WordDocument) -> list[_Part]:
         part = parts[-1]
         if isinstance(block, Table):
             header = tuple(_column_name(c) for c in block.rows[0]) if block.header_rows and block.rows else None
-            rows = list(block.rows[block.header_rows:])
+            rows = list(block.rows[block.header_rows :])
             part.tables.append(_Table(_table_name(block, part, section), header, rows))
             continue
         text = block.text.strip()
@@ -249,7 +259,11 @@ def _diff_part(old: _Part, new: _Part) -> PartDiff:
         if rows:
             diff.tables.append(TableDiff(table.name, rows, header))
     for table in old_tables.values():
-        diff.tables.append(TableDiff(table.name, [RowChange(Change.REMOVED, _key(r), (), r, None) for r in table.rows], table.header or ()))
+        diff.tables.append(
+            TableDiff(
+                table.name, [RowChange(Change.REMOVED, _key(r), (), r, None) for r in table.rows], table.header or ()
+            )
+        )
     return diff
 
 
@@ -270,7 +284,9 @@ def _diff_paragraphs(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> 
         if op == "equal":
             continue
         removed, added = list(range(i1, i2)), list(range(j1, j2))
-        while removed and added and SequenceMatcher(None, old_texts[removed[0]], new_texts[added[0]]).ratio() >= SIMILAR:
+        while (
+            removed and added and SequenceMatcher(None, old_texts[removed[0]], new_texts[added[0]]).ratio() >= SIMILAR
+        ):
             i, j = removed.pop(0), added.pop(0)
             changes.append(ParagraphChange(Change.CHANGED, new[j][0], old_texts[i], new_texts[j]))
         changes += [ParagraphChange(Change.REMOVED, old[i][0], old_texts[i], None) for i in removed]
@@ -295,9 +311,11 @@ def _diff_rows(old: list[tuple[str, ...]], new: list[tuple[str, ...]], header: t
             pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
             for k in range(pairs):
                 old_row, new_row = before[i1 + k], after[j1 + k]
-                changes.append(RowChange(Change.CHANGED, key, _changed_columns(old_row, new_row, header), old_row, new_row))
-            changes += [RowChange(Change.REMOVED, key, (), r, None) for r in before[i1 + pairs:i2]]
-            changes += [RowChange(Change.ADDED, key, (), None, r) for r in after[j1 + pairs:j2]]
+                changes.append(
+                    RowChange(Change.CHANGED, key, _changed_columns(old_row, new_row, header), old_row, new_row)
+                )
+            changes += [RowChange(Change.REMOVED, key, (), r, None) for r in before[i1 + pairs : i2]]
+            changes += [RowChange(Change.ADDED, key, (), None, r) for r in after[j1 + pairs : j2]]
     return changes
 
 

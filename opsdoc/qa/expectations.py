@@ -19,6 +19,7 @@ TEMPLATE_TAG = re.compile(r"\{\{|\{%|\{#")
 BLOCK_TAG = re.compile(r"\{%-?\s*(?:p|tr|tc|r)?\s*(for|if|endfor|endif)\b")
 VERSION_LABEL = re.compile(r"版本号[:：]\s*([^\s]+)")
 
+
 @dataclass(frozen=True)
 class Expectations:
     chapters: tuple[str, ...]
@@ -48,7 +49,9 @@ def read_expectations(template: Path) -> Expectations:
         chapters=tuple(chapters),
         sections=tuple(sections),
         fixed_body=tuple(_fixed(source.all_body_paragraphs())),
-        fixed_margins=tuple((p, t) for p, part in (("header", source.headers), ("footer", source.footers)) for t in _fixed(part)),
+        fixed_margins=tuple(
+            (p, t) for p, part in (("header", source.headers), ("footer", source.footers)) for t in _fixed(part)
+        ),
         page=source.sections[0] if source.sections else None,
         styles=frozenset(source.defined_styles),
         version_in_margins=any(VERSION_LABEL.search(p.text) for p in margins),

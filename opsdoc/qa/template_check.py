@@ -54,9 +54,15 @@ def check_template(template: Path | None = None, skip: Iterable[str] = ()) -> Re
     present = [c for c in expected.chapters if c in CHAPTERS]
     for title in CHAPTERS:
         if title not in expected.chapters:
-            findings.append(_finding("template-missing-chapter", f"缺少第{CHAPTERS.index(title) + 1}章「{title}」（Heading 1 段落）"))
+            findings.append(
+                _finding(
+                    "template-missing-chapter", f"缺少第{CHAPTERS.index(title) + 1}章「{title}」（Heading 1 段落）"
+                )
+            )
     if present != [c for c in CHAPTERS if c in present]:
-        findings.append(_finding("template-chapter-order", f"章节顺序为 {'、'.join(present)}，应为 {'、'.join(CHAPTERS)}"))
+        findings.append(
+            _finding("template-chapter-order", f"章节顺序为 {'、'.join(present)}，应为 {'、'.join(CHAPTERS)}")
+        )
     if not expected.has_toc:
         findings.append(_finding("template-no-toc", "没有目录域（TOC）：请在 Word 中“引用→目录”插入自动目录"))
     skipped = set(skip)

@@ -51,7 +51,11 @@ def verify_document(
         findings += _page_setup(document, expected)
         findings += _styles(document, expected)
         if expected.has_toc and not document.has_toc:
-            findings.append(finding("toc-missing", Place(part="body"), "文档中没有目录域（TOC），请从模板重新生成或在 Word 中插入目录"))
+            findings.append(
+                finding(
+                    "toc-missing", Place(part="body"), "文档中没有目录域（TOC），请从模板重新生成或在 Word 中插入目录"
+                )
+            )
         if source is not None:
             findings += _workbook_values(document, source, values, expected)
     skipped = set(skip)
@@ -77,18 +81,33 @@ def _headings(document: WordDocument, expected: Expectations) -> Iterator[Findin
     chapter_labels = [f"第{n}章「{title}」" for n, title in enumerate(expected.chapters, start=1)]
     section_labels = [f"第{n}章的小节「{title}」" for n, title in expected.sections]
     yield from _align_headings(
-        "chapter", CHAPTER_STYLE, list(expected.chapters), chapter_labels, chapters, body,
+        "chapter",
+        CHAPTER_STYLE,
+        list(expected.chapters),
+        chapter_labels,
+        chapters,
+        body,
         ignore={t for _, t in expected.sections},
     )
     yield from _align_headings(
-        "section", SECTION_STYLE, [t for _, t in expected.sections], section_labels, sections, body,
+        "section",
+        SECTION_STYLE,
+        [t for _, t in expected.sections],
+        section_labels,
+        sections,
+        body,
         ignore=set(expected.chapters),
     )
 
 
 def _align_headings(
-    kind: str, style: str, expected: list[str], labels: list[str], found: list[Paragraph],
-    body: list[Paragraph], ignore: set[str],
+    kind: str,
+    style: str,
+    expected: list[str],
+    labels: list[str],
+    found: list[Paragraph],
+    body: list[Paragraph],
+    ignore: set[str],
 ) -> Iterator[Finding]:
     """Missing, moved, renamed, restyled and extra headings, each reported once where it is (or belongs).
 
@@ -103,7 +122,13 @@ def _align_headings(
             continue
         missing, extra = list(range(i1, i2)), list(range(j1, j2))
         # A renamed heading stands where the expected one should: neither title occurs elsewhere.
-        renamed = list(zip([i for i in missing if expected[i] not in titles], [j for j in extra if titles[j] not in wanted]))
+        renamed = list(
+            zip(
+                [i for i in missing if expected[i] not in titles],
+                [j for j in extra if titles[j] not in wanted],
+                strict=False,
+            )
+        )
         for i, j in renamed:
             yield finding(f"{kind}-title", found[j].location(), f"{labels[i]}的标题被改为「{titles[j]}」")
         missing = [i for i in missing if i not in {i for i, _ in renamed}]
@@ -113,12 +138,15 @@ def _align_headings(
                 continue  # moved: reported where it stands
             restyled = next((p for p in body if p.text.strip() == expected[i] and p.style != style), None)
             if restyled is not None:
-                yield finding(f"{kind}-style", restyled.location(), f"{labels[i]}的样式是「{restyled.style}」，应为 {style}")
+                yield finding(
+                    f"{kind}-style", restyled.location(), f"{labels[i]}的样式是「{restyled.style}」，应为 {style}"
+                )
                 continue
             before = found[j2] if j2 < len(found) else None  # the next heading in its right place
             where = before.location() if before else Place(part="body", excerpt=expected[i])
             yield finding(
-                f"{kind}-missing", where,
+                f"{kind}-missing",
+                where,
                 f"缺少{labels[i]}（{style}）" + ("，应在此标题之前" if before else "，应在文末"),
             )
         for j in extra:
@@ -126,7 +154,11 @@ def _align_headings(
                 i = expected.index(titles[j])
                 yield finding(f"{kind}-order", found[j].location(), f"{labels[i]}的位置与模板的顺序不符（或重复出现）")
             elif titles[j] not in ignore:
-                yield finding(f"{kind}-extra", found[j].location(), f"「{titles[j]}」不是模板中的{'章' if kind == 'chapter' else '小节'}（{style}）")
+                yield finding(
+                    f"{kind}-extra",
+                    found[j].location(),
+                    f"「{titles[j]}」不是模板中的{'章' if kind == 'chapter' else '小节'}（{style}）",
+                )
 
 
 def _in_template_order(document: WordDocument, expected: Expectations) -> list[Paragraph]:
@@ -150,7 +182,8 @@ def _in_template_order(document: WordDocument, expected: Expectations) -> list[P
 
 def _fixed_text(document: WordDocument, expected: Expectations) -> Iterator[Finding]:
     paragraphs = [
-        p for p in _in_template_order(document, expected)
+        p
+        for p in _in_template_order(document, expected)
         if p.text.strip() and not p.is_toc_entry and p.style not in (CHAPTER_STYLE, SECTION_STYLE)
     ]
     texts = [p.text for p in paragraphs]
@@ -172,20 +205,24 @@ def _fixed_text(document: WordDocument, expected: Expectations) -> Iterator[Find
             if similar is not None and likeness[similar] >= SIMILAR:
                 gap.remove(similar)
                 yield finding(
-                    "fixed-text-changed", paragraphs[similar].location(),
+                    "fixed-text-changed",
+                    paragraphs[similar].location(),
                     f"模板固定文字被改动，应为「{text}」",
                 )
                 continue
             before = paragraphs[j2] if j2 < len(paragraphs) else None
             where = before.location() if before else Place(part="body", excerpt=shorten(text))
             yield finding(
-                "fixed-text-missing", where,
+                "fixed-text-missing",
+                where,
                 f"缺少模板固定文字「{shorten(text)}」" + ("，应在此段之前" if before else "，应在文末"),
             )
     margins = {(p.part, p.text) for p in [*document.headers, *document.footers]}
     for part, text in expected.fixed_margins:
         if (part, text) not in margins:
-            yield finding("fixed-text-missing", Place(part=part, excerpt=shorten(text)), f"缺少模板固定文字「{shorten(text)}」")
+            yield finding(
+                "fixed-text-missing", Place(part=part, excerpt=shorten(text)), f"缺少模板固定文字「{shorten(text)}」"
+            )
 
 
 def _typed_tags(values: list[ExpectedValue]) -> list[str]:
@@ -203,11 +240,14 @@ def _residue(document: WordDocument, typed: list[str]) -> Iterator[Finding]:
             text = text.replace(line, "")
         tag = TEMPLATE_TAG.search(text)
         if tag:
-            yield finding("template-tag", p.location(), f"残留模板标签「{tag.group()}」：文档未经渲染或渲染不完整，请重新生成")
+            yield finding(
+                "template-tag", p.location(), f"残留模板标签「{tag.group()}」：文档未经渲染或渲染不完整，请重新生成"
+            )
         placeholder = PLACEHOLDER.search(p.text)
         if placeholder:
             yield finding(
-                "placeholder-text", p.location(),
+                "placeholder-text",
+                p.location(),
                 f"残留模板占位内容「{placeholder.group()}」，应替换为本项目的实际内容",
             )
 
@@ -225,7 +265,9 @@ def _versions(document: WordDocument, expected: Expectations) -> Iterator[Findin
     if history is None:
         yield finding("version-missing", Place(part="body"), f"找不到文件版本历史表（首列表头为「{REVISION_HEADER}」）")
     else:
-        rows = [(r, cells[0].strip()) for r, cells in enumerate(history.rows, start=1) if r > max(history.header_rows, 1)]
+        rows = [
+            (r, cells[0].strip()) for r, cells in enumerate(history.rows, start=1) if r > max(history.header_rows, 1)
+        ]
         rows = [(r, v) for r, v in rows if v]
         if not rows:
             yield finding("version-missing", history.location(), "文件版本历史表没有任何版本记录")
@@ -246,7 +288,9 @@ def _versions(document: WordDocument, expected: Expectations) -> Iterator[Findin
         reference_name, _, reference = versions[0]
         for name, location, version in versions[1:]:
             if version != reference:
-                yield finding("version-mismatch", location, f"{name}的版本号是 {version}，{reference_name}是 {reference}")
+                yield finding(
+                    "version-mismatch", location, f"{name}的版本号是 {version}，{reference_name}是 {reference}"
+                )
 
 
 def _revision_order(history: Table, rows: list[tuple[int, str]]) -> Iterator[Finding]:
@@ -258,7 +302,11 @@ def _revision_order(history: Table, rows: list[tuple[int, str]]) -> Iterator[Fin
             yield finding("revision-order", history.location(r), f"「{text}」不是 V主版本.次版本 格式的版本号")
             continue
         if previous is not None and key <= previous:
-            yield finding("revision-order", history.location(r), f"版本 {text} 没有大于上一行的 {previous_text}：版本应自上而下递增")
+            yield finding(
+                "revision-order",
+                history.location(r),
+                f"版本 {text} 没有大于上一行的 {previous_text}：版本应自上而下递增",
+            )
         previous, previous_text = key, text
 
 
@@ -279,7 +327,9 @@ def _page_setup(document: WordDocument, expected: Expectations) -> Iterator[Find
             )
         if actual.orientation != page.orientation:
             names = {"portrait": "纵向", "landscape": "横向"}
-            problems.append(f"方向为{names.get(actual.orientation, actual.orientation)}，模板为{names.get(page.orientation, page.orientation)}")
+            problems.append(
+                f"方向为{names.get(actual.orientation, actual.orientation)}，模板为{names.get(page.orientation, page.orientation)}"
+            )
         for side, name in (("top", "上"), ("bottom", "下"), ("left", "左"), ("right", "右")):
             mine, theirs = getattr(actual, side), getattr(page, side)
             if mine != theirs:
@@ -295,7 +345,9 @@ def _styles(document: WordDocument, expected: Expectations) -> Iterator[Finding]
     for table in document.tables:
         if table.style:
             uses.setdefault(table.style, []).append(table.location())
-    defined = {name.casefold() for name in expected.styles}  # Word matches built-in names in any case ("toc 1", "TOC 1")
+    defined = {
+        name.casefold() for name in expected.styles
+    }  # Word matches built-in names in any case ("toc 1", "TOC 1")
     for style, locations in uses.items():
         if style.casefold() not in defined:
             more = f"（共 {len(locations)} 处）" if len(locations) > 1 else ""
@@ -303,7 +355,6 @@ def _styles(document: WordDocument, expected: Expectations) -> Iterator[Finding]
 
 
 # ---------------------------------------------------------------- nothing lost from the workbook
-
 
 
 @dataclass(frozen=True)
@@ -344,12 +395,16 @@ def expected_values(workbook: Workbook) -> list[ExpectedValue]:
                 value = getattr(item, column.name)
                 if column.name == chapter or value is None or value == "" or value == []:
                     continue
-                values.append(ExpectedValue(
-                    workbook.cells.at(spec.name, *path, column.name), column.label, _lines(column.shown.show(value)),
-                    None if chapter or index is None else (spec.title, index),
-                    chapter=getattr(item, chapter) if chapter else None,
-                    chapter_location=workbook.cells.at(spec.name, *path, chapter) if chapter else None,
-                ))
+                values.append(
+                    ExpectedValue(
+                        workbook.cells.at(spec.name, *path, column.name),
+                        column.label,
+                        _lines(column.shown.show(value)),
+                        None if chapter or index is None else (spec.title, index),
+                        chapter=getattr(item, chapter) if chapter else None,
+                        chapter_location=workbook.cells.at(spec.name, *path, chapter) if chapter else None,
+                    )
+                )
     return values
 
 
@@ -359,18 +414,26 @@ def _workbook_values(
     if workbook.document is None:
         errors = sum(f.is_error for f in workbook.findings)
         yield finding(
-            "workbook-invalid", None,
+            "workbook-invalid",
+            None,
             f"工作簿 {workbook.path.name} 有 {errors} 个错误，无法核对文档内容：请先运行 opsdoc check 并改正",
         )
         return
     rows = _record_rows(document, [v for v in values if v.record])
     # Elsewhere than in the records' own rows: a 部门经理 named only as a 审核人 is still lost.
     taken = {(table.number, r) for table, r in rows.values()}  # by number: hashing a Table hashes all its rows
-    everything = "\n".join([
-        *(p.text for p in document.body_paragraphs()),
-        *(p.text for p in [*document.headers, *document.footers]),
-        *("\n".join(cells) for t in document.tables for r, cells in enumerate(t.rows, start=1) if (t.number, r) not in taken),
-    ])
+    everything = "\n".join(
+        [
+            *(p.text for p in document.body_paragraphs()),
+            *(p.text for p in [*document.headers, *document.footers]),
+            *(
+                "\n".join(cells)
+                for t in document.tables
+                for r, cells in enumerate(t.rows, start=1)
+                if (t.number, r) not in taken
+            ),
+        ]
+    )
     for value in values:
         if value.record and value.record in rows:
             table, r = rows[value.record]
@@ -386,12 +449,14 @@ def _workbook_values(
         elif not value.shown_in(everything):
             missing = next(line for line in value.lines if line not in everything)
             yield finding(
-                "value-missing", value.location,
+                "value-missing",
+                value.location,
                 f"{value.column}「{shorten(missing)}」没有出现在文档中",
             )
         elif value.chapter is not None and not value.shown_in(_chapter_text(document, expected, value.chapter)):
             yield finding(
-                "value-misplaced", value.chapter_location,
+                "value-misplaced",
+                value.chapter_location,
                 f"补充说明「{shorten(value.lines[0])}」没有出现在第{value.chapter}章",
             )
 

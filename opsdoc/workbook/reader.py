@@ -82,21 +82,34 @@ class WorkbookReader:
                 at = f"{column_letter(c)}{r}"
                 ref = f"{spec.title}!{at}"
                 if at in sheet.uncached:
-                    self.report("formula-no-value", spec.title, ref, "公式没有计算结果：请在 Excel/WPS 中打开并保存后再试，或直接填写数值")
+                    self.report(
+                        "formula-no-value",
+                        spec.title,
+                        ref,
+                        "公式没有计算结果：请在 Excel/WPS 中打开并保存后再试，或直接填写数值",
+                    )
                     value = _BLOCKED
                 elif at in sheet.errors:
-                    self.report("error-cell", spec.title, ref, f"单元格是错误值 {sheet.errors[at]}，请改正公式或填写实际内容")
+                    self.report(
+                        "error-cell", spec.title, ref, f"单元格是错误值 {sheet.errors[at]}，请改正公式或填写实际内容"
+                    )
                     value = _BLOCKED
                 elif isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-                    self.report("cell-too-long", spec.title, ref,
-                                f"单元格有 {len(value)} 个字符，超过 Excel 单元格上限 {MAX_CELL_CHARS}：请拆分或精简")
+                    self.report(
+                        "cell-too-long",
+                        spec.title,
+                        ref,
+                        f"单元格有 {len(value)} 个字符，超过 Excel 单元格上限 {MAX_CELL_CHARS}：请拆分或精简",
+                    )
                     value = _BLOCKED
                 elif isinstance(value, str):
                     value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
                     bad = ILLEGAL_CHARACTER.search(value)
                     if bad:
                         self.report(
-                            "illegal-character", spec.title, ref,
+                            "illegal-character",
+                            spec.title,
+                            ref,
                             f"含有 Word 无法保存的控制字符 U+{ord(bad.group()):04X}，请删除后重新输入该单元格",
                         )
                         value = _BLOCKED
@@ -110,7 +123,12 @@ class WorkbookReader:
         if isinstance(value, str):
             match = PLACEHOLDER.search(value)
             if match:
-                self.report("placeholder-text", sheet, ref, f"「{match.group().strip()}」是模板占位内容，请替换为本项目的实际内容")
+                self.report(
+                    "placeholder-text",
+                    sheet,
+                    ref,
+                    f"「{match.group().strip()}」是模板占位内容，请替换为本项目的实际内容",
+                )
 
     def _take(self, spec: SheetSpec, loc: Loc, ref: str, value: Any, into: dict, key: str) -> None:
         self.cells.refs[loc] = ref
@@ -167,7 +185,9 @@ class WorkbookReader:
             if known is None or known in found:
                 if value is not None and value is not _BLOCKED:
                     why = "重复的项目" if known else "不是本表的项目"
-                    self.report("unknown-label", spec.title, f"{spec.title}!A{r}", f"「{row[0]}」{why}，其内容不会写入文档")
+                    self.report(
+                        "unknown-label", spec.title, f"{spec.title}!A{r}", f"「{row[0]}」{why}，其内容不会写入文档"
+                    )
                 continue
             found.add(known)
             self._take(spec, (spec.title, known), f"{spec.title}!B{r}", value, values, known)

@@ -6,6 +6,7 @@ holds its severity, title and source sentence; reading codes are reported by the
 
 from __future__ import annotations
 
+import itertools
 import re
 import typing
 from collections import defaultdict
@@ -63,8 +64,26 @@ def duplicate_keys(document: Document, cells: Cells, conventions: Conventions) -
 # ---------------------------------------------------------------- cover page and version history
 
 # Words that say a change happened without saying what changed.
-VAGUE_NOTES = {"修改", "修订", "更新", "变更", "调整", "完善", "补充", "修改内容", "更新内容", "内容修改",
-               "若干修改", "见附件", "详见附件", "无", "略", "同上", "其他", "修正"}
+VAGUE_NOTES = {
+    "修改",
+    "修订",
+    "更新",
+    "变更",
+    "调整",
+    "完善",
+    "补充",
+    "修改内容",
+    "更新内容",
+    "内容修改",
+    "若干修改",
+    "见附件",
+    "详见附件",
+    "无",
+    "略",
+    "同上",
+    "其他",
+    "修正",
+}
 
 
 # A form number rather than words: letters, digits and separators only.
@@ -92,8 +111,11 @@ def version_format(document: Document, cells: Cells, conventions: Conventions) -
     places += [(("revisions", i, "version"), r.version) for i, r in enumerate(document.revisions)]
     for path, version in places:
         if parse_version(version) is None:
-            yield finding("version-format", cells.at(*path),
-                          f"版本号「{version}」格式不对：应为 V主版本.次版本，如 V1.0、V1.2、V2.0")
+            yield finding(
+                "version-format",
+                cells.at(*path),
+                f"版本号「{version}」格式不对：应为 V主版本.次版本，如 V1.0、V1.2、V2.0",
+            )
 
 
 @rule("version-order")
@@ -136,9 +158,12 @@ def revision_note(document: Document, cells: Cells, conventions: Conventions) ->
 @rule("revision-date-order")
 def revision_date_order(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     for i, r in enumerate(document.revisions):
-        steps = [("revised_on", "修订日期", r.revised_on), ("reviewed_on", "审核日期", r.reviewed_on),
-                 ("approved_on", "批准日期", r.approved_on)]
-        for (prev_field, prev_name, prev), (field, name, day) in zip(steps, steps[1:]):
+        steps = [
+            ("revised_on", "修订日期", r.revised_on),
+            ("reviewed_on", "审核日期", r.reviewed_on),
+            ("approved_on", "批准日期", r.approved_on),
+        ]
+        for (prev_field, prev_name, prev), (field, name, day) in itertools.pairwise(steps):
             if day < prev:
                 yield finding(
                     "revision-date-order",
@@ -194,8 +219,11 @@ def effective_date(document: Document, cells: Cells, conventions: Conventions) -
 def file_code_format(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     code = document.info.file_code
     if conventions.file_code_pattern and not re.fullmatch(conventions.file_code_pattern, code):
-        yield finding("file-code-format", cells.at("info", "file_code"),
-                      f"文件编码「{code}」不符合公司规定的格式 {conventions.file_code_pattern}")
+        yield finding(
+            "file-code-format",
+            cells.at("info", "file_code"),
+            f"文件编码「{code}」不符合公司规定的格式 {conventions.file_code_pattern}",
+        )
 
 
 # ---------------------------------------------------------------- chapters 2–10
@@ -206,7 +234,9 @@ def _missing(required: Iterable[str], present: Iterable[str]) -> list[str]:
     return [item for item in required if item not in have]
 
 
-def _coverage(code: str, cells: Cells, sheet_field: str, required: Iterable[str], present: Iterable[str], what: str) -> Iterator[Finding]:
+def _coverage(
+    code: str, cells: Cells, sheet_field: str, required: Iterable[str], present: Iterable[str], what: str
+) -> Iterator[Finding]:
     absent = _missing(required, present)
     if absent:
         yield finding(code, cells.at(sheet_field), f"缺少{what}：{'、'.join(absent)}")
@@ -235,11 +265,19 @@ def team_engineers(document: Document, cells: Cells, conventions: Conventions) -
 
 @rule("goal-coverage")
 def goal_coverage(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
-    yield from _coverage("goal-coverage", cells, "goals", typing.get_args(GOAL_CATEGORY),
-                         (g.category for g in document.goals), "目标类别")
+    yield from _coverage(
+        "goal-coverage",
+        cells,
+        "goals",
+        typing.get_args(GOAL_CATEGORY),
+        (g.category for g in document.goals),
+        "目标类别",
+    )
 
 
-def _ends_after_start(code: str, cells: Cells, sheet_field: str, rows: Sequence[Any], what: str, *, allow_same: bool) -> Iterator[Finding]:
+def _ends_after_start(
+    code: str, cells: Cells, sheet_field: str, rows: Sequence[Any], what: str, *, allow_same: bool
+) -> Iterator[Finding]:
     for i, row in enumerate(rows):
         if row.end < row.start or (row.end == row.start and not allow_same):
             relation = "早于" if row.end < row.start else "等于"
@@ -258,8 +296,14 @@ def period_order(document: Document, cells: Cells, conventions: Conventions) -> 
 
 @rule("catalog-coverage")
 def catalog_coverage(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
-    yield from _coverage("catalog-coverage", cells, "catalog", typing.get_args(SERVICE_CATEGORY),
-                         (c.category for c in document.catalog), "服务类别")
+    yield from _coverage(
+        "catalog-coverage",
+        cells,
+        "catalog",
+        typing.get_args(SERVICE_CATEGORY),
+        (c.category for c in document.catalog),
+        "服务类别",
+    )
 
 
 @rule("catalog-sla-ref")
@@ -277,7 +321,7 @@ def catalog_sla_ref(document: Document, cells: Cells, conventions: Conventions) 
 @rule("sla-monotonic")
 def sla_monotonic(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     indexed = sorted(enumerate(document.service_levels), key=lambda pair: pair[1].level)
-    for (i, higher), (j, lower) in zip(indexed, indexed[1:]):
+    for (i, higher), (j, lower) in itertools.pairwise(indexed):
         for field, name, unit in (("response_minutes", "响应时间", "分钟"), ("resolution_hours", "解决时间", "小时")):
             if getattr(lower, field) < getattr(higher, field):
                 yield finding(
@@ -314,14 +358,21 @@ def _age(code: str, document: Document, cells: Cells, field: str, what: str, mon
 
 @rule("catalog-review-age")
 def catalog_review_age(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
-    yield from _age("catalog-review-age", document, cells, "catalog_review_date",
-                    "服务目录和服务级别协议的最近评审日期", conventions.catalog_review_months)
+    yield from _age(
+        "catalog-review-age",
+        document,
+        cells,
+        "catalog_review_date",
+        "服务目录和服务级别协议的最近评审日期",
+        conventions.catalog_review_months,
+    )
 
 
 @rule("plan-coverage")
 def plan_coverage(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
-    yield from _coverage("plan-coverage", cells, "plan", typing.get_args(PLAN_CATEGORY),
-                         (t.category for t in document.plan), "计划类别")
+    yield from _coverage(
+        "plan-coverage", cells, "plan", typing.get_args(PLAN_CATEGORY), (t.category for t in document.plan), "计划类别"
+    )
 
 
 @rule("plan-owner")
@@ -329,14 +380,14 @@ def plan_owner(document: Document, cells: Cells, conventions: Conventions) -> It
     members = {m.name for m in document.team}
     for i, task in enumerate(document.plan):
         if task.owner not in members:
-            yield finding("plan-owner", cells.at("plan", i, "owner"),
-                          f"责任人「{task.owner}」不在组织职责的成员名单中")
+            yield finding("plan-owner", cells.at("plan", i, "owner"), f"责任人「{task.owner}」不在组织职责的成员名单中")
 
 
 @rule("plan-adjust-age")
 def plan_adjust_age(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
-    yield from _age("plan-adjust-age", document, cells, "plan_adjust_date", "工作计划的最近调整日期",
-                    conventions.plan_adjust_months)
+    yield from _age(
+        "plan-adjust-age", document, cells, "plan_adjust_date", "工作计划的最近调整日期", conventions.plan_adjust_months
+    )
 
 
 @rule("task-dates")
@@ -349,8 +400,7 @@ def report_definition(document: Document, cells: Cells, conventions: Conventions
     for i, report in enumerate(document.reports):
         for field, name in (("frequency", "频度"), ("recipient", "提交对象")):
             if not getattr(report, field):
-                yield finding("report-definition", cells.at("reports", i, field),
-                              f"{report.kind}没有定义{name}")
+                yield finding("report-definition", cells.at("reports", i, field), f"{report.kind}没有定义{name}")
 
 
 @rule("risk-level")
@@ -384,20 +434,30 @@ def risk_measures(document: Document, cells: Cells, conventions: Conventions) ->
 def resource_budget(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     for i, resource in enumerate(document.resources):
         if resource.budgeted != "是":
-            yield finding("resource-budget", cells.at("resources", i, "budgeted"),
-                          f"资源「{resource.name}」没有纳入预算：资源的使用要纳入服务项目的预算管理体系")
+            yield finding(
+                "resource-budget",
+                cells.at("resources", i, "budgeted"),
+                f"资源「{resource.name}」没有纳入预算：资源的使用要纳入服务项目的预算管理体系",
+            )
 
 
 @rule("tool-coverage")
 def tool_coverage(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
-    yield from _coverage("tool-coverage", cells, "tools", typing.get_args(TOOL_CATEGORY),
-                         (t.category for t in document.tools), "工具类别")
+    yield from _coverage(
+        "tool-coverage",
+        cells,
+        "tools",
+        typing.get_args(TOOL_CATEGORY),
+        (t.category for t in document.tools),
+        "工具类别",
+    )
 
 
 @rule("norm-coverage")
 def norm_coverage(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
-    yield from _coverage("norm-coverage", cells, "norms", ("公司", "客户", "部门"),
-                         (n.source for n in document.norms), "规范来源")
+    yield from _coverage(
+        "norm-coverage", cells, "norms", ("公司", "客户", "部门"), (n.source for n in document.norms), "规范来源"
+    )
 
 
 @rule("kpi-weights")
