@@ -1,3 +1,1 @@
 """opsdoc: the controlled 运维工作管理规范 document, generated from a structured workbook."""
-
-__version__ = "0.1.0"

@@ -1,35 +1,13 @@
-"""Shared fixtures: the bundled sample, and copies of it changed in code to break one thing."""
+"""Shared fixtures; the helpers they use live in tests/support.py."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
-import openpyxl
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "samples" / "滨海市第一人民医院信息系统运维服务项目.xlsx"
-SAMPLE_DOCX = REPO / "samples" / "QT-YW-GF-BH01-001_滨海市第一人民医院信息系统运维服务项目运维工作管理规范_V2.0.docx"
-
-
-def edit_sample(
-    tmp_path: Path, changes: dict | None = None, *, delete_sheets=(), delete_rows=(), name="工作簿.xlsx"
-) -> Path:
-    """Save a copy of the sample with cells set ({"修订记录!B3": value}; None empties a cell)."""
-    book = openpyxl.load_workbook(SAMPLE)
-    for ref, value in (changes or {}).items():
-        sheet, cell = ref.split("!")
-        book[sheet][cell] = value
-    for sheet in delete_sheets:
-        del book[sheet]
-    for sheet, row in delete_rows:
-        book[sheet].delete_rows(row)
-    path = tmp_path / name
-    book.save(path)
-    return path
+from tests.support import SAMPLE
 
 
 @pytest.fixture
@@ -37,27 +15,3 @@ def sample_copy(tmp_path: Path) -> Path:
     path = tmp_path / SAMPLE.name
     shutil.copyfile(SAMPLE, path)
     return path
-
-
-def unavailable(what: str, install: str):
-    """Skip a test that needs a missing tool, unless CI demands it (OPSDOC_REQUIRE_SOFFICE=1): then fail."""
-    if os.environ.get("OPSDOC_REQUIRE_SOFFICE") == "1":
-        pytest.fail(f"{what} is required here: apt-get install {install}")
-    pytest.skip(f"{what} not installed (apt-get install {install})")
-
-
-def soffice() -> str:
-    """The LibreOffice binary; skipped without it unless CI demands it (OPSDOC_REQUIRE_SOFFICE=1)."""
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if not found:
-        unavailable("LibreOffice (soffice)", "libreoffice-writer-nogui")
-    return found
-
-
-def uno_python() -> None:
-    """The system python3 must import uno for the PDF export; skipped or failed like soffice()."""
-    soffice()
-    try:
-        subprocess.run(["/usr/bin/python3", "-I", "-c", "import uno"], check=True, capture_output=True, timeout=60)
-    except (OSError, subprocess.CalledProcessError):
-        unavailable("python3-uno (LibreOffice's Python bridge for /usr/bin/python3)", "python3-uno")

@@ -10,7 +10,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from opsdoc.cli import main
 from opsdoc.generate.render import default_template
-from tests.conftest import SAMPLE, edit_sample
+from tests.support import SAMPLE, edit_sample
 
 
 def _texts(path):

@@ -6,7 +6,7 @@ import openpyxl
 
 from opsdoc.contract.model import SHEETS
 from opsdoc.workbook.blank import new_workbook
-from tests.conftest import REPO
+from tests.support import REPO
 
 COMMITTED = REPO / "workbook_templates" / "运维工作管理规范.xlsx"
 

@@ -9,21 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from opsdoc.cli import main
+from opsdoc.contract.vocabulary import CHAPTERS
 from opsdoc.pipeline import build
-from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample
+from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample
 
-CHAPTERS = [
-    "项目背景",
-    "组织职责",
-    "目标和范围",
-    "服务目录和服务级别协议",
-    "工作计划",
-    "项目管理",
-    "资源和工具",
-    "工作规范",
-    "绩效考核",
-    "服务合同",
-]
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
@@ -55,7 +44,7 @@ def test_output_is_named_for_document_control(built):
 
 def test_ten_chapters_are_heading_1_in_the_seed_order(built):
     document = docx.Document(built)
-    assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"] == CHAPTERS
+    assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"] == list(CHAPTERS)
     assert "预算管理" in [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
 
 

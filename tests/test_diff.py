@@ -11,7 +11,7 @@ import pytest
 from opsdoc.errors import UnusableDocument
 from opsdoc.pipeline import build
 from opsdoc.qa.diff import diff_documents
-from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample
+from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample
 
 NEW_VERSION = {
     "文档信息!B4": "V2.1",

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import opsdoc.office.output
 import opsdoc.office.xlsx
 from opsdoc.cli import main
-from tests.conftest import SAMPLE, edit_sample
+from tests.support import SAMPLE, edit_sample
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:

@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import SAMPLE_DOCX, soffice
-from tests.test_build import CHAPTERS
+from opsdoc.contract.vocabulary import CHAPTERS
+from tests.support import SAMPLE_DOCX, soffice
 
 
 def test_libreoffice_converts_the_sample_to_pdf(tmp_path):
@@ -45,7 +45,7 @@ def test_libreoffice_converts_the_sample_to_pdf(tmp_path):
 
 def test_libreoffice_opens_a_document_full_of_unicode_and_markup(tmp_path):
     from opsdoc.pipeline import build
-    from tests.conftest import edit_sample
+    from tests.support import edit_sample
 
     binary = soffice()
     typed = "急诊 🚑 עברית & <b>粗体</b> {{ 7*7 }} é̃"

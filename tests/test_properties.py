@@ -18,7 +18,7 @@ from opsdoc.errors import OpsdocError
 from opsdoc.pipeline import build, check
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import ILLEGAL_CHARACTER
-from tests.conftest import SAMPLE
+from tests.support import SAMPLE
 
 TEXT_CELLS = ["项目背景!B1", "组织职责!E3", "服务目录!D4", "风险登记!C2", "合同指标!B7", "文档信息!B11", "工作规范!C2"]
 DATE_CELLS = ["服务周期!B3", "工作计划!E4", "文档信息!B10"]

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 import opsdoc.generate.pdf
 from opsdoc.cli import main
 from opsdoc.pipeline import build
-from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
+from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
 
 
 def test_verify_passes_the_sample_and_fails_a_broken_copy(tmp_path):

@@ -10,7 +10,7 @@ from opsdoc.cli import main
 from opsdoc.contract.findings import CATALOGUE, Stage, codes_of
 from opsdoc.pipeline import check
 from opsdoc.workbook.rules import CHECKS
-from tests.conftest import SAMPLE, edit_sample
+from tests.support import SAMPLE, edit_sample
 
 # Each case changes the clean sample so that exactly one rule fires: (cell changes, [(code, cell)]).
 # A cell of None means the finding points at the whole sheet.

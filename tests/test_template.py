@@ -2,7 +2,7 @@
 
 import runpy
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 def test_committed_template_matches_its_build_script(tmp_path):

@@ -17,7 +17,7 @@ from opsdoc.generate.context import build_context, default_template
 from opsdoc.office.docx_text import read_document
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import read_workbook
-from tests.conftest import SAMPLE, SAMPLE_DOCX, edit_sample, soffice
+from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, soffice
 
 
 def broken(tmp_path: Path, change) -> Path:

@@ -8,7 +8,7 @@ import pytest
 from opsdoc.errors import UnusableWorkbook
 from opsdoc.pipeline import check
 from opsdoc.workbook.reader import read_workbook
-from tests.conftest import SAMPLE, edit_sample
+from tests.support import SAMPLE, edit_sample
 
 
 def findings(path):

@@ -20,6 +20,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt, RGBColor, Twips
 
+from opsdoc.contract.vocabulary import CHAPTERS
 from opsdoc.office.output import deterministic_zip
 
 OUTPUT = Path(__file__).resolve().parent / "运维工作管理规范.docx"
@@ -35,19 +36,6 @@ LATIN, SONG, HEI = "Times New Roman", "宋体", "黑体"
 BODY, TABLE_TEXT, TABLE_HEAD = "正文缩进", "表格文字", "表格表头"
 PAGE_TITLE, COVER_TITLE, COVER_TEXT = "页标题", "封面标题", "封面文字"
 TOC1, TOC2 = "toc 1", "toc 2"  # Word's own (lower-case) names of TOC 1 / TOC 2
-
-CHAPTERS = [
-    "项目背景",
-    "组织职责",
-    "目标和范围",
-    "服务目录和服务级别协议",
-    "工作计划",
-    "项目管理",
-    "资源和工具",
-    "工作规范",
-    "绩效考核",
-    "服务合同",
-]
 
 L, C, R = WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
 HEADER_FILL = "D9D9D9"

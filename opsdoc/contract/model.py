@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError, PydanticUndefined
@@ -101,7 +102,7 @@ def _as_whole(value: Any) -> int:
     return int(number)
 
 
-def _between(low: int, high: int):
+def _between(low: int, high: int) -> Callable[[int], int]:
     def check(value: int) -> int:
         if not low <= value <= high:
             raise PydanticCustomError(
@@ -142,7 +143,7 @@ def column(
     how it is printed (default: by its type); `places` marks a value that is not printed but
     decides where its record stands (a 补充说明's 章节, a 质量与验收 row's 类型).
     """
-    extra = {
+    extra: dict[str, Any] = {
         "width": width,
         "required_by": required_by,
         "key": key,
@@ -154,12 +155,13 @@ def column(
 
 def sheet(name: str, purpose: str, *, key: str | None = None) -> Any:
     """A key-value sheet of the workbook; `key` names it in the template context."""
-    return Field(alias=name, description=purpose, json_schema_extra={"key": key})
+    extra: dict[str, Any] = {"key": key}
+    return Field(alias=name, description=purpose, json_schema_extra=extra)
 
 
 def table(name: str, purpose: str, *, optional: bool = False, key: str | None = None) -> Any:
     """A table sheet; unless optional it needs at least one record."""
-    extra = {"key": key}
+    extra: dict[str, Any] = {"key": key}
     if optional:
         return Field([], alias=name, description=purpose, json_schema_extra=extra)
     return Field(alias=name, description=purpose, min_length=1, json_schema_extra=extra)
@@ -532,8 +534,8 @@ def _sheets() -> tuple[SheetSpec, ...]:
     specs = []
     for name, info in Document.model_fields.items():
         is_table = typing.get_origin(info.annotation) is list
-        model = typing.get_args(info.annotation)[0] if is_table else info.annotation
-        key = _extra(info).get("key") or name
+        model = cast(type[SheetModel], typing.get_args(info.annotation)[0] if is_table else info.annotation)
+        key = str(_extra(info).get("key") or name)
         specs.append(
             SheetSpec(
                 name, str(info.alias), str(info.description), is_table, info.is_required(), model, _columns(model), key

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from lxml import etree
 
@@ -39,6 +40,7 @@ FONTS = Path(__file__).with_name("fonts.conf")
 TIMEOUT_SECONDS = 180
 INSTALL = "apt-get install libreoffice-writer-nogui python3-uno fonts-noto-cjk"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+Element: TypeAlias = Any  # an lxml element: lxml ships no type information
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 Progress = Callable[[str], None]
@@ -98,7 +100,7 @@ def _requirements() -> str:
 
 def _run_helper(
     docx_path: Path, soffice: str, source: Path, target: Path, profile: Path, progress: Progress | None
-) -> list:
+) -> list[Any]:
     timed_out = threading.Event()
     env = {**os.environ, "FONTCONFIG_FILE": str(FONTS)}
     with (
@@ -120,10 +122,10 @@ def _run_helper(
             _kill_group(process)
 
         timer = threading.Timer(TIMEOUT_SECONDS, expire)
-        outcome: dict = {}
+        outcome: dict[str, Any] = {}
         try:
             timer.start()
-            for line in process.stdout:
+            for line in process.stdout or ():
                 try:
                     message = json.loads(line)
                 except ValueError:
@@ -146,10 +148,11 @@ def _run_helper(
     if "toc" not in outcome:
         why = outcome.get("message") or (detail[0] if detail else f"退出码 {process.returncode}")
         raise PdfExportError(docx_path, f"LibreOffice 转换失败：{why}")
-    return outcome["toc"]
+    toc: list[Any] = outcome["toc"]
+    return toc
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def _kill_group(process: subprocess.Popen[str]) -> None:
     """End the helper and every LibreOffice process it started (they share its process group)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):  # all gone already
         os.killpg(process.pid, signal.SIGKILL)
@@ -178,7 +181,7 @@ def reproducible_pdf(data: bytes, created: datetime) -> bytes:
     )
     digest = hashlib.md5(identifiers.sub(b"", data)).hexdigest().upper().encode()
 
-    def stamp(match: re.Match) -> bytes:
+    def stamp(match: re.Match[bytes]) -> bytes:
         if match.group(4):
             return match.group(4) + digest
         return match.group(1) + digest + match.group(2) + digest + match.group(3)
@@ -206,7 +209,7 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
     if _paragraph(separate) is not first or first.getparent() is not last.getparent():
         raise PdfExportError(None, "文档的目录域结构无法识别，未写入页码")
     style_ids = _toc_style_ids(etree.fromstring(package.read("word/styles.xml")))
-    runs = list(first)
+    runs: list[Element] = list(first)
     lead = runs[: runs.index(_run(separate)) + 1]  # field begin, instruction, separator (and anything before)
     runs = list(last)
     tail = runs[runs.index(_run(end)) :]  # field end (and anything after)
@@ -231,7 +234,7 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
     return _replace_member(package, "word/document.xml", document)
 
 
-def _toc_field(root) -> tuple | None:
+def _toc_field(root: Element) -> tuple[Element, Element, Element] | None:
     """(begin, separate, end) fldChar elements of the first TOC field, nested fields skipped."""
     marks = list(root.iter(f"{{{W}}}fldChar", f"{{{W}}}instrText"))
     for k, mark in enumerate(marks):
@@ -252,19 +255,20 @@ def _toc_field(root) -> tuple | None:
     return None
 
 
-def _kind(mark) -> str | None:
-    return mark.get(f"{{{W}}}fldCharType")
+def _kind(mark: Element) -> str | None:
+    kind: str | None = mark.get(f"{{{W}}}fldCharType")
+    return kind
 
 
-def _run(mark):
+def _run(mark: Element) -> Element:
     return mark.getparent()
 
 
-def _paragraph(mark):
+def _paragraph(mark: Element) -> Element:
     return next(a for a in mark.iterancestors(f"{{{W}}}p"))
 
 
-def _properties(paragraph):
+def _properties(paragraph: Element) -> Element:
     properties = paragraph.find(f"{{{W}}}pPr")
     if properties is None:
         properties = etree.Element(f"{{{W}}}pPr")
@@ -272,7 +276,7 @@ def _properties(paragraph):
     return properties
 
 
-def _after_properties(paragraph, run) -> None:
+def _after_properties(paragraph: Element, run: Element) -> None:
     properties = paragraph.find(f"{{{W}}}pPr")
     if properties is None:
         paragraph.insert(0, run)
@@ -280,7 +284,7 @@ def _after_properties(paragraph, run) -> None:
         properties.addnext(run)
 
 
-def _toc_style_ids(styles) -> dict[int, str]:
+def _toc_style_ids(styles: Element) -> dict[int, str]:
     """Style id of "toc 1", "toc 2" …, whatever the ids are called in this document."""
     ids = {}
     for style in styles.iter(f"{{{W}}}style"):
@@ -291,7 +295,7 @@ def _toc_style_ids(styles) -> dict[int, str]:
     return ids
 
 
-def _toc_paragraph(entry: TocEntry, style_ids: dict[int, str]):
+def _toc_paragraph(entry: TocEntry, style_ids: dict[int, str]) -> Element:
     paragraph = etree.Element(f"{{{W}}}p", nsmap={"w": W})
     properties = etree.SubElement(paragraph, f"{{{W}}}pPr")
     etree.SubElement(properties, f"{{{W}}}pStyle").set(f"{{{W}}}val", style_ids.get(entry.level, f"TOC{entry.level}"))

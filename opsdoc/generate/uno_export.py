@@ -17,15 +17,16 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 CONNECT_SECONDS = 60  # a first start with a fresh profile takes a few seconds
 
 
-def say(**message):
+def say(**message: Any) -> None:
     print(json.dumps(message, ensure_ascii=False), flush=True)
 
 
-def main(soffice, docx, pdf, profile):
+def main(soffice: str, docx: str, pdf: str, profile: str) -> int:
     try:
         import uno
         from com.sun.star.beans import PropertyValue
@@ -34,7 +35,7 @@ def main(soffice, docx, pdf, profile):
         say(error="no-uno")
         return 3
 
-    def properties(**values):
+    def properties(**values: Any) -> tuple[Any, ...]:
         result = []
         for name, value in values.items():
             item = PropertyValue()

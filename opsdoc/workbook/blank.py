@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import datetime
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -14,6 +15,9 @@ from openpyxl.writer.excel import ExcelWriter
 
 from opsdoc.contract.model import SHEETS, ColumnSpec, SheetSpec
 from opsdoc.office.output import deterministic_zip
+
+Worksheet = Any  # an openpyxl worksheet: openpyxl ships no type information
+ChoiceRanges = dict[tuple[str, ...], str]  # dropdown values → the 字典 range listing them
 
 INSTRUCTIONS = "填写说明"
 LISTS = "字典"
@@ -39,7 +43,7 @@ GENERAL_NOTES = [
 ]
 
 
-def _choice_ranges(lists_sheet) -> dict[tuple[str, ...], str]:
+def _choice_ranges(lists_sheet: Worksheet) -> dict[tuple[str, ...], str]:
     """Write each distinct dropdown list once on the hidden sheet; return its range formula."""
     ranges: dict[tuple[str, ...], str] = {}
     for spec in SHEETS:
@@ -59,7 +63,7 @@ def _hint(column: ColumnSpec) -> str:
     return f"{need}。{column.hint}"[:255]  # Excel's limit for an input message
 
 
-def _validation(column: ColumnSpec, cells: str, ranges: dict) -> DataValidation:
+def _validation(column: ColumnSpec, cells: str, ranges: ChoiceRanges) -> DataValidation:
     if column.choices:
         rule = DataValidation(type="list", formula1=ranges[column.choices], allow_blank=True)
         rule.error, rule.errorTitle, rule.showErrorMessage = "请从下拉列表中选择", column.label, True
@@ -70,7 +74,7 @@ def _validation(column: ColumnSpec, cells: str, ranges: dict) -> DataValidation:
     return rule
 
 
-def _style_input(target, column: ColumnSpec) -> None:
+def _style_input(target: Any, column: ColumnSpec) -> None:
     """Wrap long text and show dates as dates; `target` is a cell or a whole column."""
     if column.kind == "paragraphs":
         target.alignment = WRAP
@@ -78,7 +82,7 @@ def _style_input(target, column: ColumnSpec) -> None:
         target.number_format = "yyyy-mm-dd"
 
 
-def _table_sheet(sheet, spec: SheetSpec, ranges: dict) -> None:
+def _table_sheet(sheet: Worksheet, spec: SheetSpec, ranges: ChoiceRanges) -> None:
     for index, column in enumerate(spec.columns, start=1):
         letter = get_column_letter(index)
         header = sheet.cell(row=1, column=index, value=column.label)
@@ -98,7 +102,7 @@ def _table_sheet(sheet, spec: SheetSpec, ranges: dict) -> None:
     sheet.row_dimensions[1].height = 30
 
 
-def _key_value_sheet(sheet, spec: SheetSpec, ranges: dict) -> None:
+def _key_value_sheet(sheet: Worksheet, spec: SheetSpec, ranges: ChoiceRanges) -> None:
     sheet.column_dimensions["A"].width = 20
     sheet.column_dimensions["B"].width = max(c.width for c in spec.columns)
     sheet.column_dimensions["C"].width = 60
@@ -115,7 +119,7 @@ def _key_value_sheet(sheet, spec: SheetSpec, ranges: dict) -> None:
     sheet.freeze_panes = "B1"
 
 
-def _instructions(sheet) -> None:
+def _instructions(sheet: Worksheet) -> None:
     sheet.column_dimensions["A"].width = 16
     sheet.column_dimensions["B"].width = 36
     sheet.column_dimensions["C"].width = 90

@@ -15,9 +15,9 @@ from datetime import date
 from typing import Any
 
 from opsdoc.contract.conventions import Conventions
-from opsdoc.contract.findings import CATALOGUE, Cell, Finding, Stage, finding
+from opsdoc.contract.findings import CATALOGUE, Cell, Finding, finding
 from opsdoc.contract.model import GOAL_CATEGORY, PLAN_CATEGORY, SERVICE_CATEGORY, TOOL_CATEGORY, Document
-from opsdoc.contract.vocabulary import ENGINEER, HIGH_RISK_LEVELS, MANAGER, parse_version
+from opsdoc.contract.vocabulary import ENGINEER, HIGH_RISK_LEVELS, MANAGER, Stage, parse_version
 from opsdoc.workbook.cells import Cells
 
 Check = Callable[[Document, Cells, Conventions], Iterable[Finding]]
@@ -106,8 +106,7 @@ def cover_version(document: Document, cells: Cells, conventions: Conventions) ->
 
 @rule("version-format")
 def version_format(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
-    document = document
-    places = [(("info", "version"), document.info.version)]
+    places: list[tuple[tuple[Any, ...], str]] = [(("info", "version"), document.info.version)]
     places += [(("revisions", i, "version"), r.version) for i, r in enumerate(document.revisions)]
     for path, version in places:
         if parse_version(version) is None:
