@@ -1,0 +1,69 @@
+"""The reference pages in docs/ say what the code does: every code, command, option, sheet and context key."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+
+from opsdoc.cli import main
+from opsdoc.contract.findings import CATALOGUE
+from opsdoc.contract.model import SHEETS
+from tests.support import REPO
+
+DOCS = REPO / "docs"
+
+
+def page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def test_the_readme_links_every_reference_page():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    pages = {p.name for p in DOCS.glob("*.md")}
+    assert pages == set(re.findall(r"\(docs/([\w-]+\.md)\)", readme))
+
+
+def test_codes_page_lists_every_code_with_its_stages_and_severity():
+    rows = {
+        m.group(1): (m.group(2).strip(), m.group(3).strip())
+        for m in re.finditer(r"^\| `([a-z0-9-]+)` \| ([^|]+) \| ([EW]) \|", page("codes.md"), re.M)
+    }
+    expected = {c.code: ("、".join(s.label for s in c.stages), c.severity.value) for c in CATALOGUE.values()}
+    assert rows == expected
+
+
+def _commands(group: click.Group, prefix: str = "opsdoc") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        path = f"{prefix} {name}"
+        if isinstance(command, click.Group):
+            found += _commands(command, path)
+        else:
+            found.append((path, command))
+    return found
+
+
+@pytest.mark.parametrize("path, command", _commands(main), ids=lambda v: v if isinstance(v, str) else "")
+def test_cli_page_names_every_command_and_its_options(path, command):
+    """Each command has a row in the command reference that names each of its options."""
+    rows = [line for line in page("cli.md").splitlines() if line.startswith(f"| `{path}")]
+    assert rows, f"{path} has no row in docs/cli.md"
+    options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden and p.name != "help"]
+    missing = [
+        p.opts[-1]
+        for p in options
+        if not any(re.search(rf"(?<![\w-]){re.escape(o)}\b", row) for o in p.opts for row in rows)
+    ]
+    assert missing == [], f"{path}: options missing from docs/cli.md"
+
+
+def test_workbook_page_lists_every_sheet():
+    text = page("workbook.md")
+    assert [s.title for s in SHEETS if f"`{s.title}`" not in text] == []
+
+
+def test_context_page_names_every_sheet_of_the_context():
+    text = page("context.md")
+    assert [s.key for s in SHEETS if f"`{s.key}`" not in text] == []
