@@ -197,7 +197,7 @@ def test_libreoffice_opens_the_copy(annotated, tmp_path):
             f"-env:UserInstallation={profile}",
             "--headless",
             "--convert-to",
-            "csv",
+            "csv:Text - txt - csv (StarCalc):44,34,UTF8",  # UTF-8, not the locale's charset
             "--outdir",
             str(tmp_path),
             str(annotated),
