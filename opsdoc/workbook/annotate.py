@@ -171,10 +171,11 @@ def _list_findings(book: Book, source: Path, report: Report, document: Document 
     sheet.sheet_view.tabSelected = True
     book.active = 0
     sheet["A1"] = _summary(source, report, document)
-    sheet["A1"].font = Font(bold=True, size=12, color="9C0006" if report.errors else "006100")
+    face = sheet["A1"].font.name  # the workbook's own font; a bare Font() would fall back to a serif one
+    sheet["A1"].font = Font(name=face, bold=True, size=12, color="9C0006" if report.errors else "006100")
     sheet.append(HEADER)
     for cell in sheet[2]:
-        cell.font = Font(bold=True)
+        cell.font = Font(name=face, bold=True)
         cell.fill = PatternFill("solid", start_color="D9D9D9", end_color="D9D9D9")
     wrap = Alignment(wrap_text=True, vertical="top")
     for f in report.sorted():
@@ -195,14 +196,18 @@ def _list_findings(book: Book, source: Path, report: Report, document: Document 
             target = found[0]
             location = f"'{where.sheet.replace(chr(39), chr(39) * 2)}'!{target}"
             link.hyperlink = Hyperlink(ref=link.coordinate, location=location, display=ref)
-            link.font = Font(color="0563C1", underline="single")
+            link.font = Font(name=face, color="0563C1", underline="single")
     last = max(sheet.max_row, 2)
     sheet.auto_filter.ref = f"A2:E{last}"
     sheet.freeze_panes = "A3"
     for column, cap in zip("ABCD", (10, 16, 16, 26), strict=True):
         texts = [str(c.value or "") for c in sheet[column][1:]]
         sheet.column_dimensions[column].width = min(max(_display_width(t) for t in texts) + 3, cap)
-    sheet.column_dimensions["E"].width = 90  # 说明 wraps within a page's width
+    sheet.column_dimensions["E"].width = 80  # 说明 wraps, so a printed list fits a landscape page
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "2:2"
 
 
 # ---------------------------------------------------------------- cached formula results
