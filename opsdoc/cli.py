@@ -13,6 +13,7 @@ from opsdoc.contract.vocabulary import Stage
 from opsdoc.errors import OpsdocError
 
 FILE = click.Path(path_type=Path)
+ANNOTATE_HELP = "另存一份标注副本：问题以批注和底色标在单元格上，首页「检查结果」列出全部问题（原工作簿不变）。"
 
 
 def _handles_errors(command):
@@ -72,13 +73,29 @@ def workbook_new(output: Path, force: bool):
 @click.option("--strict", is_flag=True, help="警告也视为不通过。")
 @click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
 @click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
+@click.option("--annotate", type=FILE, metavar="OUT.xlsx", help=ANNOTATE_HELP)
+@click.option("--force", is_flag=True, help="允许覆盖已存在的标注副本（原工作簿从不覆盖）。")
 @_handles_errors
-def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str, ...], config: Path | None):
-    """检查工作簿：读取、校验并执行全部一致性规则。退出码 0 通过，1 有错误，2 无法读取。"""
+def check(
+    workbook_path: Path,
+    output_format: str,
+    strict: bool,
+    skip: tuple[str, ...],
+    config: Path | None,
+    annotate: Path | None,
+    force: bool,
+):
+    """检查工作簿：读取、校验并执行全部一致性规则。退出码 0 通过，1 有错误，2 无法读取，3 拒绝覆盖。"""
     from opsdoc.pipeline import check as run_check
+    from opsdoc.pipeline import write_annotated
 
-    report = run_check(workbook_path, config=config, skip=_known_codes(skip, Stage.READ, Stage.RULES)).report
+    checked = run_check(workbook_path, config=config, skip=_known_codes(skip, Stage.READ, Stage.RULES))
+    report = checked.report
+    if annotate:
+        write_annotated(checked, annotate, force=force)
     click.echo(report.to_json() if output_format == "json" else report.to_text())
+    if annotate:
+        click.echo(f"{annotate}：已写出标注副本（问题标在单元格上，清单见「检查结果」工作表）", err=True)
     sys.exit(0 if report.passes(strict) else 1)
 
 
@@ -98,8 +115,9 @@ def check(workbook_path: Path, output_format: str, strict: bool, skip: tuple[str
 @click.option("--dump-context", type=FILE, metavar="JSON", help="把交给模板的完整上下文写成 JSON（仅单个工作簿）。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 导出 PDF；目录写入实际页码。")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="批量生成时的并行进程数。")
+@click.option("--annotate", type=FILE, metavar="OUT.xlsx", help=ANNOTATE_HELP + "仅单个工作簿。")
 @_handles_errors
-def build(workbook_paths, output_dir, template, force, draft, strict, skip, config, dump_context, pdf, jobs):
+def build(workbook_paths, output_dir, template, force, draft, strict, skip, config, dump_context, pdf, jobs, annotate):
     """检查工作簿并生成受控的 .docx；可给出多个工作簿或文件夹批量生成。
 
     退出码 0 成功，1 有错误未生成，2 无法读取，3 拒绝覆盖已发布版本（批量时取各文档中最大的）。
@@ -119,10 +137,17 @@ def build(workbook_paths, output_dir, template, force, draft, strict, skip, conf
     sources = workbooks_in(workbook_paths)
     if len(workbook_paths) == 1 and len(sources) == 1 and sources[0] == workbook_paths[0]:
         progress = functools.partial(click.echo, err=True)
-        _report_build(build_one(sources[0], output_dir, dump_context=dump_context, progress=progress, **options))
+        result = build_one(
+            sources[0], output_dir, dump_context=dump_context, progress=progress, annotate=annotate, **options
+        )
+        if annotate:
+            click.echo(f"{annotate}：已写出标注副本（问题标在单元格上，清单见「检查结果」工作表）", err=True)
+        _report_build(result)
         return
     if dump_context:
         raise click.UsageError("--dump-context 只能用于单个工作簿")
+    if annotate:
+        raise click.UsageError("--annotate 只能用于单个工作簿")
     if not sources:
         from opsdoc.errors import UnusableWorkbook
 

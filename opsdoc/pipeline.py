@@ -14,7 +14,7 @@ from opsdoc.contract.conventions import Conventions, load_conventions
 from opsdoc.contract.findings import Report
 from opsdoc.contract.model import SHEETS, DocumentInfo
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
-from opsdoc.errors import OpsdocError
+from opsdoc.errors import IssuedVersionExists, OpsdocError
 from opsdoc.generate.context import build_context
 from opsdoc.generate.draft import draft as draft_of
 from opsdoc.office.output import Published, ensure_folder, publish, safe_file_name, write_atomic
@@ -40,6 +40,18 @@ def check(path: Path, *, config: Path | None = None, skip: Iterable[str] = ()) -
     if workbook.document is not None:
         findings += run_rules(workbook.document, workbook.cells, conventions, skip=skipped)
     return Checked(workbook, conventions, Report(str(path), findings, tuple(s.title for s in SHEETS)))
+
+
+def write_annotated(checked: Checked, output: Path, *, force: bool = False) -> None:
+    """Write the annotated copy of the checked workbook; never over the workbook itself."""
+    from opsdoc.workbook.annotate import annotate  # openpyxl loads only when a copy is asked for
+
+    source = checked.workbook.path
+    if output.resolve() == source.resolve() or (output.exists() and output.samefile(source)):
+        raise IssuedVersionExists(output, "标注副本不能写在原工作簿上：请另取一个文件名（原工作簿保持不变）")
+    if output.exists() and not force:
+        raise IssuedVersionExists(output, "文件已存在，未覆盖：请另取一个文件名，或确认后使用 --force 覆盖")
+    write_atomic(output, annotate(source, checked.report, checked.workbook.document))
 
 
 def output_name(info: DocumentInfo, *, draft: bool = False) -> str:
@@ -70,15 +82,19 @@ def build(
     dump_context: Path | None = None,
     pdf: bool = False,
     progress: Callable[[str], None] | None = None,
+    annotate: Path | None = None,
 ) -> BuildResult:
     """Check, then render and publish; nothing is written while errors remain (unless draft).
 
     dump_context receives the exact template context as JSON whenever the workbook reads.
     With pdf, LibreOffice lays the document out first: the PDF and the .docx's own TOC then
     carry the real page numbers. The .docx is published before the PDF, so a refused issued
-    version leaves no PDF behind.
+    version leaves no PDF behind. With annotate, the annotated copy of the workbook is written
+    first, so a refused build leaves the manager the findings in the workbook itself.
     """
     checked = check(path, config=config, skip=skip)
+    if annotate:
+        write_annotated(checked, annotate, force=force)
     document, report = checked.workbook.document, checked.report
     if document is None and not draft:
         return BuildResult(report)

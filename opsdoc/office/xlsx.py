@@ -130,7 +130,7 @@ def _values(path: Path, book: CalamineWorkbook, title: str) -> list[list[Any]]:
         ) from None
 
 
-def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
+def sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name → the package part holding it, from workbook.xml and its relationships."""
     try:
         book = fromstring(archive.read("xl/workbook.xml"))
@@ -162,7 +162,7 @@ class Sheet:
 def read_sheets(path: Path, titles: list[str]) -> dict[str, Sheet]:
     """The sheets of `titles` the workbook has (after preflight); others are not read."""
     with zipfile.ZipFile(path) as archive:
-        parts = _sheet_parts(path, archive)
+        parts = sheet_parts(path, archive)
         try:
             book = CalamineWorkbook.from_path(str(path))
         except CalamineError as exc:
