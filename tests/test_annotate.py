@@ -17,7 +17,7 @@ from opsdoc.contract.vocabulary import Severity
 from opsdoc.office.xlsx import sheet_parts
 from opsdoc.pipeline import check
 from opsdoc.workbook.annotate import FILLS, RESULTS_SHEET
-from tests.conftest import SAMPLE, edit_sample, soffice
+from tests.support import SAMPLE, edit_sample, soffice
 
 BROKEN = {
     "文档信息!B4": "2.0",  # version-format and cover-version-mismatch (另见 修订记录!A5)
