@@ -44,6 +44,8 @@ def open_package(path: Path, kind: Kind, error: type[OpsdocError]) -> set[str]:
         raise error(path, "文件不存在")
     if path.is_dir():
         raise error(path, f"这是一个文件夹，请给出 {kind.suffix} {kind.noun}文件")
+    if not path.is_file():  # a FIFO would block the read below forever, a device never end
+        raise error(path, f"不是普通文件（设备或管道），请给出 {kind.suffix} {kind.noun}文件")
     with path.open("rb") as stream:
         head = stream.read(8)
     if not head:
