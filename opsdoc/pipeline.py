@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
 from opsdoc.contract.findings import Report
@@ -113,7 +114,7 @@ def build(
     return BuildResult(report, output, statuses[-2], pdf_output, statuses[-1])
 
 
-def _laid_out(data: bytes, progress) -> tuple[bytes, bytes]:
+def _laid_out(data: bytes, progress: Callable[[str], None] | None) -> tuple[bytes, bytes]:
     """The .docx with its TOC page numbers written in, and its PDF."""
     from opsdoc.generate.pdf import export_pdf, write_toc  # lxml and the UNO bridge: --pdf only
 
@@ -157,7 +158,7 @@ class BatchItem:
     exit_code: int = 0
 
 
-def _build_one(source: Path, out_dir: Path, options: dict) -> BatchItem:
+def _build_one(source: Path, out_dir: Path, options: dict[str, Any]) -> BatchItem:
     try:
         result = build(source, out_dir, **options)
     except OpsdocError as exc:
@@ -167,7 +168,7 @@ def _build_one(source: Path, out_dir: Path, options: dict) -> BatchItem:
     return BatchItem(source, result, exit_code=0 if result.output else 1)
 
 
-def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options) -> Iterator[BatchItem]:
+def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: Any) -> Iterator[BatchItem]:
     """Build every workbook, in `jobs` processes; yields each outcome as it completes.
 
     Each process compiles the template on its first document and reuses it (see render).

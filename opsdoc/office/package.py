@@ -86,7 +86,9 @@ def _check_sizes(path: Path, members: list[zipfile.ZipInfo], kind: Kind, error: 
         raise error(path, f"{kind.noun}解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB")
 
 
-def _refuse_dtds(path: Path, archive: zipfile.ZipFile, members, error: type[OpsdocError]) -> None:
+def _refuse_dtds(
+    path: Path, archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], error: type[OpsdocError]
+) -> None:
     for member in members:
         if member.filename.endswith((".xml", ".rels")):
             with archive.open(member) as part:
