@@ -496,6 +496,7 @@ def test_a_fifo_is_never_opened(tmp_path):
     out.mkdir()
     cases = [
         (["check", str(_fifo(tmp_path / "pipe.xlsx"))], "pipe.xlsx"),
+        (["check", str(SAMPLE), "--config", str(_fifo(tmp_path / "pipe.toml"))], "pipe.toml"),
         (["build", str(SAMPLE), "-o", str(out)], f"{ISSUED_NAME}.docx"),
         (["build", str(SAMPLE), "-o", str(tmp_path / "o2"), "--dump-context", str(tmp_path / "c.json")], "c.json"),
     ]
