@@ -57,14 +57,13 @@ def workbook():
 @_handles_errors
 def workbook_new(output: Path, force: bool):
     """写出空白数据工作簿：全部工作表、表头、填写提示和下拉列表。"""
-    from opsdoc.errors import IssuedVersionExists
-    from opsdoc.office.output import write_atomic
+    from opsdoc.office.output import Outputs
     from opsdoc.workbook.blank import new_workbook
 
-    if output.exists() and not force:
-        raise IssuedVersionExists(output, "文件已存在（可能是已填写的工作簿），未覆盖；确需覆盖请加 --force")
-    write_atomic(output, new_workbook())
-    click.echo(f"{output}：已写出空白工作簿")
+    outputs = Outputs(force=force)
+    written = outputs.add(output, new_workbook()).path
+    (status,) = outputs.write()
+    click.echo(f"{written}：空白工作簿{status.label}")
 
 
 @main.command()

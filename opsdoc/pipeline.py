@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opsdoc.contract.conventions import Conventions, load_conventions
+from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
 from opsdoc.contract.findings import Report
 from opsdoc.contract.model import SHEETS, DocumentInfo
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
-from opsdoc.errors import IssuedVersionExists, OpsdocError
+from opsdoc.errors import OpsdocError
 from opsdoc.generate.context import build_context
 from opsdoc.generate.draft import draft as draft_of
-from opsdoc.office.output import Published, ensure_folder, publish, safe_file_name, write_atomic
+from opsdoc.office.output import Outputs, Published, ensure_folder, safe_file_name
 from opsdoc.workbook.reader import Workbook, read_workbook
 from opsdoc.workbook.rules import run_rules
 
@@ -47,17 +47,18 @@ def write_annotated(checked: Checked, output: Path, *, force: bool = False) -> N
     from opsdoc.workbook.annotate import annotate  # openpyxl loads only when a copy is asked for
 
     source = checked.workbook.path
-    if output.resolve() == source.resolve() or (output.exists() and output.samefile(source)):
-        raise IssuedVersionExists(output, "标注副本不能写在原工作簿上：请另取一个文件名（原工作簿保持不变）")
-    if output.exists() and not force:
-        raise IssuedVersionExists(output, "文件已存在，未覆盖：请另取一个文件名，或确认后使用 --force 覆盖")
-    write_atomic(output, annotate(source, checked.report, checked.workbook.document))
+    outputs = Outputs(inputs=[source], force=force)
+    outputs.add(output, annotate(source, checked.report, checked.workbook.document))
+    outputs.write()
 
 
 def output_name(info: DocumentInfo, *, draft: bool = False) -> str:
-    """{文件编码}_{项目名称}运维工作管理规范_{版本号}.docx; a draft never takes an issued name."""
-    stem = f"{info.file_code}_{info.project_name}{DOCUMENT_KIND}_{info.version}"
-    return safe_file_name(stem + (DRAFT_SUFFIX if draft else "")) + ".docx"
+    """{文件编码}_{项目名称}运维工作管理规范_{版本号}.docx; a draft never takes an issued name.
+
+    A name too long for the file system loses the end of the project name, never the version.
+    """
+    suffix = f"{DOCUMENT_KIND}_{info.version}{DRAFT_SUFFIX if draft else ''}.docx"
+    return safe_file_name(f"{info.file_code}_{info.project_name}", suffix)
 
 
 @dataclass
@@ -88,9 +89,10 @@ def build(
 
     dump_context receives the exact template context as JSON whenever the workbook reads.
     With pdf, LibreOffice lays the document out first: the PDF and the .docx's own TOC then
-    carry the real page numbers. The .docx is published before the PDF, so a refused issued
-    version leaves no PDF behind. With annotate, the annotated copy of the workbook is written
-    first, so a refused build leaves the manager the findings in the workbook itself.
+    carry the real page numbers. Every output is judged before any is written (see Outputs):
+    one that may not be written (an input, an issued version) leaves none of them written.
+    With annotate, the annotated copy of the workbook is written first, so a refused build
+    leaves the manager the findings in the workbook itself.
     """
     checked = check(path, config=config, skip=skip)
     if annotate:
@@ -105,19 +107,26 @@ def build(
         document, context = draft_of(checked.workbook, checked.conventions)
     else:
         context = build_context(document, checked.conventions, draft=draft)
+    beside = path.parent / CONFIG_NAME  # read when no --config is given: an input too
+    read_config = config or (beside if beside.is_file() else None)
+    outputs = Outputs(inputs=[path, template, read_config], force=force)
     if dump_context:
-        write_atomic(dump_context, json.dumps(context, ensure_ascii=False, indent=2).encode("utf-8"))
+        outputs.add(dump_context, json.dumps(context, ensure_ascii=False, indent=2).encode("utf-8"))
     if not draft and not report.passes(strict):
+        outputs.write()
         return BuildResult(report)
     data = render_document(document, context, template)
+    name = out_dir / output_name(document.info, draft=draft)
+    pdf_data = None
+    if pdf:
+        data, pdf_data = _laid_out(data, progress)
+    output = outputs.add(name, data).path
+    pdf_output = outputs.add(name.with_suffix(".pdf"), pdf_data).path if pdf_data is not None else None
     ensure_folder(out_dir)
-    output = out_dir / output_name(document.info, draft=draft)
-    if not pdf:
-        return BuildResult(report, output, publish(output, data, force=force))
-    data, pdf_data = _laid_out(data, progress)
-    status = publish(output, data, force=force)
-    pdf_output = output.with_suffix(".pdf")
-    return BuildResult(report, output, status, pdf_output, publish(pdf_output, pdf_data, force=force))
+    statuses = outputs.write()
+    if pdf_output is None:
+        return BuildResult(report, output, statuses[-1])
+    return BuildResult(report, output, statuses[-2], pdf_output, statuses[-1])
 
 
 def _laid_out(data: bytes, progress: Callable[[str], None] | None) -> tuple[bytes, bytes]:
@@ -131,12 +140,24 @@ def _laid_out(data: bytes, progress: Callable[[str], None] | None) -> tuple[byte
         return write_toc(data, entries), target.read_bytes()
 
 
+# Spreadsheets a user may have meant as workbooks; a folder's are listed, so the batch says
+# for each why it was not built (e.g. .xls: save as .xlsx) instead of skipping it silently.
+LOOKALIKES = {".xls", ".xlsm", ".xlsb", ".et", ".ods", ".csv"}
+
+
 def workbooks_in(arguments: Iterable[Path]) -> list[Path]:
-    """Files as given; a folder contributes its .xlsx files (without Excel's ~$ lock files)."""
+    """Files as given; a folder contributes its spreadsheets, .xlsx in any case and lookalikes.
+
+    Excel's ~$ lock files and hidden files (macOS's ._ companions) are not workbooks.
+    """
     found: list[Path] = []
     for argument in arguments:
         if argument.is_dir():
-            found += sorted(p for p in argument.glob("*.xlsx") if not p.name.startswith(("~$", ".")))
+            found += sorted(
+                p
+                for p in argument.iterdir()
+                if p.suffix.lower() in LOOKALIKES | {".xlsx"} and not p.name.startswith(("~$", ".")) and p.is_file()
+            )
         else:
             found.append(argument)
     return found

@@ -158,10 +158,10 @@ def test_a_finding_without_a_cell_is_listed_only(tmp_path):
 def test_never_over_the_original_nor_an_existing_file(broken, tmp_path):
     before = broken.read_bytes()
     same = CliRunner().invoke(main, ["check", str(broken), "--annotate", str(broken), "--force"])
-    assert same.exit_code == 3 and "原工作簿" in same.output
+    assert same.exit_code == 2 and "本命令的输入文件" in same.output
     alias = tmp_path / "sub" / ".." / broken.name
     (tmp_path / "sub").mkdir()
-    assert CliRunner().invoke(main, ["check", str(broken), "--annotate", str(alias)]).exit_code == 3
+    assert CliRunner().invoke(main, ["check", str(broken), "--annotate", str(alias)]).exit_code == 2
     assert broken.read_bytes() == before
     existing = tmp_path / "existing.xlsx"
     existing.write_bytes(b"keep")

@@ -358,3 +358,171 @@ def test_an_unwritable_output_folder(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
     assert result.exit_code == 2 and "无法在输出文件夹中写入文件" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+# The output guard: every file a command writes is judged before any is written.
+
+ISSUED_NAME = "QT-YW-GF-BH01-001_滨海市第一人民医院信息系统运维服务项目运维工作管理规范_V2.0"
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_dump_context_at_the_input_workbook_is_refused(tmp_path, sample_copy):
+    before = sample_copy.read_bytes()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(sample_copy), "-o", str(out), "--dump-context", str(sample_copy)])
+    assert result.exit_code == 2, result.output
+    assert sample_copy.name in result.output and "输入文件" in result.output
+    assert sample_copy.read_bytes() == before and not out.exists()
+
+
+def test_dump_context_through_a_link_to_the_input_is_refused(tmp_path, sample_copy):
+    before = sample_copy.read_bytes()
+    (tmp_path / "hard.json").hardlink_to(sample_copy)
+    (tmp_path / "soft.json").symlink_to(sample_copy)
+    for link in ("hard.json", "soft.json"):
+        args = ["build", str(sample_copy), "-o", str(tmp_path / "out"), "--dump-context", str(tmp_path / link)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and link in result.output, result.output
+    assert sample_copy.read_bytes() == before and not (tmp_path / "out").exists()
+
+
+def test_dump_context_at_an_issued_document_is_refused_and_nothing_is_written(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)]).exit_code == 0
+    issued = tmp_path / f"{ISSUED_NAME}.docx"
+    before = _files(tmp_path)
+    result = runner.invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path), "--dump-context", str(issued)])
+    assert result.exit_code == 3 and issued.name in result.output, result.output
+    assert _files(tmp_path) == before
+
+
+def test_dump_context_never_overwrites_other_bytes_without_force(tmp_path):
+    kept = _write(tmp_path / "context.json", b'{"mine": true}')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(out), "--dump-context", str(kept)])
+    assert result.exit_code == 3 and "context.json" in result.output
+    assert kept.read_bytes() == b'{"mine": true}' and not out.exists()
+    forced = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(out), "--dump-context", str(kept), "--force"])
+    assert forced.exit_code == 0 and kept.read_bytes().startswith(b"{\n")
+
+
+def test_a_refused_issued_pdf_leaves_no_new_docx(tmp_path, monkeypatch):
+    import opsdoc.pipeline
+
+    monkeypatch.setattr(opsdoc.pipeline, "_laid_out", lambda data, progress: (data, b"%PDF-1.7 new"))
+    issued_pdf = _write(tmp_path / f"{ISSUED_NAME}.pdf", b"%PDF-1.7 issued")
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path), "--pdf"])
+    assert result.exit_code == 3 and issued_pdf.name in result.output, result.output
+    assert _files(tmp_path) == {issued_pdf.name: b"%PDF-1.7 issued"}
+
+
+def test_an_issued_name_in_nfd_is_the_same_name(tmp_path):
+    import unicodedata
+
+    workbook = edit_sample(tmp_path, {"文档信息!B1": "Café医院运维服务项目"})
+    out = tmp_path / "out"
+    out.mkdir()
+    nfd = unicodedata.normalize("NFD", "QT-YW-GF-BH01-001_Café医院运维服务项目运维工作管理规范_V2.0.docx")
+    issued = _write(out / nfd, b"issued on a Mac")
+    result = CliRunner().invoke(main, ["build", str(workbook), "-o", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "Café医院运维服务项目" in unicodedata.normalize("NFC", result.output)
+    assert _files(out) == {issued.name: b"issued on a Mac"}
+
+
+def _built_name(tmp_path: Path, project: str) -> str:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(edit_sample(tmp_path, {"文档信息!B1": project})), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (built,) = out.iterdir()
+    return built.name
+
+
+def test_a_right_to_left_override_never_reaches_the_file_name(tmp_path):
+    name = _built_name(tmp_path, "滨海\u202ecod.exe\u202c医院")
+    assert name == "QT-YW-GF-BH01-001_滨海cod.exe医院运维工作管理规范_V2.0.docx"
+
+
+@pytest.mark.parametrize("project", ["CON", "NUL", "COM1.", "CON "])
+def test_a_device_name_in_the_project_is_harmless(tmp_path, project):
+    from opsdoc.office.output import safe_file_name
+
+    name = _built_name(tmp_path, project)
+    assert name.startswith("QT-YW-GF-BH01-001_") and name.endswith("运维工作管理规范_V2.0.docx")
+    assert safe_file_name(project) == "_" + project.strip().rstrip(".")
+
+
+@pytest.mark.parametrize(
+    "raw, safe",
+    [
+        ("con.txt", "_con.txt"),
+        ("COM1.docx", "_COM1.docx"),
+        ("LPT9 .x", "_LPT9 .x"),
+        ("aux", "_aux"),
+        ("CONSOLE.docx", "CONSOLE.docx"),
+        ("a<b>:c|d?.docx. ", "a_b__c_d_.docx"),
+        ("e\u0301\u200b\u2066x\u2069", "éx"),
+    ],
+)
+def test_safe_file_name(raw, safe):
+    from opsdoc.office.output import safe_file_name
+
+    assert safe_file_name(raw) == safe
+
+
+def test_a_project_name_too_long_for_a_file_name_is_cut_keeping_the_version(tmp_path):
+    name = _built_name(tmp_path, "医" * 100)  # 300 bytes in UTF-8
+    assert len(name.encode("utf-8")) <= 255 and name.endswith("运维工作管理规范_V2.0.docx")
+    assert name.startswith("QT-YW-GF-BH01-001_医医")
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def _invoke_into(outcome: list, args: list[str]) -> None:
+    outcome.append(CliRunner().invoke(main, args))
+
+
+def test_a_fifo_is_never_opened(tmp_path):
+    """A FIFO as workbook or output would block forever on open; a thread bounds the test."""
+    import threading
+
+    out = tmp_path / "out"
+    out.mkdir()
+    cases = [
+        (["check", str(_fifo(tmp_path / "pipe.xlsx"))], "pipe.xlsx"),
+        (["check", str(SAMPLE), "--config", str(_fifo(tmp_path / "pipe.toml"))], "pipe.toml"),
+        (["build", str(SAMPLE), "-o", str(out)], f"{ISSUED_NAME}.docx"),
+        (["build", str(SAMPLE), "-o", str(tmp_path / "o2"), "--dump-context", str(tmp_path / "c.json")], "c.json"),
+    ]
+    _fifo(out / f"{ISSUED_NAME}.docx")
+    _fifo(tmp_path / "c.json")
+    for args, named in cases:
+        outcome: list = []
+        runner = threading.Thread(target=_invoke_into, args=(outcome, args), daemon=True)
+        runner.start()
+        runner.join(timeout=20)
+        assert outcome, f"hung on {named}"
+        assert outcome[0].exit_code == 2 and named in outcome[0].output, outcome[0].output
+    assert [p.name for p in out.iterdir()] == [f"{ISSUED_NAME}.docx"] and not (tmp_path / "o2").exists()
+
+
+def test_a_batch_folder_takes_upper_case_xlsx_and_reports_lookalikes(tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    _write(source / "UPPER.XLSX", SAMPLE.read_bytes())
+    _write(source / "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000))
+    _write(source / "~$UPPER.XLSX", b"lock")
+    _write(source / "notes.txt", b"not a workbook")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(source), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "✓" in result.output and "UPPER.XLSX" in result.output
+    assert "old.xls" in result.output and "另存为" in result.output
+    assert "~$" not in result.output and "notes.txt" not in result.output
+    assert [p.name for p in out.iterdir()] == [f"{ISSUED_NAME}.docx"]

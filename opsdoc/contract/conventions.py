@@ -67,6 +67,8 @@ def load_conventions(workbook: Path, config: Path | None = None) -> Conventions:
     path = config or workbook.parent / CONFIG_NAME
     if config is None and not path.is_file():
         return Conventions()
+    if path.exists() and not path.is_file():  # reading a FIFO would block forever
+        raise UnusableConfig(path, "不是普通文件（文件夹、设备或管道），请给出 .toml 配置文件")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

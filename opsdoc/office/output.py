@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import tempfile
+import unicodedata
 import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -15,6 +19,13 @@ from opsdoc.errors import IssuedVersionExists, OutputError
 # The earliest time a zip entry can carry; fixed so the same input gives the same bytes.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 WINDOWS_ILLEGAL = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+# Control (Cc) and format (Cf: the bidi controls U+202A–202E, U+2066–2069, U+200E/F, U+061C,
+# zero-width characters) characters: invisible in a file name, or reordering what is shown.
+INVISIBLE = {"Cc", "Cf"}
+WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
+    f"{port}{n}" for port in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]
+}
+MAX_NAME_BYTES = 255
 
 
 def deterministic_zip(data: bytes) -> bytes:
@@ -30,9 +41,32 @@ def deterministic_zip(data: bytes) -> bytes:
     return packed.getvalue()
 
 
-def safe_file_name(name: str) -> str:
-    """Replace characters Windows forbids in file names, so the name works on every desktop."""
-    return WINDOWS_ILLEGAL.sub("_", name).strip().rstrip(".") or "_"
+def safe_file_name(stem: str, suffix: str = "") -> str:
+    """A file name that means the same on every desktop: `stem` cut to fit, `suffix` kept whole.
+
+    NFC (macOS writes NFD: two spellings would be two files with one visible name), no bidi
+    or other invisible characters (U+202E can make "…cod.exe" look like "…exe.docx"), no
+    characters Windows forbids, no Windows device name (CON, COM1.txt open the device), no
+    trailing dot or space (Windows drops them), and at most 255 bytes in UTF-8 (the limit of
+    ext4 and NTFS alike). The end of `stem` is what gets cut, so put the part that may
+    be long (the project name) last and the version in `suffix`.
+    """
+    stem, suffix = _clean(stem), _clean(suffix)
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    stem = stem.encode("utf-8")[: max(room, 1)].decode("utf-8", errors="ignore")
+    name = (stem + suffix).rstrip(". ") or "_"
+    device = name.partition(".")[0].rstrip(" ").upper()
+    return "_" + name if device in WINDOWS_DEVICES else name
+
+
+def _clean(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    kept = "".join(c for c in text if unicodedata.category(c) not in INVISIBLE)
+    return WINDOWS_ILLEGAL.sub("_", kept).strip()
+
+
+def _nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
 
 
 def ensure_folder(folder: Path) -> None:
@@ -93,19 +127,102 @@ class Published(StrEnum):
         return {"written": "已生成", "unchanged": "内容相同，未改动", "overwritten": "已覆盖"}[self.value]
 
 
-def publish(path: Path, data: bytes, *, force: bool = False) -> Published:
-    """Write `data` to `path` unless an issued version with other bytes is there."""
-    if not path.exists():
-        try:
-            write_atomic(path, data, replace=False)
-            return Published.WRITTEN
-        except FileExistsError:  # another build took the name meanwhile: judge what it wrote
-            pass
-    if path.is_file() and path.read_bytes() == data:
-        return Published.UNCHANGED
+@dataclass(frozen=True)
+class Planned:
+    """A file judged writable: where it goes and what publishing it will do."""
+
+    path: Path  # our name, or the file on disk that is the same name in another normalisation
+    data: bytes
+    status: Published
+    force: bool = False
+
+
+def guard_output(path: Path, data: bytes, *, inputs: Iterable[Path] = (), force: bool = False) -> Planned:
+    """Judge one output before anything is written; raise if it must not be written.
+
+    Refused: an input of the command (symlinks and hard links count), anything but a
+    regular file at the name (a FIFO would block, a device would swallow the bytes; never
+    opened), and, without force, a file with other bytes: an issued version. A file whose
+    name differs from ours only by Unicode normalisation is the same name to a reader.
+    """
+    path = _existing_spelling(Path(path))
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise OutputError(path, f"这是本命令的输入文件（{source}），不能作为输出：请换一个输出路径")
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        if os.path.lexists(path):
+            raise OutputError(path, "是指向不存在位置的链接，未写入：请删除它或换一个输出路径") from None
+        return Planned(path, data, Published.WRITTEN, force)
+    except OSError as exc:
+        raise OutputError(path, f"无法检查输出文件（{exc.strerror}）") from exc
+    if not stat.S_ISREG(info.st_mode):
+        kind = "文件夹" if stat.S_ISDIR(info.st_mode) else "设备、管道等特殊文件"
+        raise OutputError(path, f"输出位置已有一个{kind}，不是普通文件，未写入：请换一个输出路径")
+    if info.st_size == len(data) and path.read_bytes() == data:
+        return Planned(path, data, Published.UNCHANGED, force)
     if not force:
         raise IssuedVersionExists(
             path, "已存在内容不同的同名文件（已发布的版本）：请提升版本号，或确认后使用 --force 覆盖"
         )
-    write_atomic(path, data)
-    return Published.OVERWRITTEN
+    return Planned(path, data, Published.OVERWRITTEN, force)
+
+
+def _existing_spelling(path: Path) -> Path:
+    """The file in path's folder with path's name up to normalisation (NFD from macOS), else path."""
+    if os.path.lexists(path):
+        return path
+    try:
+        names = os.listdir(path.parent)
+    except OSError:  # no folder yet: nothing there to be the same name
+        return path
+    wanted = _nfc(path.name)
+    return next((path.parent / name for name in sorted(names) if _nfc(name) == wanted), path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if os.path.samefile(a, b):  # both exist: a symlink or hard link is the same file
+            return True
+    except OSError:  # one does not exist (yet): compare where the names lead
+        pass
+    return _nfc(str(a.resolve())) == _nfc(str(b.resolve()))
+
+
+def publish(planned: Planned) -> Published:
+    """Write a judged file: a new one only if the name is still free, so racing builds never overwrite."""
+    if planned.status is Published.UNCHANGED:
+        return planned.status
+    if planned.status is Published.OVERWRITTEN:
+        write_atomic(planned.path, planned.data)
+        return planned.status
+    try:
+        write_atomic(planned.path, planned.data, replace=False)
+        return Published.WRITTEN
+    except FileExistsError:  # another build took the name meanwhile: judge what it wrote
+        return publish(guard_output(planned.path, planned.data, force=planned.force))
+
+
+class Outputs:
+    """Every file one command writes: all judged before any is written, so all or none are.
+
+    Commands add each output with its bytes (refusals are raised then, while nothing is
+    written yet) and call write() once; write() publishes in the order added.
+    """
+
+    def __init__(self, *, inputs: Iterable[Path | None] = (), force: bool = False) -> None:
+        self.inputs = [Path(p) for p in inputs if p is not None]
+        self.force = force
+        self.planned: list[Planned] = []
+
+    def add(self, path: Path, data: bytes) -> Planned:
+        planned = guard_output(path, data, inputs=self.inputs, force=self.force)
+        for earlier in self.planned:
+            if _same_file(planned.path, earlier.path):
+                raise OutputError(planned.path, "本命令的两个输出是同一个文件，未写入：请换一个输出路径")
+        self.planned.append(planned)
+        return planned
+
+    def write(self) -> list[Published]:
+        return [publish(planned) for planned in self.planned]
