@@ -44,6 +44,8 @@ def open_package(path: Path, kind: Kind, error: type[OpsdocError]) -> set[str]:
         raise error(path, "文件不存在")
     if path.is_dir():
         raise error(path, f"这是一个文件夹，请给出 {kind.suffix} {kind.noun}文件")
+    if not path.is_file():  # a FIFO or device: opening it would block or read forever
+        raise error(path, f"不是普通文件（可能是管道或设备），请给出 {kind.suffix} {kind.noun}文件")
     with path.open("rb") as stream:
         head = stream.read(8)
     if not head:
@@ -84,7 +86,9 @@ def _check_sizes(path: Path, members: list[zipfile.ZipInfo], kind: Kind, error: 
         raise error(path, f"{kind.noun}解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB")
 
 
-def _refuse_dtds(path: Path, archive: zipfile.ZipFile, members, error: type[OpsdocError]) -> None:
+def _refuse_dtds(
+    path: Path, archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], error: type[OpsdocError]
+) -> None:
     for member in members:
         if member.filename.endswith((".xml", ".rels")):
             with archive.open(member) as part:
