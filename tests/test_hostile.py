@@ -224,11 +224,11 @@ def test_a_bare_timestamp_is_not_a_date(tmp_path):
     assert result.exit_code == 1 and "服务周期!B2  错误 [bad-date]" in result.output
 
 
-def test_an_absurd_number_in_a_date_cell_is_a_clear_refusal(tmp_path):
-    path = edit_sample(tmp_path, {"服务周期!B2": -(10**12)})  # date-formatted: before any date a reader converts
+def test_an_absurd_number_in_a_date_cell_is_a_bad_date(tmp_path):
+    path = edit_sample(tmp_path, {"服务周期!B2": -(10**12)})  # date-formatted: before any date there is
     result = CliRunner().invoke(main, ["check", str(path)])
-    assert result.exit_code == 2 and "工作表「服务周期」有无法读取的单元格" in result.output
-    assert "Traceback" not in result.output and "panicked" not in result.output
+    assert result.exit_code == 1 and "服务周期!B2  错误 [bad-date]" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_date_serial_beyond_any_date_is_a_bad_date(tmp_path):
@@ -526,3 +526,157 @@ def test_a_batch_folder_takes_upper_case_xlsx_and_reports_lookalikes(tmp_path):
     assert "old.xls" in result.output and "另存为" in result.output
     assert "~$" not in result.output and "notes.txt" not in result.output
     assert [p.name for p in out.iterdir()] == [f"{ISSUED_NAME}.docx"]
+
+
+# ---------------------------------------------------------------- one parse per sheet (issue #16)
+
+
+def _edit_part(tmp_path: Path, sheet: str, old: bytes, new: bytes, name: str = "edited.xlsx") -> Path:
+    """The sample with one byte string of a sheet's XML replaced: spellings openpyxl never writes."""
+
+    def edit(xml: bytes) -> bytes:
+        assert old in xml, old
+        return xml.replace(old, new, 1)
+
+    return _sample_with(tmp_path / name, _sheet_part(sheet), edit)
+
+
+def _build(path: Path, tmp_path: Path):
+    before = path.read_bytes()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(path), "-o", str(out)])
+    assert path.read_bytes() == before and not out.exists(), result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+def _cell_xml(tmp_path: Path, sheet: str, ref: str) -> bytes:
+    """The whole <c> element of one cell of the sample, as written."""
+    import re
+
+    with zipfile.ZipFile(SAMPLE) as package:
+        xml = package.read(_sheet_part(sheet))
+    match = re.search(rb'<c r="' + ref.encode() + rb'"[^>]*?(?:/>|>.*?</c>)', xml, re.DOTALL)
+    assert match, ref
+    return match.group()
+
+
+def test_an_error_cell_with_single_quoted_type_is_found(tmp_path):
+    old = _cell_xml(tmp_path, "预算", "C3")
+    path = _edit_part(tmp_path, "预算", old, b"<c r='C3' t='e'><v>#DIV/0!</v></c>")
+    result = _build(path, tmp_path)
+    assert result.exit_code == 1 and "预算!C3  错误 [error-cell]" in result.output and "#DIV/0!" in result.output
+
+
+def test_an_error_cell_without_a_reference_is_found_by_its_place_in_the_row(tmp_path):
+    """OOXML lets a cell omit r: it is the one after the cell before it (here C3, after B3)."""
+    old = _cell_xml(tmp_path, "预算", "C3")
+    path = _edit_part(
+        tmp_path,
+        "预算",
+        old,
+        b'<x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" t="e"><x:v>#REF!</x:v></x:c>',
+    )
+    result = _build(path, tmp_path)
+    assert result.exit_code == 1 and "预算!C3  错误 [error-cell]" in result.output
+
+
+@pytest.mark.parametrize("spelling", [b"<c r='XFD1048576'>", b'<c r = "xfd1048576" >', b"<c  r='AAA90000' >"])
+def test_a_far_cell_in_any_spelling_is_refused_by_the_caps(tmp_path, spelling):
+    import resource
+
+    old = _cell_xml(tmp_path, "预算", "C3")
+    path = _edit_part(tmp_path, "预算", old, old + spelling + b"<v>1</v></c>")
+    result = _build(path, tmp_path)
+    assert result.exit_code == 2 and "工作表「预算」" in result.output and "上限" in result.output
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2 * 2**20  # KiB: no grid was built
+
+
+def test_a_far_cell_within_the_column_cap_is_refused_by_the_area_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(opsdoc.office.xlsx, "MAX_AREA", 100_000)
+    old = _cell_xml(tmp_path, "预算", "C3")
+    path = _edit_part(tmp_path, "预算", old, old + b"<c r='IV15000'><v>1</v></c>")
+    result = _build(path, tmp_path)
+    assert result.exit_code == 2 and "数据范围（15000 行 × 256 列）超出上限" in result.output
+
+
+def test_two_sheets_with_the_same_name_are_refused(tmp_path):
+    path = _sample_with(
+        tmp_path / "twice.xlsx",
+        "xl/workbook.xml",
+        lambda xml: xml.replace('name="修订记录"'.encode(), 'name="预算"'.encode(), 1),
+    )
+    result = _build(path, tmp_path)
+    assert result.exit_code == 2 and "两个同名的工作表「预算」" in result.output
+
+
+def test_a_percent_cell_reads_as_excel_shows_it(tmp_path):
+    from opsdoc.workbook.reader import read_workbook
+
+    book = openpyxl.load_workbook(SAMPLE)
+    book["项目背景"]["B1"] = 0.98
+    book["项目背景"]["B1"].number_format = "0%"
+    book["项目背景"]["B2"] = 1234.5
+    book["项目背景"]["B2"].number_format = "#,##0.00"
+    book.save(tmp_path / "percent.xlsx")
+    data = read_workbook(tmp_path / "percent.xlsx").data["项目背景"]
+    assert list(data.values())[:2] == ["98%", 1234.5]
+    document = read_workbook(tmp_path / "percent.xlsx").document
+    assert "98%" in str(document.model_dump()) and "1,234.50" in str(document.model_dump())
+
+
+def test_a_number_longer_than_excel_keeps_is_reported(tmp_path):
+    path = edit_sample(tmp_path, {"组织职责!E2": 110101199001011000})
+    result = _build(path, tmp_path)
+    assert result.exit_code == 1 and "组织职责!E2  错误 [number-too-long]" in result.output
+    assert "文本" in result.output and "008" not in result.output
+
+
+@pytest.mark.parametrize("spelling", [b"NaN", b"inf", b"-Infinity", b"1e999"])
+def test_nan_and_infinity_are_bad_numbers(tmp_path, spelling):
+    old = _cell_xml(tmp_path, "预算", "C3")
+    path = _edit_part(tmp_path, "预算", old, b'<c r="C3"><v>' + spelling + b"</v></c>")
+    result = _build(path, tmp_path)
+    assert result.exit_code == 1 and "预算!C3  错误 [bad-number]" in result.output
+
+
+def test_merged_catalogue_cells_give_every_row_the_value(tmp_path):
+    from opsdoc.workbook.reader import read_workbook
+
+    book = openpyxl.load_workbook(SAMPLE)
+    sheet = book["服务目录"]
+    column = next(cell.column_letter for cell in sheet[1] if cell.value == "服务方式")
+    sheet[f"{column}2"] = "驻场"
+    sheet.merge_cells(f"{column}2:{column}4")
+    book.save(tmp_path / "merged.xlsx")
+    read = read_workbook(tmp_path / "merged.xlsx")
+    assert [f.code for f in read.findings] == []
+    assert [row["服务方式"] for row in read.data["服务目录"][:3]] == ["驻场"] * 3
+
+
+@pytest.mark.parametrize("sheet, area", [("服务目录", "A1:B1"), ("项目背景", "B1:B2")])
+def test_merges_in_a_header_or_key_value_sheet_are_reported(tmp_path, sheet, area):
+    book = openpyxl.load_workbook(SAMPLE)
+    book[sheet].merge_cells(area)
+    book.save(tmp_path / "merged.xlsx")
+    result = _build(tmp_path / "merged.xlsx", tmp_path)
+    assert result.exit_code == 1 and f"{sheet}!{area}  错误 [merged-cells]" in result.output
+
+
+def test_a_fifo_is_refused_without_opening_it(tmp_path):
+    fifo = tmp_path / "管道.xlsx"
+    os.mkfifo(fifo)
+    result = CliRunner().invoke(main, ["check", str(fifo)])
+    assert result.exit_code == 2 and "不是普通文件" in result.output and "管道.xlsx" in result.output
+
+
+def test_a_doctype_after_a_long_prolog_is_refused(tmp_path):
+    """The package check looks at a part's first 4 KiB; the parser refuses a DTD wherever it is."""
+    padding = b"<!--" + b" " * 10_000 + b"-->"
+    path = _sample_with(
+        tmp_path / "deep.xlsx",
+        _sheet_part("预算"),
+        _with_doctype(b'<?xml version="1.0"?>' + padding + b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'),
+    )
+    result = _build(path, tmp_path)
+    assert result.exit_code == 2 and "DTD" in result.output and "疑似恶意" in result.output

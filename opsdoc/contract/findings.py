@@ -48,6 +48,8 @@ CATALOGUE: dict[str, Code] = {
         Code("error-cell", READ, E, "单元格是 Excel 错误值"),
         Code("illegal-character", READ, E, "含有 Word 无法保存的控制字符"),
         Code("cell-too-long", READ, E, "单元格超过 32767 个字符（Excel 的上限）"),
+        Code("number-too-long", READ, E, "数字超过 15 位（Excel 只保存 15 位有效数字），应以文本填写"),
+        Code("merged-cells", READ, E, "表头或键值工作表中的合并单元格：无法确定每个单元格的值"),
         Code(
             "placeholder-text", READ, E, "保留了模板占位内容：XXX、XX、Vx.y、YYYYMMDD、【…】、编制人姓名…", also=VERIFY
         ),

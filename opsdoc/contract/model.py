@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError, PydanticUndefined
 
-from opsdoc.contract.shown import DAY, MONEY, NUMBER, PARAGRAPHS, TEXT, WHOLE, Shown
+from opsdoc.contract.shown import DAY, MONEY, NUMBER, PARAGRAPHS, TEXT, WHOLE, Displayed, Shown
 from opsdoc.contract.vocabulary import RiskLevel, Role
 
 # ---------------------------------------------------------------- cell value types
@@ -27,6 +27,8 @@ def _as_text(value: Any) -> Any:
     """Cells typed as numbers or dates still read as the text a manager sees."""
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, Displayed):
+        return value.shown
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):

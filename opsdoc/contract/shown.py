@@ -13,6 +13,20 @@ from datetime import date
 from typing import Any
 
 
+class Displayed(float):
+    """A number with the text Excel shows for it (its number format applied: 1,234.50).
+
+    Numeric columns take the number; text columns take `shown`, what the manager saw.
+    """
+
+    shown: str
+
+    def __new__(cls, number: float, shown: str) -> Displayed:
+        value = super().__new__(cls, number)
+        value.shown = shown
+        return value
+
+
 @dataclass(frozen=True)
 class Shown:
     """A way of printing a value: `show` for the document, `read` for the text back to the value."""

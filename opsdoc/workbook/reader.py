@@ -75,7 +75,7 @@ class WorkbookReader:
 
     def _grid(self, spec: SheetSpec, sheet: Sheet) -> list[list[Any]]:
         """Cell values by (row, column), checked and cleaned; None for empty or unusable cells."""
-        grid = []
+        grid: list[list[Any]] = []
         for r, row in enumerate(sheet.rows, start=1):
             values = []
             for c, value in enumerate(row, start=1):
@@ -88,6 +88,10 @@ class WorkbookReader:
                         ref,
                         "公式没有计算结果：请在 Excel/WPS 中打开并保存后再试，或直接填写数值",
                     )
+                    value = _BLOCKED
+                elif at in sheet.problems:
+                    code, message = sheet.problems[at]
+                    self.report(code, spec.title, ref, message)
                     value = _BLOCKED
                 elif at in sheet.errors:
                     self.report(
@@ -117,7 +121,31 @@ class WorkbookReader:
                         value = None
                 values.append(value)
             grid.append(values)
+        self._unmerge(spec, sheet, grid)
         return grid
+
+    def _unmerge(self, spec: SheetSpec, sheet: Sheet, grid: list[list[Any]]) -> None:
+        """A table's merge down one column means one value for those rows (a manager's merged 服务方式):
+        the covered cells take the anchor's value. Any other merge leaves cells without a clear value."""
+        for first_row, column, last_row, last_column in sheet.merged:
+            area = f"{column_letter(column)}{first_row}:{column_letter(last_column)}{last_row}"
+            if spec.is_table and first_row > 1 and column == last_column:
+                top = grid[first_row - 1] if first_row <= len(grid) else []
+                anchor = top[column - 1] if len(top) >= column else None
+                for r in range(first_row, last_row):
+                    while len(grid) <= r:
+                        grid.append([])
+                    row = grid[r]
+                    row.extend([None] * (column - len(row)))
+                    row[column - 1] = anchor
+            else:
+                where = "表头" if spec.is_table and first_row == 1 else ("多列" if spec.is_table else "键值表")
+                self.report(
+                    "merged-cells",
+                    spec.title,
+                    f"{spec.title}!{area}",
+                    f"{where}中的合并单元格 {area} 无法确定每个单元格的值：请取消合并，并在每个单元格中填写内容",
+                )
 
     def _check_text(self, sheet: str, ref: str, value: Any) -> None:
         if isinstance(value, str):
