@@ -47,6 +47,7 @@ def verify_document(
         findings += _headings(document, expected)
         findings += _fixed_text(document, expected)
         findings += _residue(document, _typed_tags(values))
+        findings += _unseen(document)
         findings += _versions(document, expected)
         findings += _page_setup(document, expected)
         findings += _styles(document, expected)
@@ -250,6 +251,24 @@ def _residue(document: WordDocument, typed: list[str]) -> Iterator[Finding]:
                 p.location(),
                 f"残留模板占位内容「{placeholder.group()}」，应替换为本项目的实际内容",
             )
+
+
+def _unseen(document: WordDocument) -> Iterator[Finding]:
+    """What verify cannot vouch for: text Word keeps but hides, and content Word imports on open."""
+    for p in document.all_paragraphs():
+        if p.hidden.strip():
+            yield finding(
+                "hidden-text",
+                p.location(p.hidden),
+                f"隐藏文字「{shorten(p.hidden)}」：打印和阅读时看不到，受控文档中不应有隐藏内容",
+            )
+    for where, part in document.imported:
+        yield finding(
+            "imported-content",
+            where,
+            f"文档在打开时导入部件 {part} 的内容（altChunk）：verify 无法核对这部分内容，"
+            "请在 Word 中打开并另存为 .docx，使其成为正文",
+        )
 
 
 def _versions(document: WordDocument, expected: Expectations) -> Iterator[Finding]:
