@@ -201,15 +201,17 @@ class _Reader:
         return str(self.style_names.get(style_id, style_id))
 
     def _paragraph(self, p: Xml, part: str, **place: Any) -> Paragraph:
-        style = self._style(p, "pPr", "pStyle") or self.default_style
-        style_id = p.find(f"{W}pPr/{W}pStyle")
-        hidden_by_style = style_id is not None and style_id.get(W + "val") in self.hiding_styles
-        shown, hidden = _texts(p, self.hiding_styles, hidden_by_style)
+        node = p.find(f"{W}pPr/{W}pStyle")
+        style_id = None if node is None else node.get(W + "val")
+        style = self.default_style if style_id is None else str(self.style_names.get(style_id, style_id))
+        shown, hidden = _texts(p, self.hiding_styles, style_id in self.hiding_styles)
         return Paragraph(shown, style, part, hidden=hidden, **place)
 
     def _with_text_boxes(self, p: Xml, part: str, **place: Any) -> list[Paragraph]:
         """The paragraph, then the paragraphs of the text boxes anchored in it, located at the anchor."""
         found = [self._paragraph(p, part, **place)]
+        if next(p.iter(W + "txbxContent"), None) is None:
+            return found  # the common case, found by lxml's own search without walking in Python
         for box in _text_boxes(p):
             for inner in box.iter(W + "p"):
                 if not _in_text_box(inner, box):  # a box in the box: read with its own anchor
