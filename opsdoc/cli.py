@@ -242,13 +242,16 @@ def template_check(template_path: Path | None, skip: tuple[str, ...]):
 
 
 @main.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
 def list_rules(output_format: str) -> None:
     """列出全部代码及其所属步骤：读取工作簿、一致性规则（check/build）、文档核对（verify）、模板检查（template check）。"""
     import json
 
     from opsdoc.contract.findings import CATALOGUE
 
+    codes = list(CATALOGUE.values())
     if output_format == "json":
         rows = [
             {
@@ -258,13 +261,18 @@ def list_rules(output_format: str) -> None:
                 "title": c.title,
                 "source": c.source,
             }
-            for c in CATALOGUE.values()
+            for c in codes
         ]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for code in CATALOGUE.values():
-        stages = "、".join(s.label for s in code.stages)
-        click.echo(f"{code.code:<26} {code.severity.value}  {stages:<10} {code.title}")
+    elif output_format == "markdown":  # the table of docs/codes.md
+        click.echo("| code | stage | severity | what it checks | source |\n|---|---|---|---|---|")
+        for c in codes:
+            stages = "、".join(s.label for s in c.stages)
+            click.echo(f"| `{c.code}` | {stages} | {c.severity.value} | {c.title} | {c.source} |")
+    else:
+        for c in codes:
+            stages = "、".join(s.label for s in c.stages)
+            click.echo(f"{c.code:<26} {c.severity.value}  {stages:<10} {c.title}")
 
 
 def _known_codes(codes: tuple[str, ...], *stages: Stage) -> tuple[str, ...]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime
 
+import docx
 import openpyxl
 import pytest
 
 from opsdoc.errors import UnusableDocument
 from opsdoc.pipeline import build
-from opsdoc.qa.diff import diff_documents
+from opsdoc.qa.align import opcodes
+from opsdoc.qa.diff import _diff_rows, diff_documents
 from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample
 
 NEW_VERSION = {
@@ -130,3 +133,28 @@ def test_a_file_that_is_not_a_docx(tmp_path):
     path.write_text("not a document")
     with pytest.raises(UnusableDocument):
         diff_documents(SAMPLE_DOCX, path)
+
+
+def test_a_table_inserted_above_the_budget_is_one_new_table(tmp_path):
+    document = docx.Document(SAMPLE_DOCX)
+    budget = next(t for t in document.tables if t.rows[0].cells[0].text == "预算项")
+    inserted = copy.deepcopy(document.tables[2]._tbl)  # the team table, a header and five rows
+    budget._tbl.addprevious(inserted)
+    path = tmp_path / "inserted.docx"
+    document.save(path)
+    diff = diff_documents(SAMPLE_DOCX, path)
+    assert [(p.label, t.header[:2], {r.change for r in t.rows}, len(t.rows)) for p in diff.parts for t in p.tables] == [
+        ("第6章", ("姓名", "岗位"), {"added"}, 5)
+    ]
+
+
+def test_long_registers_align_by_key_in_linear_time():
+    """25,000 rows a side, one in ten edited, some inserted and removed: quadratic matching takes minutes."""
+    old = [(f"R-{i:06d}", "风险", f"措施{i}") for i in range(25_000)]
+    new = [(key, kind, text + "（已复核）" if i % 10 == 0 else text) for i, (key, kind, text) in enumerate(old)]
+    new = [*new[:100], ("R-X", "新增", "新措施"), *new[300:]]
+    changes = _diff_rows(old, new, ("风险编号", "风险类别", "措施"))
+    kinds = {c: sum(r.change == c for r in changes) for c in ("added", "removed", "changed")}
+    assert kinds == {"added": 1, "removed": 200, "changed": 2480}
+    texts = [f"第{i % 3000}段" for i in range(100_000)]
+    assert opcodes(texts, texts) == [("equal", 0, 100_000, 0, 100_000)]

@@ -8,6 +8,12 @@ from pathlib import Path
 
 import docx
 import pytest
+from docx.enum.style import WD_STYLE_TYPE
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import qn
 from docx.shared import Cm
 
 from opsdoc.contract.findings import Cell, Stage, codes_of
@@ -401,3 +407,103 @@ def test_a_copy_that_lost_its_version_property_says_only_that(resaved_by_libreof
             target.writestr(entry, data)
     report = verify_document(copy_path, workbook=SAMPLE)
     assert [(f.code, str(f.location)) for f in report.findings] == [("version-missing", "文档属性「version」")]
+
+
+# ---------------------------------------------------------------- what Word shows, and only that
+
+NAMESPACES = (
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+    'xmlns:v="urn:schemas-microsoft-com:vml"'
+)
+RT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+COMPLAINTS = "项目中的投诉和满意度由公司统一管理，投诉的具体定义应由服务项目经理与客户沟通商定，达成一致。"
+
+
+def _hide(paragraph_element) -> None:
+    """Format every run, and the paragraph mark, as hidden text, as Word's 字体 › 隐藏 does."""
+    for run in paragraph_element.iter(qn("w:r")):
+        run.get_or_add_rPr().append(OxmlElement("w:vanish"))
+    paragraph_element.get_or_add_pPr().append(parse_xml(f"<w:rPr {NAMESPACES}><w:vanish/></w:rPr>"))
+
+
+def test_a_fixed_paragraph_kept_only_as_hidden_text(tmp_path):
+    edited = COMPLAINTS.replace("公司统一管理", "项目组自行管理")
+
+    def hide_the_original_beside_an_edit(document):
+        original = paragraph(document, COMPLAINTS)
+        original._p.addprevious(copy.deepcopy(original._p))
+        _hide(original._p.getprevious())
+        original.runs[0].text = edited
+
+    path = broken(tmp_path, hide_the_original_beside_an_edit)
+    report = verify_document(path)
+    assert found(report) == [
+        ("fixed-text-changed", "body", number_of(path, edited), None, None),
+        ("hidden-text", "body", number_of(path, edited) - 1, None, None),
+    ]
+    assert "隐藏文字「项目中的投诉和满意度由公司统一管理" in report.findings[1].message
+    assert read_document(path).body_paragraphs()[number_of(path, edited) - 2].text == ""
+
+
+def test_hidden_text_switched_off_or_set_by_a_character_style(tmp_path):
+    def styles(document):
+        hidden = document.styles.add_style("Secret", WD_STYLE_TYPE.CHARACTER)
+        hidden.element.get_or_add_rPr().append(OxmlElement("w:vanish"))
+        document.styles.add_style("Secret Child", WD_STYLE_TYPE.CHARACTER).base_style = hidden
+        target = paragraph(document, COMPLAINTS)
+        target.add_run("（内部备注）", style="Secret Child")
+        shown = target.add_run("")
+        off = OxmlElement("w:vanish")
+        off.set(qn("w:val"), "0")
+        shown._r.get_or_add_rPr().append(off)
+
+    path = broken(tmp_path, styles)
+    assert [(f.code, f.location.excerpt) for f in verify_document(path).findings if f.code != "unknown-style"] == [
+        ("hidden-text", "（内部备注）")
+    ]
+    assert COMPLAINTS in [p.text for p in read_document(path).body_paragraphs()]
+
+
+def _text_box(text: str, *, drawing: bool) -> str:
+    """A run holding a text box: DrawingML with its VML copy in mc:Fallback, or VML alone."""
+    box = f"<w:txbxContent><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:txbxContent>"
+    vml = f"<w:pict><v:shape><v:textbox>{box}</v:textbox></v:shape></w:pict>"
+    if not drawing:
+        return f"<w:r {NAMESPACES}>{vml}</w:r>"
+    return (
+        f'<w:r {NAMESPACES}><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:wsp><wps:txbx>{box}'
+        f"</wps:txbx></wps:wsp></w:drawing></mc:Choice><mc:Fallback>{vml}</mc:Fallback></mc:AlternateContent></w:r>"
+    )
+
+
+def test_tags_and_placeholders_in_text_boxes_are_found_once(tmp_path):
+    def boxes(document):
+        paragraph(document, COMPLAINTS)._p.append(parse_xml(_text_box("客户：{{ x }}", drawing=True)))
+        document.tables[2].rows[1].cells[3].paragraphs[0]._p.append(parse_xml(_text_box("XXX", drawing=False)))
+
+    path = broken(tmp_path, boxes)
+    report = verify_document(path)
+    assert found(report) == [
+        ("placeholder-text", "body", None, 3, 2),
+        ("template-tag", "body", number_of(path, COMPLAINTS), None, None),
+    ]
+    assert "XXX" in report.findings[0].message and "{{" in report.findings[1].message
+    # The box is a paragraph of its own: the anchor's text and its table cell read as before.
+    document = read_document(path)
+    assert COMPLAINTS in [p.text for p in document.body_paragraphs()]
+    assert "XXX" not in document.tables[2].rows[1][3]
+
+
+def test_content_imported_on_open_is_reported(tmp_path):
+    def import_html(document):
+        chunk = Part(PackURI("/word/afchunk1.htm"), "text/html", "<p>另一份文件</p>".encode(), document.part.package)
+        rel = document.part.relate_to(chunk, RT.A_F_CHUNK)
+        target = paragraph(document, COMPLAINTS)._p
+        target.addnext(parse_xml(f'<w:altChunk {NAMESPACES} xmlns:r="{RT_NS}" r:id="{rel}"/>'))
+
+    path = broken(tmp_path, import_html)
+    report = verify_document(path)
+    assert found(report) == [("imported-content", "body", number_of(path, COMPLAINTS), None, None)]
+    assert "/word/afchunk1.htm" in report.findings[0].message

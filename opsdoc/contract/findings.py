@@ -169,6 +169,8 @@ CATALOGUE: dict[str, Code] = {
         Code("fixed-text-changed", VERIFY, E, "模板的固定文字被改动"),
         Code("fixed-text-order", VERIFY, E, "模板的固定文字不在模板中的位置"),
         Code("template-tag", VERIFY, E, "残留模板标签 {{、{%、{#"),
+        Code("hidden-text", VERIFY, E, "文档中有隐藏文字（打印和阅读时看不到）"),
+        Code("imported-content", VERIFY, E, "文档导入外部内容（altChunk），verify 无法核对"),
         Code("version-missing", VERIFY, E, "封面、文件版本历史、页眉页脚或文档属性中没有版本号"),
         Code("version-mismatch", VERIFY, E, "版本号不一致：封面、文件版本历史最后一行、页眉页脚、文档属性"),
         Code("revision-order", VERIFY, E, "文件版本历史的版本号不是严格递增的 V主版本.次版本"),

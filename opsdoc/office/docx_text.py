@@ -7,11 +7,12 @@ generated one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
@@ -22,12 +23,16 @@ from opsdoc.errors import UnusableDocument
 from opsdoc.office.package import DOCUMENT, open_package
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+MC_FALLBACK = MC + "Fallback"
 # Containers whose children are read as if they stood in the parent.
 TRANSPARENT = {W + "sdt", W + "sdtContent", W + "customXml"}
-# Text that is not part of the paragraph it sits in: deleted text, text boxes (own paragraphs),
-# and the fallback copy of drawings.
+# Text that is not part of the paragraph it sits in: deleted text, text boxes (read as paragraphs
+# of their own, see _text_boxes), and the fallback copy of drawings.
 SKIPPED = {W + "del", W + "txbxContent", MC_FALLBACK, W + "pPr", W + "rPr"}
+OFF = ("0", "false", "off")
+Xml = Any  # an lxml element (lxml ships no type stubs here)
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class Paragraph:
     index: int | None = None  # 1-based among the part's paragraphs outside tables
     table: int | None = None  # 1-based table number, for a paragraph in a table cell
     row: int | None = None
+    hidden: str = ""  # text formatted as hidden (w:vanish): in the file, but not on screen or paper
+    text_box: bool = False  # read from a text box anchored in the paragraph `index` (or cell `table`/`row`)
 
     @property
     def is_toc_entry(self) -> bool:
@@ -92,6 +99,8 @@ class WordDocument:
     version: str  # core property "version"; "" when absent
     modified: datetime | None  # core property "modified"
     has_toc: bool
+    # w:altChunk: content Word imports on open (HTML, RTF, another .docx); (where, part name).
+    imported: list[tuple[Place, str]] = field(default_factory=list)
     tables: list[Table] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -138,9 +147,10 @@ def read_document(path: Path | str) -> WordDocument:
 
 
 class _Reader:
-    def __init__(self, document):
+    def __init__(self, document: Any) -> None:
         self.document = document
         self.style_names = {s.style_id: s.name for s in document.styles}
+        self.hiding_styles = _hiding_styles(document.styles.element)
         default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
         self.default_style = default.name if default is not None else "Normal"
 
@@ -148,7 +158,8 @@ class _Reader:
         document = self.document
         body_element = document.element.body
         body = list(self._blocks(body_element))
-        headers, footers = [], []
+        headers: list[Paragraph] = []
+        footers: list[Paragraph] = []
         for rel in sorted(document.part.rels.values(), key=lambda r: str(r.target_ref)):
             if rel.is_external or rel.reltype not in (RT.HEADER, RT.FOOTER):
                 continue
@@ -165,38 +176,69 @@ class _Reader:
             version=document.core_properties.version or "",
             modified=document.core_properties.modified,
             has_toc=_has_toc(body_element),
+            imported=list(self._imported(body_element)),
         )
 
-    def _style(self, element, props: str, tag: str) -> str | None:
+    def _imported(self, body_element: Xml) -> Iterator[tuple[Place, str]]:
+        """Each altChunk with the part it imports, placed at the body paragraph before it."""
+        rels = self.document.part.rels
+        paragraphs = 0
+        for element in _children(body_element):
+            if element.tag == W + "p":
+                paragraphs += 1
+            elif element.tag == W + "altChunk":
+                rel = rels.get(element.get(R_ID) or "")
+                name = "（缺失的部件）"
+                if rel is not None:
+                    name = rel.target_ref if rel.is_external else str(rel.target_part.partname)
+                yield Place(part="body", paragraph=paragraphs or None, excerpt=name), name
+
+    def _style(self, element: Xml, props: str, tag: str) -> str | None:
         node = element.find(f"{W}{props}/{W}{tag}")
         if node is None:
             return None
         style_id = node.get(W + "val")
-        return self.style_names.get(style_id, style_id)
+        return str(self.style_names.get(style_id, style_id))
 
-    def _paragraph(self, p, part: str, **place) -> Paragraph:
-        style = self._style(p, "pPr", "pStyle") or self.default_style
-        return Paragraph(paragraph_text(p), style, part, **place)
+    def _paragraph(self, p: Xml, part: str, **place: Any) -> Paragraph:
+        node = p.find(f"{W}pPr/{W}pStyle")
+        style_id = None if node is None else node.get(W + "val")
+        style = self.default_style if style_id is None else str(self.style_names.get(style_id, style_id))
+        shown, hidden = _texts(p, self.hiding_styles, style_id in self.hiding_styles)
+        return Paragraph(shown, style, part, hidden=hidden, **place)
 
-    def _part_paragraphs(self, root, part: str) -> Iterator[Paragraph]:
+    def _with_text_boxes(self, p: Xml, part: str, **place: Any) -> list[Paragraph]:
+        """The paragraph, then the paragraphs of the text boxes anchored in it, located at the anchor."""
+        found = [self._paragraph(p, part, **place)]
+        if next(p.iter(W + "txbxContent"), None) is None:
+            return found  # the common case, found by lxml's own search without walking in Python
+        for box in _text_boxes(p):
+            for inner in box.iter(W + "p"):
+                if not _in_text_box(inner, box):  # a box in the box: read with its own anchor
+                    boxed = self._with_text_boxes(inner, part, **place)
+                    found += [dataclasses.replace(q, text_box=True) for q in boxed]
+        return found
+
+    def _part_paragraphs(self, root: Xml, part: str) -> Iterator[Paragraph]:
         for block in self._blocks(root, part):
             yield from block.paragraphs if isinstance(block, Table) else (block,)
 
-    def _blocks(self, container, part: str = "body") -> Iterator[Paragraph | Table]:
+    def _blocks(self, container: Xml, part: str = "body") -> Iterator[Paragraph | Table]:
         paragraphs = tables = 0
         caption = ""
         for element in _children(container):
             if element.tag == W + "p":
                 paragraphs += 1
-                paragraph = self._paragraph(element, part, index=paragraphs)
+                paragraph, *boxed = self._with_text_boxes(element, part, index=paragraphs)
                 if paragraph.text.strip():
                     caption = paragraph.text
                 yield paragraph
+                yield from boxed
             elif element.tag == W + "tbl":
                 tables += 1
                 yield self._table(element, tables, caption, part)
 
-    def _table(self, tbl, number: int, caption: str, part: str) -> Table:
+    def _table(self, tbl: Xml, number: int, caption: str, part: str) -> Table:
         rows, paragraphs, header_rows, in_header = [], [], 0, True
         for r, tr in enumerate((e for e in _children(tbl) if e.tag == W + "tr"), start=1):
             header = tr.find(f"{W}trPr/{W}tblHeader")
@@ -204,16 +246,21 @@ class _Reader:
             header_rows += in_header
             cells = []
             for tc in (e for e in _children(tr) if e.tag == W + "tc"):
-                cell = [self._paragraph(p, part, table=number, row=r) for p in tc.iter(W + "p")]
+                cell = [
+                    q
+                    for p in tc.iter(W + "p")
+                    if not _in_text_box(p, tc)
+                    for q in self._with_text_boxes(p, part, table=number, row=r)
+                ]
                 paragraphs.extend(cell)
-                cells.append("\n".join(p.text for p in cell))
+                cells.append("\n".join(p.text for p in cell if not p.text_box))
             rows.append(tuple(cells))
         return Table(
             number, self._style(tbl, "tblPr", "tblStyle"), tuple(rows), header_rows, caption, tuple(paragraphs)
         )
 
 
-def _children(container) -> Iterator:
+def _children(container: Xml) -> Iterator[Xml]:
     """Child elements, looking through content controls and similar wrappers."""
     for child in container:
         if child.tag in TRANSPARENT:
@@ -222,33 +269,117 @@ def _children(container) -> Iterator:
             yield child
 
 
-def paragraph_text(p) -> str:
-    """The text a reader sees: runs, tabs and breaks, field results; not deleted text or field codes."""
-    parts: list[str] = []
+def paragraph_text(p: Xml) -> str:
+    """The text a reader sees: runs, tabs and breaks, field results; not deleted or hidden text, nor field codes."""
+    return _texts(p, frozenset(), False)[0]
 
-    def walk(element) -> None:
+
+def _on(toggle: Xml | None) -> bool:
+    """A w:vanish-like toggle: present and not switched off."""
+    return toggle is not None and (toggle.get(W + "val") or "true").lower() not in OFF
+
+
+def _hidden_run(r: Xml, hiding_styles: frozenset[str], default: bool) -> bool:
+    """Whether a run is hidden: its own w:vanish decides, else its character style, else the paragraph's."""
+    props = r.find(W + "rPr")
+    if props is not None:
+        vanish = props.find(W + "vanish")
+        if vanish is not None:
+            return _on(vanish)
+        style = props.find(W + "rStyle")
+        if style is not None and style.get(W + "val") in hiding_styles:
+            return True
+    return default
+
+
+def _texts(p: Xml, hiding_styles: frozenset[str], hidden_by_style: bool) -> tuple[str, str]:
+    """(the text a reader sees, the text formatted as hidden) of one paragraph."""
+    shown: list[str] = []
+    hidden: list[str] = []
+
+    def walk(element: Xml, out: list[str]) -> None:
         for child in element:
             tag = child.tag
             if tag in SKIPPED:
                 continue
             if tag == W + "t":
-                parts.append(child.text or "")
+                out.append(child.text or "")
             elif tag == W + "tab":
-                parts.append("\t")
+                out.append("\t")
             elif tag in (W + "br", W + "cr"):
-                parts.append("\n")
+                out.append("\n")
+            elif tag == W + "r":
+                walk(child, hidden if _hidden_run(child, hiding_styles, hidden_by_style) else out)
             else:
-                walk(child)
+                walk(child, out)
 
-    walk(p)
-    return "".join(parts)
+    walk(p, shown)
+    return "".join(shown), "".join(hidden)
 
 
-def _twips(length) -> int | None:
+def _hiding_styles(styles: Xml) -> frozenset[str]:
+    """Ids of the styles that make their text hidden, directly or through the style they are based on."""
+    own: dict[str, bool | None] = {}
+    based: dict[str, str] = {}
+    for style in styles.iter(W + "style"):
+        style_id = style.get(W + "styleId") or ""
+        vanish = style.find(f"{W}rPr/{W}vanish")
+        own[style_id] = None if vanish is None else _on(vanish)
+        parent = style.find(W + "basedOn")
+        if parent is not None:
+            based[style_id] = parent.get(W + "val") or ""
+
+    def hides(style_id: str) -> bool:
+        seen: set[str] = set()
+        while style_id in own and style_id not in seen:  # `seen`: a basedOn loop ends the walk
+            seen.add(style_id)
+            if own[style_id] is not None:
+                return bool(own[style_id])
+            style_id = based.get(style_id, "")
+        return False
+
+    return frozenset(s for s in own if hides(s))
+
+
+def _text_boxes(p: Xml) -> Iterator[Xml]:
+    """The text boxes (w:txbxContent) anchored in a paragraph, each once.
+
+    A DrawingML text box comes with a VML copy in mc:Fallback for older readers; the mc:Choice
+    copy is read, the Fallback only when the Choice holds none (a VML-only file).
+    """
+
+    def walk(element: Xml) -> Iterator[Xml]:
+        for child in element:
+            if child.tag == W + "txbxContent":
+                yield child  # its own nested boxes are found when its paragraphs are read
+            elif child.tag == MC + "AlternateContent":
+                chosen = [box for choice in child.iterchildren(MC + "Choice") for box in walk(choice)]
+                if chosen:
+                    yield from chosen
+                else:
+                    for fallback in child.iterchildren(MC_FALLBACK):
+                        yield from walk(fallback)
+            elif child.tag != W + "p":  # a nested paragraph is read on its own
+                yield from walk(child)
+
+    yield from walk(p)
+
+
+def _in_text_box(p: Xml, container: Xml) -> bool:
+    """Whether a w:p found under `container` stands in a text box (read with its anchor instead)."""
+    parent = p.getparent()
+    while parent is not None and parent is not container:
+        if parent.tag == W + "txbxContent":
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def _twips(length: Any) -> int | None:
     return None if length is None else round(length.twips)
 
 
-def _page_setup(section) -> PageSetup:
+def _page_setup(section: Any) -> PageSetup:
     size = section._sectPr.find(W + "pgSz")
     orientation = (size.get(W + "orient") if size is not None else None) or "portrait"
     return PageSetup(
@@ -262,7 +393,7 @@ def _page_setup(section) -> PageSetup:
     )
 
 
-def _has_toc(body) -> bool:
+def _has_toc(body: Xml) -> bool:
     for instr in body.iter(W + "instrText"):
         if (instr.text or "").strip().upper().startswith("TOC"):
             return True

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CONTENTS, COVER, HISTORY, SECTION_STYLE, Change
 from opsdoc.office.docx_text import Table, WordDocument, read_document
+from opsdoc.qa.align import opcodes
 
 SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited, not one removed and one added
 UNIT = re.compile(r"[（(][^）)]*[）)]$")  # "响应时间（分钟）" is named 响应时间
@@ -120,11 +121,13 @@ class DocumentDiff:
                 if p.change == Change.CHANGED:
                     lines.append(f"  修改段落{where}：{_flat(p.old)} → {_flat(p.new)}")
                 else:
-                    lines.append(f"  {'新增' if p.change == 'added' else '删除'}段落{where}：{_flat(p.new or p.old)}")
+                    lines.append(
+                        f"  {'新增' if p.change == Change.ADDED else '删除'}段落{where}：{_flat(p.new or p.old)}"
+                    )
             for table in part.tables:
                 for row in table.rows:
                     if row.change == Change.CHANGED:
-                        for i in _changed_cells(row.old, row.new):
+                        for i in _changed_cells(row.old or (), row.new or ()):
                             column = f" {_column(table.header, i)}" if table.header else ""
                             lines.append(
                                 f"  {table.name} 修改 {row.key}{column}：{_flat(_cell(row.old, i))} → {_flat(_cell(row.new, i))}"
@@ -251,46 +254,67 @@ def _diff_part(old: _Part, new: _Part) -> PartDiff:
     diff.sections_added = [s for s in new.sections if s not in old.sections]
     diff.sections_removed = [s for s in old.sections if s not in new.sections]
     diff.paragraphs = _diff_paragraphs(old.paragraphs, new.paragraphs)
-    old_tables = _by_name(old.tables)
-    for key, table in _by_name(new.tables).items():
-        before = old_tables.pop(key, None)
+    for before, table in _paired_tables(old.tables, new.tables):
+        if table is None:
+            assert before is not None
+            removed = [RowChange(Change.REMOVED, _key(r), (), r, None) for r in before.rows]
+            diff.tables.append(TableDiff(before.name, removed, before.header or ()))
+            continue
         header = table.header or (before.header if before else None) or ()
         rows = _diff_rows(before.rows if before else [], table.rows, header)
         if rows:
             diff.tables.append(TableDiff(table.name, rows, header))
-    for table in old_tables.values():
-        diff.tables.append(
-            TableDiff(
-                table.name, [RowChange(Change.REMOVED, _key(r), (), r, None) for r in table.rows], table.header or ()
-            )
-        )
     return diff
 
 
-def _by_name(tables: list[_Table]) -> dict[tuple[str, int], _Table]:
-    """Tables keyed by name and occurrence, so two tables under one heading stay apart."""
-    seen: dict[str, int] = {}
-    keyed = {}
-    for table in tables:
-        seen[table.name] = seen.get(table.name, 0) + 1
-        keyed[(table.name, seen[table.name])] = table
-    return keyed
+def _signature(table: _Table) -> tuple[str, ...]:
+    """What tells two tables of one name apart: their header, else their first column."""
+    return table.header or tuple(_key(r) for r in table.rows)
+
+
+def _paired_tables(old: list[_Table], new: list[_Table]) -> list[tuple[_Table | None, _Table | None]]:
+    """Tables matched by name, then in order among those of the same name, aligned by their header.
+
+    A table inserted above 预算 is one new table; the 预算 table still meets its old self.
+    Pairs in the new document's order, then the removed tables.
+    """
+    by_name: dict[str, list[_Table]] = {}
+    for table in old:
+        by_name.setdefault(table.name, []).append(table)
+    new_by_name: dict[str, list[_Table]] = {}
+    for table in new:
+        new_by_name.setdefault(table.name, []).append(table)
+    partner: dict[int, _Table | None] = {}  # id of a new table → its old one
+    removed: list[_Table] = []
+    for name, olds in by_name.items():
+        news = new_by_name.get(name, [])
+        for _op, i1, i2, j1, j2 in opcodes([_signature(t) for t in olds], [_signature(t) for t in news]):
+            pairs = min(i2 - i1, j2 - j1)  # equal, or edited in place: the k-th with the k-th
+            for k in range(pairs):
+                partner[id(news[j1 + k])] = olds[i1 + k]
+            removed += olds[i1 + pairs : i2]
+    paired: list[tuple[_Table | None, _Table | None]] = [(partner.get(id(t)), t) for t in new]
+    return paired + [(t, None) for t in removed]
 
 
 def _diff_paragraphs(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[ParagraphChange]:
     changes = []
     old_texts, new_texts = [t for _, t in old], [t for _, t in new]
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, old_texts, new_texts, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in opcodes(old_texts, new_texts):
         if op == "equal":
             continue
-        removed, added = list(range(i1, i2)), list(range(j1, j2))
+        # Removed and added paragraphs pair up in order while they stay alike (edited in place).
+        pairs = 0
         while (
-            removed and added and SequenceMatcher(None, old_texts[removed[0]], new_texts[added[0]]).ratio() >= SIMILAR
+            pairs < min(i2 - i1, j2 - j1)
+            and SequenceMatcher(None, old_texts[i1 + pairs], new_texts[j1 + pairs]).ratio() >= SIMILAR
         ):
-            i, j = removed.pop(0), added.pop(0)
-            changes.append(ParagraphChange(Change.CHANGED, new[j][0], old_texts[i], new_texts[j]))
-        changes += [ParagraphChange(Change.REMOVED, old[i][0], old_texts[i], None) for i in removed]
-        changes += [ParagraphChange(Change.ADDED, new[j][0], None, new_texts[j]) for j in added]
+            pairs += 1
+        changes += [
+            ParagraphChange(Change.CHANGED, new[j1 + k][0], old_texts[i1 + k], new_texts[j1 + k]) for k in range(pairs)
+        ]
+        changes += [ParagraphChange(Change.REMOVED, old[i][0], old_texts[i], None) for i in range(i1 + pairs, i2)]
+        changes += [ParagraphChange(Change.ADDED, new[j][0], None, new_texts[j]) for j in range(j1 + pairs, j2)]
     return changes
 
 
@@ -300,12 +324,15 @@ def _key(row: tuple[str, ...]) -> str:
 
 def _diff_rows(old: list[tuple[str, ...]], new: list[tuple[str, ...]], header: tuple[str, ...]) -> list[RowChange]:
     """Rows matched by first cell; rows sharing a first cell are aligned in order among themselves."""
-    keys = list(dict.fromkeys([_key(r) for r in new] + [_key(r) for r in old]))
+    # Grouped by key in one pass each (new first, so keys come in the new document's order).
+    groups: dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]]]] = {}
+    for row in new:
+        groups.setdefault(_key(row), ([], []))[1].append(row)
+    for row in old:
+        groups.setdefault(_key(row), ([], []))[0].append(row)
     changes = []
-    for key in keys:
-        before = [r for r in old if _key(r) == key]
-        after = [r for r in new if _key(r) == key]
-        for op, i1, i2, j1, j2 in SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+    for key, (before, after) in groups.items():
+        for op, i1, i2, j1, j2 in opcodes(before, after):
             if op == "equal":
                 continue
             pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0

@@ -18,10 +18,12 @@ from opsdoc.contract.model import SHEETS
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, PLACEHOLDER, REVISION_HEADER, SECTION_STYLE, parse_version
 from opsdoc.generate.context import default_template
 from opsdoc.office.docx_text import Paragraph, Table, WordDocument, read_document, shorten
+from opsdoc.qa.align import opcodes
 from opsdoc.qa.expectations import TEMPLATE_TAG, VERSION_LABEL, Expectations, read_expectations
 from opsdoc.workbook.reader import Workbook, read_workbook
 
 SIMILAR = 0.6  # a paragraph this close to a fixed one is that paragraph, edited
+NEARBY = 200  # paragraphs either side of where a missing fixed one belongs that may be it, edited
 
 
 # ---------------------------------------------------------------- the checks
@@ -47,6 +49,7 @@ def verify_document(
         findings += _headings(document, expected)
         findings += _fixed_text(document, expected)
         findings += _residue(document, _typed_tags(values))
+        findings += _unseen(document)
         findings += _versions(document, expected)
         findings += _page_setup(document, expected)
         findings += _styles(document, expected)
@@ -116,8 +119,7 @@ def _align_headings(
     """
     titles = [p.text.strip() for p in found]
     wanted = set(expected)
-    matcher = SequenceMatcher(None, expected, titles, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in opcodes(expected, titles):
         if op == "equal":
             continue
         missing, extra = list(range(i1, i2)), list(range(j1, j2))
@@ -187,23 +189,28 @@ def _fixed_text(document: WordDocument, expected: Expectations) -> Iterator[Find
         if p.text.strip() and not p.is_toc_entry and p.style not in (CHAPTER_STYLE, SECTION_STYLE)
     ]
     texts = [p.text for p in paragraphs]
-    present = set(texts)
+    first: dict[str, int] = {}  # where each text first stands
+    for j, text in enumerate(texts):
+        first.setdefault(text, j)
     fixed = list(expected.fixed_body)
-    matcher = SequenceMatcher(None, fixed, texts, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in opcodes(fixed, texts):
         if op in ("equal", "insert"):
             continue
-        gap = list(range(j1, j2))
+        gap = set(range(j1, j2))
         for i in range(i1, i2):
             text = fixed[i]
-            if text in present:
-                where = paragraphs[texts.index(text)]
-                yield finding("fixed-text-order", where.location(), f"模板固定文字「{shorten(text)}」不在模板中的位置")
+            if text in first:
+                moved = paragraphs[first[text]]
+                yield finding("fixed-text-order", moved.location(), f"模板固定文字「{shorten(text)}」不在模板中的位置")
                 continue
-            likeness = {j: SequenceMatcher(None, text, texts[j]).ratio() for j in gap}
-            similar = max(likeness, key=likeness.get, default=None)
+            # The edited paragraph stands where the fixed one belongs: look near there, not in
+            # the whole stretch, so a long document costs the same per paragraph.
+            at = j1 + (i - i1) * (j2 - j1) // (i2 - i1)
+            nearby = [j for j in range(at - NEARBY, at + NEARBY + 1) if j in gap]
+            likeness = {j: SequenceMatcher(None, text, texts[j]).ratio() for j in nearby}
+            similar = max(likeness, key=lambda j: likeness[j], default=None)
             if similar is not None and likeness[similar] >= SIMILAR:
-                gap.remove(similar)
+                gap.discard(similar)
                 yield finding(
                     "fixed-text-changed",
                     paragraphs[similar].location(),
@@ -252,6 +259,24 @@ def _residue(document: WordDocument, typed: list[str]) -> Iterator[Finding]:
             )
 
 
+def _unseen(document: WordDocument) -> Iterator[Finding]:
+    """What verify cannot vouch for: text Word keeps but hides, and content Word imports on open."""
+    for p in document.all_paragraphs():
+        if p.hidden.strip():
+            yield finding(
+                "hidden-text",
+                p.location(p.hidden),
+                f"隐藏文字「{shorten(p.hidden)}」：打印和阅读时看不到，受控文档中不应有隐藏内容",
+            )
+    for where, part in document.imported:
+        yield finding(
+            "imported-content",
+            where,
+            f"文档在打开时导入部件 {part} 的内容（altChunk）：verify 无法核对这部分内容，"
+            "请在 Word 中打开并另存为 .docx，使其成为正文",
+        )
+
+
 def _versions(document: WordDocument, expected: Expectations) -> Iterator[Finding]:
     cover = next((p for p in document.body_paragraphs() if VERSION_LABEL.search(p.text)), None)
     history = next((t for t in document.tables if t.rows and t.rows[0][0].strip() == REVISION_HEADER), None)
@@ -261,7 +286,7 @@ def _versions(document: WordDocument, expected: Expectations) -> Iterator[Findin
     if cover is None:
         yield finding("version-missing", Place(part="body"), "封面上没有「版本号：」")
     else:
-        versions.append(("封面", cover.location(), VERSION_LABEL.search(cover.text).group(1)))
+        versions.append(("封面", cover.location(), _version(cover.text)))
     if history is None:
         yield finding("version-missing", Place(part="body"), f"找不到文件版本历史表（首列表头为「{REVISION_HEADER}」）")
     else:
@@ -278,7 +303,7 @@ def _versions(document: WordDocument, expected: Expectations) -> Iterator[Findin
     if expected.version_in_margins and not margins:
         yield finding("version-missing", Place(part="footer"), "页眉页脚中没有「版本号：」")
     for p in margins:
-        versions.append(("页眉" if p.part == "header" else "页脚", p.location(), VERSION_LABEL.search(p.text).group(1)))
+        versions.append(("页眉" if p.part == "header" else "页脚", p.location(), _version(p.text)))
     if document.version:
         versions.append(("文档属性 version", Place(part="properties", excerpt=document.version), document.version))
     else:
@@ -291,6 +316,12 @@ def _versions(document: WordDocument, expected: Expectations) -> Iterator[Findin
                 yield finding(
                     "version-mismatch", location, f"{name}的版本号是 {version}，{reference_name}是 {reference}"
                 )
+
+
+def _version(text: str) -> str:
+    """The version after 版本号：, in a paragraph already found to have one."""
+    match = VERSION_LABEL.search(text)
+    return match.group(1) if match else ""
 
 
 def _revision_order(history: Table, rows: list[tuple[int, str]]) -> Iterator[Finding]:
@@ -465,7 +496,8 @@ def _record_rows(document: WordDocument, values: list[ExpectedValue]) -> dict[tu
     """Each table record's document row: the row showing most of its values, each row used once."""
     records: dict[tuple[str, int], list[ExpectedValue]] = {}
     for value in values:
-        records.setdefault(value.record, []).append(value)
+        if value.record is not None:  # the caller passes only values with a record
+            records.setdefault(value.record, []).append(value)
     rows = [
         (table, r, "\n".join(cells) + "\n" + table.caption)
         for table in document.tables
@@ -502,7 +534,7 @@ def _chapter_text(document: WordDocument, expected: Expectations, chapter: int) 
     """
     title = expected.chapters[chapter - 1] if chapter <= len(expected.chapters) else None
     headings = [b.text.strip() for b in document.body if isinstance(b, Paragraph) and b.style == CHAPTER_STYLE]
-    inside, lines = title not in headings, []
+    inside, lines = title not in headings, list[str]()
     for block in document.body:
         if isinstance(block, Paragraph) and block.style == CHAPTER_STYLE and title in headings:
             inside = block.text.strip() == title
