@@ -5,22 +5,28 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import click
 
 from opsdoc.contract.vocabulary import Stage
 from opsdoc.errors import OpsdocError
 
+if TYPE_CHECKING:
+    from opsdoc.pipeline import BuildResult
+
 FILE = click.Path(path_type=Path)
+P = ParamSpec("P")
 ANNOTATE_HELP = "另存一份标注副本：问题以批注和底色标在单元格上，首页「检查结果」列出全部问题（原工作簿不变）。"
 
 
-def _handles_errors(command):
+def _handles_errors(command: Callable[P, None]) -> Callable[P, None]:
     """Turn a "cannot continue" error into one clear line and its exit code, never a traceback."""
 
     @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             return command(*args, **kwargs)
         except OpsdocError as exc:
@@ -42,12 +48,12 @@ def _handles_errors(command):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="opsdoc")
-def main():
+def main() -> None:
     """opsdoc：由数据工作簿生成受控的《运维工作管理规范》Word 文档。"""
 
 
 @main.group()
-def workbook():
+def workbook() -> None:
     """数据工作簿（Excel）。"""
 
 
@@ -55,7 +61,7 @@ def workbook():
 @click.option("-o", "--output", type=FILE, default=Path("运维工作管理规范.xlsx"), show_default=True)
 @click.option("--force", is_flag=True, help="覆盖已存在的文件。")
 @_handles_errors
-def workbook_new(output: Path, force: bool):
+def workbook_new(output: Path, force: bool) -> None:
     """写出空白数据工作簿：全部工作表、表头、填写提示和下拉列表。"""
     from opsdoc.office.output import Outputs
     from opsdoc.workbook.blank import new_workbook
@@ -83,7 +89,7 @@ def check(
     config: Path | None,
     annotate: Path | None,
     force: bool,
-):
+) -> None:
     """检查工作簿：读取、校验并执行全部一致性规则。退出码 0 通过，1 有错误，2 无法读取，3 拒绝覆盖。"""
     from opsdoc.pipeline import check as run_check
     from opsdoc.pipeline import write_annotated
@@ -116,7 +122,20 @@ def check(
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="批量生成时的并行进程数。")
 @click.option("--annotate", type=FILE, metavar="OUT.xlsx", help=ANNOTATE_HELP + "仅单个工作簿。")
 @_handles_errors
-def build(workbook_paths, output_dir, template, force, draft, strict, skip, config, dump_context, pdf, jobs, annotate):
+def build(
+    workbook_paths: tuple[Path, ...],
+    output_dir: Path,
+    template: Path | None,
+    force: bool,
+    draft: bool,
+    strict: bool,
+    skip: tuple[str, ...],
+    config: Path | None,
+    dump_context: Path | None,
+    pdf: bool,
+    jobs: int,
+    annotate: Path | None,
+) -> None:
     """检查工作簿并生成受控的 .docx；可给出多个工作簿或文件夹批量生成。
 
     退出码 0 成功，1 有错误未生成，2 无法读取，3 拒绝覆盖已发布版本（批量时取各文档中最大的）。
@@ -124,7 +143,7 @@ def build(workbook_paths, output_dir, template, force, draft, strict, skip, conf
     from opsdoc.pipeline import build as build_one
     from opsdoc.pipeline import workbooks_in
 
-    options = dict(
+    options: dict[str, Any] = dict(
         template=template,
         config=config,
         force=force,
@@ -154,30 +173,31 @@ def build(workbook_paths, output_dir, template, force, draft, strict, skip, conf
     sys.exit(_build_batch(sources, output_dir, jobs, options))
 
 
-def _report_build(result) -> None:
+def _report_build(result: BuildResult) -> None:
     if result.report.findings:
         click.echo(result.report.to_text(), err=result.output is not None)
     if result.output is None:
         click.echo("存在错误，未生成文档。请按上面的提示修改工作簿（或用 --draft 生成草稿预览）。", err=True)
         sys.exit(1)
-    click.echo(f"{result.output}：{result.status.label}")
-    if result.pdf:
+    if result.status:
+        click.echo(f"{result.output}：{result.status.label}")
+    if result.pdf and result.pdf_status:
         click.echo(f"{result.pdf}：{result.pdf_status.label}")
 
 
-def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict) -> int:
+def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict[str, Any]) -> int:
     """One line per workbook as it completes, a progress bar on stderr, and the worst exit code."""
     import time
 
     from opsdoc.pipeline import build_many
 
-    started, codes = time.perf_counter(), []
+    started, codes = time.perf_counter(), list[int]()
     with click.progressbar(length=len(sources), label="生成中", file=sys.stderr, show_pos=True) as bar:
         for item in build_many(sources, output_dir, jobs=jobs, **options):
             codes.append(item.exit_code)
-            if item.error:
+            if item.error or item.result is None:
                 line = f"✗ {item.source}：{item.error}"
-            elif item.result.output is None:
+            elif item.result.output is None or item.result.status is None:
                 report = item.result.report
                 line = f"✗ {item.source}：{len(report.errors)} 个错误，未生成（opsdoc check 查看详情）"
             else:
@@ -201,7 +221,7 @@ def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict
 @_handles_errors
 def verify(
     docx_path: Path, template: Path | None, workbook_path: Path | None, output_format: str, skip: tuple[str, ...]
-):
+) -> None:
     """对照模板（和工作簿）检查一份 .docx。退出码 0 通过，1 有问题，2 无法读取。"""
     from opsdoc.qa.verify import verify_document
 
@@ -215,7 +235,7 @@ def verify(
 @click.argument("new", metavar="NEW.docx", type=FILE)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_handles_errors
-def diff_command(old: Path, new: Path, output_format: str):
+def diff_command(old: Path, new: Path, output_format: str) -> None:
     """逐章比较两个版本：新增、删除、修改的段落和表格行，以及可填入“修订说明”的摘要。"""
     from opsdoc.qa.diff import diff_documents
 
@@ -224,7 +244,7 @@ def diff_command(old: Path, new: Path, output_format: str):
 
 
 @main.group("template")
-def template_group():
+def template_group() -> None:
     """Word 模板。"""
 
 
@@ -232,7 +252,7 @@ def template_group():
 @click.argument("template_path", metavar="TEMPLATE", type=FILE, required=False)
 @click.option("--skip", multiple=True, metavar="CODE", help="不报告某个模板检查代码（可重复）。")
 @_handles_errors
-def template_check(template_path: Path | None, skip: tuple[str, ...]):
+def template_check(template_path: Path | None, skip: tuple[str, ...]) -> None:
     """检查公司 Word 模板：用到的名称、十个章节、目录域（默认检查内置模板）。退出码 0 通过，1 有问题，2 无法读取。"""
     from opsdoc.qa.template_check import check_template
 
