@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from opsdoc.contract.findings import Cell, Finding, finding
 from opsdoc.contract.model import SHEET_BY_TITLE, SHEETS, Document, SheetSpec
@@ -41,6 +42,9 @@ class Workbook:
     findings: list[Finding] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)  # what was read, keyed by sheet, header and label
     invalid: list[Loc] = field(default_factory=list)  # every value the model refused, reported or not
+
+
+Record = dict[str, Any]  # one record or key-value sheet, keyed by header or label
 
 
 class WorkbookReader:
@@ -158,7 +162,7 @@ class WorkbookReader:
                     f"「{match.group().strip()}」是模板占位内容，请替换为本项目的实际内容",
                 )
 
-    def _take(self, spec: SheetSpec, loc: Loc, ref: str, value: Any, into: dict, key: str) -> None:
+    def _take(self, spec: SheetSpec, loc: Loc, ref: str, value: Any, into: Record, key: str) -> None:
         self.cells.refs[loc] = ref
         if value is _BLOCKED:
             self.blocked.add(loc)
@@ -166,7 +170,7 @@ class WorkbookReader:
             self._check_text(spec.title, ref, value)
             into[key] = value
 
-    def _table(self, spec: SheetSpec, grid: list[list[Any]]) -> list[dict]:
+    def _table(self, spec: SheetSpec, grid: list[list[Any]]) -> list[Record]:
         header = grid[0] if grid else []
         columns: dict[str, int] = {}
         for c, text in enumerate(header):
@@ -184,25 +188,25 @@ class WorkbookReader:
             if col.label not in columns and col.required:
                 self.report("missing-column", spec.title, f"{spec.title}!1:1", f"缺少必填列「{col.label}」：{col.hint}")
                 self.blocked.add((spec.title, "*", col.label))
-        records = []
+        records: list[Record] = []
         for r, row in enumerate(grid[1:], start=2):
             if all(v is None for v in row):
                 continue
             index = len(records)
-            record: dict[str, Any] = {}
+            record: Record = {}
             for label, c in columns.items():
                 ref = f"{spec.title}!{column_letter(c + 1)}{r}"
                 self._take(spec, (spec.title, index, label), ref, row[c] if c < len(row) else None, record, label)
-            for label in spec.columns:
-                if label.label not in columns:
-                    self.cells.refs[(spec.title, index, label.label)] = f"{spec.title}!{r}:{r}"
+            for col in spec.columns:
+                if col.label not in columns:
+                    self.cells.refs[(spec.title, index, col.label)] = f"{spec.title}!{r}:{r}"
             records.append(record)
         if not records:
             self.cells.refs[(spec.title,)] = f"{spec.title}!A2"
         return records
 
-    def _key_values(self, spec: SheetSpec, grid: list[list[Any]]) -> dict:
-        values: dict[str, Any] = {}
+    def _key_values(self, spec: SheetSpec, grid: list[list[Any]]) -> Record:
+        values: Record = {}
         found: set[str] = set()
         for r, row in enumerate(grid, start=1):
             if not row or row[0] is None or row[0] is _BLOCKED:
@@ -225,7 +229,7 @@ class WorkbookReader:
                 self.blocked.add((spec.title, col.label))
         return values
 
-    def validate(self, data: dict) -> Workbook:
+    def validate(self, data: dict[str, Any]) -> Workbook:
         """Stage two: the model, with pydantic's errors as findings at their cells."""
         invalid: list[Loc] = []
         try:
@@ -237,11 +241,11 @@ class WorkbookReader:
             document = None
         return Workbook(self.path, document, self.cells, self.findings, data, invalid)
 
-    def _translate(self, error: dict) -> None:
+    def _translate(self, error: ErrorDetails) -> None:
         loc = tuple(error["loc"])
         if self._is_blocked(loc):
             return
-        spec = SHEET_BY_TITLE[loc[0]]
+        spec = SHEET_BY_TITLE[str(loc[0])]
         label = loc[-1] if len(loc) > 1 and isinstance(loc[-1], str) else None
         ref = self.cells.refs.get(loc, self.cells.refs.get(loc[:1], spec.title))
         kind = error["type"]
@@ -249,12 +253,12 @@ class WorkbookReader:
             if len(loc) == 1:
                 message = f"工作表「{spec.title}」没有数据，请至少填写一行"
             else:
-                message = f"「{label}」为必填项，请填写：{spec.column(label).hint}"
+                message = f"「{label}」为必填项，请填写：{spec.column(str(label)).hint}"
             self.report("missing-value", spec.title, ref, message)
         elif kind == "too_short":
             self.report("missing-value", spec.title, ref, f"工作表「{spec.title}」没有数据，请至少填写一行")
         elif kind == "literal_error":
-            choices = "/".join(spec.column(label).choices)
+            choices = "/".join(spec.column(str(label)).choices)
             self.report("bad-choice", spec.title, ref, f"「{error['input']}」不是可选值，请从下拉列表中选择：{choices}")
         elif kind in ("bad-date", "bad-number", "bad-choice"):
             self.report(kind, spec.title, ref, f"{label}：{error['msg']}" if label else error["msg"])
