@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from opsdoc.cli import main
 from opsdoc.control.issue import Outcome
 from opsdoc.control.register import REGISTER_NAME, entries, open_register
-from opsdoc.errors import IssuedVersionExists, PdfExportError
+from opsdoc.errors import PdfExportError
 from opsdoc.pipeline import issue
 from tests.support import edit_sample, uno_python
 
