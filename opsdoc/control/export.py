@@ -55,6 +55,10 @@ def register_workbook(rows: list[Entry]) -> bytes:
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     sheet.print_title_rows = "1:1"
+    # Printed for audits: landscape, every column on one page width.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
     stamp = max((datetime.fromisoformat(e.issued_at).replace(tzinfo=None) for e in rows), default=datetime(1980, 1, 1))
     return xlsx_bytes(book, stamp)
 
