@@ -243,6 +243,107 @@ def diff_command(old: Path, new: Path, output_format: str) -> None:
     click.echo(changes.to_json() if output_format == "json" else changes.to_text())
 
 
+@main.command("issue")
+@click.argument("workbook_path", metavar="WORKBOOK", type=FILE)
+@click.option("--archive", type=FILE, help="归档文件夹（默认：opsdoc.toml 中的 archive）。")
+@click.option("--template", type=FILE, help="公司自己的 Word 模板（.docx，含 docxtpl 标签）。")
+@click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
+@click.option("--by", help="发布人（默认：当前操作系统用户）。")
+@_handles_errors
+def issue_command(
+    workbook_path: Path, archive: Path | None, template: Path | None, config: Path | None, by: str | None
+) -> None:
+    """发布受控版本：检查（严格）、生成、核对、导出 PDF/A、归档并登记；上一版本作废。
+
+    退出码 0 已发布或已登记且相同，1 有问题未发布，2 无法读取或导出，3 该版本已发布且内容不同。
+    """
+    from opsdoc.pipeline import issue
+
+    result = issue(workbook_path, archive, template=template, config=config, by=by, progress=_progress)
+    if result.issued is None:
+        click.echo(result.report.to_text(), err=True)
+        click.echo("存在错误或警告，未发布。请按上面的提示修改工作簿。", err=True)
+        sys.exit(1)
+    issued = result.issued
+    if issued.report is not None and not issued.report.passes():
+        click.echo(issued.report.to_text(), err=True)
+    entry = issued.entry
+    if entry is not None:
+        click.echo(f"{entry.file_code} {entry.version}：{issued.outcome.label}（{entry.docx_path}）")
+    else:
+        click.echo(f"{workbook_path}：{issued.outcome.label}", err=True)
+    if issued.superseded is not None:
+        click.echo(f"{issued.superseded.file_code} {issued.superseded.version}：已作废")
+    sys.exit(1 if entry is None else 0)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@main.group("register")
+def register_group() -> None:
+    """受控文件清单：已发布版本的登记册。"""
+
+
+ARCHIVE = click.option("--archive", type=FILE, default=Path("."), show_default=True, help="归档文件夹。")
+
+
+@register_group.command("list")
+@ARCHIVE
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handles_errors
+def register_list(archive: Path, output_format: str) -> None:
+    """列出现行和作废的版本，最新的在前。"""
+    import dataclasses
+    import json
+
+    from opsdoc.control.register import entries, open_register
+
+    with open_register(archive) as connection:
+        rows = entries(connection)
+    if output_format == "json":
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(
+            f"{r.status}  {r.file_code}  {r.version}  {r.title}  生效 {r.effective_on}  发布 {r.issued_at} {r.issued_by}"
+        )
+    click.echo(f"共 {len(rows)} 个版本")
+
+
+@register_group.command("export")
+@ARCHIVE
+@click.option("-o", "--output", type=FILE, default=Path("受控文件清单.xlsx"), show_default=True)
+@click.option("--force", is_flag=True, help="覆盖已存在的文件。")
+@_handles_errors
+def register_export(archive: Path, output: Path, force: bool) -> None:
+    """把登记册导出为格式化的 受控文件清单.xlsx。退出码 0 成功，2 无法读取，3 拒绝覆盖。"""
+    from opsdoc.control.export import register_workbook
+    from opsdoc.control.register import entries, open_register, register_path
+    from opsdoc.office.output import Outputs
+
+    with open_register(archive) as connection:
+        rows = entries(connection)
+    outputs = Outputs(inputs=[register_path(archive)], force=force)
+    outputs.add(output, register_workbook(rows))
+    (status,) = outputs.write()
+    click.echo(f"{output}：{status.label}（{len(rows)} 个版本）")
+
+
+@register_group.command("verify")
+@ARCHIVE
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handles_errors
+def register_verify(archive: Path, output_format: str) -> None:
+    """重新计算归档中每个文件的 SHA-256 并与登记册核对。退出码 0 一致，1 有缺失、改动或未登记的文件，2 无法读取。"""
+    from opsdoc.control.register import verify_archive
+
+    report = verify_archive(archive)
+    click.echo(report.to_json() if output_format == "json" else report.to_text())
+    sys.exit(0 if report.passes() else 1)
+
+
 @main.group("template")
 def template_group() -> None:
     """Word 模板。"""

@@ -14,6 +14,7 @@ from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventio
 from opsdoc.contract.findings import Report
 from opsdoc.contract.model import SHEETS, DocumentInfo
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
+from opsdoc.control.issue import Issued
 from opsdoc.errors import OpsdocError
 from opsdoc.generate.context import build_context
 from opsdoc.generate.draft import draft as draft_of
@@ -129,15 +130,67 @@ def build(
     return BuildResult(report, output, statuses[-2], pdf_output, statuses[-1])
 
 
-def _laid_out(data: bytes, progress: Callable[[str], None] | None) -> tuple[bytes, bytes]:
-    """The .docx with its TOC page numbers written in, and its PDF."""
-    from opsdoc.generate.pdf import export_pdf, write_toc  # lxml and the UNO bridge: --pdf only
+def _laid_out(
+    data: bytes, progress: Callable[[str], None] | None, keywords: tuple[str, ...] | None = None
+) -> tuple[bytes, bytes]:
+    """The .docx with its TOC page numbers written in, and its PDF (PDF/A-2b given `keywords`)."""
+    from opsdoc.generate.pdf import Archival, export_pdf, write_toc  # lxml and the UNO bridge: --pdf only
 
     with tempfile.TemporaryDirectory(prefix="opsdoc-build-") as work:
         source, target = Path(work) / "document.docx", Path(work) / "document.pdf"
         source.write_bytes(data)
-        entries = export_pdf(source, target, progress)
+        entries = export_pdf(source, target, progress, Archival(keywords) if keywords is not None else None)
         return write_toc(data, entries), target.read_bytes()
+
+
+# The .docx as rendered, progress, and the keywords → the laid-out .docx and its PDF/A.
+LayOut = Callable[[bytes, Callable[[str], None] | None, tuple[str, ...]], tuple[bytes, bytes]]
+
+
+@dataclass
+class IssueResult:
+    report: Report  # the workbook's findings (strict: warnings refuse too)
+    issued: Issued | None = None  # None: refused because of findings
+
+
+def issue(
+    path: Path,
+    archive: Path | None = None,
+    *,
+    template: Path | None = None,
+    config: Path | None = None,
+    by: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    lay_out: LayOut | None = None,
+) -> IssueResult:
+    """Release the workbook's version into the archive: check (strict), build, PDF/A, verify, file, register.
+
+    The archive is `archive`, else opsdoc.toml's `archive` (relative to that file's folder).
+    `lay_out` replaces the LibreOffice export (tests of the register use a fast stand-in).
+    """
+    from opsdoc.control.issue import release
+
+    checked = check(path, config=config)
+    archive = archive or _configured_archive(path, config, checked.conventions)
+    document, report = checked.workbook.document, checked.report
+    if document is None or not report.passes(strict=True):
+        return IssueResult(report)
+    from opsdoc.generate.render import render_document
+
+    data = render_document(document, build_context(document, checked.conventions, draft=False), template)
+    docx, pdf = (lay_out or _laid_out)(data, progress, (document.info.file_code, document.info.version))
+    issued = release(archive, document, output_name(document.info), docx, pdf, template=template, workbook=path, by=by)
+    return IssueResult(report, issued)
+
+
+def _configured_archive(path: Path, config: Path | None, conventions: Conventions) -> Path:
+    if conventions.archive is None:
+        raise OpsdocError(None, "未指定归档文件夹：请用 --archive DIR，或在 opsdoc.toml 中设置 archive")
+    return (
+        ((config or path).parent / conventions.archive)
+        if not conventions.archive.is_absolute()
+        else conventions.archive
+    )
 
 
 # Spreadsheets a user may have meant as workbooks; a folder's are listed, so the batch says

@@ -50,6 +50,7 @@ class Conventions(BaseModel):
     catalog_review_months: int = Field(12, ge=1, le=120)
     plan_adjust_months: int = Field(6, ge=1, le=120)
     risk_levels: RiskLevels = RiskLevels()
+    archive: Path | None = None  # opsdoc issue's archive folder; relative to opsdoc.toml's folder
 
     @field_validator("file_code_pattern", "change_request_pattern")
     @classmethod

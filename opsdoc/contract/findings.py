@@ -14,7 +14,7 @@ from typing import Any
 from opsdoc.contract.vocabulary import Severity, Stage
 
 E, W = Severity.ERROR, Severity.WARNING
-READ, RULES, VERIFY, TEMPLATE = Stage.READ, Stage.RULES, Stage.VERIFY, Stage.TEMPLATE
+READ, RULES, VERIFY, TEMPLATE, REGISTER = Stage.READ, Stage.RULES, Stage.VERIFY, Stage.TEMPLATE, Stage.REGISTER
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,9 @@ CATALOGUE: dict[str, Code] = {
         Code("template-missing-chapter", TEMPLATE, E, "模板缺少规范的一章（Heading 1）"),
         Code("template-chapter-order", TEMPLATE, E, "模板的章节顺序与规范不同"),
         Code("template-no-toc", TEMPLATE, E, "模板没有目录域"),
+        Code("archive-missing-file", REGISTER, E, "登记册中的文件在归档中不存在"),
+        Code("archive-altered-file", REGISTER, E, "归档文件的 SHA-256 与登记册不符（文件被改动）"),
+        Code("archive-unregistered-file", REGISTER, E, "归档中有登记册没有记录的文件"),
     ]
 }
 """Every finding code of every stage."""

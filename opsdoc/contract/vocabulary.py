@@ -68,10 +68,17 @@ class Stage(StrEnum):
     RULES = "rules"  # consistency rules (check, build)
     VERIFY = "verify"  # a document against its template and workbook (verify)
     TEMPLATE = "template"  # a company Word template (template check)
+    REGISTER = "register"  # the archive against its register of issued versions (register verify)
 
     @property
     def label(self) -> str:
-        return {"read": "读取工作簿", "rules": "一致性规则", "verify": "文档核对", "template": "模板检查"}[self.value]
+        return {
+            "read": "读取工作簿",
+            "rules": "一致性规则",
+            "verify": "文档核对",
+            "template": "模板检查",
+            "register": "归档核对",
+        }[self.value]
 
 
 class Change(StrEnum):

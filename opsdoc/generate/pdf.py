@@ -59,8 +59,19 @@ class TocEntry:
         return f"{self.number}\u3000{self.title}" if self.number else self.title
 
 
-def export_pdf(docx_path: Path | str, pdf_path: Path | str, progress: Progress | None = None) -> list[TocEntry]:
+@dataclass(frozen=True)
+class Archival:
+    """Ask for PDF/A-2b (the archive format of ISO 19005-2) with these keywords in its metadata."""
+
+    keywords: tuple[str, ...] = ()
+
+
+def export_pdf(
+    docx_path: Path | str, pdf_path: Path | str, progress: Progress | None = None, archival: Archival | None = None
+) -> list[TocEntry]:
     """Write `pdf_path` (atomically) from the .docx, and return its TOC as LibreOffice laid it out.
+
+    With `archival` the PDF is PDF/A-2b; title and subject come from the .docx's properties.
 
     The .docx is not changed; pass the entries to write_toc for that. Raises UnusableDocument
     for a file that is not a .docx, LibreOfficeMissing (with the apt-get line) when LibreOffice,
@@ -75,7 +86,8 @@ def export_pdf(docx_path: Path | str, pdf_path: Path | str, progress: Progress |
     with tempfile.TemporaryDirectory(prefix="opsdoc-pdf-") as work:
         source, target = Path(work) / "document.docx", Path(work) / "document.pdf"
         shutil.copyfile(docx_path, source)  # LibreOffice leaves lock files beside what it opens
-        lines = _run_helper(docx_path, soffice, source, target, Path(work) / "profile", progress)
+        options = {"archival": True, "keywords": list(archival.keywords)} if archival else {}
+        lines = _run_helper(docx_path, soffice, source, target, Path(work) / "profile", progress, options)
         if not target.is_file():
             raise PdfExportError(docx_path, "LibreOffice 没有生成 PDF")
         data = reproducible_pdf(target.read_bytes(), created)
@@ -99,14 +111,23 @@ def _requirements() -> str:
 
 
 def _run_helper(
-    docx_path: Path, soffice: str, source: Path, target: Path, profile: Path, progress: Progress | None
+    docx_path: Path,
+    soffice: str,
+    source: Path,
+    target: Path,
+    profile: Path,
+    progress: Progress | None,
+    options: dict[str, Any],
 ) -> list[Any]:
     timed_out = threading.Event()
     env = {**os.environ, "FONTCONFIG_FILE": str(FONTS)}
     with (
         tempfile.TemporaryFile() as errors,
         subprocess.Popen(
-            [str(SYSTEM_PYTHON), "-I", str(HELPER), soffice, str(source), str(target), str(profile)],
+            [
+                *(str(SYSTEM_PYTHON), "-I", str(HELPER), soffice, str(source), str(target), str(profile)),
+                json.dumps(options, ensure_ascii=False),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -176,6 +197,12 @@ def reproducible_pdf(data: bytes, created: datetime) -> bytes:
     Every replacement keeps the byte length, so the cross-reference offsets stay valid.
     """
     data = re.sub(rb"(/CreationDate\(D:)\d{14}", lambda m: m.group(1) + created.strftime("%Y%m%d%H%M%S").encode(), data)
+    # PDF/A's XMP repeats the creation time in ISO form; the time zone suffix keeps its length.
+    data = re.sub(
+        rb"(<xmp:(?:CreateDate|ModifyDate|MetadataDate)>)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d",
+        lambda m: m.group(1) + created.strftime("%Y-%m-%dT%H:%M:%S").encode(),
+        data,
+    )
     identifiers = re.compile(
         rb"(/ID\s*\[\s*<)[0-9A-Fa-f]{32}(>\s*<)[0-9A-Fa-f]{32}(>)|(/DocChecksum\s*/)[0-9A-Fa-f]{32}"
     )

@@ -2,10 +2,11 @@
 
 opsdoc never imports this module: the python that runs opsdoc cannot import uno. opsdoc.generate.pdf runs
 
-    /usr/bin/python3 -I uno_export.py SOFFICE DOCX PDF PROFILE_DIR
+    /usr/bin/python3 -I uno_export.py SOFFICE DOCX PDF PROFILE_DIR [OPTIONS_JSON]
 
 which starts LibreOffice headless with a private profile, updates the document's indexes (the
-TOC gets its page numbers), reads the TOC lines back and stores the PDF. It reports on stdout,
+TOC gets its page numbers), reads the TOC lines back and stores the PDF. OPTIONS_JSON {"archival": true, "keywords": [...]} asks for
+PDF/A-2b with those keywords in the document properties (LibreOffice copies them into the XMP). It reports on stdout,
 one JSON object per line: {"progress": …} while working, then {"toc": [[style, text], …]} or
 {"error": "no-uno" | "failed", "message": …}. LibreOffice is always told to quit and waited
 for; opsdoc.generate.pdf kills the whole process group as well, should this script hang or be killed.
@@ -26,7 +27,8 @@ def say(**message: Any) -> None:
     print(json.dumps(message, ensure_ascii=False), flush=True)
 
 
-def main(soffice: str, docx: str, pdf: str, profile: str) -> int:
+def main(soffice: str, docx: str, pdf: str, profile: str, options: str = "{}") -> int:
+    wanted = json.loads(options)
     try:
         import uno
         from com.sun.star.beans import PropertyValue
@@ -98,7 +100,14 @@ def main(soffice: str, docx: str, pdf: str, profile: str) -> int:
                         toc.append([line.ParaStyleName, line.getString()])
                     break
             say(progress="正在导出 PDF…")
-            document.storeToURL(uno.systemPathToFileUrl(pdf), properties(FilterName="writer_pdf_Export"))
+            export = {"FilterName": "writer_pdf_Export"}
+            if wanted.get("archival"):
+                document.getDocumentProperties().Keywords = tuple(wanted.get("keywords", ()))
+                # SelectPdfVersion 2 is PDF/A-2b: fonts embedded, XMP metadata, no transparency groups lost.
+                filter_data = properties(SelectPdfVersion=2)
+                export["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue", filter_data)
+            # uno.invoke keeps the typed Any: a plain tuple would arrive as sequence<any> and be ignored.
+            uno.invoke(document, "storeToURL", (uno.systemPathToFileUrl(pdf), properties(**export)))
         finally:
             document.close(True)
         say(toc=toc)
@@ -118,4 +127,4 @@ def main(soffice: str, docx: str, pdf: str, profile: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:5]))
+    sys.exit(main(*sys.argv[1:6]))

@@ -1,0 +1,222 @@
+"""opsdoc issue and the register: release all or nothing, 作废, tamper evidence, concurrent issues."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import sqlite3
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from opsdoc.cli import main
+from opsdoc.control.issue import Outcome
+from opsdoc.control.register import REGISTER_NAME, entries, open_register
+from opsdoc.errors import PdfExportError
+from opsdoc.pipeline import issue
+from tests.support import edit_sample, uno_python
+
+V21 = {
+    "文档信息!B4": "V2.1",
+    "文档信息!B9": datetime(2026, 10, 15),
+    "修订记录!A6": "V2.1",
+    "修订记录!B6": datetime(2026, 10, 8),
+    "修订记录!C6": "周建峰",
+    "修订记录!D6": datetime(2026, 10, 10),
+    "修订记录!E6": "吴海燕",
+    "修订记录!F6": datetime(2026, 10, 12),
+    "修订记录!G6": "陈立群",
+    "修订记录!H6": "WJGG-2026-061",
+}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fake_lay_out(data: bytes, progress, keywords) -> tuple[bytes, bytes]:
+    """A stand-in for LibreOffice: the .docx unchanged and a one-page PDF naming the version."""
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/Resources 5 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
+        b"<</Length 0>>\nstream\n\nendstream",
+        b"<</ProcSet[/PDF]>>",
+    ]
+    out = bytearray(b"%PDF-1.4\n% " + " ".join(keywords).encode() + b"\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<</Size 6/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return data, bytes(out)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    """V2.0, then V2.1 of the sample issued into one archive through LibreOffice (two real exports)."""
+    uno_python()
+    work = tmp_path_factory.mktemp("issue")
+    folder = work / "归档"
+    runner = CliRunner()
+    from tests.support import SAMPLE
+
+    for workbook in (SAMPLE, edit_sample(work, V21, name="V2.1.xlsx")):
+        result = runner.invoke(main, ["issue", str(workbook), "--archive", str(folder), "--by", "文控 王芳"])
+        assert result.exit_code == 0, result.output
+    return folder
+
+
+def rows(folder: Path):
+    with open_register(folder) as connection:
+        return entries(connection)
+
+
+def test_v21_supersedes_v20_with_a_stamped_copy(archive):
+    newest, older = rows(archive)
+    assert (newest.version, newest.status, older.version, older.status) == ("V2.1", "现行", "V2.0", "作废")
+    assert newest.issued_by == "文控 王芳" and older.superseded_by == "V2.1"
+    for entry in (newest, older):
+        for relative, digest in entry.files():
+            assert sha(archive / relative) == digest
+    void = archive / (older.void_pdf_path or "")
+    assert void.name.endswith("_作废.pdf") and void.parent == (archive / older.pdf_path).parent
+    original = (archive / older.pdf_path).read_bytes()
+    assert void.read_bytes().startswith(original) and len(void.read_bytes()) > len(original)
+    text = subprocess.run(["pdftotext", str(void), "-"], capture_output=True, text=True).stdout
+    pages = subprocess.run(["pdfinfo", str(void)], capture_output=True, text=True).stdout
+    assert text.count("作废") >= int(next(p.split()[1] for p in pages.splitlines() if p.startswith("Pages:")))
+
+
+def test_issued_pdf_is_pdfa2b_with_title_code_and_version(archive):
+    entry = rows(archive)[0]
+    pdf = str(archive / entry.pdf_path)
+    info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True).stdout
+    meta = subprocess.run(["pdfinfo", "-meta", pdf], capture_output=True, text=True).stdout
+    assert "<pdfaid:part>2</pdfaid:part>" in meta and "<pdfaid:conformance>B</pdfaid:conformance>" in meta
+    assert "滨海市第一人民医院信息系统运维服务项目运维工作管理规范" in meta
+    assert "Keywords:        QT-YW-GF-BH01-001, V2.1" in info
+
+
+def test_reissue_unchanged_is_a_no_op_and_changed_is_refused(archive, tmp_path):
+    entry = rows(archive)[0]
+    issued = (archive / entry.docx_path).read_bytes(), (archive / entry.pdf_path).read_bytes()
+    same = issue(edit_sample(tmp_path, V21), archive, lay_out=lambda data, progress, keywords: issued)
+    assert same.issued is not None and same.issued.outcome is Outcome.UNCHANGED
+    changed = edit_sample(tmp_path, {**V21, "修订记录!H6": "WJGG-2026-062"}, name="changed.xlsx")
+    result = CliRunner().invoke(main, ["issue", str(changed), "--archive", str(archive)])
+    assert result.exit_code == 3, result.output
+    assert len(rows(archive)) == 2
+
+
+def test_register_verify_names_an_altered_file(archive, tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["register", "verify", "--archive", str(archive)]).exit_code == 0
+    target = archive / rows(archive)[1].docx_path
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        (archive / "拷贝.docx").write_bytes(b"x")
+        result = runner.invoke(main, ["register", "verify", "--archive", str(archive)])
+        assert result.exit_code == 1
+        assert f"[archive-altered-file] {rows(archive)[1].docx_path}" in result.output or (
+            "archive-altered-file" in result.output and target.name in result.output
+        )
+        assert "archive-unregistered-file" in result.output and "拷贝.docx" in result.output
+    finally:
+        target.write_bytes(original)
+        (archive / "拷贝.docx").unlink()
+
+
+def test_exported_register_opens_in_libreoffice(archive, tmp_path):
+    output = tmp_path / "受控文件清单.xlsx"
+    result = CliRunner().invoke(main, ["register", "export", "--archive", str(archive), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    import shutil
+
+    soffice = shutil.which("soffice") or "soffice"
+    subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+         "--outdir", str(tmp_path), str(output)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    csv = (tmp_path / "受控文件清单.csv").read_text(encoding="utf-8", errors="replace")
+    lines = csv.splitlines()
+    assert lines[0].startswith("序号,文件编号,文件名称,版本") and len(lines) == 3
+    assert "V2.1" in lines[1] and "现行" in lines[1] and "作废" in lines[2]
+
+
+def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
+    folder = tmp_path / "归档"
+    first = issue(edit_sample(tmp_path), folder, lay_out=fake_lay_out)
+    assert first.issued is not None and first.issued.outcome is Outcome.ISSUED
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    register_bytes = (folder / REGISTER_NAME).read_bytes()
+
+    def crash(data, progress, keywords):
+        raise PdfExportError(None, "LibreOffice 转换失败：崩溃")
+
+    with pytest.raises(PdfExportError):
+        issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), folder, lay_out=crash)
+    import opsdoc.control.register as register
+
+    original_insert = register.insert
+
+    def interrupted(connection, entry):
+        raise KeyboardInterrupt
+
+    register.insert = interrupted
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), folder, lay_out=fake_lay_out)
+    finally:
+        register.insert = original_insert
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+    assert (folder / REGISTER_NAME).read_bytes() == register_bytes
+    assert [(e.version, e.status) for e in rows(folder)] == [("V2.0", "现行")]
+
+
+def test_a_file_that_is_not_a_register_is_refused_untouched(tmp_path):
+    (tmp_path / REGISTER_NAME).write_bytes(b"not a database at all" * 100)
+    other = tmp_path / "other"
+    other.mkdir()
+    sqlite3.connect(other / REGISTER_NAME).execute("CREATE TABLE t (x)").connection.commit()
+    for folder in (tmp_path, other):
+        before = (folder / REGISTER_NAME).read_bytes()
+        result = CliRunner().invoke(main, ["issue", str(edit_sample(tmp_path)), "--archive", str(folder)])
+        listed = CliRunner().invoke(main, ["register", "list", "--archive", str(folder)])
+        assert (result.exit_code, listed.exit_code) == (2, 2) and "登记册" in listed.output
+        assert (folder / REGISTER_NAME).read_bytes() == before
+
+
+def _issue_project(job: tuple[Path, Path, int]) -> str:
+    workbook, folder, _ = job
+    result = issue(workbook, folder, lay_out=fake_lay_out)
+    assert result.issued is not None
+    return result.issued.outcome.value
+
+
+def test_eight_concurrent_issues_leave_eight_rows(tmp_path):
+    folder = tmp_path / "归档"
+    jobs = [
+        (
+            edit_sample(
+                tmp_path, {"文档信息!B1": f"项目{k}", "文档信息!B3": f"QT-YW-GF-BH0{k}-001"}, name=f"项目{k}.xlsx"
+            ),
+            folder,
+            k,
+        )
+        for k in range(8)
+    ]
+    jobs.append(jobs[0])  # the same project twice at once: one issues, the other finds it registered
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        outcomes = pool.map(_issue_project, jobs)
+    assert sorted(outcomes) == ["issued"] * 8 + ["unchanged"]
+    found = rows(folder)
+    assert len(found) == 8 and {e.status for e in found} == {"现行"}
+    assert CliRunner().invoke(main, ["register", "verify", "--archive", str(folder)]).exit_code == 0
