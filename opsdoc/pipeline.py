@@ -8,19 +8,21 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
 from opsdoc.contract.findings import Report
 from opsdoc.contract.model import SHEETS, DocumentInfo
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
-from opsdoc.control.issue import Issued
 from opsdoc.errors import OpsdocError
 from opsdoc.generate.context import build_context
 from opsdoc.generate.draft import draft as draft_of
 from opsdoc.office.output import Outputs, Published, ensure_folder, safe_file_name
 from opsdoc.workbook.reader import Workbook, read_workbook
 from opsdoc.workbook.rules import run_rules
+
+if TYPE_CHECKING:  # the release path (verify, python-docx) loads only for `opsdoc issue`
+    from opsdoc.control.issue import Issued
 
 DRAFT_SUFFIX = "_草稿"
 
