@@ -153,6 +153,13 @@ CATALOGUE: dict[str, Code] = {
         ),
         Code("kpi-weights", RULES, E, "绩效考核权重合计 100", "评分办法"),
         Code("contract-metrics", RULES, E, "每个SLA级别在合同指标中有约定值", "服务的具体指标应在服务合同中予以明确"),
+        Code(
+            "contract-sla-times",
+            RULES,
+            E,
+            "合同指标写明的响应、到场、解决时间与所对应SLA级别的时间一致",
+            "服务目录和服务级别协议……服务的具体指标应在服务合同中予以明确",
+        ),
         Code("contract-period", RULES, E, "合同结束日期晚于合同开始日期", "服务合同"),
         Code("foreign-document", VERIFY, E, "不是按该模板生成的文档：没有任何一章的标题，也没有模板的固定文字"),
         Code("chapter-missing", VERIFY, E, "缺少模板中的一章（Heading 1）"),
