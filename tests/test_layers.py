@@ -9,7 +9,7 @@ from tests.support import REPO
 
 PACKAGE = REPO / "opsdoc"
 # From the bottom up; a module may import its own layer and the ones below.
-LAYERS = ["errors", "contract", "office", "workbook", "generate", "qa", "pipeline", "cli", "__main__"]
+LAYERS = ["errors", "contract", "office", "workbook", "generate", "qa", "importer", "pipeline", "cli", "__main__"]
 
 
 def _module(path: Path) -> str:

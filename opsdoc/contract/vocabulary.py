@@ -68,10 +68,17 @@ class Stage(StrEnum):
     RULES = "rules"  # consistency rules (check, build)
     VERIFY = "verify"  # a document against its template and workbook (verify)
     TEMPLATE = "template"  # a company Word template (template check)
+    IMPORT = "import"  # a legacy document read back into a workbook (import)
 
     @property
     def label(self) -> str:
-        return {"read": "读取工作簿", "rules": "一致性规则", "verify": "文档核对", "template": "模板检查"}[self.value]
+        return {
+            "read": "读取工作簿",
+            "rules": "一致性规则",
+            "verify": "文档核对",
+            "template": "模板检查",
+            "import": "导入",
+        }[self.value]
 
 
 class Change(StrEnum):

@@ -1,0 +1,292 @@
+"""opsdoc import: a 运维工作管理规范 read back into the workbook.
+
+The key property is the round trip: importing a built document gives a workbook whose check
+is clean and whose build is byte-identical to the original build, also after the document
+went through LibreOffice or was edited the way people edit (columns reordered, an empty row,
+headings numbered by hand). What cannot be placed is reported with its place.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import docx
+import pytest
+from click.testing import CliRunner
+from docx.oxml.ns import qn
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from opsdoc.cli import main
+from opsdoc.contract.model import SHEET_BY_NAME
+from opsdoc.errors import IssuedVersionExists, UnusableDocument
+from opsdoc.importer import import_document
+from opsdoc.importer.values import read_value, split_period
+from opsdoc.pipeline import build, check
+from opsdoc.workbook.reader import read_workbook
+from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, soffice
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory) -> bytes:
+    """The sample workbook's build, the bytes every round trip must give again."""
+    result = build(SAMPLE, tmp_path_factory.mktemp("original"))
+    assert result.output is not None
+    return result.output.read_bytes()
+
+
+def rebuilt(document: Path, folder: Path, expected_check: str = "") -> tuple[bytes, list[str]]:
+    """Import `document`, check the workbook, build it: the new bytes and the import's codes.
+
+    The imported workbook's check must say what the original's said (`expected_check`, its
+    finding lines; nothing for the sample).
+    """
+    workbook = folder / "imported.xlsx"
+    report = import_document(document, workbook)
+    checked = check(workbook)
+    assert "\n".join(f.as_line() for f in checked.report.sorted()) == expected_check
+    result = build(workbook, folder / "out")
+    assert result.output is not None
+    return result.output.read_bytes(), [f.code for f in report.findings]
+
+
+def edited(tmp_path: Path, change, name: str = "edited.docx") -> Path:
+    """The sample document changed in code by `change(python-docx Document)`."""
+    document = docx.Document(str(SAMPLE_DOCX))
+    change(document)
+    path = tmp_path / name
+    document.save(str(path))
+    return path
+
+
+def table_under(document, caption_words: str):
+    """The table whose header row starts with `caption_words` (a header cell's text)."""
+    return next(t for t in document.tables if t.rows[0].cells[0].text.replace("\n", "") == caption_words)
+
+
+# ---------------------------------------------------------------- round trips
+
+
+def test_the_sample_document_round_trips_byte_identical(tmp_path, original):
+    data, codes = rebuilt(SAMPLE_DOCX, tmp_path)
+    assert codes == []
+    assert data == original
+
+
+def test_the_imported_workbook_has_the_blank_workbooks_layout(tmp_path):
+    import openpyxl
+
+    from opsdoc.workbook.blank import new_workbook
+
+    workbook = tmp_path / "w.xlsx"
+    import_document(SAMPLE_DOCX, workbook)
+    imported = openpyxl.load_workbook(workbook)
+    blank = openpyxl.load_workbook(__import__("io").BytesIO(new_workbook()))
+    assert imported.sheetnames == blank.sheetnames
+    for name in blank.sheetnames:
+        assert imported[name].data_validations.count == blank[name].data_validations.count
+    assert [c.value for c in imported["修订记录"][1]] == [c.value for c in blank["修订记录"][1]]
+    assert imported["修订记录"]["B2"].value.date() == read_workbook(SAMPLE).document.revisions[0].revised_on
+
+
+def test_a_document_resaved_by_libreoffice_round_trips(tmp_path, original):
+    binary = soffice()
+    subprocess.run(
+        [
+            binary,
+            "--headless",
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            str(tmp_path / "lo"),
+            str(SAMPLE_DOCX),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    resaved = next((tmp_path / "lo").glob("*.docx"))
+    data, codes = rebuilt(resaved, tmp_path)
+    assert codes == []
+    assert data == original
+
+
+def test_catalog_columns_in_another_order(tmp_path, original):
+    def reorder(document):
+        table = table_under(document, "编号")
+        for row in table.rows:
+            cells = row._tr.findall(qn("w:tc"))
+            for cell in reversed(cells):  # the columns in reverse order
+                row._tr.append(cell)
+
+    data, codes = rebuilt(edited(tmp_path, reorder), tmp_path)
+    assert codes == []
+    assert data == original
+
+
+def test_an_empty_row_in_the_risk_register_and_a_repeated_header(tmp_path, original):
+    def empty_row(document):
+        table = table_under(document, "风险编号")
+        second = table.rows[2]._tr
+        blank = copy.deepcopy(second)
+        for text in blank.iter(qn("w:t")):
+            text.text = ""
+        second.addprevious(blank)
+        second.addprevious(copy.deepcopy(table.rows[0]._tr))  # the header again, as on a new page
+
+    data, codes = rebuilt(edited(tmp_path, empty_row), tmp_path)
+    assert codes == []
+    assert data == original
+
+
+def test_headings_numbered_by_hand_in_plain_paragraphs(tmp_path, original):
+    def number(document):
+        chapter = section = 0
+        for p in document.paragraphs:
+            if p.style.name == "Heading 1":
+                chapter, section = chapter + 1, 0
+                p.text, p.style = f"{chapter}．{p.text}", document.styles["Normal"]
+            elif p.style.name == "Heading 2":
+                section += 1
+                p.text, p.style = f"（{'一二三四五六七'[section - 1]}）{p.text}", document.styles["Normal"]
+
+    data, codes = rebuilt(edited(tmp_path, number), tmp_path)
+    assert codes == []
+    assert data == original
+
+
+def test_a_foreign_paragraph_in_chapter_1_is_reported_with_its_place(tmp_path):
+    def foreign(document):
+        heading = next(p for p in document.paragraphs if p.style.name == "Heading 1")
+        heading._p.addnext(copy.deepcopy(heading._p))
+        extra = document.paragraphs[[p._p for p in document.paragraphs].index(heading._p) + 1]
+        extra.style = document.styles["Normal"]
+        extra.text = "本文件由信息科张工于去年起草，仅供内部参考。"
+
+    result = CliRunner().invoke(
+        main, ["import", str(edited(tmp_path, foreign)), "-o", str(tmp_path / "w.xlsx"), "--format", "json"]
+    )
+    assert result.exit_code == 1, result.output
+    import json
+
+    report = json.loads(result.stdout)
+    [found] = report["findings"]
+    assert found["code"] == "import-foreign-paragraph"
+    assert found["part"] == "body" and found["paragraph"] is not None
+    assert found["excerpt"].startswith("本文件由信息科张工")
+    assert "补充说明" in found["message"] and "第1章" in found["message"]
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],  # each example builds twice: no long shrinking
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    words=st.lists(
+        st.text(st.characters(whitelist_categories=("Lo", "Nd", "Lu")), min_size=1, max_size=8), min_size=3, max_size=3
+    ),
+    day=st.dates(date(2024, 1, 1), date(2025, 12, 31)),
+    minutes=st.integers(15, 999),
+)
+def test_generated_workbooks_round_trip(tmp_path_factory, words, day, minutes):
+    folder = tmp_path_factory.mktemp("prop")
+    workbook = edit_sample(
+        folder,
+        {
+            "项目背景!B1": f"{words[0]}\n{words[1]}",
+            "服务目录!C3": words[2],
+            "风险登记!C2": words[1],
+            "服务周期!B3": day,
+            "服务级别协议!C3": minutes,
+            "预算!C2": minutes * 1.25,
+        },
+    )
+    first = build(workbook, folder / "first")
+    if first.output is None:  # a generated value the rules refuse: nothing to round-trip
+        return
+    said = "\n".join(f.as_line() for f in check(workbook).report.sorted())
+    data, codes = rebuilt(first.output, folder, said)
+    assert codes == []
+    assert data == first.output.read_bytes()
+
+
+# ---------------------------------------------------------------- values as people write them
+
+
+def column(sheet: str, label: str):
+    return SHEET_BY_NAME[sheet].column(label)
+
+
+@pytest.mark.parametrize(
+    ("sheet", "label", "text", "value", "code"),
+    [
+        ("service_levels", "响应时间(分钟)", "15分钟", 15, None),
+        ("service_levels", "响应时间(分钟)", "2小时", 120, None),
+        ("service_levels", "解决时间(小时)", "2天", None, "import-ambiguous-value"),
+        ("budget", "金额(元)", "1.2万元", 12000, None),
+        ("budget", "金额(元)", "12,000.00", 12000, None),
+        ("kpis", "权重(%)", "30%", 30, None),
+        ("resources", "纳入预算", "√", "是", None),
+        ("resources", "纳入预算", "×", "否", None),
+        ("risks", "风险等级", "高", None, "import-ambiguous-value"),
+        ("risks", "风险等级", "较大", "较大", None),
+        ("risks", "可能性", "3", 3, None),
+        ("plan", "开始日期", "2026.3.1", date(2026, 3, 1), None),
+        ("plan", "开始日期", "2026年3月1日", date(2026, 3, 1), None),
+        ("plan", "开始日期", "下月初", "下月初", "import-bad-value"),
+        ("team", "专业方向", "【填写专业方向】", None, "import-placeholder"),
+    ],
+)
+def test_values_as_people_write_them(sheet, label, text, value, code):
+    read = read_value(column(sheet, label), text)
+    assert (read.value, read.code) == (value, code)
+
+
+@pytest.mark.parametrize(
+    "text", ["2024.9.1—2025.8.31", "自2024年9月1日起至2025年8月31日止", "2024-09-01 ~ 2025-08-31", "20240901至20250831"]
+)
+def test_a_period_in_one_cell(text):
+    start, end = split_period(text)
+    assert (
+        read_value(column("periods", "开始日期"), start).value,
+        read_value(column("periods", "结束日期"), end).value,
+    ) == (
+        date(2024, 9, 1),
+        date(2025, 8, 31),
+    )
+
+
+# ---------------------------------------------------------------- safety
+
+
+def test_an_existing_workbook_is_not_overwritten_without_force(tmp_path):
+    workbook = tmp_path / "w.xlsx"
+    workbook.write_bytes(b"filled by hand")
+    with pytest.raises(IssuedVersionExists):
+        import_document(SAMPLE_DOCX, workbook)
+    assert workbook.read_bytes() == b"filled by hand"
+    import_document(SAMPLE_DOCX, workbook, force=True)
+    assert read_workbook(workbook).document is not None
+
+
+def test_a_legacy_doc_says_how_to_convert_it(tmp_path):
+    legacy = tmp_path / "旧规范.doc"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    result = CliRunner().invoke(main, ["import", str(legacy), "-o", str(tmp_path / "w.xlsx")])
+    assert result.exit_code == 2
+    assert "另存为" in result.stderr and "--convert-to docx" in result.stderr
+    assert not (tmp_path / "w.xlsx").exists()
+    with pytest.raises(UnusableDocument):
+        import_document(legacy, tmp_path / "w.xlsx")
+
+
+def test_a_workbook_is_not_a_document(tmp_path):
+    result = CliRunner().invoke(main, ["import", str(SAMPLE), "-o", str(tmp_path / "w.xlsx")])
+    assert result.exit_code == 2 and "Excel" in result.stderr
+    assert not (tmp_path / "w.xlsx").exists()
