@@ -290,3 +290,119 @@ def test_a_workbook_is_not_a_document(tmp_path):
     result = CliRunner().invoke(main, ["import", str(SAMPLE), "-o", str(tmp_path / "w.xlsx")])
     assert result.exit_code == 2 and "Excel" in result.stderr
     assert not (tmp_path / "w.xlsx").exists()
+
+
+# ---------------------------------------------------------------- a document typed by hand
+
+
+def hand_typed(path: Path) -> Path:
+    """A 运维工作管理规范 typed by a project manager from the company template, not built by opsdoc:
+    plain paragraphs numbered by hand, a typed TOC, a run-in label, guidance left in place,
+    values written as people write them."""
+    d = docx.Document()
+
+    def p(text: str, bold: bool = False) -> None:
+        d.add_paragraph().add_run(text).bold = bold
+
+    def table(rows: list[list[str]]) -> None:
+        t = d.add_table(rows=len(rows), cols=len(rows[0]))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                t.cell(r, c).text = text
+
+    p("文件编码：QT-YW-GF-HX02-003")
+    p("海西县人民医院运维服务项目运维工作管理规范", bold=True)
+    p("版本号：V1.1")
+    table([["编制单位：", "启泰信息技术有限公司"], ["客户名称：", "海西县人民医院"], ["生效日期：", "2026.3.1"]])
+    p("文件版本历史")
+    table(
+        [
+            ["文件版本", "修订日期/修订人", "审核日期/审核人", "批准日期/批准人", "修订说明"],
+            ["V1.0", "2025.9.1/王磊", "2025.9.3/李娜", "2025.9.5/陈刚", "首次发布"],
+            ["V1.1", "2026.2.20/王磊", "下月初/李娜", "2026.2.26/陈刚", "WJGG-2026-007"],
+        ]
+    )
+    p("目录")
+    p("一、项目背景……………………3")
+    p("二、组织职责……………………4")
+    p("一、项目背景", bold=True)
+    p("（一）建设背景", bold=True)
+    p("海西县人民医院2024年完成HIS、LIS、PACS系统建设，需要专业运维团队保障运行。")
+    p("（二）业务问题", bold=True)
+    p("【描述目前存在的业务问题】")
+    p("二、组织职责", bold=True)
+    table(
+        [
+            ["姓名", "岗位", "工作方式", "职责", "联系电话", "备注"],
+            ["王磊", "服务项目经理", "驻场", "项目管理", "13800000001", "兼任质量员"],
+            ["", "", "", "", "", ""],
+            ["赵强", "服务项目工程师", "驻场", "网络运维\n数据库运维", "13800000002", ""],
+        ]
+    )
+    p("四、服务目录和服务级别协议", bold=True)
+    p("（二）服务级别协议", bold=True)
+    table(
+        [
+            ["级别", "定义", "响应时间", "解决时间", "服务时间"],
+            ["P1", "核心系统中断", "15分钟", "4小时", "7×24"],
+            ["P2", "部分功能故障", "半小时", "8小时", "7×24"],
+        ]
+    )
+    p("六、项目管理", bold=True)
+    p("预算管理：应按照公司财务部门的要求编制部门成本预算和服务项目的成本预算。", bold=True)
+    table(
+        [
+            ["预算项", "类别", "金额（元）", "说明"],
+            ["驻场人员", "人工成本", "36万元", ""],
+            ["备品备件", "采购", "50,000.00", ""],
+            ["合计", "", "400,000.00", ""],
+        ]
+    )
+    p("（五）风险管理", bold=True)
+    table(
+        [
+            ["风险编号", "风险类别", "风险描述", "可能性", "影响", "风险等级", "应对措施"],
+            ["R-01", "质量", "核心数据库宕机", "2", "5", "高", "双机热备\n每日备份"],
+        ]
+    )
+    p("七、资源和工具", bold=True)
+    table([["资源性质", "资源类别", "名称", "用途", "纳入预算"], ["外部资源", "设备供应商", "华为", "存储维保", "√"]])
+    d.save(str(path))
+    return path
+
+
+def test_a_document_typed_by_hand(tmp_path):
+    workbook = tmp_path / "海西.xlsx"
+    report = import_document(hand_typed(tmp_path / "海西.docx"), workbook)
+    read = read_workbook(workbook)
+    data = read.data
+    # placed
+    assert data["文档信息"]["项目名称"] == "海西县人民医院运维服务项目"
+    assert data["文档信息"]["版本号"] == "V1.1"
+    assert data["文档信息"]["生效日期"] == date(2026, 3, 1)
+    assert data["项目背景"]["建设背景"].startswith("海西县人民医院2024年")
+    assert [r["修订人"] for r in data["修订记录"]] == ["王磊", "王磊"]
+    assert data["修订记录"][1]["审核日期"] == "下月初"  # kept as typed: check flags it in its cell
+    assert [r["姓名"] for r in data["组织职责"]] == ["王磊", "赵强"]
+    assert data["组织职责"][1]["职责"] == "网络运维\n数据库运维"
+    assert [r["响应时间(分钟)"] for r in data["服务级别协议"]] == [15, "半小时"]  # kept as typed, reported
+    assert data["服务级别协议"][0]["解决时间(小时)"] == 4
+    assert [r["金额(元)"] for r in data["预算"]] == [360000, 50000]
+    assert data["资源计划"][0]["纳入预算"] == "是"
+    assert data["风险登记"][0].get("风险等级") is None
+    # reported, each with its place
+    codes = {f.code for f in report.findings}
+    assert {
+        "import-bad-value",  # 下月初, 半小时
+        "import-placeholder",  # 【描述目前存在的业务问题】
+        "import-extra-column",  # 备注
+        "import-ambiguous-value",  # 风险等级 高
+        "import-total-mismatch",  # 合计 400,000.00 ≠ 410,000
+        "import-value-missing",  # chapters never typed
+    } <= codes
+    placed = [f for f in report.findings if f.code != "import-value-missing"]
+    assert all(f.location is not None for f in placed)
+    assert check(workbook).report.errors  # the manager has work to do, and check says where
+    assert (
+        CliRunner().invoke(main, ["import", str(tmp_path / "海西.docx"), "-o", str(workbook), "--force"]).exit_code == 1
+    )
