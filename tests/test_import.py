@@ -92,25 +92,28 @@ def test_the_imported_workbook_has_the_blank_workbooks_layout(tmp_path):
     assert imported["修订记录"]["B2"].value.date() == read_workbook(SAMPLE).document.revisions[0].revised_on
 
 
-def test_a_document_resaved_by_libreoffice_round_trips(tmp_path, original):
-    binary = soffice()
+def resaved_by_libreoffice(document: Path, folder: Path) -> Path:
+    """`document` opened and saved as .docx by LibreOffice Writer."""
     subprocess.run(
         [
-            binary,
+            soffice(),
             "--headless",
             "--convert-to",
             "docx:MS Word 2007 XML",
             "--outdir",
-            str(tmp_path / "lo"),
-            str(SAMPLE_DOCX),
+            str(folder / "lo"),
+            str(document),
         ],
         check=True,
         capture_output=True,
         timeout=300,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env={"HOME": str(folder), "PATH": "/usr/bin:/bin"},
     )
-    resaved = next((tmp_path / "lo").glob("*.docx"))
-    data, codes = rebuilt(resaved, tmp_path)
+    return next((folder / "lo").glob("*.docx"))
+
+
+def test_a_document_resaved_by_libreoffice_round_trips(tmp_path, original):
+    data, codes = rebuilt(resaved_by_libreoffice(SAMPLE_DOCX, tmp_path), tmp_path)
     assert codes == []
     assert data == original
 
@@ -314,6 +317,7 @@ def hand_typed(path: Path) -> Path:
     p("海西县人民医院运维服务项目运维工作管理规范", bold=True)
     p("版本号：V1.1")
     table([["编制单位：", "启泰信息技术有限公司"], ["客户名称：", "海西县人民医院"], ["生效日期：", "2026.3.1"]])
+    p("密级：内部")  # a cover field typed as a line instead of in the table
     p("文件版本历史")
     table(
         [
@@ -371,15 +375,21 @@ def hand_typed(path: Path) -> Path:
     return path
 
 
-def test_a_document_typed_by_hand(tmp_path):
+@pytest.mark.parametrize("saved_by", ["python-docx", "LibreOffice"])
+def test_a_document_typed_by_hand(tmp_path, saved_by):
+    (tmp_path / "typed").mkdir()
+    typed = hand_typed(tmp_path / "typed" / "海西.docx")
+    if saved_by == "LibreOffice":  # as if typed in Writer and saved as .docx there
+        typed = resaved_by_libreoffice(typed, tmp_path)
     workbook = tmp_path / "海西.xlsx"
-    report = import_document(hand_typed(tmp_path / "海西.docx"), workbook)
+    report = import_document(typed, workbook)
     read = read_workbook(workbook)
     data = read.data
     # placed
     assert data["文档信息"]["项目名称"] == "海西县人民医院运维服务项目"
     assert data["文档信息"]["版本号"] == "V1.1"
     assert data["文档信息"]["生效日期"] == date(2026, 3, 1)
+    assert data["文档信息"]["密级"] == "内部"
     assert data["项目背景"]["建设背景"].startswith("海西县人民医院2024年")
     assert [r["修订人"] for r in data["修订记录"]] == ["王磊", "王磊"]
     assert data["修订记录"][1]["审核日期"] == "下月初"  # kept as typed: check flags it in its cell
@@ -403,6 +413,4 @@ def test_a_document_typed_by_hand(tmp_path):
     placed = [f for f in report.findings if f.code != "import-value-missing"]
     assert all(f.location is not None for f in placed)
     assert check(workbook).report.errors  # the manager has work to do, and check says where
-    assert (
-        CliRunner().invoke(main, ["import", str(tmp_path / "海西.docx"), "-o", str(workbook), "--force"]).exit_code == 1
-    )
+    assert CliRunner().invoke(main, ["import", str(typed), "-o", str(workbook), "--force"]).exit_code == 1

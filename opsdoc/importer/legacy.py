@@ -106,6 +106,8 @@ class LegacyReader:
             if slot.kind == "sentence" and slot.sentence and self._sentence(slot.sentence, text, p.location()):
                 self.anchor = max(self.anchor, index)
                 return
+        if label and self._labelled(label.group(1), label.group(2).strip(), p.location()):
+            return
         place = self._lines_place()
         read = read_value(place.columns[0], text) if place else None
         if read and read.code == "import-placeholder":
@@ -240,6 +242,15 @@ class LegacyReader:
                 if best is None or score > best[0]:
                     best = (score, template, header_row, columns)
         return None if best is None else best[1:]
+
+    def _labelled(self, label: str, value: str, place: Place) -> bool:
+        """A cover or contract field typed as a paragraph (密级：内部) instead of in the template's table."""
+        for slot in self._slots():
+            if isinstance(slot.table, Pairs):
+                found = dict(slot.table.rows).get(norm(label))
+                if found and (self._sentence(found, value, place) or self._period(found, value, place)):
+                    return True
+        return False
 
     def _pairs(self, table: Table, template: Pairs) -> None:
         sentences = dict(template.rows)
