@@ -9,7 +9,6 @@ headings numbered by hand). What cannot be placed is reported with its place.
 from __future__ import annotations
 
 import copy
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from opsdoc.importer import import_document
 from opsdoc.importer.values import read_value, split_period
 from opsdoc.pipeline import build, check
 from opsdoc.workbook.reader import read_workbook
-from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, soffice
+from tests.support import SAMPLE, SAMPLE_DOCX, convert_with_libreoffice, edit_sample
 
 
 @pytest.fixture(scope="module")
@@ -94,22 +93,8 @@ def test_the_imported_workbook_has_the_blank_workbooks_layout(tmp_path):
 
 def resaved_by_libreoffice(document: Path, folder: Path) -> Path:
     """`document` opened and saved as .docx by LibreOffice Writer."""
-    subprocess.run(
-        [
-            soffice(),
-            "--headless",
-            "--convert-to",
-            "docx:MS Word 2007 XML",
-            "--outdir",
-            str(folder / "lo"),
-            str(document),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-        env={"HOME": str(folder), "PATH": "/usr/bin:/bin"},
-    )
-    return next((folder / "lo").glob("*.docx"))
+    (folder / "lo").mkdir()
+    return convert_with_libreoffice(document, "docx", folder / "lo")
 
 
 def test_a_document_resaved_by_libreoffice_round_trips(tmp_path, original):
@@ -142,6 +127,25 @@ def test_an_empty_row_in_the_risk_register_and_a_repeated_header(tmp_path, origi
         second.addprevious(copy.deepcopy(table.rows[0]._tr))  # the header again, as on a new page
 
     data, codes = rebuilt(edited(tmp_path, empty_row), tmp_path)
+    assert codes == []
+    assert data == original
+
+
+def test_merged_cells_read_as_each_cell_they_cover(tmp_path, original):
+    """A manager merges 服务方式 down over three catalogue rows: each row keeps its value."""
+
+    def merge(document):
+        table = table_under(document, "编号")
+        header = [c.text.replace("\n", "") for c in table.rows[0].cells]
+        mode = header.index("服务方式")
+        texts = [table.cell(r, mode).text for r in range(len(table.rows))]
+        first = next(r for r in range(1, len(texts) - 2) if texts[r] == texts[r + 1] == texts[r + 2])
+        rows = [first, first + 1, first + 2]  # three neighbours with the same 服务方式
+        for r in rows[1:]:
+            table.cell(r, mode).paragraphs[0].runs[0].text = ""
+        table.cell(rows[0], mode).merge(table.cell(rows[-1], mode))
+
+    data, codes = rebuilt(edited(tmp_path, merge), tmp_path)
     assert codes == []
     assert data == original
 
