@@ -211,6 +211,7 @@ def test_generated_workbooks_round_trip(tmp_path_factory, words, day, minutes):
             "风险登记!C2": words[1],
             "服务周期!B3": day,
             "服务级别协议!C3": minutes,
+            "合同指标!B3": f"响应{minutes}分钟，到场120分钟，8小时内恢复",  # the contract agrees (contract-sla-times)
             "预算!C2": minutes * 1.25,
         },
     )
