@@ -23,6 +23,17 @@ CASES = {
     "revision-chronology": ({"修订记录!B3": date(2025, 3, 15)}, [("revision-chronology", "修订记录!B3")]),
     "self-approval": ({"修订记录!G3": "周建峰"}, [("self-approval", "修订记录!G3")]),
     "effective-date": ({"文档信息!B9": date(2026, 9, 1)}, [("effective-date", "文档信息!B9")]),
+    # A draft throughout (cover and every revision row), still marked 受控.
+    "draft-controlled": (
+        {
+            "文档信息!B4": "V0.4",
+            "修订记录!A2": "V0.1",
+            "修订记录!A3": "V0.2",
+            "修订记录!A4": "V0.3",
+            "修订记录!A5": "V0.4",
+        },
+        [("draft-controlled", "文档信息!B8")],
+    ),
     "team-manager-count": ({"组织职责!B3": "服务项目经理"}, [("team-manager-count", "组织职责!B3")]),
     "team-engineers": (
         {"组织职责!B3": "其他", "组织职责!B4": "其他", "组织职责!B5": "其他"},
@@ -47,6 +58,7 @@ CASES = {
     "kpi-weights": ({"绩效考核!B2": 35}, [("kpi-weights", "绩效考核!B2:B7")]),
     "contract-metrics": ({"合同指标!D5": None}, [("contract-metrics", None)]),
     "contract-period": ({"服务合同!B6": date(2026, 3, 31)}, [("contract-period", "服务合同!B6")]),
+    "effective-in-contract": ({"服务合同!B6": date(2026, 9, 14)}, [("effective-in-contract", "文档信息!B9")]),
     "duplicate-key": ({"风险登记!A3": "R-01"}, [("duplicate-key", "风险登记!A3")]),
 }
 
