@@ -14,13 +14,13 @@ from pathlib import Path
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt, RGBColor, Twips
 
-from opsdoc.contract.vocabulary import CHAPTERS
+from opsdoc.contract.vocabulary import CHAPTERS, DOCUMENT_KIND
 from opsdoc.office.output import deterministic_zip
 
 OUTPUT = Path(__file__).resolve().parent / "运维工作管理规范.docx"
@@ -127,11 +127,14 @@ def define_styles(document):
         '<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="240"/><w:jc w:val="center"/>',
         fonts(HEI) + "<w:b/><w:bCs/>" + size(16),
     )
+    # 二号 (22 pt) and reaching 0.75 cm into each margin: a project name of up to 20
+    # characters stays on its own line above 运维工作管理规范.
     add(
         COVER_TITLE,
         "CoverTitle",
-        '<w:spacing w:before="3000" w:after="480" w:line="240" w:lineRule="auto"/><w:jc w:val="center"/>',
-        fonts(HEI) + "<w:b/><w:bCs/>" + size(26),
+        '<w:spacing w:before="3000" w:after="480" w:line="240" w:lineRule="auto"/>'
+        '<w:ind w:left="-425" w:right="-425"/><w:jc w:val="center"/>',
+        fonts(HEI) + "<w:b/><w:bCs/>" + size(22),
     )
     add(COVER_TEXT, "CoverText", '<w:jc w:val="left"/>', size(14))
 
@@ -141,10 +144,12 @@ def define_styles(document):
         toc.priority = 39
         toc.unhide_when_used = True
 
-    # One right tab at the text edge: file code / version left, title / page right.
-    right_tab = f'<w:tabs><w:tab w:val="right" w:pos="{TEXT_W}"/></w:tabs>'
-    for name in ("Header", "Footer"):
-        restyle(styles[name], right_tab + '<w:spacing w:line="240" w:lineRule="auto"/>', size(9))
+    # Header: file code left, title right. Footer: version left, control marks centred, page right.
+    right_tab = f'<w:tab w:val="right" w:pos="{TEXT_W}"/>'
+    centre_tab = f'<w:tab w:val="center" w:pos="{TEXT_W // 2}"/>'
+    single = '<w:spacing w:line="240" w:lineRule="auto"/>'
+    restyle(styles["Header"], f"<w:tabs>{right_tab}</w:tabs>" + single, size(9))
+    restyle(styles["Footer"], f"<w:tabs>{centre_tab}{right_tab}</w:tabs>" + single, size(9))
 
 
 def define_headings(document):
@@ -367,7 +372,8 @@ def header_footer(section):
     footer = section.footer
     footer.is_linked_to_previous = False
     p = footer.paragraphs[0]
-    p.add_run("版本号：{{ doc.version }}\t第 ")
+    # The control marks on every page, so that a single printed sheet still says what it is.
+    p.add_run(f"版本号：{{{{ doc.version }}}}\t密级：{{{{ doc.secrecy }}}}\u3000受控状态：{CONTROL_MARK}\t第 ")
     add_field(p, "PAGE", "1")
     p.add_run(" 页 共 ")
     add_field(p, "NUMPAGES", "1")
@@ -388,9 +394,25 @@ def draft_mark(header):
 # ---------------------------------------------------------------- front pages
 
 
+# A draft has not been issued, so it is never marked 受控 (nor 非受控: it is no copy at all).
+CONTROL_MARK = "{% if doc.draft %}草稿{% else %}{{ doc.control_status }}{% endif %}"
+
+
+def control_stamp(paragraph):
+    """The cover's stamp: the control status in a red box at the right edge of the first line."""
+    paragraph.paragraph_format.tab_stops.add_tab_stop(Twips(TEXT_W), WD_TAB_ALIGNMENT.RIGHT)
+    paragraph.add_run("\t")
+    stamp = paragraph.add_run(f" {CONTROL_MARK} ")
+    stamp.bold = True
+    stamp.font.color.rgb = RGBColor(0xC0, 0, 0)
+    stamp._r.get_or_add_rPr().append(w("bdr", val="single", sz=12, space=0, color="C00000"))
+
+
 def cover(document):
-    para(document, "文件编码：{{ doc.file_code }}", COVER_TEXT)
-    para(document, "{{ doc.title }}", COVER_TITLE)
+    control_stamp(para(document, "文件编码：{{ doc.file_code }}", COVER_TEXT))
+    title = para(document, "{{ doc.project_name }}", COVER_TITLE)
+    title.add_run().add_break()
+    title.add_run(DOCUMENT_KIND)
     version = para(document, "版本号：{{ doc.version }}", COVER_TEXT)
     version.alignment = C
     version.paragraph_format.space_after = Pt(160)  # pushes the table to the lower page
