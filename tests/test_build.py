@@ -126,6 +126,20 @@ def test_extended_properties_name_opsdoc_and_keep_no_template_statistics(built):
     assert titles[-1] == "滨海市第一人民医院信息系统运维服务项目运维工作管理规范"
 
 
+def test_font_table_describes_the_chinese_fonts_for_substitution(built):
+    from lxml import etree
+
+    with zipfile.ZipFile(built) as package:
+        table = etree.fromstring(package.read("word/fontTable.xml"))
+    fonts = {f.get(f"{W}name"): f for f in table.iter(f"{W}font")}
+    described = {
+        name: (fonts[name].find(f"{W}altName").get(f"{W}val"), fonts[name].find(f"{W}charset").get(f"{W}val"))
+        for name in ("宋体", "黑体")
+    }
+    assert described == {"宋体": ("SimSun", "86"), "黑体": ("SimHei", "86")}  # 86: GB2312
+    assert not {"ＭＳ 明朝", "ＭＳ ゴシック"} & set(fonts)
+
+
 def test_core_properties(built):
     properties = docx.Document(built).core_properties
     assert (properties.title, properties.identifier, properties.version) == (

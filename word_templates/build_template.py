@@ -19,6 +19,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt, RGBColor, Twips
+from lxml import etree
 
 from opsdoc.contract.vocabulary import CHAPTERS, DOCUMENT_KIND
 from opsdoc.office.output import deterministic_zip
@@ -212,6 +213,36 @@ def setup_properties(document):
     package_rels = document.part.package.rels
     for rel_id in [k for k, rel in package_rels.items() if rel.reltype == RT.THUMBNAIL]:
         del package_rels[rel_id]
+
+
+# The fonts the styles name, as Word itself describes them in fontTable.xml: on a machine
+# without 宋体/黑体 (a Mac, Linux, an English Windows) Word and WPS pick a stand-in from the
+# altName, the GB2312 character set (86) and the PANOSE class, so Chinese text still gets a
+# Song (serif) and a Hei (sans) face instead of whatever the first fallback is. The stock
+# table's Japanese faces (ＭＳ 明朝, ＭＳ ゴシック) are used by no style here.
+FONT_TABLE = {
+    SONG: ("SimSun", "02010600030101010101", "auto", "variable", "00000003", "288F0000"),
+    HEI: ("SimHei", "02010609060101010101", "modern", "fixed", "800002BF", "38CF7CFA"),
+}
+UNUSED_FONTS = ("ＭＳ 明朝", "ＭＳ ゴシック")
+
+
+def setup_font_table(document):
+    part = next(p for p in document.part.package.parts if p.partname == "/word/fontTable.xml")
+    table = parse_xml(part.blob)
+    for font in table.findall(qn("w:font")):
+        if font.get(qn("w:name")) in UNUSED_FONTS:
+            table.remove(font)
+    for name, (alt, panose, family, pitch, usb0, usb1) in FONT_TABLE.items():
+        table.append(
+            parse_xml(
+                f'<w:font {nsdecls("w")} w:name="{name}"><w:altName w:val="{alt}"/>'
+                f'<w:panose1 w:val="{panose}"/><w:charset w:val="86"/><w:family w:val="{family}"/>'
+                f'<w:pitch w:val="{pitch}"/><w:sig w:usb0="{usb0}" w:usb1="{usb1}" w:usb2="00000016" '
+                'w:usb3="00000000" w:csb0="00040001" w:csb1="00000000"/></w:font>'
+            )
+        )
+    part._blob = etree.tostring(table, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 # ---------------------------------------------------------------- content helpers
@@ -1033,6 +1064,7 @@ def build():
     define_headings(document)
     setup_settings(document)
     setup_properties(document)
+    setup_font_table(document)
     header_footer(section)
 
     cover(document)
