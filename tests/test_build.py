@@ -254,3 +254,12 @@ def test_draft_builds_despite_rule_errors_and_is_marked(tmp_path):
     assert draft.name.endswith("_V2.0_草稿.docx")
     header = "\n".join(p.text for p in docx.Document(draft).sections[-1].header.paragraphs)
     assert "草稿（未通过检查）" in header
+
+
+def test_a_total_row_keeps_its_records_with_it(built):
+    document = docx.Document(built)
+    for first_header in ("预算项", "考核指标"):
+        table = next(t for t in document.tables if t.rows[0].cells[0].text == first_header)
+        assert table.rows[-1].cells[0].text == "合计"
+        records = [p for row in table.rows[1:-1] for cell in row.cells for p in cell.paragraphs]
+        assert all(p.paragraph_format.keep_with_next for p in records)

@@ -355,9 +355,15 @@ def add_table(document, columns, rows):
 
 
 def total_row(table):
-    """Make the label of the last (static 合计) row bold like the header."""
+    """Make the label of the last (static 合计) row bold like the header, and keep the
+    records with it: a 合计 alone at the top of a page (under the repeated header) says
+    nothing. The records keep with the next row, so a short summary table moves whole."""
     for p in table.rows[-1].cells[0].paragraphs:
         p.style = TABLE_HEAD
+    for row in table.rows[1:-1]:
+        for cell in row.cells:
+            for p in cell.paragraphs:
+                p.paragraph_format.keep_with_next = True
 
 
 def key_value_table(document, pairs):
