@@ -546,7 +546,8 @@ def chapter_2(document):
         "本项目服务团队由运维服务部门经理{{ doc.dept_manager }}负责组建，设服务项目经理1名"
         "（{{ team_summary.manager }}），服务项目工程师{{ team_summary.engineer_count }}名，"
         "团队共{{ team_summary.member_count }}人。服务项目经理履行服务项目的管理职责；"
-        "服务项目工程师的工作职责按照服务需求确定。岗位职责参考QT服务管理体系岗位角色职责表制订。",
+        "服务项目工程师的工作职责按照服务需求确定。岗位职责由服务项目经理负责制订，"
+        "参考QT服务管理体系岗位角色职责表执行。",
     )
     add_table(
         document,
@@ -636,7 +637,9 @@ def chapter_4(document):
     para(
         document,
         "本项目服务目录和服务级别协议由服务项目经理编制，已于{{ doc.catalog_review_date }}"
-        "与客户评审确认（客户确认人：{{ doc.customer_confirmer }}），每年至少修订一次。",
+        "与客户评审确认（客户确认人：{{ doc.customer_confirmer }}），每年至少修订一次。"
+        "服务需求按资产、场所、人员、应用、数据（内容）、业务、系统、资源、安全、管理等方面梳理，"
+        "编制参考体系文件服务级别管理程序执行。",
     )
     heading(document, "服务目录", 2)
     add_table(
@@ -699,7 +702,7 @@ def chapter_5(document):
         document,
         "本项目年度服务工作计划由服务项目经理编制，包括服务需求、服务目标计划、人员职责分工、"
         "任务分解计划、交付计划等内容，最近一次调整日期为{{ doc.plan_adjust_date }}，"
-        "至少每半年调整一次。",
+        "至少每半年调整一次，以符合客户服务需求的变化。",
     )
     add_table(
         document,
