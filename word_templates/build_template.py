@@ -354,16 +354,22 @@ def add_table(document, columns, rows):
     return table
 
 
+def loop_to_total(var, seq, cells):
+    """The rows of `loop`, the last item in a loop of its own: total_row keeps that one
+    record with the 合计 row below it."""
+    return [*loop(var, f"{seq}[:-1]", cells), *loop(var, f"{seq}[-1:]", cells)]
+
+
 def total_row(table):
-    """Make the label of the last (static 合计) row bold like the header, and keep the
-    records with it: a 合计 alone at the top of a page (under the repeated header) says
-    nothing. The records keep with the next row, so a short summary table moves whole."""
+    """Make the label of the last (static 合计) row bold like the header, and keep the last
+    record (from loop_to_total) with it: a 合计 alone at the top of a page, under the
+    repeated header, says nothing."""
     for p in table.rows[-1].cells[0].paragraphs:
         p.style = TABLE_HEAD
-    for row in table.rows[1:-1]:
-        for cell in row.cells:
-            for p in cell.paragraphs:
-                p.paragraph_format.keep_with_next = True
+    last_record = table.rows[-3]  # before it: its loop's endfor row, then the 合计 row
+    for cell in last_record.cells:
+        for p in cell.paragraphs:
+            p.paragraph_format.keep_with_next = True
 
 
 def key_value_table(document, pairs):
@@ -758,7 +764,7 @@ def chapter_6(document):
             ("说明", 34, L),
         ],
         [
-            *loop("b", "budget", ["{{ b.item }}", "{{ b.category }}", "{{ b.amount }}", "{{ b.note }}"]),
+            *loop_to_total("b", "budget", ["{{ b.item }}", "{{ b.category }}", "{{ b.amount }}", "{{ b.note }}"]),
             ["合计", "", "{{ budget_total }}", ""],
         ],
     )
@@ -994,7 +1000,7 @@ def chapter_9(document):
             ("考核周期", 12, C),
         ],
         [
-            *loop(
+            *loop_to_total(
                 "i",
                 "kpis",
                 [
