@@ -78,6 +78,13 @@ CATALOGUE: dict[str, Code] = {
         Code("self-approval", RULES, W, "审核人、批准人不是修订人本人", "编制→审核→批准由不同的人完成"),
         Code("effective-date", RULES, W, "生效日期不早于最后一次批准日期", "文件控制"),
         Code(
+            "draft-controlled",
+            RULES,
+            E,
+            "草稿版本（V0.x）不是受控文件，受控状态应为“非受控”",
+            "V1.0 为首次发布，V0.x 为草稿；受控文件由文控发放",
+        ),
+        Code(
             "file-code-format",
             RULES,
             E,
@@ -162,6 +169,13 @@ CATALOGUE: dict[str, Code] = {
             "服务目录和服务级别协议……服务的具体指标应在服务合同中予以明确",
         ),
         Code("contract-period", RULES, E, "合同结束日期晚于合同开始日期", "服务合同"),
+        Code(
+            "effective-in-contract",
+            RULES,
+            W,
+            "生效日期在服务合同期限之内",
+            "服务合同……是客户服务要求的总体要求和约束",
+        ),
         Code("foreign-document", VERIFY, E, "不是按该模板生成的文档：没有任何一章的标题，也没有模板的固定文字"),
         Code("chapter-missing", VERIFY, E, "缺少模板中的一章（Heading 1）"),
         Code("chapter-order", VERIFY, E, "章的顺序与模板不同"),

@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError, PydanticUndefined
 
-from opsdoc.contract.shown import DAY, MONEY, NUMBER, PARAGRAPHS, TEXT, WHOLE, Displayed, Shown
+from opsdoc.contract.shown import DAY, MONEY, NUMBER, PARAGRAPHS, PROSE_DAY, TEXT, WHOLE, Displayed, Shown
 from opsdoc.contract.vocabulary import RiskLevel, Role
 
 # ---------------------------------------------------------------- cell value types
@@ -195,10 +195,12 @@ class DocumentInfo(SheetModel):
     control_status: CONTROL = column("受控状态", "受控/非受控，不填为“受控”", default="受控", width=40)
     effective_date: Day = column("生效日期", "日期，如 2026-03-01；不早于最后一次批准日期", width=40)
     catalog_review_date: Day = column(
-        "服务目录评审日期", "最近一次与客户评审服务目录和SLA的日期（每年至少一次）", width=40
+        "服务目录评审日期", "最近一次与客户评审服务目录和SLA的日期（每年至少一次）", width=40, shown=PROSE_DAY
     )
     customer_confirmer: Text = column("客户确认人", "客户方确认服务目录和SLA的人员", width=40)
-    plan_adjust_date: Day = column("工作计划调整日期", "最近一次调整年度工作计划的日期（至少每半年一次）", width=40)
+    plan_adjust_date: Day = column(
+        "工作计划调整日期", "最近一次调整年度工作计划的日期（至少每半年一次）", width=40, shown=PROSE_DAY
+    )
 
 
 class Background(SheetModel):
@@ -497,7 +499,10 @@ def _kind(annotation: Any) -> str:
 
 
 _SHOWN_BY_KIND = {"date": DAY, "number": NUMBER, "paragraphs": PARAGRAPHS, "text": TEXT, "whole": WHOLE}
-_SHOWN_BY_NAME = {shown.name: shown for shown in _SHOWN_BY_KIND.values()} | {MONEY.name: MONEY}
+_SHOWN_BY_NAME = {shown.name: shown for shown in _SHOWN_BY_KIND.values()} | {
+    MONEY.name: MONEY,
+    PROSE_DAY.name: PROSE_DAY,
+}
 
 
 def _extra(info: Any) -> dict[str, Any]:

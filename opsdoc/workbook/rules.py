@@ -214,6 +214,21 @@ def effective_date(document: Document, cells: Cells, conventions: Conventions) -
         )
 
 
+@rule("draft-controlled")
+def draft_controlled(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
+    # A V0.x draft has not been approved for issue: marking it 受控 would put an unissued text
+    # into circulation with the controlled stamp on every page.
+    info = document.info
+    version = parse_version(info.version)
+    if version is not None and version[0] == 0 and info.control_status == "受控":
+        yield finding(
+            "draft-controlled",
+            cells.at("info", "control_status"),
+            f"版本号 {info.version} 是草稿，不能标为“受控”：受控状态应填“非受控”，首次发布为 V1.0",
+            related=[cells.at("info", "version")],
+        )
+
+
 @rule("file-code-format")
 def file_code_format(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     code = document.info.file_code
@@ -539,6 +554,21 @@ def contract_period(document: Document, cells: Cells, conventions: Conventions) 
             cells.at("contract", "end"),
             f"合同结束日期 {contract.end:%Y%m%d} 不晚于合同开始日期 {contract.start:%Y%m%d}",
             related=[cells.at("contract", "start")],
+        )
+
+
+@rule("effective-in-contract")
+def effective_in_contract(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
+    # The specification binds the team to the contract's terms: outside the contract period
+    # there is no service for it to govern. An inverted period is contract-period's finding alone.
+    contract, effective = document.contract, document.info.effective_date
+    if contract.start < contract.end and not contract.start <= effective <= contract.end:
+        outside = cells.at("contract", "start" if effective < contract.start else "end")
+        yield finding(
+            "effective-in-contract",
+            cells.at("info", "effective_date"),
+            f"生效日期 {effective:%Y%m%d} 不在合同期限 {contract.start:%Y%m%d} 至 {contract.end:%Y%m%d} 之内",
+            related=[outside],
         )
 
 
