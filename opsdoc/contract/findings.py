@@ -205,6 +205,8 @@ CATALOGUE: dict[str, Code] = {
         Code("template-syntax", TEMPLATE, E, "模板标签语法错误"),
         Code("template-unknown-name", TEMPLATE, E, "模板使用了上下文中没有的名称"),
         Code("template-unsafe", TEMPLATE, E, "模板访问了不允许的内部属性"),
+        Code("template-unescaped", TEMPLATE, E, "模板关闭了转义（|safe、autoescape 块）：单元格内容可能写入 Word XML"),
+        Code("template-over-budget", TEMPLATE, E, "模板的循环或运算超出渲染预算（次数、大小或时间）"),
         Code("template-missing-chapter", TEMPLATE, E, "模板缺少规范的一章（Heading 1）"),
         Code("template-chapter-order", TEMPLATE, E, "模板的章节顺序与规范不同"),
         Code("template-no-toc", TEMPLATE, E, "模板没有目录域"),

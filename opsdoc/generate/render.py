@@ -128,7 +128,7 @@ def _has_column_loops(data: bytes) -> bool:
     return re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", body)) is not None
 
 
-def _where(template: Path, exc: Exception) -> str:
+def where_in_template(template: Path, exc: Exception) -> str:
     """The template text around the tag that failed, so an author can find it in Word."""
     try:
         paragraphs = [p.text for p in read_document(template).all_paragraphs()]
@@ -168,11 +168,11 @@ def render_template(template: Path, context: dict[str, Any]) -> DocxTemplate:
             template, f"模板渲染耗尽了资源（{type(exc).__name__}），已停止：模板中的循环或宏调用过深过大"
         ) from exc
     except TemplateSyntaxError as exc:
-        raise TemplateError(template, f"模板标签语法错误：{exc.message}{_where(template, exc)}") from exc
+        raise TemplateError(template, f"模板标签语法错误：{exc.message}{where_in_template(template, exc)}") from exc
     except SecurityError as exc:
-        raise TemplateError(template, f"模板试图访问不允许的内部属性：{exc}{_where(template, exc)}") from exc
+        raise TemplateError(template, f"模板试图访问不允许的内部属性：{exc}{where_in_template(template, exc)}") from exc
     except UndefinedError as exc:
-        raise TemplateError(template, f"模板使用了不存在的名称：{exc}{_where(template, exc)}") from exc
+        raise TemplateError(template, f"模板使用了不存在的名称：{exc}{where_in_template(template, exc)}") from exc
     except JinjaError as exc:
         raise TemplateError(template, f"模板无法渲染：{exc}") from exc
     except TemplateStructureError as exc:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from opsdoc.contract.conventions import Conventions
+from opsdoc.contract.conventions import MATCHED_CHARS, Conventions
 from opsdoc.contract.findings import CATALOGUE, Cell, Finding, finding
 from opsdoc.contract.model import GOAL_CATEGORY, PLAN_CATEGORY, SERVICE_CATEGORY, TOOL_CATEGORY, Document
 from opsdoc.contract.vocabulary import ENGINEER, HIGH_RISK_LEVELS, MANAGER, Stage, parse_version
@@ -137,7 +137,7 @@ def revision_note(document: Document, cells: Cells, conventions: Conventions) ->
     for i, revision in enumerate(document.revisions):
         text = "".join(revision.note)
         bare = re.sub(r"[\s\W_]", "", text)
-        if change_request.fullmatch(text.strip()):
+        if len(text) <= MATCHED_CHARS and change_request.fullmatch(text.strip()):
             continue
         if CODE_LIKE.fullmatch(text.strip()):
             yield finding(
@@ -232,7 +232,8 @@ def draft_controlled(document: Document, cells: Cells, conventions: Conventions)
 @rule("file-code-format")
 def file_code_format(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     code = document.info.file_code
-    if conventions.file_code_pattern and not re.fullmatch(conventions.file_code_pattern, code):
+    pattern = conventions.file_code_pattern
+    if pattern and (len(code) > MATCHED_CHARS or not re.fullmatch(pattern, code)):
         yield finding(
             "file-code-format",
             cells.at("info", "file_code"),
