@@ -708,9 +708,7 @@ def test_a_doctype_after_a_long_prolog_is_refused(tmp_path):
     assert result.exit_code == 2 and "DTD" in result.output and "疑似恶意" in result.output
 
 
-@pytest.mark.parametrize(
-    "pattern", [r"(a+)+$", r"(a|aa)*b", r"(\w+\s?)*$", r"(QT-[A-Z]+)*\d"]
-)
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(a|aa)*b", r"(\w+\s?)*$", r"(QT-[A-Z]+)*\d"])
 def test_a_config_pattern_that_can_backtrack_forever_is_refused(tmp_path, pattern):
     workbook = tmp_path / SAMPLE.name
     workbook.write_bytes(SAMPLE.read_bytes())

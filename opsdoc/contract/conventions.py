@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 from re import _constants, _parser  # type: ignore[attr-defined]  # the stdlib parser the re module itself uses
 from typing import Any
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -63,9 +63,7 @@ class Conventions(BaseModel):
             except re.error as exc:
                 raise ValueError(f"不是有效的正则表达式：{exc}") from None
             if _backtracks(list(parsed), repeated=False):
-                raise ValueError(
-                    "含有嵌套的重复（如 (a+)+、(a|aa)*）：匹配可能耗时极长，请改写为不嵌套的形式"
-                )
+                raise ValueError("含有嵌套的重复（如 (a+)+、(a|aa)*）：匹配可能耗时极长，请改写为不嵌套的形式")
         return pattern
 
 
