@@ -748,3 +748,12 @@ def test_template_check_reports_a_template_over_budget(tmp_path):
     template = _template_variant(tmp_path, "{{ doc.customer_confirmer }}", "{{ 9**(9**9) }}")
     result = CliRunner().invoke(main, ["template", "check", str(template)])
     assert result.exit_code == 1 and "[template-over-budget]" in result.output
+
+
+def test_full_width_digits_in_a_version_are_the_same_version(tmp_path):
+    """An IME's 全角 digits (Ｖ２．０) must not become a second spelling of V2.0 in the file name."""
+    workbook = edit_sample(tmp_path, {"文档信息!B4": "Ｖ２．０", "修订记录!A5": "V２.０"})
+    result = CliRunner().invoke(main, ["build", str(workbook), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    (built,) = (tmp_path / "out").iterdir()
+    assert built.name.endswith("运维工作管理规范_V2.0.docx")
