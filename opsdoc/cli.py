@@ -232,15 +232,34 @@ def verify(
 
 @main.command("diff")
 @click.argument("old", metavar="OLD.docx", type=FILE)
-@click.argument("new", metavar="NEW.docx", type=FILE)
+@click.argument("new", metavar="NEW", type=FILE)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--note", is_flag=True, help="只输出可填入“修订说明”的摘要（每章一行）。")
+@click.option("--template", type=FILE, help="NEW 为工作簿时使用的 Word 模板（默认：内置模板）。")
+@click.option("--config", type=FILE, help="NEW 为工作簿时的公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
 @_handles_errors
-def diff_command(old: Path, new: Path, output_format: str) -> None:
-    """逐章比较两个版本：新增、删除、修改的段落和表格行，以及可填入“修订说明”的摘要。"""
-    from opsdoc.qa.diff import diff_documents
+def diff_command(
+    old: Path, new: Path, output_format: str, note: bool, template: Path | None, config: Path | None
+) -> None:
+    """逐章比较两个版本：新增、删除、修改的段落和表格行，以及可填入“修订说明”的摘要。
 
-    changes = diff_documents(old, new)
-    click.echo(changes.to_json() if output_format == "json" else changes.to_text())
+    NEW 可以是 .docx，也可以是工作簿（.xlsx）：工作簿在内存中检查并生成后比较，不写任何文件。
+    退出码 0 完成，1 工作簿有错误，2 无法读取。
+    """
+    from opsdoc.pipeline import compare
+
+    compared = compare(old, new, template=template, config=config)
+    if compared.diff is None:
+        assert compared.report is not None
+        click.echo(compared.report.to_text(), err=True)
+        click.echo("工作簿存在错误，无法生成新版本进行比较。请按上面的提示修改工作簿。", err=True)
+        sys.exit(1)
+    changes = compared.diff
+    if note and output_format == "text":
+        for line in changes.summary_lines():  # none for identical versions: an empty note, not an empty line
+            click.echo(line)
+    else:
+        click.echo(changes.to_json() if output_format == "json" else changes.to_text())
 
 
 @main.group("template")

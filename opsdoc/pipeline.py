@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
 from opsdoc.contract.findings import Report
@@ -20,6 +20,9 @@ from opsdoc.generate.draft import draft as draft_of
 from opsdoc.office.output import Outputs, Published, ensure_folder, safe_file_name
 from opsdoc.workbook.reader import Workbook, read_workbook
 from opsdoc.workbook.rules import run_rules
+
+if TYPE_CHECKING:
+    from opsdoc.qa.diff import DocumentDiff
 
 DRAFT_SUFFIX = "_草稿"
 
@@ -196,3 +199,55 @@ def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: 
         pending = [pool.submit(_build_one, source, out_dir, options) for source in sources]
         for done in as_completed(pending):
             yield done.result()
+
+
+@dataclass
+class Compared:
+    """OLD against NEW; NEW a .docx, or a workbook rendered in memory (report: its findings)."""
+
+    report: Report | None  # None when NEW is a .docx
+    diff: DocumentDiff | None = None  # None: the workbook has errors, nothing was rendered
+
+
+def render_in_memory(
+    path: Path, *, template: Path | None = None, config: Path | None = None
+) -> tuple[Report, bytes | None]:
+    """The .docx a build of the workbook would write, as bytes; nothing is written. None while errors remain."""
+    checked = check(path, config=config)
+    document = checked.workbook.document
+    if document is None or not checked.report.passes(False):
+        return checked.report, None
+    from opsdoc.generate.render import render_document
+
+    return checked.report, render_document(document, build_context(document, checked.conventions), template)
+
+
+def is_workbook(path: Path) -> bool:
+    return path.suffix.lower() == ".xlsx"
+
+
+def new_version(
+    new: Path, work: Path, *, template: Path | None = None, config: Path | None = None
+) -> tuple[Report | None, Path | None]:
+    """NEW as a .docx path: itself, or the workbook rendered into the scratch folder `work`."""
+    if not is_workbook(new):
+        return None, new
+    report, data = render_in_memory(new, template=template, config=config)
+    if data is None:
+        return report, None
+    rendered = work / (new.stem + ".docx")
+    rendered.write_bytes(data)
+    return report, rendered
+
+
+def compare(old: Path, new: Path, *, template: Path | None = None, config: Path | None = None) -> Compared:
+    """What changes from the issued `old` to `new` (a .docx or a workbook that may never have been built)."""
+    from opsdoc.qa.diff import diff_documents
+
+    with tempfile.TemporaryDirectory(prefix="opsdoc-diff-") as work:
+        report, rendered = new_version(new, Path(work), template=template, config=config)
+        if rendered is None:
+            return Compared(report)
+        diff = diff_documents(old, rendered)
+    diff.new = str(new)
+    return Compared(report, diff)

@@ -9,7 +9,9 @@ from datetime import datetime
 import docx
 import openpyxl
 import pytest
+from click.testing import CliRunner
 
+from opsdoc.cli import main
 from opsdoc.errors import UnusableDocument
 from opsdoc.pipeline import build
 from opsdoc.qa.align import opcodes
@@ -30,6 +32,14 @@ NEW_VERSION = {
 }
 
 
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory):
+    """V2.0 built now from the sample, with the same template as the new versions it is compared with."""
+    result = build(SAMPLE, tmp_path_factory.mktemp("issued"))
+    assert result.output is not None, result.report.to_text()
+    return result.output
+
+
 def built(tmp_path, changes, **edits):
     path = edit_sample(tmp_path, {**NEW_VERSION, **changes}, **edits)
     result = build(path, tmp_path / "out")
@@ -43,7 +53,7 @@ def changes(diff) -> list[tuple]:
     return rows + paragraphs
 
 
-def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
+def test_catalog_rows_added_and_a_response_time_changed(tmp_path, issued):
     new = built(
         tmp_path,
         {
@@ -66,11 +76,10 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
             "服务级别协议!C2": 10,
         },
     )
-    diff = diff_documents(SAMPLE_DOCX, new)
+    diff = diff_documents(issued, new)
+    # The cover's version and date and the new history row change every time: not in 修订说明.
     assert diff.summary_lines() == [
-        "封面：修改版本号、生效日期",
-        "文件版本历史：新增1项",
-        "第4章：服务目录新增2项，修改P1响应时间",
+        "第4章：服务目录新增SC-13等保测评配合、SC-14数据质量巡检；P1响应时间由15分钟调整为10分钟",
     ]
     assert changes(diff) == [
         ("封面", "封面", "changed", "生效日期", ()),
@@ -83,14 +92,14 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
     text = diff.to_text()
     assert "  服务级别协议 修改 P1 响应时间：15 → 10" in text
     assert text.endswith(
-        "修订说明摘要：\n封面：修改版本号、生效日期\n文件版本历史：新增1项\n第4章：服务目录新增2项，修改P1响应时间"
+        "修订说明摘要：\n第4章：服务目录新增SC-13等保测评配合、SC-14数据质量巡检；P1响应时间由15分钟调整为10分钟"
     )
     data = json.loads(diff.to_json())
     assert data["summary"] == diff.summary_lines()
     assert data["parts"][2]["tables"][1]["rows"][0]["old"][2] == "15"
 
 
-def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path):
+def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path, issued):
     book = openpyxl.load_workbook(SAMPLE)
     background = book["项目背景"]["B1"].value
     first_line = background.split("\n")[0]
@@ -104,12 +113,12 @@ def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path):
         },
         delete_rows=[("风险登记", 5)],
     )
-    diff = diff_documents(SAMPLE_DOCX, new)
-    assert diff.summary_lines()[2:] == [
-        "第1章：修改建设背景",
-        "第5章：修改任务分解计划任务",
-        "第6章：风险管理删除1项",
-        "第9章：正文新增1段",
+    diff = diff_documents(issued, new)
+    assert diff.summary_lines() == [
+        "第1章：建设背景将“综合医院”修改为“综合性医院”",
+        "第5章：任务分解计划任务将“配合HIS厂商完成医保结算接口升级及切换…”修改为“完成等保2.0三级测评遗留中、高风险项整…”",
+        "第6章：风险管理删除R-04",
+        "第9章：正文新增“考核结果每季度向医院信息科通报。”",
     ]
     assert changes(diff) == [
         ("封面", "封面", "changed", "生效日期", ()),
@@ -158,3 +167,23 @@ def test_long_registers_align_by_key_in_linear_time():
     assert kinds == {"added": 1, "removed": 200, "changed": 2480}
     texts = [f"第{i % 3000}段" for i in range(100_000)]
     assert opcodes(texts, texts) == [("equal", 0, 100_000, 0, 100_000)]
+
+
+def test_a_workbook_never_built_is_compared_in_memory(tmp_path, issued):
+    workbook = edit_sample(tmp_path, {**NEW_VERSION, "服务级别协议!C2": 10}, name="我的项目.xlsx")
+    result = CliRunner().invoke(main, ["diff", str(issued), str(workbook), "--note"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "第4章：P1响应时间由15分钟调整为10分钟\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["我的项目.xlsx"]  # nothing written
+
+
+def test_a_workbook_with_errors_is_exit_1_with_its_findings(tmp_path, issued):
+    workbook = edit_sample(tmp_path, {**NEW_VERSION, "文档信息!B4": None})
+    result = CliRunner().invoke(main, ["diff", str(issued), str(workbook)])
+    assert result.exit_code == 1
+    assert "版本号" in result.output and "无法生成新版本进行比较" in result.output
+
+
+def test_identical_versions_have_an_empty_note(issued):
+    result = CliRunner().invoke(main, ["diff", str(issued), str(issued), "--note"])
+    assert (result.exit_code, result.output) == (0, "")

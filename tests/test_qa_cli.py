@@ -31,7 +31,7 @@ def test_diff_names_the_changes_and_summarises_them(tmp_path):
     new = build(edit_sample(tmp_path, {"服务级别协议!C2": 10}), tmp_path / "out").output
     result = CliRunner().invoke(main, ["diff", str(SAMPLE_DOCX), str(new)])
     assert result.exit_code == 0, result.output
-    assert "服务级别协议 修改 P1 响应时间" in result.output and "第4章：修改P1响应时间" in result.output
+    assert "服务级别协议 修改 P1 响应时间" in result.output and "P1响应时间由15分钟调整为10分钟" in result.output
 
 
 def test_build_pdf_without_libreoffice_says_how_and_writes_nothing(tmp_path, monkeypatch):
