@@ -7,6 +7,7 @@ paragraph and cell by cell; both sides are re-saved by LibreOffice too, so its o
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -195,3 +196,16 @@ def test_hostile_inputs_give_a_message_and_exit_2(which, versions, marked, tmp_p
 def test_a_foreign_new_version_is_refused(versions, tmp_path):
     with pytest.raises(UnusableDocument, match="不是按公司模板"):
         redline(versions[0], _foreign(tmp_path))
+
+
+def test_the_pdf_shows_the_changes(versions, tmp_path):
+    uno_python()
+    if not shutil.which("pdftotext"):
+        pytest.fail("pdftotext is required with LibreOffice: apt-get install poppler-utils")
+    output = tmp_path / "对比稿.docx"
+    result = CliRunner().invoke(main, ["redline", str(versions[0]), str(versions[1]), "-o", str(output), "--pdf"])
+    assert result.exit_code == 0, result.output
+    shown = subprocess.run(
+        ["pdftotext", str(output.with_suffix(".pdf")), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "对比稿" in shown and "SC-04" in shown and "SC-13" in shown  # the deleted row is shown, struck through
