@@ -69,14 +69,20 @@ def marked(versions, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def in_libreoffice(versions, marked, tmp_path_factory) -> dict[str, Path]:
     """The 对比稿 with all changes accepted and rejected, and both versions re-saved: one LibreOffice run."""
+    return libreoffice(
+        tmp_path_factory.mktemp("libreoffice"),
+        {
+            "accepted": (marked, "accept"),
+            "rejected": (marked, "reject"),
+            "new": (versions[1], "keep"),
+            "old": (versions[0], "keep"),
+        },
+    )
+
+
+def libreoffice(folder: Path, jobs: dict[str, tuple[Path, str]]) -> dict[str, Path]:
+    """Each (source, accept|reject|keep) done in one LibreOffice run, stored as folder/NAME.docx."""
     uno_python()
-    folder = tmp_path_factory.mktemp("libreoffice")
-    jobs = {
-        "accepted": (marked, "accept"),
-        "rejected": (marked, "reject"),
-        "new": (versions[1], "keep"),
-        "old": (versions[0], "keep"),
-    }
     arguments = [str(a) for name, (source, action) in jobs.items() for a in (source, action, folder / f"{name}.docx")]
     subprocess.run(
         ["/usr/bin/python3", "-I", str(HELPER), soffice(), str(folder / "profile"), *arguments],
@@ -209,3 +215,21 @@ def test_the_pdf_shows_the_changes(versions, tmp_path):
         ["pdftotext", str(output.with_suffix(".pdf")), "-"], check=True, capture_output=True, text=True
     ).stdout
     assert "对比稿" in shown and "SC-04" in shown and "SC-13" in shown  # the deleted row is shown, struck through
+
+
+def test_an_issued_version_resaved_by_libreoffice_still_round_trips(versions, tmp_path):
+    """LibreOffice renames styles, splits runs, turns pageBreakBefore into a page break and the TOC into a content control."""
+    (resaved,) = libreoffice(tmp_path / "resave", {"old": (versions[0], "keep")}).values()
+    marked = tmp_path / "对比稿.docx"
+    marked.write_bytes(redline(resaved, versions[1]).data)
+    done = libreoffice(
+        tmp_path,
+        {
+            "accepted": (marked, "accept"),
+            "rejected": (marked, "reject"),
+            "new": (versions[1], "keep"),
+            "old": (resaved, "keep"),
+        },
+    )
+    assert texts(done["accepted"]) == texts(done["new"])
+    assert texts(done["rejected"]) == texts(done["old"])

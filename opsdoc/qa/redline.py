@@ -158,13 +158,22 @@ def _text(element: Xml) -> str:
             out.append("\t")
         elif node.tag == W + "p":
             out.append("\n") if out else None
-        else:
+        elif node.get(W + "type") != "page":  # LibreOffice writes pageBreakBefore as a page break: not text
             out.append("\n")
     return "".join(out)
 
 
 def _blocks(container: Xml) -> list[Xml]:
-    return [c for c in container if c.tag in (W + "p", W + "tbl")]
+    """Paragraphs and tables, without the TOC: a field result, rewritten whenever the TOC updates (as in diff).
+
+    NEW's TOC stays as it is, untracked; content controls (w:sdt, LibreOffice's TOC) are left alone too.
+    """
+    return [c for c in container if c.tag == W + "tbl" or (c.tag == W + "p" and not _toc_entry(c))]
+
+
+def _toc_entry(p: Xml) -> bool:
+    style = p.find(f"{W}pPr/{W}pStyle")
+    return style is not None and (style.get(W + "val") or "").lower().startswith(("toc", "contents"))
 
 
 def _rows(table: Xml) -> list[Xml]:
@@ -250,7 +259,7 @@ def _compare_table(old: Xml, new: Xml, marks: _Marks) -> None:
                 b.addprevious(_deleted(a, marks))
                 _inserted(b, marks)
         for row in olds[i1 + pairs : i2]:
-            _place(new, news[j1 + pairs] if j1 + pairs < len(news) else None, _deleted(row, marks))
+            _place(new, news[j1 + pairs] if j1 + pairs < len(news) else None, _deleted_row(row, news, marks))
         for row in news[j1 + pairs : j2]:
             _inserted(row, marks)
 
@@ -293,9 +302,11 @@ def _compare_paragraph(old: Xml, new: Xml, marks: _Marks) -> None:
 
 
 def _plain(p: Xml) -> bool:
-    """Runs of text, tabs and breaks only: what the character comparison can rebuild exactly."""
+    """Runs of text, tabs and line breaks only: what the character comparison can rebuild exactly."""
     return all(
-        c.tag in PLAIN_EXTRAS or (c.tag == W + "r" and all(part.tag in PLAIN_RUN_PARTS for part in c)) for c in p
+        c.tag in PLAIN_EXTRAS
+        or (c.tag == W + "r" and all(part.tag in PLAIN_RUN_PARTS and part.get(W + "type") != "page" for part in c))
+        for c in p
     )
 
 
@@ -382,7 +393,8 @@ def _inserted(block: Xml, marks: _Marks) -> None:
     for p in [block] if block.tag == W + "p" else list(block.iter(W + "p")):
         for child in [c for c in p if c.tag != W + "pPr"]:
             _wrap(child, marks.make("ins"))
-        _paragraph_mark(p, marks.make("ins"))
+        if block.tag == W + "p":  # in an inserted row or table, the row change carries the paragraphs
+            _paragraph_mark(p, marks.make("ins"))
 
 
 def _deleted(block: Xml, marks: _Marks) -> Xml:
@@ -394,8 +406,43 @@ def _deleted(block: Xml, marks: _Marks) -> Xml:
         for child in [c for c in p if c.tag != W + "pPr"]:
             _as_deleted_text(child)
             _wrap(child, marks.make("del"))
-        _paragraph_mark(p, marks.make("del"))
+        if block.tag == W + "p":  # in a deleted row or table, the row change removes the paragraphs
+            _paragraph_mark(p, marks.make("del"))
     return block
+
+
+def _deleted_row(old: Xml, news: list[Xml], marks: _Marks) -> Xml:
+    """A deleted row dressed as NEW's rows: OLD's cell texts in a copy of NEW's last body row.
+
+    OLD's own row XML may come from another application (LibreOffice renames styles and
+    rewrites rows): copied into NEW it can make LibreOffice drop the whole table.
+    """
+    old_cells = _cells(old)
+    skeleton = next((r for r in reversed(news) if len(_cells(r)) == len(old_cells)), None)
+    if skeleton is None:
+        return _deleted(old, marks)
+    row = copy.deepcopy(skeleton)
+    for props in row.findall(W + "trPr"):
+        for tracked in props.findall(W + "ins") + props.findall(W + "del"):
+            props.remove(tracked)
+    for cell, old_cell in zip(_cells(row), old_cells, strict=True):
+        paragraphs = [c for c in cell if c.tag == W + "p"]
+        first = paragraphs[0] if paragraphs else etree.SubElement(cell, W + "p")
+        props = first.find(W + "pPr")
+        run = first.find(f".//{W}r")
+        run_props = run.find(W + "rPr") if run is not None else None
+        for child in [c for c in cell if c.tag in (W + "p", W + "tbl")]:
+            cell.remove(child)
+        for old_p in (c for c in old_cell if c.tag == W + "p"):
+            p = etree.SubElement(cell, W + "p")
+            if props is not None:
+                p.append(copy.deepcopy(props))
+            text = _text(old_p)
+            if text:
+                p.append(_run(run_props, text, deleted=True))
+        if not [c for c in cell if c.tag == W + "p"]:
+            etree.SubElement(cell, W + "p")
+    return _deleted(row, marks)
 
 
 def _deleted_runs(p: Xml, marks: _Marks) -> Xml:
