@@ -233,3 +233,18 @@ def test_an_issued_version_resaved_by_libreoffice_still_round_trips(versions, tm
     )
     assert texts(done["accepted"]) == texts(done["new"])
     assert texts(done["rejected"]) == texts(done["old"])
+
+
+def test_a_workbook_with_errors_gives_no_redline_and_exit_1(versions, tmp_path):
+    workbook = edit_sample(tmp_path, {**_v21_changes(), "文档信息!B4": None})
+    output = tmp_path / "对比稿.docx"
+    result = CliRunner().invoke(main, ["redline", str(versions[0]), str(workbook), "-o", str(output)])
+    assert result.exit_code == 1 and "未生成对比稿" in result.output
+    assert not output.exists()
+
+
+def test_build_cli_names_the_redline_it_wrote(versions, tmp_path):
+    result = CliRunner().invoke(main, ["build", str(versions[2]), "-o", str(tmp_path), "--redline", str(versions[0])])
+    assert result.exit_code == 0, result.output
+    (marked,) = tmp_path.glob("*_对比稿.docx")
+    assert f"{marked}：已生成" in result.output
