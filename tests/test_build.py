@@ -265,3 +265,34 @@ def test_a_total_row_keeps_its_records_with_it(built):
             all(p.paragraph_format.keep_with_next for c in row.cells for p in c.paragraphs) for row in table.rows
         ]
         assert keeping[1:] == [False] * (len(table.rows) - 3) + [True, False]  # only the last record
+
+
+def test_cover_signs_off_with_the_last_revision(built):
+    document = docx.Document(built)
+    cover = document.tables[0]
+    rows = [[c.text for c in row.cells] for row in cover.rows]
+    assert rows == [
+        ["编制：", "周建峰", "2026年8月31日"],
+        ["审核：", "吴海燕", "2026年9月3日"],
+        ["批准：", "陈立群", "2026年9月7日"],
+    ]
+    history = next(t for t in document.tables if t.rows[0].cells[0].text == "文件版本")
+    last = [c.text for c in history.rows[-1].cells]
+    assert [last[1], last[2], last[3]] == ["20260831/周建峰", "20260903/吴海燕", "20260907/陈立群"]
+    lines = {row.cells[0].text: row.cells[1].text for row in document.tables[1].rows}
+    assert lines["发布日期："] == "2026年9月7日"  # the last 批准日期
+    assert lines["实施日期："] == "2026年9月15日"  # 生效日期
+    assert "海澜信息技术有限公司运维服务部" in [p.text for p in document.paragraphs[:12]]
+
+
+def test_no_eight_digit_date_outside_the_version_history(built):
+    document = docx.Document(built)
+    history = next(t for t in document.tables if t.rows[0].cells[0].text == "文件版本")
+    outside = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        if table._tbl is not history._tbl:
+            outside += [cell.text for row in table.rows for cell in row.cells]
+    outside += [p.text for s in document.sections for p in [*s.header.paragraphs, *s.footer.paragraphs]]
+    assert [t for t in outside if re.search(r"\b\d{8}\b", t)] == []
+    assert "合同期限" in outside and "2026年4月1日至2028年3月31日" in outside, outside
+    assert all(re.fullmatch(r"20\d{6}/\S+", c.text) for c in history.rows[1].cells[1:4])

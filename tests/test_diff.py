@@ -69,13 +69,13 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
     )
     diff = diff_documents(SAMPLE_DOCX, new)
     assert diff.summary_lines() == [
-        "封面：修改版本号、生效日期",
+        "封面：修改版本号、编制、审核、批准、发布日期、实施日期",
         "文件版本历史：新增1项",
         "第4章：服务目录新增2项，修改P1响应时间",
         "第10章：修改P1级故障处理时限合同约定值",
     ]
     assert changes(diff) == [
-        ("封面", "封面", "changed", "生效日期", ()),
+        *[("封面", "封面", "changed", line, ()) for line in ("编制", "审核", "批准", "发布日期", "实施日期")],
         ("文件版本历史", "文件版本历史", "added", "V2.1", ()),
         ("第4章", "服务目录", "added", "SC-13", ()),
         ("第4章", "服务目录", "added", "SC-14", ()),
@@ -86,7 +86,7 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
     text = diff.to_text()
     assert "  服务级别协议 修改 P1 响应时间：15 → 10" in text
     assert text.endswith(
-        "修订说明摘要：\n封面：修改版本号、生效日期\n文件版本历史：新增1项\n第4章：服务目录新增2项，修改P1响应时间"
+        "修订说明摘要：\n封面：修改版本号、编制、审核、批准、发布日期、实施日期\n文件版本历史：新增1项\n第4章：服务目录新增2项，修改P1响应时间"
         "\n第10章：修改P1级故障处理时限合同约定值"
     )
     data = json.loads(diff.to_json())
@@ -116,7 +116,7 @@ def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path):
         "第9章：正文新增1段",
     ]
     assert changes(diff) == [
-        ("封面", "封面", "changed", "生效日期", ()),
+        *[("封面", "封面", "changed", line, ()) for line in ("编制", "审核", "批准", "发布日期", "实施日期")],
         ("文件版本历史", "文件版本历史", "added", "V2.1", ()),
         ("第5章", "工作计划", "changed", "任务分解计划", ("任务",)),
         ("第6章", "风险管理", "removed", "R-04", ()),
@@ -142,7 +142,7 @@ def test_a_file_that_is_not_a_docx(tmp_path):
 def test_a_table_inserted_above_the_budget_is_one_new_table(tmp_path):
     document = docx.Document(SAMPLE_DOCX)
     budget = next(t for t in document.tables if t.rows[0].cells[0].text == "预算项")
-    inserted = copy.deepcopy(document.tables[2]._tbl)  # the team table, a header and five rows
+    inserted = copy.deepcopy(document.tables[3]._tbl)  # the team table, a header and five rows
     budget._tbl.addprevious(inserted)
     path = tmp_path / "inserted.docx"
     document.save(path)

@@ -133,7 +133,7 @@ def define_styles(document):
     add(
         COVER_TITLE,
         "CoverTitle",
-        '<w:spacing w:before="3000" w:after="480" w:line="240" w:lineRule="auto"/>'
+        '<w:spacing w:before="2200" w:after="480" w:line="240" w:lineRule="auto"/>'
         '<w:ind w:left="-425" w:right="-425"/><w:jc w:val="center"/>',
         fonts(HEI) + "<w:b/><w:bCs/>" + size(22),
     )
@@ -451,6 +451,21 @@ def control_stamp(paragraph):
     stamp._r.get_or_add_rPr().append(w("bdr", val="single", sz=12, space=0, color="C00000"))
 
 
+def cover_lines(document, rows, weights):
+    """A borderless table on the cover: each row a label and its values, each value on a writing line."""
+    table = new_table(document, weights, width=TEXT_W * 4 // 5, style=None)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for label, *values in rows:
+        label_cell, *value_cells = table.add_row().cells
+        fill_cell(label_cell, label + "：", COVER_TEXT, R)
+        for cell, value in zip(value_cells, values, strict=True):
+            fill_cell(cell, value, COVER_TEXT, C)
+            borders = w("tcBorders")
+            borders.append(w("bottom", val="single", sz=4, space=0, color="auto"))
+            cell._tc.get_or_add_tcPr().find(qn("w:tcW")).addnext(borders)
+    return table
+
+
 def cover(document):
     control_stamp(para(document, "文件编码：{{ doc.file_code }}", COVER_TEXT))
     title = para(document, "{{ doc.project_name }}", COVER_TITLE)
@@ -458,24 +473,37 @@ def cover(document):
     title.add_run(DOCUMENT_KIND)
     version = para(document, "版本号：{{ doc.version }}", COVER_TEXT)
     version.alignment = C
-    version.paragraph_format.space_after = Pt(160)  # pushes the table to the lower page
+    version.paragraph_format.space_after = Pt(72)  # pushes the tables to the lower page
 
-    table = new_table(document, [30, 70], width=TEXT_W * 4 // 5, style=None)
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for label, value in (
-        ("编制单位", "{{ doc.org }}"),
-        ("客户名称", "{{ doc.customer }}"),
-        ("生效日期", "{{ doc.effective_date }}"),
-        ("密级", "{{ doc.secrecy }}"),
-        ("受控状态", "{{ doc.control_status }}"),
-    ):
-        label_cell, value_cell = table.add_row().cells
-        fill_cell(label_cell, label + "：", COVER_TEXT, R)
-        fill_cell(value_cell, value, COVER_TEXT, C)
-        # A writing line under each value, no other borders.
-        borders = w("tcBorders")
-        borders.append(w("bottom", val="single", sz=4, space=0, color="auto"))
-        value_cell._tc.get_or_add_tcPr().find(qn("w:tcW")).addnext(borders)
+    # The sign-off of the version in force: names and dates of the last 文件版本历史 row.
+    cover_lines(
+        document,
+        [
+            ("编制", "{{ release.reviser }}", "{{ release.revised_on }}"),
+            ("审核", "{{ release.reviewer }}", "{{ release.reviewed_on }}"),
+            ("批准", "{{ release.approver }}", "{{ release.approved_on }}"),
+        ],
+        [30, 30, 40],
+    )
+    after_table(para(document, "", COVER_TEXT))
+    cover_lines(
+        document,
+        [
+            ("客户名称", "{{ doc.customer }}"),
+            ("发布日期", "{{ release.approved_on }}"),
+            ("实施日期", "{{ doc.effective_date }}"),
+            ("密级", "{{ doc.secrecy }}"),
+            ("受控状态", "{{ doc.control_status }}"),
+        ],
+        [30, 70],
+    )
+    # The issuing body at the foot of the cover, where a standard's cover names its publisher.
+    issuer = para(document, "{{ doc.org }}", COVER_TEXT)
+    issuer.alignment = C
+    issuer.paragraph_format.space_before = Pt(42)
+    for run in issuer.runs:
+        run.font.size = Pt(16)
+        run.bold = True
 
 
 def revision_history(document):
