@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 
 from docx import Document
+from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
@@ -412,15 +413,36 @@ def header_footer(section):
     borders.append(w("bottom", val="single", sz=6, space=1, color="auto"))
     line._p.get_or_add_pPr().append(borders)
 
+    page_footer(section)  # the cover never shows it: its one page has the first-page footer
+
+
+def page_footer(section):
+    """The section's own footer: the control marks on every page, so that a single printed
+    sheet still says what it is, and the page number in the section's own format.
+
+    No "共 N 页": NUMPAGES counts the cover and front matter too (第 1 页 共 14 页 on an
+    11-page body), and SECTIONPAGES, which counts only the body, is a field LibreOffice
+    (and so the PDF export) does not compute."""
     footer = section.footer
     footer.is_linked_to_previous = False
     p = footer.paragraphs[0]
-    # The control marks on every page, so that a single printed sheet still says what it is.
     p.add_run(f"版本号：{{{{ doc.version }}}}\t密级：{{{{ doc.secrecy }}}}\u3000受控状态：{CONTROL_MARK}\t第 ")
     add_field(p, "PAGE", "1")
-    p.add_run(" 页 共 ")
-    add_field(p, "NUMPAGES", "1")
     p.add_run(" 页")
+
+
+def new_section(document, number_format):
+    """Start a section on a new page whose page numbers restart at 1 in `number_format`
+    (lowerRoman for the front matter, decimal for the body). It shows the running header,
+    not the cover's empty first-page one."""
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    section.different_first_page_header_footer = False
+    sect_pr = section._sectPr
+    for old in sect_pr.findall(qn("w:pgNumType")):
+        sect_pr.remove(old)
+    # w:pgNumType goes before w:cols in a w:sectPr.
+    sect_pr.find(qn("w:cols")).addprevious(w("pgNumType", fmt=number_format, start=1))
+    return section
 
 
 def draft_mark(header):
@@ -507,7 +529,8 @@ def cover(document):
 
 
 def revision_history(document):
-    para(document, "文件版本历史", PAGE_TITLE)
+    # Its section break already starts the page: a page break as well would leave one blank.
+    para(document, "文件版本历史", PAGE_TITLE).paragraph_format.page_break_before = False
     add_table(
         document,
         [
@@ -555,9 +578,7 @@ def contents(document):
 
 
 def chapter(document, number):
-    p = heading(document, CHAPTERS[number - 1], 1)
-    if number == 1:
-        p.paragraph_format.page_break_before = True  # the body starts after the 目录 page
+    heading(document, CHAPTERS[number - 1], 1)
 
 
 def chapter_notes(document, number):
@@ -1111,8 +1132,12 @@ def build():
     header_footer(section)
 
     cover(document)
+    # The cover is unnumbered, the front matter numbered i, ii, and chapter 1 starts on page 1;
+    # each section has its own footer, so its page numbers are its own.
+    page_footer(new_section(document, "lowerRoman"))
     revision_history(document)
     contents(document)
+    page_footer(new_section(document, "decimal"))
     for make_chapter in (
         chapter_1,
         chapter_2,
