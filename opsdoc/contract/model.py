@@ -377,6 +377,9 @@ class ResourceItem(SheetModel):
     name: Text = column("名称", "资源名称", width=24)
     purpose: Text = column("用途", "在本项目中的用途", width=36)
     budgeted: Literal["是", "否"] = column("纳入预算", "是/否；资源使用应纳入项目预算", width=10)
+    budget_line: Text | None = column(
+        "预算项", "纳入预算为“是”时，填写预算表中列支该资源的预算项名称", default=None, width=20
+    )
 
 
 TOOL_CATEGORY = Literal["服务流程支撑类", "系统运行监控类", "系统远程管理类", "热线业务支撑类"]
