@@ -112,14 +112,14 @@ def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path):
     assert diff.summary_lines()[2:] == [
         "第1章：修改建设背景",
         "第5章：修改任务分解计划任务",
-        "第6章：风险管理删除1项",
+        "第6章：风险登记删除1项",
         "第9章：正文新增1段",
     ]
     assert changes(diff) == [
         *[("封面", "封面", "changed", line, ()) for line in ("编制", "审核", "批准", "发布日期", "实施日期")],
         ("文件版本历史", "文件版本历史", "added", "V2.1", ()),
-        ("第5章", "工作计划", "changed", "任务分解计划", ("任务",)),
-        ("第6章", "风险管理", "removed", "R-04", ()),
+        ("第5章", "年度服务工作计划", "changed", "任务分解计划", ("任务",)),
+        ("第6章", "风险登记", "removed", "R-04", ()),
         ("封面", "changed", "", "版本号：V2.0", "版本号：V2.1"),
         ("第1章", "changed", "建设背景", first_line, first_line.replace("三级甲等综合医院", "三级甲等综合性医院")),
         ("第9章", "added", "", None, "考核结果每季度向医院信息科通报。"),

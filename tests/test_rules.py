@@ -36,7 +36,7 @@ CASES = {
     ),
     "team-manager-count": ({"组织职责!B3": "服务项目经理"}, [("team-manager-count", "组织职责!B3")]),
     "team-engineers": (
-        {"组织职责!B3": "其他", "组织职责!B4": "其他", "组织职责!B5": "其他"},
+        {"组织职责!B3": "其他", "组织职责!B4": "其他", "组织职责!B5": "其他", "组织职责!B6": "其他"},
         [("team-engineers", None)],
     ),
     "goal-coverage": ({"服务目标!A8": "客户业务目标", "服务目标!A9": "客户业务目标"}, [("goal-coverage", None)]),

@@ -123,8 +123,8 @@ def test_removed_fixed_paragraph(tmp_path):
         tmp_path, lambda d: remove(paragraph(d, "应按照公司财务部门的要求编制部门成本预算和服务项目的成本预算。")._p)
     )
     report = verify_document(path)
-    budget_table = 1 + [t.rows[0].cells[0].text for t in docx.Document(path).tables].index("预算项")
-    assert found(report) == [("fixed-text-missing", "body", None, budget_table, 1)]
+    # Missing before the budget table's caption, which now stands where the paragraph ended.
+    assert found(report) == [("fixed-text-missing", "body", number_of(path, "表7\u3000项目成本预算"), None, None)]
     assert "应按照公司财务部门的要求编制部门成本预算" in report.findings[0].message
 
 
@@ -263,7 +263,7 @@ def test_chapter_note_in_the_wrong_chapter(tmp_path):
     note = "二线专家孙国栋常驻公司总部，每月到院现场巡检一次数据库及存储；发生P1故障时由服务项目经理申请，4小时内到达现场。"
 
     def move(document):
-        paragraph(document, "服务周期：")._p.addprevious(paragraph(document, note)._p)
+        paragraph(document, "表3\u3000服务周期")._p.addprevious(paragraph(document, note)._p)
 
     report = verify_document(broken(tmp_path, move), workbook=SAMPLE)
     assert [(f.code, str(f.location)) for f in report.findings] == [("value-misplaced", "补充说明!A2")]
@@ -273,10 +273,10 @@ def test_chapter_note_in_the_wrong_chapter(tmp_path):
 def test_a_value_the_document_was_not_built_from(tmp_path):
     workbook = edit_sample(tmp_path, {"服务级别协议!C2": 10, "质量与验收!A5": "归档文档"})
     report = verify_document(SAMPLE_DOCX, workbook=workbook)
-    captions = {t.caption: t.number for t in read_document(SAMPLE_DOCX).tables}
+    captions = {t.caption.split("\u3000")[-1]: t.number for t in read_document(SAMPLE_DOCX).tables}
     assert [(f.code, str(f.location), [(r.table, r.row) for r in f.related]) for f in report.findings] == [
         ("value-missing", "服务级别协议!C2", [(captions["服务级别协议"], 2)]),
-        ("value-missing", "质量与验收!A5", [(captions["验收标准："], 2)]),  # 类型 is shown by the table's caption
+        ("value-missing", "质量与验收!A5", [(captions["验收标准"], 2)]),  # 类型 is shown by the table's caption
     ]
     assert report.findings[0].message == "响应时间(分钟)「10」没有出现在文档中该记录所在的行（表8第2行）"
 

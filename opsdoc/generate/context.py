@@ -79,6 +79,17 @@ def _release(document: Document, conventions: Conventions) -> dict[str, str | li
 RELEASE_KEYS = ("reviser", "revised_on", "reviewer", "reviewed_on", "approver", "approved_on")
 
 
+def _risk_bands(conventions: Conventions) -> str:
+    levels = conventions.risk_levels
+    bands = (
+        ("低", 1, levels.moderate - 1),
+        ("一般", levels.moderate, levels.major - 1),
+        ("较大", levels.major, levels.severe - 1),
+        ("重大", levels.severe, 25),
+    )
+    return "，".join(f"{low}为{name}" if low == high else f"{low}～{high}为{name}" for name, low, high in bands)
+
+
 DERIVED: dict[str, Derived] = {
     "release": Derived(
         (
@@ -97,8 +108,11 @@ DERIVED: dict[str, Derived] = {
             "manager": "、".join(m.name for m in d.team if m.role == MANAGER),
             "engineer_count": str(sum(m.role == ENGINEER for m in d.team)),
             "member_count": str(len(d.team)),
+            "other_count": str(sum(m.role not in (MANAGER, ENGINEER) for m in d.team)),
         },
     ),
+    # Printed under the risk table: which 可能性×影响 scores make each level (opsdoc.toml may move them).
+    "risk_bands": Derived((), lambda d, c: _risk_bands(c)),
     "budget_total": Derived((("budget", "amount"),), lambda d, c: MONEY.show(sum(b.amount for b in d.budget))),
     "kpi_total_weight": Derived((("kpis", "weight"),), lambda d, c: NUMBER.show(sum(k.weight for k in d.kpis))),
 }

@@ -197,9 +197,15 @@ def _column_name(text: str) -> str:
     return UNIT.sub("", text.replace("\n", "")).strip()
 
 
+NUMBERED_CAPTION = re.compile(r"表\s*\d+\s*(\S.{0,19})")  # 表7　项目成本预算
+
+
 def _table_name(table: Table, part: _Part, section: str) -> str:
     caption = table.caption.strip()
-    if caption.endswith(("：", ":")) and len(caption) <= 20:
+    numbered = NUMBERED_CAPTION.fullmatch(caption)
+    if numbered:
+        return numbered.group(1).strip()
+    if caption.endswith(("：", ":")) and len(caption) <= 20:  # documents from before numbered captions
         return caption.rstrip("：:")
     return section or part.title or part.label
 
