@@ -53,6 +53,19 @@ def test_cover_unnumbered_front_matter_in_roman_and_chapter_1_on_page_1(exported
     assert [printed_number(page) for page in pages[3:]] == [str(n) for n in range(1, len(pages) - 2)]
 
 
+def test_no_dejavu_font_stands_in(exported):
+    """Every face is the template's or its named stand-in: DejaVu would mean a font fell through."""
+    _, target, _, _ = exported
+    if not shutil.which("pdffonts"):
+        pytest.fail("pdffonts is required with LibreOffice: apt-get install poppler-utils")
+    listing = subprocess.run(["pdffonts", str(target)], check=True, capture_output=True, text=True).stdout
+    faces = [line.split()[0].split("+")[-1] for line in listing.splitlines()[2:]]
+    assert faces and not [face for face in faces if "DejaVu" in face], faces
+    assert "LiberationSerif" in faces  # Times New Roman's stand-in
+    assert any(face.startswith("NotoSerifCJK") for face in faces)  # 宋体's
+    assert any(face.startswith("NotoSansCJK") for face in faces)  # 黑体's
+
+
 def test_progress_is_reported(exported):
     _, _, _, messages = exported
     assert messages == ["正在启动 LibreOffice…", "正在打开文档…", "正在更新目录…", "正在导出 PDF…"]
