@@ -69,7 +69,7 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path, issued):
         "第10章：P1级故障处理时限合同约定值由响应15分钟，到场30分钟，2小时内恢复调整为响应10分钟，到场30分钟，2小时内恢复",
     ]
     assert changes(diff) == [
-        ("封面", "封面", "changed", "生效日期", ()),
+        *[("封面", "封面", "changed", line, ()) for line in ("编制", "审核", "批准", "发布日期", "实施日期")],
         ("文件版本历史", "文件版本历史", "added", "V2.1", ()),
         ("第4章", "服务目录", "added", "SC-13", ()),
         ("第4章", "服务目录", "added", "SC-14", ()),
@@ -106,14 +106,14 @@ def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path, issu
     assert diff.summary_lines() == [
         "第1章：建设背景将“综合医院”修改为“综合性医院”",
         "第5章：任务分解计划任务将“配合HIS厂商完成医保结算接口升级及切换…”修改为“完成等保2.0三级测评遗留中、高风险项整…”",
-        "第6章：风险管理删除R-04",
+        "第6章：风险登记删除R-04",
         "第9章：正文新增“考核结果每季度向医院信息科通报。”",
     ]
     assert changes(diff) == [
-        ("封面", "封面", "changed", "生效日期", ()),
+        *[("封面", "封面", "changed", line, ()) for line in ("编制", "审核", "批准", "发布日期", "实施日期")],
         ("文件版本历史", "文件版本历史", "added", "V2.1", ()),
-        ("第5章", "工作计划", "changed", "任务分解计划", ("任务",)),
-        ("第6章", "风险管理", "removed", "R-04", ()),
+        ("第5章", "年度服务工作计划", "changed", "任务分解计划", ("任务",)),
+        ("第6章", "风险登记", "removed", "R-04", ()),
         ("封面", "changed", "", "版本号：V2.0", "版本号：V2.1"),
         ("第1章", "changed", "建设背景", first_line, first_line.replace("三级甲等综合医院", "三级甲等综合性医院")),
         ("第9章", "added", "", None, "考核结果每季度向医院信息科通报。"),
@@ -136,7 +136,7 @@ def test_a_file_that_is_not_a_docx(tmp_path):
 def test_a_table_inserted_above_the_budget_is_one_new_table(tmp_path):
     document = docx.Document(SAMPLE_DOCX)
     budget = next(t for t in document.tables if t.rows[0].cells[0].text == "预算项")
-    inserted = copy.deepcopy(document.tables[2]._tbl)  # the team table, a header and five rows
+    inserted = copy.deepcopy(document.tables[3]._tbl)  # the team table, a header and five rows
     budget._tbl.addprevious(inserted)
     path = tmp_path / "inserted.docx"
     document.save(path)

@@ -26,7 +26,8 @@ NAME_COLUMNS = frozenset(
     c.label for s in SHEETS if s.is_table for c in s.columns[1:] if c.key in ("item", "name") and c.label
 )
 # What changes in every revision and so says nothing in 修订说明: the cover's version and date.
-ROUTINE = frozenset({"版本号", "生效日期"})
+# What the cover says about the release itself: new in every version, never worth a 修订说明 line.
+ROUTINE = frozenset({"版本号", "生效日期", "编制", "审核", "批准", "发布日期", "实施日期"})
 LISTED = 3  # items a summary names before it says "等N项"
 EXCERPT = 20  # characters of a value or an edited passage a summary quotes
 
@@ -211,7 +212,7 @@ class DocumentDiff:
                         lines.append(f"  {table.name} {verb} {row.key}：{_cells(row.new or row.old)}")
         lines.append("")
         lines.append("修订说明摘要：")
-        lines += self.summary_lines() or ["（仅版本号、生效日期和版本历史变化）"]
+        lines += self.summary_lines() or ["（仅封面的版本、签署和日期及版本历史变化）"]
         return "\n".join(lines)
 
     def to_json(self) -> str:
@@ -277,9 +278,15 @@ def _unit(text: str) -> str:
     return found.group(1).strip() if found else ""
 
 
+NUMBERED_CAPTION = re.compile(r"表\s*\d+\s*(\S.{0,19})")  # 表7　项目成本预算
+
+
 def _table_name(table: Table, part: _Part, section: str) -> str:
     caption = table.caption.strip()
-    if caption.endswith(("：", ":")) and len(caption) <= 20:
+    numbered = NUMBERED_CAPTION.fullmatch(caption)
+    if numbered:
+        return numbered.group(1).strip()
+    if caption.endswith(("：", ":")) and len(caption) <= 20:  # documents from before numbered captions
         return caption.rstrip("：:")
     return section or part.title or part.label
 
