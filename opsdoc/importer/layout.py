@@ -80,6 +80,7 @@ class Sentence:
 
     pattern: re.Pattern[str]
     targets: tuple[Target | None, ...]
+    bare: bool = False  # nothing but values ({{ doc.org }} alone): it would match any paragraph
 
 
 def _loose(literal: str) -> str:
@@ -110,7 +111,8 @@ def sentence(text: str, loops: dict[str, str] | None = None) -> Sentence:
         suffix = re.escape(where.suffix) if where and where.suffix else ""
         regex += f"(?P<g{len(targets)}>.*?){suffix}"
         targets.append(where)
-    return Sentence(re.compile(regex + r"\s*", re.S), tuple(targets))
+    bare = not "".join(parts[0::2]).strip()
+    return Sentence(re.compile(regex + r"\s*", re.S), tuple(targets), bare)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,27 @@ class TableColumn:
     headers: frozenset[str]  # normalized spellings of its header: the template's and the workbook's
     target: Target | None  # None: the template prints a derived value (a total)
     period: bool = False  # one cell holding start and end
+    line: re.Pattern[str] | None = None  # one paragraph of a multi-line cell (•\xa0…, 1.\xa0…): its value
+
+    def value(self, cell: str) -> str:
+        """The cell's text without what the template puts around each line (a bullet, a number)."""
+        if self.line is None:
+            return cell
+        lines = cell.split("\n")
+        return "\n".join(m.group("line") if (m := self.line.fullmatch(line)) else line for line in lines)
+
+
+LINE_IN_LOOP = re.compile(r"\{%p\s+for\s+line\s+in\s+[\w.]+\s*%\}\n(.*?)\n\{%p\s+(?:else|endfor)", re.S)
+
+
+def _line_pattern(cell: str) -> re.Pattern[str] | None:
+    """`•\xa0{{ line }}` or `{{ loop.index }}.\xa0{{ line }}` as a pattern whose group "line" is the value."""
+    found = LINE_IN_LOOP.search(cell)
+    if found is None or found.group(1).strip() == "{{ line }}":
+        return None
+    pattern = re.escape(found.group(1))
+    pattern = pattern.replace(re.escape("{{ loop.index }}"), r"\d+").replace(re.escape("{{ line }}"), "(?P<line>.*)")
+    return re.compile(pattern, re.S)
 
 
 @dataclass(frozen=True)
@@ -191,7 +214,7 @@ def _loop_table(table: Table, chapter: int) -> TemplateTable | None:
             # A fixed word in the row (过程质量): the column of that name holds it.
             matching = tuple(c for c in spec.columns if norm(c.label) == norm(label))
             where = Target(spec, matching) if matching else None
-        columns.append(TableColumn(_headers(label, where.columns if where else ()), where))
+        columns.append(TableColumn(_headers(label, where.columns if where else ()), where, line=_line_pattern(cell)))
     names = {c.name for c in spec.columns}
     if {"start", "end"} <= names:
         both = tuple(c for c in spec.columns if c.name in ("start", "end"))
@@ -213,9 +236,21 @@ def _loop_table(table: Table, chapter: int) -> TemplateTable | None:
 
 
 def _pairs(table: Table, chapter: int) -> Pairs | None:
-    rows = tuple(
-        (norm(row[0]), sentence(row[1])) for row in table.rows if len(row) == 2 and TAG.search(row[1]) and row[0]
-    )
+    """Label rows: the value is the rest of the row (the cover's 编制：姓名 日期 spans two cells)."""
+    rows = [
+        (norm(row[0]), sentence("\n".join(cell for cell in row[1:] if cell.strip())))
+        for row in table.rows
+        if len(row) >= 2 and row[0] and any(TAG.search(cell) for cell in row[1:])
+    ]
+    # A document typed from an older template may label a value as the workbook does (生效日期
+    # where the template now says 实施日期): the workbook's label is accepted too.
+    labels = {label for label, _ in rows}
+    for _, said in list(rows):
+        known = [t for t in said.targets if t is not None]
+        if len(known) == 1 and len(known[0].columns) == 1 and norm(known[0].columns[0].label) not in labels:
+            rows.append((norm(known[0].columns[0].label), said))
+            labels.add(norm(known[0].columns[0].label))
+    rows = tuple(rows)
     return Pairs(rows, chapter) if rows else None
 
 

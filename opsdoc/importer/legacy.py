@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from opsdoc.contract.findings import Cell, Finding, Place, finding
 from opsdoc.contract.model import SHEET_BY_NAME, SHEETS, ColumnSpec, SheetSpec
+from opsdoc.contract.vocabulary import CHAPTER_STYLE, SECTION_STYLE
 from opsdoc.importer.layout import Layout, Pairs, Sentence, Slot, Target, TemplateTable, norm
 from opsdoc.importer.values import Read, read_date, read_value, split_period
 from opsdoc.office.docx_text import Paragraph, Table, WordDocument, shorten
@@ -62,10 +63,15 @@ class LegacyReader:
         self.lines: dict[tuple[str, str, int | None], list[str]] = {}  # (sheet, column, chapter) → paragraphs
         self.sources: dict[tuple[str, str], Place] = {}  # where a key-value sheet's value was read
         self.tables_seen: set[str] = set()
+        self.by_style = False  # headings are known by their style (set per document in read)
 
     # ------------------------------------------------------------ walk
 
     def read(self, document: WordDocument) -> Imported:
+        # A document whose chapters are real headings marks its headings by style: a plain
+        # paragraph that happens to read 服务合同 is then text, not a chapter.
+        styled = {heading_words(p.text) for p in document.body_paragraphs() if p.style == CHAPTER_STYLE}
+        self.by_style = len(styled & set(self.layout.chapters[1:])) >= len(self.layout.chapters[1:]) // 2
         for block in document.body:
             if isinstance(block, Table):
                 self._table(block)
@@ -82,12 +88,13 @@ class LegacyReader:
         if not text or p.is_toc_entry or TOC_LINE.search(text):
             return
         words = heading_words(text)
-        if words in self.layout.chapters[1:]:
+        may_head = not self.by_style or p.style in (CHAPTER_STYLE, SECTION_STYLE)
+        if may_head and words in self.layout.chapters[1:]:
             self.chapter, self.anchor = self.layout.chapters.index(words), -1
             return
         slots = self._slots()
         for index, slot in enumerate(slots):
-            if slot.kind == "section" and words == slot.text:
+            if may_head and slot.kind == "section" and words == slot.text:
                 self.anchor = index
                 return
         # A section given as a bold run-in label: 预算管理：应按照……
@@ -103,7 +110,10 @@ class LegacyReader:
                 self.anchor = max(self.anchor, index)
                 return
         for index, slot in enumerate(slots):
-            if slot.kind == "sentence" and slot.sentence and self._sentence(slot.sentence, text, p.location()):
+            said = slot.sentence
+            if said and said.bare and (label or index <= self.anchor):
+                continue  # a bare value takes only an unlabelled paragraph at or after its place
+            if slot.kind == "sentence" and said and self._sentence(said, text, p.location()):
                 self.anchor = max(self.anchor, index)
                 return
         if label and self._labelled(label.group(1), label.group(2).strip(), p.location()):
@@ -337,7 +347,7 @@ class LegacyReader:
                     for column, part in zip(where.columns, period or (), strict=False):
                         self._set(Target(spec, (column,)), part, place, record)
                     continue
-                self._set(where, cell, place, record)
+                self._set(where, template.columns[at].value(cell), place, record)
             for column in spec.columns:
                 if isinstance(record.get(column.name), (int, float)):
                     sums[column.name] = sums.get(column.name, 0.0) + record[column.name]
