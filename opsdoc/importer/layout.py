@@ -250,8 +250,7 @@ def _pairs(table: Table, chapter: int) -> Pairs | None:
         if len(known) == 1 and len(known[0].columns) == 1 and norm(known[0].columns[0].label) not in labels:
             rows.append((norm(known[0].columns[0].label), said))
             labels.add(norm(known[0].columns[0].label))
-    rows = tuple(rows)
-    return Pairs(rows, chapter) if rows else None
+    return Pairs(tuple(rows), chapter) if rows else None
 
 
 def read_layout(template: Path) -> Layout:
