@@ -97,6 +97,10 @@ def build(
     With annotate, the annotated copy of the workbook is written first, so a refused build
     leaves the manager the findings in the workbook itself.
     """
+    if pdf:  # LibreOffice starts (once per process) while the workbook is read and rendered
+        from opsdoc.generate.pdf import warm_up
+
+        warm_up()
     checked = check(path, config=config, skip=skip)
     if annotate:
         write_annotated(checked, annotate, force=force)
