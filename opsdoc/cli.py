@@ -362,6 +362,24 @@ def template_check(template_path: Path | None, skip: tuple[str, ...]) -> None:
     sys.exit(0 if report.passes() else 1)
 
 
+@main.command("import")
+@click.argument("source", metavar="DOCX", type=FILE)
+@click.option("-o", "--output", type=FILE, help="写出的工作簿（默认：与文档同名的 .xlsx）。")
+@click.option("--template", type=FILE, help="文档所依据的 Word 模板（默认：内置模板）。")
+@click.option("--force", is_flag=True, help="覆盖已存在的工作簿。")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handles_errors
+def import_command(source: Path, output: Path | None, template: Path | None, force: bool, output_format: str):
+    """把已有的（手写的）运维工作管理规范 .docx 导入为数据工作簿。退出码 0 全部导入，1 有内容需要补填，2 无法读取，3 未覆盖。"""
+    from opsdoc.importer import import_document
+
+    output = output or source.with_suffix(".xlsx")
+    report = import_document(source, output, template=template, force=force)
+    click.echo(report.to_json() if output_format == "json" else report.to_text())
+    click.echo(f"{output}：已写出工作簿；下一步：opsdoc check {output}", err=True)
+    sys.exit(0 if not report.findings else 1)
+
+
 @main.command("rules")
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True

@@ -54,3 +54,30 @@ def uno_python() -> None:
         subprocess.run(["/usr/bin/python3", "-I", "-c", "import uno"], check=True, capture_output=True, timeout=60)
     except (OSError, subprocess.CalledProcessError):
         unavailable("python3-uno (LibreOffice's Python bridge for /usr/bin/python3)", "python3-uno")
+
+
+CSV_UTF8 = "csv:Text - txt - csv (StarCalc):44,34,76"  # comma, double quote, UTF-8: not the locale's charset
+
+
+def convert_with_libreoffice(source: Path, to: str, folder: Path) -> Path:
+    """`source` converted by LibreOffice (`to`: "pdf", "docx", CSV_UTF8 …) into `folder`; the new file.
+
+    A private profile in `folder` keeps it clear of any LibreOffice already running.
+    """
+    profile = (folder / "lo-profile").as_uri()
+    subprocess.run(
+        [
+            soffice(),
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            to,
+            "--outdir",
+            str(folder),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return folder / f"{source.stem}.{to.split(':')[0]}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import re
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from opsdoc.contract.vocabulary import Severity
 from opsdoc.office.xlsx import sheet_parts
 from opsdoc.pipeline import check
 from opsdoc.workbook.annotate import FILLS, RESULTS_SHEET
-from tests.support import SAMPLE, edit_sample, soffice
+from tests.support import CSV_UTF8, SAMPLE, convert_with_libreoffice, edit_sample
 
 BROKEN = {
     "文档信息!B4": "2.0",  # version-format and cover-version-mismatch (另见 修订记录!A5)
@@ -189,24 +188,8 @@ def test_a_refused_build_leaves_the_annotated_copy(broken, tmp_path):
 
 
 def test_libreoffice_opens_the_copy(annotated, tmp_path):
-    binary = soffice()
-    profile = (tmp_path / "profile").as_uri()
-    subprocess.run(
-        [
-            binary,
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,UTF8",  # UTF-8, not the locale's charset
-            "--outdir",
-            str(tmp_path),
-            str(annotated),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    with open(tmp_path / f"{annotated.stem}.csv", encoding="utf-8", newline="") as stream:
+    converted = convert_with_libreoffice(annotated, CSV_UTF8, tmp_path)
+    with open(converted, encoding="utf-8", newline="") as stream:
         rows = list(csv.reader(stream))
     assert rows[0][0].startswith("原工作簿.xlsx：4 个错误，1 个警告")  # the first sheet is 检查结果
     assert rows[1] == ["严重程度", "工作表", "单元格", "代码", "说明"]

@@ -64,6 +64,7 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
             "服务目录!G15": "P4",
             "服务目录!H15": "数据质量月报",
             "服务级别协议!C2": 10,
+            "合同指标!B2": "响应10分钟，到场30分钟，2小时内恢复",
         },
     )
     diff = diff_documents(SAMPLE_DOCX, new)
@@ -71,6 +72,7 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
         "封面：修改版本号、生效日期",
         "文件版本历史：新增1项",
         "第4章：服务目录新增2项，修改P1响应时间",
+        "第10章：修改P1级故障处理时限合同约定值",
     ]
     assert changes(diff) == [
         ("封面", "封面", "changed", "生效日期", ()),
@@ -78,12 +80,14 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
         ("第4章", "服务目录", "added", "SC-13", ()),
         ("第4章", "服务目录", "added", "SC-14", ()),
         ("第4章", "服务级别协议", "changed", "P1", ("响应时间",)),
+        ("第10章", "合同指标", "changed", "P1级故障处理时限", ("合同约定值",)),
         ("封面", "changed", "", "版本号：V2.0", "版本号：V2.1"),
     ]
     text = diff.to_text()
     assert "  服务级别协议 修改 P1 响应时间：15 → 10" in text
     assert text.endswith(
         "修订说明摘要：\n封面：修改版本号、生效日期\n文件版本历史：新增1项\n第4章：服务目录新增2项，修改P1响应时间"
+        "\n第10章：修改P1级故障处理时限合同约定值"
     )
     data = json.loads(diff.to_json())
     assert data["summary"] == diff.summary_lines()

@@ -257,6 +257,27 @@ TEMPLATE_CASES = [
     ("{{ doc.customer_confirmer }}", "{{ doc.title.__class__.__mro__ }}", "不允许的内部属性", "__class__"),
     ("{{ doc.customer_confirmer }}", "{{ ''.__class__.__subclasses__() }}", "不允许的内部属性", "__subclasses__"),
     ("{{ doc.customer_confirmer }}", "{% for x in %}", "语法错误", None),
+    # Budgets (issue #16): each stops in well under a second or two instead of minutes or gigabytes.
+    (
+        "{{ doc.customer_confirmer }}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "循环共超过",
+        None,
+    ),
+    ("{{ doc.customer_confirmer }}", "{{ 9**(9**9) }}", "结果过大", None),
+    ("{{ doc.customer_confirmer }}", "{{ 'a' * 10**9 }}", "个字符，已停止", None),
+    ("{{ doc.customer_confirmer }}", "{{ ('a'*100000).replace('a','a'*20).replace('a','a'*20) }}", "replace", None),
+    ("{{ doc.customer_confirmer }}", "{{ ('a'*100000)|replace('a','a'*20)|replace('a','a'*20) }}", "|replace", None),
+    (
+        "{{ doc.customer_confirmer }}",
+        "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+        "「~」",
+        None,
+    ),
+    ("{{ doc.customer_confirmer }}", "{{ '%0999999999d' % 1 }}", "「%」", None),
+    ("{{ doc.customer_confirmer }}", "{{ doc.title|safe }}", "「|safe」", None),
+    ("{{ doc.customer_confirmer }}", "{% filter safe %}{{ doc.title }}{% endfilter %}", "「|safe」", None),
+    ("{{ doc.customer_confirmer }}", "{% autoescape false %}x{% endautoescape %}", "autoescape", None),
 ]
 
 
@@ -272,10 +293,15 @@ def test_broken_or_hostile_templates_are_refused_with_the_place(tmp_path, old, n
     assert not out.exists()
 
 
-@pytest.mark.parametrize("content, message", [(None, "模板不存在"), (b"not a docx", "不是可用的 Word 文档")])
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "模板不存在"), (b"not a docx", "不是 .docx"), ("bomb", "压缩炸弹")],
+)
 def test_missing_or_unusable_template(tmp_path, content, message):
     template = tmp_path / "t.docx"
-    if content is not None:
+    if content == "bomb":
+        _zip(template, {"word/document.xml": bytes(64 * 2**20)})
+    elif content is not None:
         template.write_bytes(content)
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path / "out"), "--template", str(template)])
     assert result.exit_code == 2 and message in result.output

@@ -17,7 +17,7 @@ from opsdoc.control.issue import Outcome
 from opsdoc.control.register import REGISTER_NAME, entries, open_register
 from opsdoc.errors import PdfExportError
 from opsdoc.pipeline import issue
-from tests.support import edit_sample, uno_python
+from tests.support import CSV_UTF8, convert_with_libreoffice, edit_sample, uno_python
 
 V21 = {
     "文档信息!B4": "V2.1",
@@ -137,15 +137,8 @@ def test_exported_register_opens_in_libreoffice(archive, tmp_path):
     output = tmp_path / "受控文件清单.xlsx"
     result = CliRunner().invoke(main, ["register", "export", "--archive", str(archive), "-o", str(output)])
     assert result.exit_code == 0, result.output
-    import shutil
-
-    soffice = shutil.which("soffice") or "soffice"
-    subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
-         "--outdir", str(tmp_path), str(output)],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
-    csv = (tmp_path / "受控文件清单.csv").read_text(encoding="utf-8", errors="replace")
+    converted = convert_with_libreoffice(output, CSV_UTF8, tmp_path)
+    csv = converted.read_text(encoding="utf-8")
     lines = csv.splitlines()
     assert lines[0].startswith("序号,文件编号,文件名称,版本") and len(lines) == 3
     assert "V2.1" in lines[1] and "现行" in lines[1] and "作废" in lines[2]

@@ -9,7 +9,19 @@ from tests.support import REPO
 
 PACKAGE = REPO / "opsdoc"
 # From the bottom up; a module may import its own layer and the ones below.
-LAYERS = ["errors", "contract", "office", "workbook", "generate", "qa", "control", "pipeline", "cli", "__main__"]
+LAYERS = [
+    "errors",
+    "contract",
+    "office",
+    "workbook",
+    "generate",
+    "qa",
+    "control",
+    "importer",
+    "pipeline",
+    "cli",
+    "__main__",
+]
 
 
 def _module(path: Path) -> str:

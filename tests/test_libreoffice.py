@@ -6,32 +6,15 @@ import subprocess
 import pytest
 
 from opsdoc.contract.vocabulary import CHAPTERS
-from tests.support import SAMPLE_DOCX, soffice
+from tests.support import SAMPLE_DOCX, convert_with_libreoffice
 
 
 def test_libreoffice_converts_the_sample_to_pdf(tmp_path):
-    binary = soffice()
     if not shutil.which("pdftotext"):
         pytest.fail("pdftotext is required with LibreOffice: apt-get install poppler-utils")
     source = tmp_path / "规范.docx"
     shutil.copyfile(SAMPLE_DOCX, source)
-    profile = (tmp_path / "profile").as_uri()  # a private profile: no clash with a running LibreOffice
-    subprocess.run(
-        [
-            binary,
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    pdf = tmp_path / "规范.pdf"
+    pdf = convert_with_libreoffice(source, "pdf", tmp_path)
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     pages = text.split("\f")
     assert len([p for p in pages if p.strip()]) >= 10
@@ -47,26 +30,9 @@ def test_libreoffice_opens_a_document_full_of_unicode_and_markup(tmp_path):
     from opsdoc.pipeline import build
     from tests.support import edit_sample
 
-    binary = soffice()
     typed = "急诊 🚑 עברית & <b>粗体</b> {{ 7*7 }} é̃"
     result = build(edit_sample(tmp_path, {"项目背景!B1": typed}), tmp_path / "out")
-    profile = (tmp_path / "profile").as_uri()
-    subprocess.run(
-        [
-            binary,
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(result.output),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    (pdf,) = tmp_path.glob("*.pdf")
+    pdf = convert_with_libreoffice(result.output, "pdf", tmp_path)
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     # bidirectional text is reordered by the PDF layout, so check the runs on either side of it
     assert "急诊 🚑" in text and "粗体</b> {{ 7*7 }} é̃" in text

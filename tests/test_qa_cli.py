@@ -28,7 +28,8 @@ def test_verify_refuses_what_is_not_a_docx(tmp_path):
 
 
 def test_diff_names_the_changes_and_summarises_them(tmp_path):
-    new = build(edit_sample(tmp_path, {"服务级别协议!C2": 10}), tmp_path / "out").output
+    changes = {"服务级别协议!C2": 10, "合同指标!B2": "响应10分钟，到场30分钟，2小时内恢复"}
+    new = build(edit_sample(tmp_path, changes), tmp_path / "out").output
     result = CliRunner().invoke(main, ["diff", str(SAMPLE_DOCX), str(new)])
     assert result.exit_code == 0, result.output
     assert "服务级别协议 修改 P1 响应时间" in result.output and "第4章：修改P1响应时间" in result.output

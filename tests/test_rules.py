@@ -32,7 +32,10 @@ CASES = {
     "period-order": ({"服务周期!C3": date(2026, 4, 1)}, [("period-order", "服务周期!C3")]),
     "catalog-coverage": ({"服务目录!B13": "系统"}, [("catalog-coverage", None)]),
     "catalog-sla-ref": ({"服务目录!G2": "P5"}, [("catalog-sla-ref", "服务目录!G2")]),
-    "sla-monotonic": ({"服务级别协议!C3": 10}, [("sla-monotonic", "服务级别协议!C3")]),
+    "sla-monotonic": (
+        {"服务级别协议!C3": 10, "合同指标!B3": "响应10分钟，到场120分钟，8小时内恢复"},
+        [("sla-monotonic", "服务级别协议!C3")],
+    ),
     "catalog-review-age": ({"文档信息!B10": date(2025, 9, 14)}, [("catalog-review-age", "文档信息!B10")]),
     "plan-coverage": ({"工作计划!A8": "任务分解计划"}, [("plan-coverage", None)]),
     "plan-owner": ({"工作计划!C2": "张三"}, [("plan-owner", "工作计划!C2")]),
@@ -46,6 +49,10 @@ CASES = {
     "norm-coverage": ({"工作规范!A6": "客户"}, [("norm-coverage", None)]),
     "kpi-weights": ({"绩效考核!B2": 35}, [("kpi-weights", "绩效考核!B2:B7")]),
     "contract-metrics": ({"合同指标!D5": None}, [("contract-metrics", None)]),
+    "contract-sla-times": (
+        {"服务级别协议!C2": 5, "服务级别协议!E2": 1},
+        [("contract-sla-times", "合同指标!B2"), ("contract-sla-times", "合同指标!B2")],
+    ),
     "contract-period": ({"服务合同!B6": date(2026, 3, 31)}, [("contract-period", "服务合同!B6")]),
     "duplicate-key": ({"风险登记!A3": "R-01"}, [("duplicate-key", "风险登记!A3")]),
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import subprocess
 from pathlib import Path
 
 import docx
@@ -23,7 +22,7 @@ from opsdoc.generate.context import build_context, default_template
 from opsdoc.office.docx_text import read_document
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import read_workbook
-from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, soffice
+from tests.support import SAMPLE, SAMPLE_DOCX, convert_with_libreoffice, edit_sample
 
 
 def broken(tmp_path: Path, change) -> Path:
@@ -190,6 +189,18 @@ def test_revision_versions_must_increase(tmp_path):
     assert found(verify_document(broken(tmp_path, swap))) == [("revision-order", "body", None, 2, 3)]
 
 
+@pytest.mark.parametrize("typed", ["1.2.3", "V1.2.3", "1.2", "v1.2", "V１.２"])
+def test_a_history_version_not_in_the_form_v_major_minor(tmp_path, typed):
+    """The one version syntax of the rules (V主版本.次版本) is verify's too."""
+
+    def retype(document):
+        document.tables[1].rows[3].cells[0].paragraphs[0].runs[0].text = typed
+
+    report = verify_document(broken(tmp_path, retype))
+    assert found(report) == [("revision-order", "body", None, 2, 4)]
+    assert report.findings[0].message == f"「{typed}」不是 V主版本.次版本 格式的版本号"
+
+
 def test_core_property_version(tmp_path):
     def properties(document):
         document.core_properties.version = "V1.2"
@@ -340,28 +351,11 @@ def test_runs_split_as_word_splits_them_read_the_same(tmp_path):
 @pytest.fixture(scope="module")
 def resaved_by_libreoffice(tmp_path_factory) -> Path:
     """The sample opened and saved again as .docx by another application (LibreOffice)."""
-    binary = soffice()
     folder = tmp_path_factory.mktemp("resaved")
     source = folder / "source" / "规范.docx"
     source.parent.mkdir()
     source.write_bytes(SAMPLE_DOCX.read_bytes())
-    profile = (folder / "profile").as_uri()
-    subprocess.run(
-        [
-            binary,
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--convert-to",
-            "docx",
-            "--outdir",
-            str(folder),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    return folder / "规范.docx"
+    return convert_with_libreoffice(source, "docx", folder)
 
 
 def test_a_copy_saved_by_another_application_reports_only_what_it_lost(resaved_by_libreoffice):

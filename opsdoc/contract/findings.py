@@ -14,7 +14,8 @@ from typing import Any
 from opsdoc.contract.vocabulary import Severity, Stage
 
 E, W = Severity.ERROR, Severity.WARNING
-READ, RULES, VERIFY, TEMPLATE, REGISTER = Stage.READ, Stage.RULES, Stage.VERIFY, Stage.TEMPLATE, Stage.REGISTER
+READ, RULES, VERIFY, TEMPLATE = Stage.READ, Stage.RULES, Stage.VERIFY, Stage.TEMPLATE
+REGISTER, IMPORT = Stage.REGISTER, Stage.IMPORT
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,13 @@ CATALOGUE: dict[str, Code] = {
         ),
         Code("kpi-weights", RULES, E, "绩效考核权重合计 100", "评分办法"),
         Code("contract-metrics", RULES, E, "每个SLA级别在合同指标中有约定值", "服务的具体指标应在服务合同中予以明确"),
+        Code(
+            "contract-sla-times",
+            RULES,
+            E,
+            "合同指标写明的响应、到场、解决时间与所对应SLA级别的时间一致",
+            "服务目录和服务级别协议……服务的具体指标应在服务合同中予以明确",
+        ),
         Code("contract-period", RULES, E, "合同结束日期晚于合同开始日期", "服务合同"),
         Code("foreign-document", VERIFY, E, "不是按该模板生成的文档：没有任何一章的标题，也没有模板的固定文字"),
         Code("chapter-missing", VERIFY, E, "缺少模板中的一章（Heading 1）"),
@@ -189,6 +197,14 @@ CATALOGUE: dict[str, Code] = {
         Code("archive-missing-file", REGISTER, E, "登记册中的文件在归档中不存在"),
         Code("archive-altered-file", REGISTER, E, "归档文件的 SHA-256 与登记册不符（文件被改动）"),
         Code("archive-unregistered-file", REGISTER, E, "归档中有登记册没有记录的文件"),
+        Code("import-foreign-paragraph", IMPORT, W, "段落不是模板的固定文字，也不属于任何已知的值：没有导入"),
+        Code("import-unknown-table", IMPORT, W, "表格的表头不属于任何工作表：没有导入"),
+        Code("import-extra-column", IMPORT, W, "表格有工作表没有的列：该列没有导入"),
+        Code("import-bad-value", IMPORT, E, "值无法识别：按原文写入单元格，check 会在那里报告"),
+        Code("import-ambiguous-value", IMPORT, W, "值的含义不明确（另一种等级、无法换算的单位、两处不同）：单元格留空"),
+        Code("import-placeholder", IMPORT, W, "保留了模板的填写说明【…】或占位内容：没有导入"),
+        Code("import-total-mismatch", IMPORT, W, "合计行与各行之和不一致"),
+        Code("import-value-missing", IMPORT, W, "文档中没有找到模板中的值或表格：单元格留空"),
     ]
 }
 """Every finding code of every stage."""

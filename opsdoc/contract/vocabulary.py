@@ -69,6 +69,7 @@ class Stage(StrEnum):
     VERIFY = "verify"  # a document against its template and workbook (verify)
     TEMPLATE = "template"  # a company Word template (template check)
     REGISTER = "register"  # the archive against its register of issued versions (register verify)
+    IMPORT = "import"  # a legacy document read back into a workbook (import)
 
     @property
     def label(self) -> str:
@@ -78,6 +79,7 @@ class Stage(StrEnum):
             "verify": "文档核对",
             "template": "模板检查",
             "register": "归档核对",
+            "import": "导入",
         }[self.value]
 
 

@@ -13,39 +13,18 @@ from xml.parsers import expat
 from docx.opc.oxml import serialize_part_xml
 from docx.parts.document import DocumentPart
 from docxtpl import DocxTemplate
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2 import TemplateError as JinjaError
+from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from opsdoc.contract.model import Document
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError, TemplateError
 from opsdoc.generate.context import default_template
+from opsdoc.generate.sandbox import BudgetExceeded, UnescapedOutput, jinja_environment, start_budget
 from opsdoc.office.docx_text import read_document
 from opsdoc.office.output import deterministic_zip
-
-
-class _CompiledOnce(SandboxedEnvironment):
-    """Compiles each template part once per process: a batch renders the same XML many times."""
-
-    def __init__(self):
-        super().__init__(autoescape=True, undefined=StrictUndefined)
-        self._compiled = {}
-
-    def from_string(self, source, globals=None, template_class=None):
-        if globals or template_class:
-            return super().from_string(source, globals, template_class)
-        if source not in self._compiled:
-            self._compiled[source] = super().from_string(source)
-        return self._compiled[source]
-
-
-@functools.cache
-def jinja_environment() -> SandboxedEnvironment:
-    """Values are escaped (& < > appear as typed), templates cannot reach Python internals,
-    and an unknown name is an error rather than blank text. One per process."""
-    return _CompiledOnce()
+from opsdoc.office.package import DOCUMENT, open_package
 
 
 class _RenderedDocumentPart(DocumentPart):
@@ -126,7 +105,16 @@ def _patched_xml(src_xml: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _template_bytes(template: Path, mtime_ns: int) -> bytes:
+    """The template once it passed the same preflight as any .docx (zip bomb, DTD): once per file."""
+    open_package(template, DOCUMENT, TemplateError)
     return template.read_bytes()
+
+
+def preflight(template: Path) -> bytes:
+    """The template's bytes, or TemplateError for a file that is missing or unsafe to open."""
+    if not template.is_file():
+        raise TemplateError(template, "Word 模板不存在")
+    return _template_bytes(template, template.stat().st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4)
@@ -162,10 +150,19 @@ def _where(template: Path, exc: Exception) -> str:
 
 def render_template(template: Path, context: dict) -> DocxTemplate:
     """docxtpl with the sandboxed environment; every failure is a TemplateError naming the place."""
+    data = preflight(template)
     try:
-        data = _template_bytes(template, template.stat().st_mtime_ns)
         docx = _PreparedTemplate(io.BytesIO(data), column_loops=_has_column_loops(data))
+        start_budget()
         docx.render(context, jinja_env=jinja_environment(), autoescape=True)
+    except UnescapedOutput as exc:
+        raise TemplateError(template, str(exc)) from exc
+    except BudgetExceeded as exc:
+        raise TemplateError(template, str(exc)) from exc
+    except (MemoryError, RecursionError) as exc:
+        raise TemplateError(
+            template, f"模板渲染耗尽了资源（{type(exc).__name__}），已停止：模板中的循环或宏调用过深过大"
+        ) from exc
     except TemplateSyntaxError as exc:
         raise TemplateError(template, f"模板标签语法错误：{exc.message}{_where(template, exc)}") from exc
     except SecurityError as exc:
@@ -190,8 +187,6 @@ def _midnight(value: date) -> datetime:
 def render_document(document: Document, context: dict, template: Path | None = None) -> bytes:
     """The finished .docx as bytes: the same context and template always give the same bytes."""
     template = template or default_template()
-    if not template.is_file():
-        raise TemplateError(template, "Word 模板不存在")
     return save_document(render_template(template, context), document, context)
 
 

@@ -65,7 +65,8 @@ class Paragraph:
 class Table:
     number: int
     style: str | None
-    rows: tuple[tuple[str, ...], ...]  # cell texts, a cell's paragraphs joined by "\n"
+    rows: tuple[tuple[str, ...], ...]  # per grid column, a cell's paragraphs joined by "\n"; merged cells:
+    # a cell merged down repeats the text it continues, one spanning columns is followed by "" for each
     header_rows: int  # leading rows marked to repeat on each page
     caption: str  # the nearest non-empty paragraph above the table
     paragraphs: tuple[Paragraph, ...]  # every paragraph of every cell
@@ -239,12 +240,13 @@ class _Reader:
                 yield self._table(element, tables, caption, part)
 
     def _table(self, tbl: Xml, number: int, caption: str, part: str) -> Table:
-        rows, paragraphs, header_rows, in_header = [], [], 0, True
+        rows: list[tuple[str, ...]] = []
+        paragraphs, header_rows, in_header = [], 0, True
         for r, tr in enumerate((e for e in _children(tbl) if e.tag == W + "tr"), start=1):
             header = tr.find(f"{W}trPr/{W}tblHeader")
             in_header = in_header and header is not None and header.get(W + "val", "true") not in ("0", "false")
             header_rows += in_header
-            cells = []
+            cells: list[str] = []
             for tc in (e for e in _children(tr) if e.tag == W + "tc"):
                 cell = [
                     q
@@ -253,7 +255,14 @@ class _Reader:
                     for q in self._with_text_boxes(p, part, table=number, row=r)
                 ]
                 paragraphs.extend(cell)
-                cells.append("\n".join(p.text for p in cell if not p.text_box))
+                text = "\n".join(p.text for p in cell if not p.text_box)
+                merge = tc.find(f"{W}tcPr/{W}vMerge")
+                if merge is not None and merge.get(W + "val", "continue") == "continue" and rows:
+                    above = rows[-1]  # a cell merged down: it shows the text of the cell it continues
+                    text = above[len(cells)] if len(cells) < len(above) else text
+                span = tc.find(f"{W}tcPr/{W}gridSpan")
+                width = int(span.get(W + "val", "1")) if span is not None and span.get(W + "val", "").isdigit() else 1
+                cells += [text] + [""] * (width - 1)  # one entry per grid column, so columns stay aligned
             rows.append(tuple(cells))
         return Table(
             number, self._style(tbl, "tblPr", "tblStyle"), tuple(rows), header_rows, caption, tuple(paragraphs)

@@ -482,6 +482,54 @@ def contract_metrics(document: Document, cells: Cells, conventions: Conventions)
             )
 
 
+# How a contract states a level's times: 响应15分钟 / 到场30分钟 / 2小时内恢复 (or 解决时间8小时).
+_STATED_TIMES = {
+    "response_minutes": ("响应", re.compile(r"响应(?:时间)?[^\d，,；;]{0,4}(\d+(?:\.\d+)?)\s*(分钟|小时|天)")),
+    "onsite_minutes": ("到场", re.compile(r"到(?:场|达现场)(?:时间)?[^\d，,；;]{0,4}(\d+(?:\.\d+)?)\s*(分钟|小时|天)")),
+    "resolution_hours": (
+        "解决",
+        re.compile(
+            r"(?:(?:解决|恢复)(?:时间)?[^\d，,；;]{0,4}(\d+(?:\.\d+)?)\s*(分钟|小时|天)"
+            r"|(\d+(?:\.\d+)?)\s*(分钟|小时|天)\s*内?(?:解决|恢复))"
+        ),
+    ),
+}
+_MINUTES = {"分钟": 1, "小时": 60, "天": 1440}
+
+
+def _stated(text: str, pattern: re.Pattern[str]) -> tuple[float, str] | None:
+    """The time the text states, in minutes, and as written (2小时)."""
+    match = pattern.search(text)
+    if match is None:
+        return None
+    number, unit = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return float(number) * _MINUTES[unit], f"{number}{unit}"
+
+
+@rule("contract-sla-times")
+def contract_sla_times(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
+    levels = {s.level: (i, s) for i, s in enumerate(document.service_levels)}
+    for i, metric in enumerate(document.contract_metrics):
+        if metric.sla_level not in levels:
+            continue  # no level, or one catalog-sla-ref / contract-metrics speak of
+        j, level = levels[metric.sla_level]
+        text = f"{metric.metric} {metric.value}"
+        for field, (name, pattern) in _STATED_TIMES.items():
+            stated = _stated(text, pattern)
+            agreed = getattr(level, field)
+            if stated is None:
+                continue
+            agreed_minutes = None if agreed is None else agreed * (60 if field == "resolution_hours" else 1)
+            if agreed_minutes != stated[0]:
+                shown = "未规定" if agreed is None else f"{agreed:g}{'小时' if field == 'resolution_hours' else '分钟'}"
+                yield finding(
+                    "contract-sla-times",
+                    cells.at("contract_metrics", i, "value"),
+                    f"合同约定 {metric.sla_level} {name}时间为{stated[1]}，服务级别协议中为{shown}：合同与SLA应一致",
+                    related=[cells.at("service_levels", j, field)],
+                )
+
+
 @rule("contract-period")
 def contract_period(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     contract = document.contract

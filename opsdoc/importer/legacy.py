@@ -1,0 +1,444 @@
+"""Read a 运维工作管理规范 — built by opsdoc or written by hand — back into sheet records.
+
+The document is walked chapter by chapter along the template's layout: headings are found
+by their words (numbered by Word, by hand, or as a bold run-in label), fixed text is
+recognised and skipped, sentences with values give those values, tables are matched to
+their sheet by header names and caption, and the free paragraphs fill the template's
+paragraph places (项目背景, 补充说明). Whatever finds no place becomes a finding.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from opsdoc.contract.findings import Cell, Finding, Place, finding
+from opsdoc.contract.model import SHEET_BY_NAME, SHEETS, ColumnSpec, SheetSpec
+from opsdoc.importer.layout import Layout, Pairs, Sentence, Slot, Target, TemplateTable, norm
+from opsdoc.importer.values import Read, read_date, read_value, split_period
+from opsdoc.office.docx_text import Paragraph, Table, WordDocument, shorten
+
+# Hand numbering before a heading: 4．, 4.1, 第四章, 一、, （一）, (1).
+NUMBERING = re.compile(
+    r"^\s*(?:第[一二三四五六七八九十百\d]+[章节条]|\d+(?:\.\d+)*\.?|[一二三四五六七八九十]+[、.]|"
+    r"\([一二三四五六七八九十\d]+\)|[一二三四五六七八九十]+(?=\s))\s*"
+)
+# A line of a table of contents typed by hand: dot leaders or a tab, then the page number.
+TOC_LINE = re.compile(r"(?:\.{2,}|…+|·{2,}|\t)\s*\d+\s*$")
+TOTAL_WORDS = {"合计", "总计", "小计"}
+
+
+def heading_words(text: str) -> str:
+    return norm(NUMBERING.sub("", unicodedata.normalize("NFKC", text)))
+
+
+@dataclass
+class Imported:
+    """Sheet records read from a document, by sheet field name, and the findings about it."""
+
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)  # key-value sheets: column → value
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # table sheets
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _cell(spec: SheetSpec, column: ColumnSpec, record: int | None) -> Cell:
+    """The cell of the written workbook a value goes to (layout of opsdoc.workbook.blank)."""
+    index = spec.columns.index(column)
+    if record is None:
+        return Cell(spec.title, f"{spec.title}!B{index + 1}")
+    return Cell(spec.title, f"{spec.title}!{get_column_letter(index + 1)}{record + 2}")
+
+
+class LegacyReader:
+    def __init__(self, layout: Layout):
+        self.layout = layout
+        self.out = Imported()
+        self.chapter = 0
+        self.anchor = -1  # index of the last slot of the chapter the document was seen at
+        self.lines: dict[tuple[str, str, int | None], list[str]] = {}  # (sheet, column, chapter) → paragraphs
+        self.sources: dict[tuple[str, str], Place] = {}  # where a key-value sheet's value was read
+        self.tables_seen: set[str] = set()
+
+    # ------------------------------------------------------------ walk
+
+    def read(self, document: WordDocument) -> Imported:
+        for block in document.body:
+            if isinstance(block, Table):
+                self._table(block)
+            else:
+                self._paragraph(block)
+        self._finish()
+        return self.out
+
+    def _slots(self) -> list[Slot]:
+        return self.layout.slots[self.chapter]
+
+    def _paragraph(self, p: Paragraph) -> None:
+        text = p.text.strip()
+        if not text or p.is_toc_entry or TOC_LINE.search(text):
+            return
+        words = heading_words(text)
+        if words in self.layout.chapters[1:]:
+            self.chapter, self.anchor = self.layout.chapters.index(words), -1
+            return
+        slots = self._slots()
+        for index, slot in enumerate(slots):
+            if slot.kind == "section" and words == slot.text:
+                self.anchor = index
+                return
+        # A section given as a bold run-in label: 预算管理：应按照……
+        label = re.match(r"^(.{2,20}?)[:：]\s*(.+)$", text, re.S)
+        if label:
+            for index, slot in enumerate(slots):
+                if slot.kind == "section" and heading_words(label.group(1)) == slot.text:
+                    self.anchor = index
+                    self._paragraph(Paragraph(label.group(2), p.style, p.part, p.index, p.table, p.row))
+                    return
+        for index, slot in enumerate(slots):
+            if slot.kind == "fixed" and norm(text) == slot.text:
+                self.anchor = max(self.anchor, index)
+                return
+        for index, slot in enumerate(slots):
+            if slot.kind == "sentence" and slot.sentence and self._sentence(slot.sentence, text, p.location()):
+                self.anchor = max(self.anchor, index)
+                return
+        if label and self._labelled(label.group(1), label.group(2).strip(), p.location()):
+            return
+        place = self._lines_place()
+        read = read_value(place.columns[0], text) if place else None
+        if read and read.code == "import-placeholder":
+            self._report(read, p.location(), place.sheet if place else None)
+        elif place:
+            key = (place.sheet.name, place.columns[0].name, place.chapter)
+            self.lines.setdefault(key, []).extend(line for line in text.split("\n") if line.strip())
+        else:
+            self._foreign(p)
+
+    def _lines_place(self) -> Target | None:
+        """The paragraph place right after the document's position in the template, if any."""
+        for slot in self._slots()[self.anchor + 1 :]:
+            if slot.kind != "lines":
+                return None
+            return slot.lines
+        return None
+
+    def _foreign(self, p: Paragraph) -> None:
+        guidance = read_value(SHEET_BY_NAME["notes"].column("正文"), p.text)
+        if guidance.code == "import-placeholder":
+            self._report(guidance, p.location(), None)
+            return
+        where = f"第{self.chapter}章" if self.chapter else "封面和文件版本历史"
+        self.out.findings.append(
+            finding(
+                "import-foreign-paragraph",
+                p.location(),
+                f"{where}的这段文字不是模板的固定文字，也不属于任何已知的值，没有导入；"
+                + (
+                    f"如需保留，请写入工作表「补充说明」（章节 {self.chapter}）"
+                    if self.chapter
+                    else "请核对「文档信息」各项"
+                ),
+                [Cell("补充说明")] if self.chapter else [Cell("文档信息")],
+            )
+        )
+
+    # ------------------------------------------------------------ values
+
+    def _report(self, read: Read, place: Place, cell: Cell | SheetSpec | None) -> None:
+        if read.code is None:
+            return
+        related = (cell,) if isinstance(cell, Cell) else (Cell(cell.title),) if cell else ()
+        self.out.findings.append(finding(read.code, place, read.message, related))
+
+    def _set(self, where: Target, text: str, place: Place, record: dict[str, Any] | None = None) -> None:
+        """Put one value's text into a record (tables) or the sheet's values (key-value sheets)."""
+        spec = where.sheet
+        index = len(self.out.records.get(spec.name, [])) if record is not None else None
+        texts = [text]
+        if len(where.columns) == 2:
+            texts = _split_pair(text, where)
+        for column, part in zip(where.columns, texts, strict=False):
+            read = read_value(column, part)
+            self._report(read, place, _cell(spec, column, index))
+            if read.value is None:
+                continue
+            if record is not None:
+                record[column.name] = read.value
+                continue
+            values = self.out.values.setdefault(spec.name, {})
+            if column.name in values and values[column.name] != read.value:
+                earlier = self.sources[(spec.name, column.name)]
+                self.out.findings.append(
+                    finding(
+                        "import-ambiguous-value",
+                        place,
+                        f"「{column.label}」在文档中有两个不同的值（「{values[column.name]}」和「{read.value}」），单元格留空",
+                        [earlier, _cell(spec, column, None)],
+                    )
+                )
+                values[column.name] = None
+                continue
+            if column.name not in values:
+                values[column.name] = read.value
+                self.sources[(spec.name, column.name)] = place
+
+    def _sentence(self, sentence: Sentence, text: str, place: Place) -> bool:
+        match = sentence.pattern.fullmatch(text)
+        if not match:
+            return False
+        for i, where in enumerate(sentence.targets):
+            if where is not None:
+                self._set(where, match.group(f"g{i}"), place)
+        return True
+
+    # ------------------------------------------------------------ tables
+
+    def _table(self, table: Table) -> None:
+        if not any(cell.strip() for row in table.rows for cell in row):
+            return
+        matched = self._match(table)
+        if matched is None:
+            self.out.findings.append(
+                finding(
+                    "import-unknown-table",
+                    table.location(1),
+                    "表格的表头不属于任何工作表，没有导入；请把内容填入对应的工作表",
+                )
+            )
+            return
+        template, header_row, columns = matched
+        index = next((i for i, s in enumerate(self._slots()) if s.table is template), None)
+        if index is not None:
+            self.anchor = max(self.anchor, index)
+        if isinstance(template, Pairs):
+            self._pairs(table, template)
+        else:
+            self._records(table, template, header_row, columns)
+
+    def _match(self, table: Table) -> tuple[TemplateTable | Pairs, int, list[int | None]] | None:
+        best: tuple[tuple[int, int, int], TemplateTable | Pairs, int, list[int | None]] | None = None
+        caption = norm(table.caption)
+        for template in self.layout.tables():
+            same_chapter = int(template.chapter == self.chapter)
+            if isinstance(template, Pairs):
+                labels = {label for label, _ in template.rows}
+                hits = sum(norm(row[0]) in labels for row in table.rows if row)
+                if hits >= 2:
+                    score = (hits, 0, same_chapter)
+                    if best is None or score > best[0]:
+                        best = (score, template, -1, [])
+                continue
+            for header_row, row in enumerate(table.rows[:3]):
+                columns = [_column_of(template, cell) for cell in row]
+                hits = len({c for c in columns if c is not None})
+                wanted = len([c for c in template.columns if not c.period])
+                if hits < min(wanted, max(2, (wanted + 1) // 2)):
+                    continue
+                score = (hits, int(bool(caption) and caption == template.caption), same_chapter)
+                if best is None or score > best[0]:
+                    best = (score, template, header_row, columns)
+        return None if best is None else best[1:]
+
+    def _labelled(self, label: str, value: str, place: Place) -> bool:
+        """A cover or contract field typed as a paragraph (密级：内部) instead of in the template's table."""
+        for slot in self._slots():
+            if isinstance(slot.table, Pairs):
+                found = dict(slot.table.rows).get(norm(label))
+                if found and (self._sentence(found, value, place) or self._period(found, value, place)):
+                    return True
+        return False
+
+    def _pairs(self, table: Table, template: Pairs) -> None:
+        sentences = dict(template.rows)
+        for number, row in enumerate(table.rows, start=1):
+            if not any(cell.strip() for cell in row):
+                continue
+            place = table.location(number)
+            found = sentences.get(norm(row[0])) if row else None
+            value = "\n".join(cell for cell in row[1:] if cell.strip())
+            if found is None:
+                self.out.findings.append(
+                    finding("import-foreign-paragraph", place, f"「{shorten(row[0])}」不是模板表格中的项目，没有导入")
+                )
+            elif not self._sentence(found, value, place) and not self._period(found, value, place):
+                self.out.findings.append(
+                    finding(
+                        "import-bad-value",
+                        place,
+                        f"「{shorten(value)}」与模板的写法不同，无法拆分，没有导入",
+                        tuple(Cell(t.sheet.title) for t in found.targets if t)[:1],
+                    )
+                )
+
+    def _period(self, found: Sentence, text: str, place: Place) -> bool:
+        """A start and an end date written with another separator (…—…, 自…起至…止)."""
+        dates = [t for t in found.targets if t and t.columns[0].kind == "date"]
+        period = split_period(text)
+        if len(dates) != 2 or len(found.targets) != 2 or period is None:
+            return False
+        for where, part in zip(dates, period, strict=True):
+            self._set(where, part, place)
+        return True
+
+    def _records(self, table: Table, template: TemplateTable, header_row: int, columns: list[int | None]) -> None:
+        spec = template.sheet
+        self.tables_seen.add(spec.name)
+        header = table.rows[header_row]
+        extra = [cell for cell, c in zip(header, columns, strict=False) if c is None and cell.strip()]
+        if extra:
+            self.out.findings.append(
+                finding(
+                    "import-extra-column",
+                    table.location(header_row + 1, " ".join(extra)),
+                    f"「{'、'.join(extra)}」不是工作表「{spec.title}」的列，该列内容没有导入",
+                    [Cell(spec.title)],
+                )
+            )
+        present = {c for c in columns if c is not None}
+        missing = [
+            column.label
+            for i, tc in enumerate(template.columns)
+            if i not in present and tc.target and not tc.period
+            for column in tc.target.columns
+            if column.required and not any(template.columns[j].period for j in present)
+        ]
+        if missing:
+            self.out.findings.append(
+                finding(
+                    "import-value-missing",
+                    table.location(header_row + 1),
+                    f"表格缺少「{'、'.join(missing)}」列，工作表「{spec.title}」的这些列留空，请补填",
+                    [Cell(spec.title)],
+                )
+            )
+        sums: dict[str, float] = {}
+        for number, row in enumerate(table.rows[header_row + 1 :], start=header_row + 2):
+            if not any(cell.strip() for cell in row) or [norm(c) for c in row] == [norm(c) for c in header]:
+                continue  # an empty row, or the header repeated on a new page
+            first = next(cell for cell in row if cell.strip())
+            if norm(first) in TOTAL_WORDS:
+                self._total(table, number, row, template, columns, sums)
+                continue
+            record: dict[str, Any] = dict(template.fixed)
+            place = table.location(number)
+            for cell, at in zip(row, columns, strict=False):
+                if at is None or template.columns[at].target is None:
+                    continue
+                where = template.columns[at].target
+                assert where is not None
+                if template.columns[at].period:
+                    period = split_period(cell)
+                    if period is None and cell.strip():
+                        self._set(Target(spec, where.columns[:1]), cell, place, record)
+                    for column, part in zip(where.columns, period or (), strict=False):
+                        self._set(Target(spec, (column,)), part, place, record)
+                    continue
+                self._set(where, cell, place, record)
+            for column in spec.columns:
+                if isinstance(record.get(column.name), (int, float)):
+                    sums[column.name] = sums.get(column.name, 0.0) + record[column.name]
+            self.out.records.setdefault(spec.name, []).append(record)
+
+    def _total(
+        self,
+        table: Table,
+        number: int,
+        row: tuple[str, ...],
+        template: TemplateTable,
+        columns: list[int | None],
+        sums: dict[str, float],
+    ) -> None:
+        """A 合计 row is no record; a total that does not add up is reported."""
+        for cell, at in zip(row, columns, strict=False):
+            if at is None:
+                continue
+            for _, summed in (t for t in template.totals if t[0] == at):
+                read = read_value(summed, cell)
+                if isinstance(read.value, (int, float)) and abs(read.value - sums.get(summed.name, 0.0)) > 0.005:
+                    self.out.findings.append(
+                        finding(
+                            "import-total-mismatch",
+                            table.location(number),
+                            f"合计「{cell}」与各行「{summed.label}」之和 {sums.get(summed.name, 0.0):g} 不一致；"
+                            "合计由 opsdoc 计算，请核对各行的值",
+                            [Cell(template.sheet.title)],
+                        )
+                    )
+
+    # ------------------------------------------------------------ end
+
+    def _finish(self) -> None:
+        notes = SHEET_BY_NAME["notes"]
+        for (sheet, column, chapter), lines in self.lines.items():
+            text = "\n".join(lines)
+            if sheet == notes.name:
+                self.out.records.setdefault(sheet, []).append({"chapter": chapter, "text": text})
+            else:
+                self.out.values.setdefault(sheet, {})[column] = text
+        expected = {
+            (t.sheet.name, c.name)
+            for chapter in self.layout.slots
+            for slot in chapter
+            for t in _slot_targets(slot)
+            for c in t.columns
+            if not t.sheet.is_table
+        }
+        for spec in SHEETS:
+            if spec.is_table:
+                if spec.required and spec.name not in self.tables_seen:
+                    self.out.findings.append(
+                        finding(
+                            "import-value-missing",
+                            None,
+                            f"文档中没有找到工作表「{spec.title}」的表格，请在工作簿中填写",
+                            [Cell(spec.title)],
+                        )
+                    )
+                continue
+            values = self.out.values.get(spec.name, {})
+            for wanted in spec.columns:
+                if (spec.name, wanted.name) in expected and values.get(wanted.name) is None:
+                    self.out.findings.append(
+                        finding(
+                            "import-value-missing",
+                            None,
+                            f"文档中没有找到「{wanted.label}」，单元格留空，请在工作簿中填写",
+                            [_cell(spec, wanted, None)],
+                        )
+                    )
+
+
+def _slot_targets(slot: Slot) -> list[Target]:
+    if slot.sentence:
+        return [t for t in slot.sentence.targets if t]
+    if slot.lines:
+        return [slot.lines]
+    if isinstance(slot.table, Pairs):
+        return [t for _, s in slot.table.rows for t in s.targets if t]
+    return []
+
+
+def _column_of(template: TemplateTable, header: str) -> int | None:
+    name = norm(header)
+    return next((i for i, c in enumerate(template.columns) if name in c.headers), None)
+
+
+def _split_pair(text: str, where: Target) -> list[str]:
+    """ "20260301/张三" (or the two on separate lines) as the date and the name."""
+    text = text.strip()
+    if "\n" in text:
+        first, _, second = text.partition("\n")
+    elif "/" in text:
+        first, _, second = text.rpartition("/")
+    else:
+        # One of the two only: a date is a date, anything else the name.
+        return [text, ""] if read_date(text) else ["", text]
+    return [first.strip(), second.strip()]
+
+
+def read_legacy(document: WordDocument, layout: Layout) -> Imported:
+    return LegacyReader(layout).read(document)
