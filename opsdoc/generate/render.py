@@ -6,6 +6,7 @@ import functools
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from xml.parsers import expat
@@ -53,6 +54,18 @@ class _PreparedTemplate(DocxTemplate):
     def patch_xml(self, src_xml):
         return _patched_xml(src_xml)
 
+    def resolve_listing(self, xml: str) -> str:
+        """docxtpl's pass turning tab, line feed, \\a and \\f in text into Word runs, paragraphs
+        and breaks, on only the paragraphs that hold one of them: the same XML, without a regex
+        substitution per paragraph, run and text of every other paragraph (4 s of a 20k-row build).
+        The paragraphs are cut exactly as docxtpl cuts them, with its own pattern."""
+        if _LISTING_CHARACTERS.search(xml) is None:
+            return xml
+        resolve: Callable[[str], str] = super().resolve_listing
+        return _PARAGRAPH.sub(
+            lambda m: resolve(m.group(0)) if _LISTING_CHARACTERS.search(m.group(0)) else m.group(0), xml
+        )
+
     def fix_tables(self, xml):
         if self.column_loops:
             return super().fix_tables(xml)
@@ -81,6 +94,10 @@ class _PreparedTemplate(DocxTemplate):
         part = self.docx.part
         part.__class__ = _RenderedDocumentPart
         part.rendered = self.rendered
+
+
+_LISTING_CHARACTERS = re.compile("[\t\a\n\f]")
+_PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", flags=re.DOTALL)  # docxtpl's, in resolve_listing
 
 
 def _check_well_formed(document: bytes) -> None:
