@@ -1,6 +1,6 @@
 """Print opsdoc's performance figures against what a user would do instead; asserts nothing.
 
-Run: python benchmarks/run.py [--quick] [--repeat N]
+Run: python benchmarks/run.py [--quick] [--repeat N] [--rows 1,2,3,4]
 
 Each row of the table runs opsdoc and its alternative in the same run, one after the other,
 so the ratio holds even though absolute times on shared machines vary two-fold:
@@ -181,6 +181,7 @@ def pdf_batch(work: Path, count: int, repeat: int) -> None:
 def main() -> None:
     quick = "--quick" in sys.argv
     repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
+    rows = {int(n) for n in sys.argv[sys.argv.index("--rows") + 1].split(",")} if "--rows" in sys.argv else {1, 2, 3, 4}
     load = os.getloadavg()[0]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -189,10 +190,14 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="opsdoc-bench-") as folder:
         work = Path(folder)
-        sample(work, max(repeat, 7))
-        large(work, 5000 if quick else 20000, repeat)
-        batch(work, 10 if quick else 30, repeat)
-        pdf_batch(work, 4 if quick else 8, repeat)
+        if 1 in rows:
+            sample(work, max(repeat, 7))
+        if 2 in rows:
+            large(work, 5000 if quick else 20000, repeat)
+        if 3 in rows:
+            batch(work, 10 if quick else 30, repeat)
+        if 4 in rows:
+            pdf_batch(work, 4 if quick else 8, repeat)
 
 
 if __name__ == "__main__":
