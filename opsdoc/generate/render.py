@@ -23,7 +23,6 @@ from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError, TemplateError
 from opsdoc.generate.context import default_template
 from opsdoc.generate.sandbox import BudgetExceeded, UnescapedOutput, jinja_environment, start_budget
-from opsdoc.office.docx_text import read_document
 from opsdoc.office.output import deterministic_zip
 from opsdoc.office.package import DOCUMENT, open_package
 
@@ -143,6 +142,8 @@ def _has_column_loops(data: bytes) -> bool:
 
 def _where(template: Path, exc: Exception) -> str:
     """The template text around the tag that failed, so an author can find it in Word."""
+    from opsdoc.office.docx_text import read_document  # only a failing template needs it
+
     try:
         paragraphs = [p.text for p in read_document(template).all_paragraphs()]
     except OpsdocError:
