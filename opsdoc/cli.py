@@ -369,7 +369,7 @@ def template_check(template_path: Path | None, skip: tuple[str, ...]) -> None:
 @click.option("--force", is_flag=True, help="覆盖已存在的工作簿。")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_handles_errors
-def import_command(source: Path, output: Path | None, template: Path | None, force: bool, output_format: str):
+def import_command(source: Path, output: Path | None, template: Path | None, force: bool, output_format: str) -> None:
     """把已有的（手写的）运维工作管理规范 .docx 导入为数据工作簿。退出码 0 全部导入，1 有内容需要补填，2 无法读取，3 未覆盖。"""
     from opsdoc.importer import import_document
 

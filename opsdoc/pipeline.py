@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,17 +244,34 @@ def _build_one(source: Path, out_dir: Path, options: dict[str, Any]) -> BatchIte
 
 
 def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: Any) -> Iterator[BatchItem]:
-    """Build every workbook, in `jobs` processes; yields each outcome as it completes.
+    """Build every workbook in `jobs` worker processes; yields each outcome as it completes.
 
-    Each process compiles the template on its first document and reuses it (see render).
+    Each worker compiles the template on its first document and reuses it (see render). A
+    worker that dies (a crash in native code, the OOM killer) takes down only its pool: the
+    workbooks whose outcome was lost are built again one at a time, so the one that kills its
+    worker again is reported by name and every other one is built.
     """
-    if jobs <= 1 or len(sources) <= 1:
-        for source in sources:
-            yield _build_one(source, out_dir, options)
-        return
-    from concurrent.futures import ProcessPoolExecutor, as_completed  # 18 ms a single build does not need
+    lost = yield from _in_pool(sources, out_dir, jobs, options)
+    for source in lost:
+        again = yield from _in_pool([source], out_dir, 1, options)
+        for crashed in again:
+            yield BatchItem(
+                crashed, error="处理该工作簿时进程异常退出（崩溃或内存耗尽），未生成；其他工作簿不受影响", exit_code=2
+            )
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        pending = [pool.submit(_build_one, source, out_dir, options) for source in sources]
+
+def _in_pool(
+    sources: list[Path], out_dir: Path, jobs: int, options: dict[str, Any]
+) -> Generator[BatchItem, None, list[Path]]:
+    """Yield the outcome of each workbook; return those whose worker died before answering."""
+    lost: list[Path] = []
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(sources)))) as pool:
+        pending = {pool.submit(_build_one, source, out_dir, options): source for source in sources}
         for done in as_completed(pending):
-            yield done.result()
+            try:
+                outcome = done.result()
+            except BrokenProcessPool:
+                lost.append(pending[done])
+                continue
+            yield outcome
+    return sorted(lost)

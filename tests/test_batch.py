@@ -69,3 +69,30 @@ def test_two_workbooks_racing_for_one_name_never_overwrite(tmp_path):
 def test_dump_context_is_for_one_workbook(tmp_path):
     result = CliRunner().invoke(main, ["build", str(SAMPLE), str(SAMPLE), "--dump-context", str(tmp_path / "c.json")])
     assert result.exit_code == 2 and "只能用于单个工作簿" in result.output
+
+
+def test_a_workbook_that_kills_its_worker_is_reported_and_the_others_are_built(tmp_path, monkeypatch):
+    """A worker killed mid-build (a native crash, the OOM killer) loses no other workbook."""
+    import os
+    import signal
+
+    import opsdoc.pipeline
+
+    real_build = opsdoc.pipeline.build
+
+    def build_or_die(source, out_dir, **options):  # the workers are forked: they inherit this
+        if source.name == "crash.xlsx":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_build(source, out_dir, **options)
+
+    monkeypatch.setattr(opsdoc.pipeline, "build", build_or_die)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copyfile(SAMPLE, folder / "a.xlsx")
+    shutil.copyfile(SAMPLE, folder / "crash.xlsx")
+    edit_sample(folder, {"文档信息!B3": "QT-YW-GF-BH02-001"}, name="b.xlsx")
+    result = CliRunner().invoke(main, ["build", str(folder), "-o", str(tmp_path / "out"), "--jobs", "2"])
+    assert result.exit_code == 2
+    assert f"✗ {folder / 'crash.xlsx'}：处理该工作簿时进程异常退出" in result.output
+    assert "成功 2" in result.output
+    assert sorted(p.name[:17] for p in (tmp_path / "out").iterdir()) == ["QT-YW-GF-BH01-001", "QT-YW-GF-BH02-001"]

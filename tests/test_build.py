@@ -84,6 +84,62 @@ def test_header_and_footer_carry_code_title_and_version(built):
     assert "V2.0" in footer
 
 
+def test_control_marks_on_the_cover_and_every_page(built):
+    document = docx.Document(built)
+    section = document.sections[-1]
+    footer = "\n".join(p.text for p in section.footer.paragraphs)
+    assert "密级：内部\u3000受控状态：受控" in footer
+    first_line = document.paragraphs[0]
+    stamp = first_line.runs[-1]
+    assert (first_line.text, stamp.text) == ("文件编码：QT-YW-GF-BH01-001\t 受控 ", " 受控 ")
+    assert stamp._r.find(f"{W}rPr/{W}bdr") is not None  # boxed like a stamp
+
+
+def test_a_draft_is_never_stamped_controlled(tmp_path):
+    path = edit_sample(tmp_path, {"服务目录!A3": "SC-01"})
+    draft = build(path, tmp_path / "out", draft=True).output
+    document = docx.Document(draft)
+    assert document.paragraphs[0].runs[-1].text == " 草稿 "
+    assert "受控状态：草稿" in "\n".join(p.text for p in document.sections[-1].footer.paragraphs)
+
+
+def test_dates_inside_sentences_read_as_prose(built):
+    text = "\n".join(paragraphs(built))
+    assert "已于2026年8月20日与客户评审确认" in text
+    assert "最近一次调整日期为2026年8月28日" in text
+    assert "20260820" not in text and "20260828" not in text
+
+
+def test_extended_properties_name_opsdoc_and_keep_no_template_statistics(built):
+    from lxml import etree
+
+    with zipfile.ZipFile(built) as package:
+        app = etree.fromstring(package.read("docProps/app.xml"))
+    values = {etree.QName(e).localname: e.text for e in app}
+    assert (values["Application"], values["Company"], values["Manager"]) == (
+        "opsdoc",
+        "海澜信息技术有限公司运维服务部",
+        "吴海燕",
+    )
+    assert not {"Pages", "Words", "Characters", "AppVersion", "Template"} & set(values)
+    titles = [e.text for e in app.iter("{http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes}lpstr")]
+    assert titles[-1] == "滨海市第一人民医院信息系统运维服务项目运维工作管理规范"
+
+
+def test_font_table_describes_the_chinese_fonts_for_substitution(built):
+    from lxml import etree
+
+    with zipfile.ZipFile(built) as package:
+        table = etree.fromstring(package.read("word/fontTable.xml"))
+    fonts = {f.get(f"{W}name"): f for f in table.iter(f"{W}font")}
+    described = {
+        name: (fonts[name].find(f"{W}altName").get(f"{W}val"), fonts[name].find(f"{W}charset").get(f"{W}val"))
+        for name in ("宋体", "黑体")
+    }
+    assert described == {"宋体": ("SimSun", "86"), "黑体": ("SimHei", "86")}  # 86: GB2312
+    assert not {"ＭＳ 明朝", "ＭＳ ゴシック"} & set(fonts)
+
+
 def test_core_properties(built):
     properties = docx.Document(built).core_properties
     assert (properties.title, properties.identifier, properties.version) == (
@@ -198,3 +254,14 @@ def test_draft_builds_despite_rule_errors_and_is_marked(tmp_path):
     assert draft.name.endswith("_V2.0_草稿.docx")
     header = "\n".join(p.text for p in docx.Document(draft).sections[-1].header.paragraphs)
     assert "草稿（未通过检查）" in header
+
+
+def test_a_total_row_keeps_its_records_with_it(built):
+    document = docx.Document(built)
+    for first_header in ("预算项", "考核指标"):
+        table = next(t for t in document.tables if t.rows[0].cells[0].text == first_header)
+        assert table.rows[-1].cells[0].text == "合计"
+        keeping = [
+            all(p.paragraph_format.keep_with_next for c in row.cells for p in c.paragraphs) for row in table.rows
+        ]
+        assert keeping[1:] == [False] * (len(table.rows) - 3) + [True, False]  # only the last record

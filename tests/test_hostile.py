@@ -706,3 +706,54 @@ def test_a_doctype_after_a_long_prolog_is_refused(tmp_path):
     )
     result = _build(path, tmp_path)
     assert result.exit_code == 2 and "DTD" in result.output and "疑似恶意" in result.output
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(a|aa)*b", r"(\w+\s?)*$", r"(QT-[A-Z]+)*\d"])
+def test_a_config_pattern_that_can_backtrack_forever_is_refused(tmp_path, pattern):
+    workbook = tmp_path / SAMPLE.name
+    workbook.write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "opsdoc.toml").write_text(f"file_code_pattern = '{pattern}'\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(workbook)])
+    assert result.exit_code == 2
+    assert "opsdoc.toml" in result.output and "file_code_pattern" in result.output and "嵌套的重复" in result.output
+
+
+def test_a_fixed_count_inside_a_repetition_is_accepted(tmp_path):
+    workbook = tmp_path / SAMPLE.name
+    workbook.write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "opsdoc.toml").write_text("file_code_pattern = '([A-Z]{2}-)+[A-Z0-9]+-\\d{3}'\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["check", str(workbook)]).exit_code == 0
+
+
+def test_an_overlong_code_is_not_matched_against_the_company_pattern(tmp_path):
+    (tmp_path / "opsdoc.toml").write_text("file_code_pattern = 'QT-[A-Z0-9-]+'\n", encoding="utf-8")
+    workbook = edit_sample(tmp_path, {"文档信息!B3": "QT-" + "A" * 300})
+    result = CliRunner().invoke(main, ["check", str(workbook)])
+    assert result.exit_code == 1 and "[file-code-format]" in result.output
+
+
+def test_a_template_that_runs_past_the_deadline_is_stopped(tmp_path, monkeypatch):
+    """Exponential macro recursion passes every size budget; the render deadline stops it."""
+    import opsdoc.generate.sandbox
+
+    monkeypatch.setattr(opsdoc.generate.sandbox, "MAX_SECONDS", 1.0)
+    recursion = "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}"
+    template = _template_variant(tmp_path, "{{ doc.customer_confirmer }}", recursion)
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path / "out"), "--template", str(template)])
+    assert result.exit_code == 2 and "模板渲染超过 1 秒" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_template_check_reports_a_template_over_budget(tmp_path):
+    template = _template_variant(tmp_path, "{{ doc.customer_confirmer }}", "{{ 9**(9**9) }}")
+    result = CliRunner().invoke(main, ["template", "check", str(template)])
+    assert result.exit_code == 1 and "[template-over-budget]" in result.output
+
+
+def test_full_width_digits_in_a_version_are_the_same_version(tmp_path):
+    """An IME's 全角 digits (Ｖ２．０) must not become a second spelling of V2.0 in the file name."""
+    workbook = edit_sample(tmp_path, {"文档信息!B4": "Ｖ２．０", "修订记录!A5": "V２.０"})
+    result = CliRunner().invoke(main, ["build", str(workbook), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    (built,) = (tmp_path / "out").iterdir()
+    assert built.name.endswith("运维工作管理规范_V2.0.docx")

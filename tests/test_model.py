@@ -103,3 +103,12 @@ def test_contract_sheets_and_headers():
         "客户确认人",
         "工作计划调整日期",
     ]
+
+
+@pytest.mark.parametrize("day", [date(2026, 8, 20), date(2026, 12, 1), date(2027, 1, 31)])
+def test_prose_dates_read_back_as_printed(day):
+    from opsdoc.contract.shown import PROSE_DAY
+
+    assert PROSE_DAY.read(PROSE_DAY.show(day)) == day
+    with pytest.raises(ValueError):
+        PROSE_DAY.read("20260820")

@@ -23,6 +23,17 @@ CASES = {
     "revision-chronology": ({"修订记录!B3": date(2025, 3, 15)}, [("revision-chronology", "修订记录!B3")]),
     "self-approval": ({"修订记录!G3": "周建峰"}, [("self-approval", "修订记录!G3")]),
     "effective-date": ({"文档信息!B9": date(2026, 9, 1)}, [("effective-date", "文档信息!B9")]),
+    # A draft throughout (cover and every revision row), still marked 受控.
+    "draft-controlled": (
+        {
+            "文档信息!B4": "V0.4",
+            "修订记录!A2": "V0.1",
+            "修订记录!A3": "V0.2",
+            "修订记录!A4": "V0.3",
+            "修订记录!A5": "V0.4",
+        },
+        [("draft-controlled", "文档信息!B8")],
+    ),
     "team-manager-count": ({"组织职责!B3": "服务项目经理"}, [("team-manager-count", "组织职责!B3")]),
     "team-engineers": (
         {"组织职责!B3": "其他", "组织职责!B4": "其他", "组织职责!B5": "其他"},
@@ -54,6 +65,7 @@ CASES = {
         [("contract-sla-times", "合同指标!B2"), ("contract-sla-times", "合同指标!B2")],
     ),
     "contract-period": ({"服务合同!B6": date(2026, 3, 31)}, [("contract-period", "服务合同!B6")]),
+    "effective-in-contract": ({"服务合同!B6": date(2026, 9, 14)}, [("effective-in-contract", "文档信息!B9")]),
     "duplicate-key": ({"风险登记!A3": "R-01"}, [("duplicate-key", "风险登记!A3")]),
 }
 

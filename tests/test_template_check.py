@@ -78,3 +78,83 @@ def test_not_a_template(tmp_path):
     (tmp_path / "t.docx").write_bytes(b"plain text")
     result = run(tmp_path / "t.docx")
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def part_variant(tmp_path: Path, part: str, old: str, new: str) -> Path:
+    """The bundled template with `old` replaced by `new` in one package part."""
+    path = tmp_path / "公司模板.docx"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(buffer, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == part:
+                assert old.encode() in data, old
+                data = data.replace(old.encode(), new.encode(), 1)
+            target.writestr(entry, data)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+@pytest.mark.parametrize(
+    "part, old, where",
+    [
+        ("word/header2.xml", "{{ doc.file_code }}", "页眉"),
+        ("word/footer2.xml", "{{ doc.version }}", "页脚"),
+    ],
+)
+def test_an_unknown_name_in_a_header_or_footer_is_found_there(tmp_path, part, old, where):
+    result = run(part_variant(tmp_path, part, old, "{{ nope }}"))
+    assert result.exit_code == 1
+    assert codes(result) == ["template-unknown-name"]
+    assert result.output.startswith(f"{where}「nope」  错误 [template-unknown-name]")
+
+
+def test_a_syntax_error_in_a_footer_is_found_there(tmp_path):
+    result = run(part_variant(tmp_path, "word/footer2.xml", "{{ doc.version }}", "{{ doc.version "))
+    assert result.exit_code == 1 and codes(result) == ["template-syntax"]
+    assert result.output.startswith("页脚  错误 [template-syntax]")
+
+
+def test_a_footnote_is_read_too(tmp_path):
+    """A footnote part, as Word adds it, with a tag docxtpl renders there."""
+    path = tmp_path / "公司模板.docx"
+    footnotes = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        '<w:footnote w:id="1"><w:p><w:r><w:t>{{ doc.nope }}{{ nowhere }}</w:t></w:r></w:p></w:footnote>'
+        "</w:footnotes>"
+    )
+    relationship = (
+        '<Relationship Id="rIdFootnotes" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/footnotes" Target="footnotes.xml"/></Relationships>'
+    )
+    content_type = (
+        '<Override PartName="/word/footnotes.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/></Types>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(buffer, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == "word/_rels/document.xml.rels":
+                data = data.replace(b"</Relationships>", relationship.encode())
+            elif entry.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", content_type.encode())
+            target.writestr(entry, data)
+        target.writestr("word/footnotes.xml", footnotes)
+    path.write_bytes(buffer.getvalue())
+    result = run(path)
+    assert result.exit_code == 1 and codes(result) == ["template-unknown-name"]
+    assert result.output.startswith("脚注「nowhere」")
+
+
+@pytest.mark.parametrize("new", ["{{ doc.customer_confirmer|safe }}", "{% autoescape false %}x{% endautoescape %}"])
+def test_turning_escaping_off_is_reported(tmp_path, new):
+    result = run(variant(tmp_path, ("{{ doc.customer_confirmer }}", new)))
+    assert result.exit_code == 1 and codes(result) == ["template-unescaped"]
+
+
+def test_a_damaged_header_is_an_error_not_an_empty_report(tmp_path):
+    result = run(part_variant(tmp_path, "word/header2.xml", "<w:hdr ", "<w:hdr <"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "0 个错误" not in result.output

@@ -14,13 +14,14 @@ from pathlib import Path
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt, RGBColor, Twips
+from lxml import etree
 
-from opsdoc.contract.vocabulary import CHAPTERS
+from opsdoc.contract.vocabulary import CHAPTERS, DOCUMENT_KIND
 from opsdoc.office.output import deterministic_zip
 
 OUTPUT = Path(__file__).resolve().parent / "运维工作管理规范.docx"
@@ -127,11 +128,14 @@ def define_styles(document):
         '<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="240"/><w:jc w:val="center"/>',
         fonts(HEI) + "<w:b/><w:bCs/>" + size(16),
     )
+    # 二号 (22 pt) and reaching 0.75 cm into each margin: a project name of up to 20
+    # characters stays on its own line above 运维工作管理规范.
     add(
         COVER_TITLE,
         "CoverTitle",
-        '<w:spacing w:before="3000" w:after="480" w:line="240" w:lineRule="auto"/><w:jc w:val="center"/>',
-        fonts(HEI) + "<w:b/><w:bCs/>" + size(26),
+        '<w:spacing w:before="3000" w:after="480" w:line="240" w:lineRule="auto"/>'
+        '<w:ind w:left="-425" w:right="-425"/><w:jc w:val="center"/>',
+        fonts(HEI) + "<w:b/><w:bCs/>" + size(22),
     )
     add(COVER_TEXT, "CoverText", '<w:jc w:val="left"/>', size(14))
 
@@ -141,10 +145,12 @@ def define_styles(document):
         toc.priority = 39
         toc.unhide_when_used = True
 
-    # One right tab at the text edge: file code / version left, title / page right.
-    right_tab = f'<w:tabs><w:tab w:val="right" w:pos="{TEXT_W}"/></w:tabs>'
-    for name in ("Header", "Footer"):
-        restyle(styles[name], right_tab + '<w:spacing w:line="240" w:lineRule="auto"/>', size(9))
+    # Header: file code left, title right. Footer: version left, control marks centred, page right.
+    right_tab = f'<w:tab w:val="right" w:pos="{TEXT_W}"/>'
+    centre_tab = f'<w:tab w:val="center" w:pos="{TEXT_W // 2}"/>'
+    single = '<w:spacing w:line="240" w:lineRule="auto"/>'
+    restyle(styles["Header"], f"<w:tabs>{right_tab}</w:tabs>" + single, size(9))
+    restyle(styles["Footer"], f"<w:tabs>{centre_tab}{right_tab}</w:tabs>" + single, size(9))
 
 
 def define_headings(document):
@@ -207,6 +213,36 @@ def setup_properties(document):
     package_rels = document.part.package.rels
     for rel_id in [k for k, rel in package_rels.items() if rel.reltype == RT.THUMBNAIL]:
         del package_rels[rel_id]
+
+
+# The fonts the styles name, as Word itself describes them in fontTable.xml: on a machine
+# without 宋体/黑体 (a Mac, Linux, an English Windows) Word and WPS pick a stand-in from the
+# altName, the GB2312 character set (86) and the PANOSE class, so Chinese text still gets a
+# Song (serif) and a Hei (sans) face instead of whatever the first fallback is. The stock
+# table's Japanese faces (ＭＳ 明朝, ＭＳ ゴシック) are used by no style here.
+FONT_TABLE = {
+    SONG: ("SimSun", "02010600030101010101", "auto", "variable", "00000003", "288F0000"),
+    HEI: ("SimHei", "02010609060101010101", "modern", "fixed", "800002BF", "38CF7CFA"),
+}
+UNUSED_FONTS = ("ＭＳ 明朝", "ＭＳ ゴシック")
+
+
+def setup_font_table(document):
+    part = next(p for p in document.part.package.parts if p.partname == "/word/fontTable.xml")
+    table = parse_xml(part.blob)
+    for font in table.findall(qn("w:font")):
+        if font.get(qn("w:name")) in UNUSED_FONTS:
+            table.remove(font)
+    for name, (alt, panose, family, pitch, usb0, usb1) in FONT_TABLE.items():
+        table.append(
+            parse_xml(
+                f'<w:font {nsdecls("w")} w:name="{name}"><w:altName w:val="{alt}"/>'
+                f'<w:panose1 w:val="{panose}"/><w:charset w:val="86"/><w:family w:val="{family}"/>'
+                f'<w:pitch w:val="{pitch}"/><w:sig w:usb0="{usb0}" w:usb1="{usb1}" w:usb2="00000016" '
+                'w:usb3="00000000" w:csb0="00040001" w:csb1="00000000"/></w:font>'
+            )
+        )
+    part._blob = etree.tostring(table, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 # ---------------------------------------------------------------- content helpers
@@ -318,10 +354,22 @@ def add_table(document, columns, rows):
     return table
 
 
+def loop_to_total(var, seq, cells):
+    """The rows of `loop`, the last item in a loop of its own: total_row keeps that one
+    record with the 合计 row below it."""
+    return [*loop(var, f"{seq}[:-1]", cells), *loop(var, f"{seq}[-1:]", cells)]
+
+
 def total_row(table):
-    """Make the label of the last (static 合计) row bold like the header."""
+    """Make the label of the last (static 合计) row bold like the header, and keep the last
+    record (from loop_to_total) with it: a 合计 alone at the top of a page, under the
+    repeated header, says nothing."""
     for p in table.rows[-1].cells[0].paragraphs:
         p.style = TABLE_HEAD
+    last_record = table.rows[-3]  # before it: its loop's endfor row, then the 合计 row
+    for cell in last_record.cells:
+        for p in cell.paragraphs:
+            p.paragraph_format.keep_with_next = True
 
 
 def key_value_table(document, pairs):
@@ -367,7 +415,8 @@ def header_footer(section):
     footer = section.footer
     footer.is_linked_to_previous = False
     p = footer.paragraphs[0]
-    p.add_run("版本号：{{ doc.version }}\t第 ")
+    # The control marks on every page, so that a single printed sheet still says what it is.
+    p.add_run(f"版本号：{{{{ doc.version }}}}\t密级：{{{{ doc.secrecy }}}}\u3000受控状态：{CONTROL_MARK}\t第 ")
     add_field(p, "PAGE", "1")
     p.add_run(" 页 共 ")
     add_field(p, "NUMPAGES", "1")
@@ -388,9 +437,25 @@ def draft_mark(header):
 # ---------------------------------------------------------------- front pages
 
 
+# A draft has not been issued, so it is never marked 受控 (nor 非受控: it is no copy at all).
+CONTROL_MARK = "{% if doc.draft %}草稿{% else %}{{ doc.control_status }}{% endif %}"
+
+
+def control_stamp(paragraph):
+    """The cover's stamp: the control status in a red box at the right edge of the first line."""
+    paragraph.paragraph_format.tab_stops.add_tab_stop(Twips(TEXT_W), WD_TAB_ALIGNMENT.RIGHT)
+    paragraph.add_run("\t")
+    stamp = paragraph.add_run(f" {CONTROL_MARK} ")
+    stamp.bold = True
+    stamp.font.color.rgb = RGBColor(0xC0, 0, 0)
+    stamp._r.get_or_add_rPr().append(w("bdr", val="single", sz=12, space=0, color="C00000"))
+
+
 def cover(document):
-    para(document, "文件编码：{{ doc.file_code }}", COVER_TEXT)
-    para(document, "{{ doc.title }}", COVER_TITLE)
+    control_stamp(para(document, "文件编码：{{ doc.file_code }}", COVER_TEXT))
+    title = para(document, "{{ doc.project_name }}", COVER_TITLE)
+    title.add_run().add_break()
+    title.add_run(DOCUMENT_KIND)
     version = para(document, "版本号：{{ doc.version }}", COVER_TEXT)
     version.alignment = C
     version.paragraph_format.space_after = Pt(160)  # pushes the table to the lower page
@@ -487,7 +552,8 @@ def chapter_2(document):
         "本项目服务团队由运维服务部门经理{{ doc.dept_manager }}负责组建，设服务项目经理1名"
         "（{{ team_summary.manager }}），服务项目工程师{{ team_summary.engineer_count }}名，"
         "团队共{{ team_summary.member_count }}人。服务项目经理履行服务项目的管理职责；"
-        "服务项目工程师的工作职责按照服务需求确定。岗位职责参考QT服务管理体系岗位角色职责表制订。",
+        "服务项目工程师的工作职责按照服务需求确定。岗位职责由服务项目经理负责制订，"
+        "参考QT服务管理体系岗位角色职责表执行。",
     )
     add_table(
         document,
@@ -577,7 +643,9 @@ def chapter_4(document):
     para(
         document,
         "本项目服务目录和服务级别协议由服务项目经理编制，已于{{ doc.catalog_review_date }}"
-        "与客户评审确认（客户确认人：{{ doc.customer_confirmer }}），每年至少修订一次。",
+        "与客户评审确认（客户确认人：{{ doc.customer_confirmer }}），每年至少修订一次。"
+        "服务需求按资产、场所、人员、应用、数据（内容）、业务、系统、资源、安全、管理等方面梳理，"
+        "编制参考体系文件服务级别管理程序执行。",
     )
     heading(document, "服务目录", 2)
     add_table(
@@ -640,7 +708,7 @@ def chapter_5(document):
         document,
         "本项目年度服务工作计划由服务项目经理编制，包括服务需求、服务目标计划、人员职责分工、"
         "任务分解计划、交付计划等内容，最近一次调整日期为{{ doc.plan_adjust_date }}，"
-        "至少每半年调整一次。",
+        "至少每半年调整一次，以符合客户服务需求的变化。",
     )
     add_table(
         document,
@@ -696,7 +764,7 @@ def chapter_6(document):
             ("说明", 34, L),
         ],
         [
-            *loop("b", "budget", ["{{ b.item }}", "{{ b.category }}", "{{ b.amount }}", "{{ b.note }}"]),
+            *loop_to_total("b", "budget", ["{{ b.item }}", "{{ b.category }}", "{{ b.amount }}", "{{ b.note }}"]),
             ["合计", "", "{{ budget_total }}", ""],
         ],
     )
@@ -932,7 +1000,7 @@ def chapter_9(document):
             ("考核周期", 12, C),
         ],
         [
-            *loop(
+            *loop_to_total(
                 "i",
                 "kpis",
                 [
@@ -1011,6 +1079,7 @@ def build():
     define_headings(document)
     setup_settings(document)
     setup_properties(document)
+    setup_font_table(document)
     header_footer(section)
 
     cover(document)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from re import _constants, _parser  # type: ignore[attr-defined]  # the stdlib parser the re module itself uses
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -57,10 +59,50 @@ class Conventions(BaseModel):
     def _is_regex(cls, pattern: str | None) -> str | None:
         if pattern is not None:
             try:
-                re.compile(pattern)
+                parsed = _parser.parse(pattern)
             except re.error as exc:
                 raise ValueError(f"不是有效的正则表达式：{exc}") from None
+            if _backtracks(list(parsed), repeated=False):
+                raise ValueError("含有嵌套的重复（如 (a+)+、(a|aa)*）：匹配可能耗时极长，请改写为不嵌套的形式")
         return pattern
+
+
+MATCHED_CHARS = 200
+"""The longest text a company pattern is matched against; a 文件编码 or 单号 is far shorter."""
+
+_REPEATS = {_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT}
+
+
+def _backtracks(items: list[Any], *, repeated: bool) -> bool:
+    """Whether a pattern can backtrack catastrophically: a repetition inside a repetition, or a
+    choice between overlapping branches inside one (the shapes behind exponential matching).
+
+    Conservative: some harmless patterns are refused too; a company rewrites them simply.
+    """
+    for op, argument in items:
+        if op in _REPEATS:
+            low, high, body = argument
+            repeats = high > 1 and low != high  # a fixed count such as {3} cannot backtrack
+            if repeats and repeated:
+                return True
+            if _backtracks(list(body), repeated=repeated or repeats):
+                return True
+        elif op is _constants.SUBPATTERN:
+            if _backtracks(list(argument[-1]), repeated=repeated):
+                return True
+        elif op is _constants.BRANCH:
+            branches = [list(b) for b in argument[1]]
+            if repeated and not _disjoint_starts(branches):
+                return True
+            if any(_backtracks(b, repeated=repeated) for b in branches):
+                return True
+    return False
+
+
+def _disjoint_starts(branches: list[list[Any]]) -> bool:
+    """Every branch starts with a literal, and no two with the same one."""
+    firsts = [b[0][1] if b and b[0][0] is _constants.LITERAL else None for b in branches]
+    return None not in firsts and len(set(firsts)) == len(firsts)
 
 
 def load_conventions(workbook: Path, config: Path | None = None) -> Conventions:

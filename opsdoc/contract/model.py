@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Annotated, Any, ClassVar, Literal, cast
@@ -17,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError, PydanticUndefined
 
-from opsdoc.contract.shown import DAY, MONEY, NUMBER, PARAGRAPHS, TEXT, WHOLE, Displayed, Shown
+from opsdoc.contract.shown import DAY, MONEY, NUMBER, PARAGRAPHS, PROSE_DAY, TEXT, WHOLE, Displayed, Shown
 from opsdoc.contract.vocabulary import RiskLevel, Role
 
 # ---------------------------------------------------------------- cell value types
@@ -40,6 +41,13 @@ def _as_text(value: Any) -> Any:
     if isinstance(value, time):
         return value.strftime("%H:%M")
     return value if isinstance(value, (str, list)) else str(value)
+
+
+def _as_identifier(value: Any) -> Any:
+    """Codes and versions as the file system and the rules must see them: an IME's full-width
+    `Ｖ２．０` is `V2.0` (NFKC), so one version never has two spellings."""
+    text = _as_text(value)
+    return unicodedata.normalize("NFKC", text).strip() if isinstance(text, str) else text
 
 
 def _as_paragraphs(value: Any) -> Any:
@@ -118,6 +126,8 @@ def _between(low: int, high: int) -> Callable[[int], int]:
 
 
 Text = Annotated[str, BeforeValidator(_as_text)]
+Identifier = Annotated[str, BeforeValidator(_as_identifier)]
+"""文件编码 and 版本号: compared by rules, printed on every page and part of the file name."""
 Paragraphs = Annotated[list[str], BeforeValidator(_as_paragraphs)]
 """Multi-line text: one item per non-blank line, each a paragraph in Word."""
 Day = Annotated[date, BeforeValidator(_as_date)]
@@ -185,8 +195,8 @@ CONTROL = Literal["受控", "非受控"]
 class DocumentInfo(SheetModel):
     project_name: Text = column("项目名称", "项目全称，封面标题为“项目名称+运维工作管理规范”", width=40)
     customer: Text = column("客户名称", "服务对象单位全称", width=40)
-    file_code: Text = column("文件编码", "公司受控文件编码，如 QT-YW-GF-BH01-001", width=40)
-    version: Text = column(
+    file_code: Identifier = column("文件编码", "公司受控文件编码，如 QT-YW-GF-BH01-001", width=40)
+    version: Identifier = column(
         "版本号", "封面版本号，格式 V主版本.次版本（如 V1.2），须与修订记录最后一行的文件版本一致", width=40
     )
     org: Text = column("编制单位", "编制本规范的公司或部门", width=40)
@@ -195,10 +205,12 @@ class DocumentInfo(SheetModel):
     control_status: CONTROL = column("受控状态", "受控/非受控，不填为“受控”", default="受控", width=40)
     effective_date: Day = column("生效日期", "日期，如 2026-03-01；不早于最后一次批准日期", width=40)
     catalog_review_date: Day = column(
-        "服务目录评审日期", "最近一次与客户评审服务目录和SLA的日期（每年至少一次）", width=40
+        "服务目录评审日期", "最近一次与客户评审服务目录和SLA的日期（每年至少一次）", width=40, shown=PROSE_DAY
     )
     customer_confirmer: Text = column("客户确认人", "客户方确认服务目录和SLA的人员", width=40)
-    plan_adjust_date: Day = column("工作计划调整日期", "最近一次调整年度工作计划的日期（至少每半年一次）", width=40)
+    plan_adjust_date: Day = column(
+        "工作计划调整日期", "最近一次调整年度工作计划的日期（至少每半年一次）", width=40, shown=PROSE_DAY
+    )
 
 
 class Background(SheetModel):
@@ -237,7 +249,7 @@ class RevisionRecord(SheetModel):
         "approved": ("approved_on", "approver"),
     }
 
-    version: Text = column("文件版本", "格式 V主版本.次版本，如 V1.0；自上而下递增", width=10)
+    version: Identifier = column("文件版本", "格式 V主版本.次版本，如 V1.0；自上而下递增", width=10)
     revised_on: Day = column("修订日期", "日期，如 2026-03-01", width=12)
     reviser: Text = column("修订人", "编制/修订人姓名", width=10)
     reviewed_on: Day = column("审核日期", "不早于修订日期", width=12)
@@ -497,7 +509,10 @@ def _kind(annotation: Any) -> str:
 
 
 _SHOWN_BY_KIND = {"date": DAY, "number": NUMBER, "paragraphs": PARAGRAPHS, "text": TEXT, "whole": WHOLE}
-_SHOWN_BY_NAME = {shown.name: shown for shown in _SHOWN_BY_KIND.values()} | {MONEY.name: MONEY}
+_SHOWN_BY_NAME = {shown.name: shown for shown in _SHOWN_BY_KIND.values()} | {
+    MONEY.name: MONEY,
+    PROSE_DAY.name: PROSE_DAY,
+}
 
 
 def _extra(info: Any) -> dict[str, Any]:

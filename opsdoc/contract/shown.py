@@ -41,6 +41,8 @@ class Shown:
             return list(value)
         if self is DAY:
             return f"{value:%Y%m%d}"
+        if self is PROSE_DAY:
+            return f"{value.year}年{value.month}月{value.day}日"
         if self is NUMBER:
             return str(int(value)) if float(value).is_integer() else f"{value:g}"
         if self is MONEY:
@@ -56,6 +58,11 @@ class Shown:
             if not re.fullmatch(r"\d{8}", text):
                 raise ValueError(f"not YYYYMMDD: {text!r}")
             return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        if self is PROSE_DAY:
+            match = re.fullmatch(r"(\d{4})年(\d{1,2})月(\d{1,2})日", text)
+            if not match:
+                raise ValueError(f"not YYYY年M月D日: {text!r}")
+            return date(*map(int, match.groups()))
         if self in (NUMBER, MONEY):
             return float(text.replace(",", ""))
         if self is WHOLE:
@@ -66,6 +73,9 @@ class Shown:
 TEXT = Shown("text")
 PARAGRAPHS = Shown("paragraphs")  # one paragraph per line of the cell
 DAY = Shown("day")  # 20260301: the seed's YYYYMMDD
+# 2026年3月1日: a date inside a sentence reads as Chinese prose writes it (GB/T 15835); the
+# seed's YYYYMMDD stays for the cover, the version history and the tables.
+PROSE_DAY = Shown("prose_day")
 NUMBER = Shown("number")  # 15, 0.5: no trailing .0
 MONEY = Shown("money")  # 12,000.00
 WHOLE = Shown("whole")  # 1–5 scores, chapter numbers

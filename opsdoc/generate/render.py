@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from xml.parsers import expat
 
 from docx.opc.oxml import serialize_part_xml
@@ -17,6 +18,7 @@ from docxtpl import DocxTemplate
 from jinja2 import TemplateError as JinjaError
 from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
+from lxml import etree
 
 from opsdoc.contract.model import Document
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
@@ -30,12 +32,14 @@ from opsdoc.office.package import DOCUMENT, open_package
 class _RenderedDocumentPart(DocumentPart):
     """The main document part holding its rendered XML as bytes, never as an element tree."""
 
+    rendered: bytes
+
     @property
     def blob(self) -> bytes:
         return self.rendered
 
 
-class _PreparedTemplate(DocxTemplate):
+class _PreparedTemplate(DocxTemplate):  # type: ignore[misc]  # docxtpl ships no type information
     """docxtpl tuned for long registers, giving the same document.
 
     The tag clean-up of each part is the same for every document, so it runs once per
@@ -46,11 +50,11 @@ class _PreparedTemplate(DocxTemplate):
     one streaming pass and stored as the part's bytes.
     """
 
-    def __init__(self, template_file, *, column_loops: bool):
+    def __init__(self, template_file: io.BytesIO, *, column_loops: bool) -> None:
         super().__init__(template_file)
         self.column_loops = column_loops
 
-    def patch_xml(self, src_xml):
+    def patch_xml(self, src_xml: str) -> str:
         return _patched_xml(src_xml)
 
     def resolve_listing(self, xml: str) -> str:
@@ -65,7 +69,7 @@ class _PreparedTemplate(DocxTemplate):
             lambda m: resolve(m.group(0)) if _LISTING_CHARACTERS.search(m.group(0)) else m.group(0), xml
         )
 
-    def fix_tables(self, xml):
+    def fix_tables(self, xml: str) -> Any:
         if self.column_loops:
             return super().fix_tables(xml)
         whole = serialize_part_xml(self.docx.element)
@@ -76,18 +80,18 @@ class _PreparedTemplate(DocxTemplate):
         _check_well_formed(document)
         return document
 
-    def fix_docpr_ids(self, tree):
+    def fix_docpr_ids(self, tree: Any) -> Any:
         if self.column_loops:
             return super().fix_docpr_ids(tree)
 
         # Drawings must carry distinct ids; renumber them in the bytes, as docxtpl does in the tree.
-        def renumber(match: re.Match) -> bytes:
+        def renumber(match: re.Match[bytes]) -> bytes:
             self.docx_ids_index += 1
-            return match.group(1) + str(self.docx_ids_index).encode() + b'"'
+            return bytes(match.group(1)) + str(self.docx_ids_index).encode() + b'"'
 
         self.rendered = re.sub(rb'(<wp:docPr\b[^>]*?\bid=")\d+"', renumber, tree)
 
-    def map_tree(self, tree):
+    def map_tree(self, tree: Any) -> Any:
         if self.column_loops:
             return super().map_tree(tree)
         part = self.docx.part
@@ -116,7 +120,7 @@ class TemplateStructureError(ValueError):
 
 @functools.lru_cache(maxsize=32)
 def _patched_xml(src_xml: str) -> str:
-    return DocxTemplate.patch_xml(None, src_xml)
+    return str(DocxTemplate.patch_xml(None, src_xml))
 
 
 @functools.lru_cache(maxsize=4)
@@ -140,7 +144,7 @@ def _has_column_loops(data: bytes) -> bool:
     return re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", body)) is not None
 
 
-def _where(template: Path, exc: Exception) -> str:
+def where_in_template(template: Path, exc: Exception) -> str:
     """The template text around the tag that failed, so an author can find it in Word."""
     from opsdoc.office.docx_text import read_document  # only a failing template needs it
 
@@ -156,7 +160,7 @@ def _where(template: Path, exc: Exception) -> str:
                 break
     else:
         name = re.search(r"'(\w+)' is undefined|attribute '(\w+)'", str(exc))
-        word = name and (name.group(1) or name.group(2))
+        word = (name.group(1) or name.group(2)) if name else ""
         found = next((t for t in paragraphs if word and word in t and "{" in t), None)
         needle = (found, found.find(word)) if found else None
     if not needle:
@@ -166,7 +170,7 @@ def _where(template: Path, exc: Exception) -> str:
     return f"；位置：「{'…' if start else ''}{text[start : at + 40]}{'…' if at + 40 < len(text) else ''}」"
 
 
-def render_template(template: Path, context: dict) -> DocxTemplate:
+def render_template(template: Path, context: dict[str, Any]) -> DocxTemplate:
     """docxtpl with the sandboxed environment; every failure is a TemplateError naming the place."""
     data = preflight(template)
     try:
@@ -182,11 +186,11 @@ def render_template(template: Path, context: dict) -> DocxTemplate:
             template, f"模板渲染耗尽了资源（{type(exc).__name__}），已停止：模板中的循环或宏调用过深过大"
         ) from exc
     except TemplateSyntaxError as exc:
-        raise TemplateError(template, f"模板标签语法错误：{exc.message}{_where(template, exc)}") from exc
+        raise TemplateError(template, f"模板标签语法错误：{exc.message}{where_in_template(template, exc)}") from exc
     except SecurityError as exc:
-        raise TemplateError(template, f"模板试图访问不允许的内部属性：{exc}{_where(template, exc)}") from exc
+        raise TemplateError(template, f"模板试图访问不允许的内部属性：{exc}{where_in_template(template, exc)}") from exc
     except UndefinedError as exc:
-        raise TemplateError(template, f"模板使用了不存在的名称：{exc}{_where(template, exc)}") from exc
+        raise TemplateError(template, f"模板使用了不存在的名称：{exc}{where_in_template(template, exc)}") from exc
     except JinjaError as exc:
         raise TemplateError(template, f"模板无法渲染：{exc}") from exc
     except TemplateStructureError as exc:
@@ -202,13 +206,44 @@ def _midnight(value: date) -> datetime:
     return datetime(value.year, value.month, value.day)
 
 
-def render_document(document: Document, context: dict, template: Path | None = None) -> bytes:
+def render_document(document: Document, context: dict[str, Any], template: Path | None = None) -> bytes:
     """The finished .docx as bytes: the same context and template always give the same bytes."""
     template = template or default_template()
     return save_document(render_template(template, context), document, context)
 
 
-def save_document(docx: DocxTemplate, document: Document, context: dict) -> bytes:
+EXTENDED = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+VTYPES = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+# Counts and timings a word processor records when it saves: whatever the template carries
+# describes the template (1 page, 0 words), not the document, so they are dropped; Word
+# recounts them when it next saves.
+STALE_STATISTICS = (
+    "Template", "TotalTime", "Pages", "Words", "Characters", "Lines", "Paragraphs",
+    "CharactersWithSpaces", "AppVersion", "DocSecurity",
+)  # fmt: skip
+
+
+def _extended_properties(docx: DocxTemplate, document: Document, title: str) -> None:
+    """docProps/app.xml: the producing application, company, manager and the document's title."""
+    part = next((p for p in docx.docx.part.package.parts if p.partname == "/docProps/app.xml"), None)
+    if part is None:  # optional in OOXML; a template without it gets none
+        return
+    root = etree.fromstring(part.blob)
+    for name in STALE_STATISTICS:
+        for element in root.findall(f"{{{EXTENDED}}}{name}"):
+            root.remove(element)
+    values = {"Application": "opsdoc", "Company": document.info.org, "Manager": document.info.dept_manager}
+    for name, value in values.items():
+        element = root.find(f"{{{EXTENDED}}}{name}")
+        if element is None:
+            element = etree.SubElement(root, f"{{{EXTENDED}}}{name}")
+        element.text = value
+    for part_title in root.iterfind(f"{{{EXTENDED}}}TitlesOfParts/{{{VTYPES}}}vector/{{{VTYPES}}}lpstr"):
+        part_title.text = title
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def save_document(docx: DocxTemplate, document: Document, context: dict[str, Any]) -> bytes:
     """Core properties from the data, then deterministic bytes."""
     info, last = document.info, document.revisions[-1]
     properties = docx.docx.core_properties
@@ -224,7 +259,7 @@ def save_document(docx: DocxTemplate, document: Document, context: dict) -> byte
     properties.revision = len(document.revisions)
     properties.created = _midnight(document.revisions[0].revised_on)
     properties.modified = _midnight(last.approved_on)
-    properties.last_printed = _midnight(last.approved_on)
+    _extended_properties(docx, document, properties.title)
     buffer = io.BytesIO()
     docx.save(buffer)
     return deterministic_zip(buffer.getvalue())

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from opsdoc.contract.conventions import Conventions
+from opsdoc.contract.conventions import MATCHED_CHARS, Conventions
 from opsdoc.contract.findings import CATALOGUE, Cell, Finding, finding
 from opsdoc.contract.model import GOAL_CATEGORY, PLAN_CATEGORY, SERVICE_CATEGORY, TOOL_CATEGORY, Document
 from opsdoc.contract.vocabulary import ENGINEER, HIGH_RISK_LEVELS, MANAGER, Stage, parse_version
@@ -137,7 +137,7 @@ def revision_note(document: Document, cells: Cells, conventions: Conventions) ->
     for i, revision in enumerate(document.revisions):
         text = "".join(revision.note)
         bare = re.sub(r"[\s\W_]", "", text)
-        if change_request.fullmatch(text.strip()):
+        if len(text) <= MATCHED_CHARS and change_request.fullmatch(text.strip()):
             continue
         if CODE_LIKE.fullmatch(text.strip()):
             yield finding(
@@ -214,10 +214,26 @@ def effective_date(document: Document, cells: Cells, conventions: Conventions) -
         )
 
 
+@rule("draft-controlled")
+def draft_controlled(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
+    # A V0.x draft has not been approved for issue: marking it 受控 would put an unissued text
+    # into circulation with the controlled stamp on every page.
+    info = document.info
+    version = parse_version(info.version)
+    if version is not None and version[0] == 0 and info.control_status == "受控":
+        yield finding(
+            "draft-controlled",
+            cells.at("info", "control_status"),
+            f"版本号 {info.version} 是草稿，不能标为“受控”：受控状态应填“非受控”，首次发布为 V1.0",
+            related=[cells.at("info", "version")],
+        )
+
+
 @rule("file-code-format")
 def file_code_format(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     code = document.info.file_code
-    if conventions.file_code_pattern and not re.fullmatch(conventions.file_code_pattern, code):
+    pattern = conventions.file_code_pattern
+    if pattern and (len(code) > MATCHED_CHARS or not re.fullmatch(pattern, code)):
         yield finding(
             "file-code-format",
             cells.at("info", "file_code"),
@@ -539,6 +555,21 @@ def contract_period(document: Document, cells: Cells, conventions: Conventions) 
             cells.at("contract", "end"),
             f"合同结束日期 {contract.end:%Y%m%d} 不晚于合同开始日期 {contract.start:%Y%m%d}",
             related=[cells.at("contract", "start")],
+        )
+
+
+@rule("effective-in-contract")
+def effective_in_contract(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
+    # The specification binds the team to the contract's terms: outside the contract period
+    # there is no service for it to govern. An inverted period is contract-period's finding alone.
+    contract, effective = document.contract, document.info.effective_date
+    if contract.start < contract.end and not contract.start <= effective <= contract.end:
+        outside = cells.at("contract", "start" if effective < contract.start else "end")
+        yield finding(
+            "effective-in-contract",
+            cells.at("info", "effective_date"),
+            f"生效日期 {effective:%Y%m%d} 不在合同期限 {contract.start:%Y%m%d} 至 {contract.end:%Y%m%d} 之内",
+            related=[outside],
         )
 
 
