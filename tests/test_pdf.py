@@ -218,3 +218,21 @@ def test_killing_libreoffice_mid_batch_loses_no_document(tmp_path):
     assert messages.count("LibreOffice 意外退出，正在重新启动…") == 1
     assert messages.count("正在启动 LibreOffice…") == 2  # started once, restarted once
     assert len(list((tmp_path / "out").glob("*.pdf"))) == 3
+
+
+def test_each_running_libreoffice_gets_a_cached_profile_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first, second = pdf._claim_profile(), pdf._claim_profile()
+    assert first and second and first[0] != second[0]
+    assert first[0].parent == tmp_path / "opsdoc" / "libreoffice"
+    first[1].close()  # that LibreOffice is gone: its profile is free for the next one
+    third = pdf._claim_profile()
+    assert third and third[0] == first[0]
+    second[1].close()
+    third[1].close()
+
+
+def test_without_a_writable_cache_the_profile_is_temporary(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a file, not a folder
+    assert pdf._claim_profile() is None
