@@ -121,6 +121,12 @@ def check(
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 导出 PDF；目录写入实际页码。")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="批量生成时的并行进程数。")
 @click.option("--annotate", type=FILE, metavar="OUT.xlsx", help=ANNOTATE_HELP + "仅单个工作簿。")
+@click.option(
+    "--redline",
+    type=FILE,
+    metavar="ISSUED.docx",
+    help="同时写出对比稿 {文件名}_对比稿.docx：与已发布版本的差异显示为修订（有 --pdf 时另出 PDF）。仅单个工作簿。",
+)
 @_handles_errors
 def build(
     workbook_paths: tuple[Path, ...],
@@ -135,6 +141,7 @@ def build(
     pdf: bool,
     jobs: int,
     annotate: Path | None,
+    redline: Path | None,
 ) -> None:
     """检查工作簿并生成受控的 .docx；可给出多个工作簿或文件夹批量生成。
 
@@ -156,7 +163,13 @@ def build(
     if len(workbook_paths) == 1 and len(sources) == 1 and sources[0] == workbook_paths[0]:
         progress = functools.partial(click.echo, err=True)
         result = build_one(
-            sources[0], output_dir, dump_context=dump_context, progress=progress, annotate=annotate, **options
+            sources[0],
+            output_dir,
+            dump_context=dump_context,
+            progress=progress,
+            annotate=annotate,
+            redline=redline,
+            **options,
         )
         if annotate:
             click.echo(f"{annotate}：已写出标注副本（问题标在单元格上，清单见「检查结果」工作表）", err=True)
@@ -166,6 +179,8 @@ def build(
         raise click.UsageError("--dump-context 只能用于单个工作簿")
     if annotate:
         raise click.UsageError("--annotate 只能用于单个工作簿")
+    if redline:
+        raise click.UsageError("--redline 只能用于单个工作簿")
     if not sources:
         from opsdoc.errors import UnusableWorkbook
 
@@ -183,6 +198,8 @@ def _report_build(result: BuildResult) -> None:
         click.echo(f"{result.output}：{result.status.label}")
     if result.pdf and result.pdf_status:
         click.echo(f"{result.pdf}：{result.pdf_status.label}")
+    for path, status in result.redlined:
+        click.echo(f"{path}：{status.label}")
 
 
 def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict[str, Any]) -> int:
@@ -232,15 +249,66 @@ def verify(
 
 @main.command("diff")
 @click.argument("old", metavar="OLD.docx", type=FILE)
-@click.argument("new", metavar="NEW.docx", type=FILE)
+@click.argument("new", metavar="NEW", type=FILE)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--note", is_flag=True, help="只输出可填入“修订说明”的摘要（每章一行）。")
+@click.option("--template", type=FILE, help="NEW 为工作簿时使用的 Word 模板（默认：内置模板）。")
+@click.option("--config", type=FILE, help="NEW 为工作簿时的公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
 @_handles_errors
-def diff_command(old: Path, new: Path, output_format: str) -> None:
-    """逐章比较两个版本：新增、删除、修改的段落和表格行，以及可填入“修订说明”的摘要。"""
-    from opsdoc.qa.diff import diff_documents
+def diff_command(
+    old: Path, new: Path, output_format: str, note: bool, template: Path | None, config: Path | None
+) -> None:
+    """逐章比较两个版本：新增、删除、修改的段落和表格行，以及可填入“修订说明”的摘要。
 
-    changes = diff_documents(old, new)
-    click.echo(changes.to_json() if output_format == "json" else changes.to_text())
+    NEW 可以是 .docx，也可以是工作簿（.xlsx）：工作簿在内存中检查并生成后比较，不写任何文件。
+    退出码 0 完成，1 工作簿有错误，2 无法读取。
+    """
+    from opsdoc.pipeline import compare
+
+    compared = compare(old, new, template=template, config=config)
+    if compared.diff is None:
+        assert compared.report is not None
+        click.echo(compared.report.to_text(), err=True)
+        click.echo("工作簿存在错误，无法生成新版本进行比较。请按上面的提示修改工作簿。", err=True)
+        sys.exit(1)
+    changes = compared.diff
+    if note and output_format == "text":
+        for line in changes.summary_lines():  # none for identical versions: an empty note, not an empty line
+            click.echo(line)
+    else:
+        click.echo(changes.to_json() if output_format == "json" else changes.to_text())
+
+
+@main.command("redline")
+@click.argument("old", metavar="OLD.docx", type=FILE)
+@click.argument("new", metavar="NEW", type=FILE)
+@click.option("-o", "--output", type=FILE, required=True, metavar="对比稿.docx", help="对比稿的路径。")
+@click.option("--pdf", is_flag=True, help="同时导出显示修订的 PDF（与 -o 同名，扩展名 .pdf）。")
+@click.option("--template", type=FILE, help="NEW 为工作簿时使用的 Word 模板（默认：内置模板）。")
+@click.option("--config", type=FILE, help="NEW 为工作簿时的公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
+@click.option("--force", is_flag=True, help="允许覆盖内容不同的同名对比稿。")
+@_handles_errors
+def redline_command(
+    old: Path, new: Path, output: Path, pdf: bool, template: Path | None, config: Path | None, force: bool
+) -> None:
+    """写出对比稿：新版本（.docx 或工作簿），与 OLD 的每处差异显示为 Word 修订。
+
+    全部接受即为新版本，全部拒绝即为旧版本；修订人、日期取新版本历史的最后一行。
+    退出码 0 完成，1 工作簿有错误，2 无法读取或不能比较，3 拒绝覆盖。
+    """
+    from opsdoc.pipeline import write_redline
+
+    progress = functools.partial(click.echo, err=True)
+    report, written = write_redline(
+        old, new, output, template=template, config=config, force=force, pdf=pdf, progress=progress
+    )
+    if not written:
+        assert report is not None
+        click.echo(report.to_text(), err=True)
+        click.echo("工作簿存在错误，未生成对比稿。请按上面的提示修改工作簿。", err=True)
+        sys.exit(1)
+    for path, status in written:
+        click.echo(f"{path}：{status.label}")
 
 
 @main.command("issue")

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from opsdoc.workbook.rules import run_rules
 
 if TYPE_CHECKING:  # the release path (verify, python-docx) loads only for `opsdoc issue`
     from opsdoc.control.issue import Issued
+    from opsdoc.qa.diff import DocumentDiff
 
 DRAFT_SUFFIX = "_草稿"
 
@@ -72,6 +73,7 @@ class BuildResult:
     status: Published | None = None  # None: refused
     pdf: Path | None = None  # with pdf=True: the PDF beside the .docx
     pdf_status: Published | None = None
+    redlined: list[tuple[Path, Published]] = field(default_factory=list)  # the 对比稿 (and its PDF), with redline
 
 
 def build(
@@ -88,6 +90,7 @@ def build(
     pdf: bool = False,
     progress: Callable[[str], None] | None = None,
     annotate: Path | None = None,
+    redline: Path | None = None,
 ) -> BuildResult:
     """Check, then render and publish; nothing is written while errors remain (unless draft).
 
@@ -96,7 +99,8 @@ def build(
     carry the real page numbers. Every output is judged before any is written (see Outputs):
     one that may not be written (an input, an issued version) leaves none of them written.
     With annotate, the annotated copy of the workbook is written first, so a refused build
-    leaves the manager the findings in the workbook itself.
+    leaves the manager the findings in the workbook itself. With redline (the issued version),
+    the 对比稿 {name}_对比稿.docx is written beside the new version (and its PDF with pdf).
     """
     if pdf:  # LibreOffice starts (once per process) while the workbook is read and rendered
         from opsdoc.generate.pdf import warm_up
@@ -117,7 +121,7 @@ def build(
         context = build_context(document, checked.conventions, draft=draft)
     beside = path.parent / CONFIG_NAME  # read when no --config is given: an input too
     read_config = config or (beside if beside.is_file() else None)
-    outputs = Outputs(inputs=[path, template, read_config], force=force)
+    outputs = Outputs(inputs=[path, template, read_config, redline], force=force)
     if dump_context:
         outputs.add(dump_context, json.dumps(context, ensure_ascii=False, indent=2).encode("utf-8"))
     if not draft and not report.passes(strict):
@@ -128,13 +132,75 @@ def build(
     pdf_data = None
     if pdf:
         data, pdf_data = _laid_out(data, progress)
+    first = len(outputs.planned)  # the context dump, if asked for, comes before
     output = outputs.add(name, data).path
     pdf_output = outputs.add(name.with_suffix(".pdf"), pdf_data).path if pdf_data is not None else None
+    if redline is not None:
+        for target, content in marked_up(redline, data, name.stem + REDLINE_SUFFIX + ".docx", pdf, progress):
+            outputs.add(out_dir / target, content)
     ensure_folder(out_dir)
-    statuses = outputs.write()
-    if pdf_output is None:
-        return BuildResult(report, output, statuses[-1])
-    return BuildResult(report, output, statuses[-2], pdf_output, statuses[-1])
+    written = list(zip((p.path for p in outputs.planned), outputs.write(), strict=True))[first:]
+    documents = 1 if pdf_output is None else 2
+    result = BuildResult(report, output, written[0][1], redlined=written[documents:])
+    if pdf_output is not None:
+        result.pdf, result.pdf_status = pdf_output, written[1][1]
+    return result
+
+
+REDLINE_SUFFIX = "_对比稿"
+
+
+def marked_up(
+    issued: Path, new_version: bytes, name: str, pdf: bool = False, progress: Callable[[str], None] | None = None
+) -> list[tuple[str, bytes]]:
+    """The 对比稿 of the new version's bytes against the issued .docx as (file name, bytes), and its PDF."""
+    from opsdoc.qa.redline import redline as redline_of
+
+    with tempfile.TemporaryDirectory(prefix="opsdoc-redline-") as work:
+        source = Path(work) / "new.docx"
+        source.write_bytes(new_version)
+        data = redline_of(issued, source).data
+        files = [(name, data)]
+        if pdf:
+            from opsdoc.generate.pdf import export_pdf
+
+            marked, target = Path(work) / "redline.docx", Path(work) / "redline.pdf"
+            marked.write_bytes(data)
+            export_pdf(marked, target, progress)
+            files.append((Path(name).with_suffix(".pdf").name, target.read_bytes()))
+    return files
+
+
+def write_redline(
+    old: Path,
+    new: Path,
+    output: Path,
+    *,
+    template: Path | None = None,
+    config: Path | None = None,
+    force: bool = False,
+    pdf: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Report | None, list[tuple[Path, Published]]]:
+    """Write the 对比稿 of `new` (a .docx, or a workbook rendered in memory) against `old` to `output`.
+
+    Nothing is written when the workbook has errors: its report comes back with no files.
+    """
+    if is_workbook(new):
+        report, data = render_in_memory(new, template=template, config=config)
+        if data is None:
+            return report, []
+    else:
+        report, data = None, new.read_bytes() if new.is_file() else b""
+        if not data:
+            from opsdoc.errors import UnusableDocument
+
+            raise UnusableDocument(new, "文件不存在或为空")
+    outputs = Outputs(inputs=[old, new, template, config], force=force)
+    for name, content in marked_up(old, data, output.name, pdf, progress):
+        outputs.add(output.parent / name, content)
+    ensure_folder(output.parent)
+    return report, [(p.path, s) for p, s in zip(outputs.planned, outputs.write(), strict=True)]
 
 
 def _laid_out(
@@ -275,3 +341,55 @@ def _in_pool(
                 continue
             yield outcome
     return sorted(lost)
+
+
+@dataclass
+class Compared:
+    """OLD against NEW; NEW a .docx, or a workbook rendered in memory (report: its findings)."""
+
+    report: Report | None  # None when NEW is a .docx
+    diff: DocumentDiff | None = None  # None: the workbook has errors, nothing was rendered
+
+
+def render_in_memory(
+    path: Path, *, template: Path | None = None, config: Path | None = None
+) -> tuple[Report, bytes | None]:
+    """The .docx a build of the workbook would write, as bytes; nothing is written. None while errors remain."""
+    checked = check(path, config=config)
+    document = checked.workbook.document
+    if document is None or not checked.report.passes(False):
+        return checked.report, None
+    from opsdoc.generate.render import render_document
+
+    return checked.report, render_document(document, build_context(document, checked.conventions), template)
+
+
+def is_workbook(path: Path) -> bool:
+    return path.suffix.lower() == ".xlsx"
+
+
+def new_version(
+    new: Path, work: Path, *, template: Path | None = None, config: Path | None = None
+) -> tuple[Report | None, Path | None]:
+    """NEW as a .docx path: itself, or the workbook rendered into the scratch folder `work`."""
+    if not is_workbook(new):
+        return None, new
+    report, data = render_in_memory(new, template=template, config=config)
+    if data is None:
+        return report, None
+    rendered = work / (new.stem + ".docx")
+    rendered.write_bytes(data)
+    return report, rendered
+
+
+def compare(old: Path, new: Path, *, template: Path | None = None, config: Path | None = None) -> Compared:
+    """What changes from the issued `old` to `new` (a .docx or a workbook that may never have been built)."""
+    from opsdoc.qa.diff import diff_documents
+
+    with tempfile.TemporaryDirectory(prefix="opsdoc-diff-") as work:
+        report, rendered = new_version(new, Path(work), template=template, config=config)
+        if rendered is None:
+            return Compared(report)
+        diff = diff_documents(old, rendered)
+    diff.new = str(new)
+    return Compared(report, diff)

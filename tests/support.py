@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -81,3 +82,21 @@ def convert_with_libreoffice(source: Path, to: str, folder: Path) -> Path:
         timeout=180,
     )
     return folder / f"{source.stem}.{to.split(':')[0]}"
+
+
+# A realistic next version of the sample: the cover and a new 修订记录 row (V2.1).
+NEW_VERSION = {
+    "文档信息!B4": "V2.1",
+    "文档信息!B9": datetime(2026, 10, 20),
+    "修订记录!A6": "V2.1",
+    "修订记录!B6": datetime(2026, 10, 8),
+    "修订记录!C6": "周建峰",
+    "修订记录!D6": datetime(2026, 10, 10),
+    "修订记录!E6": "吴海燕",
+    "修订记录!F6": datetime(2026, 10, 13),
+    "修订记录!G6": "陈立群",
+    "修订记录!H6": "WJGG-2026-058",
+}
+
+# P1 answers faster: the SLA and the contract change together (contract-sla-times).
+P1_FASTER = {"服务级别协议!C2": 10, "合同指标!B2": "响应10分钟，到场30分钟，2小时内恢复"}

@@ -265,3 +265,80 @@ def test_a_total_row_keeps_its_records_with_it(built):
             all(p.paragraph_format.keep_with_next for c in row.cells for p in c.paragraphs) for row in table.rows
         ]
         assert keeping[1:] == [False] * (len(table.rows) - 3) + [True, False]  # only the last record
+
+
+def test_cover_signs_off_with_the_last_revision(built):
+    document = docx.Document(built)
+    cover = document.tables[0]
+    rows = [[c.text for c in row.cells] for row in cover.rows]
+    assert rows == [
+        ["编制：", "周建峰", "2026年8月31日"],
+        ["审核：", "吴海燕", "2026年9月3日"],
+        ["批准：", "陈立群", "2026年9月7日"],
+    ]
+    history = next(t for t in document.tables if t.rows[0].cells[0].text == "文件版本")
+    last = [c.text for c in history.rows[-1].cells]
+    assert [last[1], last[2], last[3]] == ["20260831/周建峰", "20260903/吴海燕", "20260907/陈立群"]
+    lines = {row.cells[0].text: row.cells[1].text for row in document.tables[1].rows}
+    assert lines["发布日期："] == "2026年9月7日"  # the last 批准日期
+    assert lines["实施日期："] == "2026年9月15日"  # 生效日期
+    assert "海澜信息技术有限公司运维服务部" in [p.text for p in document.paragraphs[:12]]
+
+
+def test_no_eight_digit_date_outside_the_version_history(built):
+    document = docx.Document(built)
+    history = next(t for t in document.tables if t.rows[0].cells[0].text == "文件版本")
+    outside = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        if table._tbl is not history._tbl:
+            outside += [cell.text for row in table.rows for cell in row.cells]
+    outside += [p.text for s in document.sections for p in [*s.header.paragraphs, *s.footer.paragraphs]]
+    assert [t for t in outside if re.search(r"\b\d{8}\b", t)] == []
+    assert "合同期限" in outside and "2026年4月1日至2028年3月31日" in outside, outside
+    assert all(re.fullmatch(r"20\d{6}/\S+", c.text) for c in history.rows[1].cells[1:4])
+
+
+def test_tables_carry_numbered_captions_in_order(built):
+    captions = [p.text for p in docx.Document(built).paragraphs if p.style.name == "表格题注"]
+    assert [c.split("\u3000")[0] for c in captions] == [f"表{n}" for n in range(1, len(captions) + 1)]
+    assert {"表1\u3000服务项目团队成员及职责", "表11\u3000验收标准", "表12\u3000归档文档"} <= set(captions)
+    assert "验收标准：" not in paragraphs(built) and "服务周期：" not in paragraphs(built)
+
+
+def test_duties_are_bulleted_and_measures_numbered(built):
+    document = docx.Document(built)
+    team = next(t for t in document.tables if t.rows[0].cells[0].text == "姓名")
+    duties = [p.text for p in team.rows[1].cells[4].paragraphs]
+    assert len(duties) == 3 and all(d.startswith("•\u00a0负责") or d.startswith("•\u00a0组织") for d in duties)
+    risks = next(t for t in document.tables if t.rows[0].cells[0].text == "风险\n编号")
+    measures = [p.text for p in risks.rows[1].cells[6].paragraphs]
+    assert [m.split("\u00a0")[0] for m in measures] == ["1.", "2.", "3."]
+
+
+def test_risk_scores_are_explained_under_the_table(built):
+    text = "\n".join(paragraphs(built))
+    assert "可能性按1（极小）至5（基本确定）评分，影响按1（轻微）至5（严重）评分" in text
+    assert "1～3为低，4～8为一般，9～19为较大，20～25为重大" in text
+
+
+def test_risk_bands_follow_the_company_conventions():
+    from opsdoc.contract.conventions import Conventions, RiskLevels
+    from opsdoc.generate.context import build_context
+    from opsdoc.workbook.reader import read_workbook
+
+    document = read_workbook(SAMPLE).document
+    levels = RiskLevels.model_validate({"一般": 5, "较大": 10, "重大": 25})
+    bands = build_context(document, Conventions(risk_levels=levels))["risk_bands"]
+    assert bands == "1～4为低，5～9为一般，10～24为较大，25为重大"
+
+
+def test_the_team_sentence_adds_up(built):
+    sentence = next(t for t in paragraphs(built) if t.startswith("本项目服务团队由"))
+    managers, engineers, total = map(
+        int, re.search(r"服务项目经理(\d+)名.*服务项目工程师(\d+)名，团队共(\d+)人", sentence).groups()
+    )
+    table = next(t for t in docx.Document(built).tables if t.rows[0].cells[0].text == "姓名")
+    roles = [row.cells[1].text for row in table.rows[1:]]
+    assert (managers, engineers, total) == (roles.count("服务项目经理"), roles.count("服务项目工程师"), len(roles))
+    assert "其他" not in roles
+    assert not any("服务方式为" in t for t in paragraphs(built))  # not "服务方式为驻场服务为主"

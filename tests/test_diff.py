@@ -4,30 +4,26 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime
 
 import docx
 import openpyxl
 import pytest
+from click.testing import CliRunner
 
+from opsdoc.cli import main
 from opsdoc.errors import UnusableDocument
 from opsdoc.pipeline import build
 from opsdoc.qa.align import opcodes
 from opsdoc.qa.diff import _diff_rows, diff_documents
-from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample
+from tests.support import NEW_VERSION, P1_FASTER, SAMPLE, SAMPLE_DOCX, edit_sample
 
-NEW_VERSION = {
-    "文档信息!B4": "V2.1",
-    "文档信息!B9": datetime(2026, 10, 20),
-    "修订记录!A6": "V2.1",
-    "修订记录!B6": datetime(2026, 10, 8),
-    "修订记录!C6": "周建峰",
-    "修订记录!D6": datetime(2026, 10, 10),
-    "修订记录!E6": "吴海燕",
-    "修订记录!F6": datetime(2026, 10, 13),
-    "修订记录!G6": "陈立群",
-    "修订记录!H6": "WJGG-2026-058",
-}
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory):
+    """V2.0 built now from the sample, with the same template as the new versions it is compared with."""
+    result = build(SAMPLE, tmp_path_factory.mktemp("issued"))
+    assert result.output is not None, result.report.to_text()
+    return result.output
 
 
 def built(tmp_path, changes, **edits):
@@ -43,7 +39,7 @@ def changes(diff) -> list[tuple]:
     return rows + paragraphs
 
 
-def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
+def test_catalog_rows_added_and_a_response_time_changed(tmp_path, issued):
     new = built(
         tmp_path,
         {
@@ -63,19 +59,17 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
             "服务目录!F15": "5×8",
             "服务目录!G15": "P4",
             "服务目录!H15": "数据质量月报",
-            "服务级别协议!C2": 10,
-            "合同指标!B2": "响应10分钟，到场30分钟，2小时内恢复",
+            **P1_FASTER,
         },
     )
-    diff = diff_documents(SAMPLE_DOCX, new)
+    diff = diff_documents(issued, new)
+    # The cover's version and date and the new history row change every time: not in 修订说明.
     assert diff.summary_lines() == [
-        "封面：修改版本号、生效日期",
-        "文件版本历史：新增1项",
-        "第4章：服务目录新增2项，修改P1响应时间",
-        "第10章：修改P1级故障处理时限合同约定值",
+        "第4章：服务目录新增SC-13等保测评配合、SC-14数据质量巡检；P1响应时间由15分钟调整为10分钟",
+        "第10章：P1级故障处理时限合同约定值由响应15分钟，到场30分钟，2小时内恢复调整为响应10分钟，到场30分钟，2小时内恢复",
     ]
     assert changes(diff) == [
-        ("封面", "封面", "changed", "生效日期", ()),
+        *[("封面", "封面", "changed", line, ()) for line in ("编制", "审核", "批准", "发布日期", "实施日期")],
         ("文件版本历史", "文件版本历史", "added", "V2.1", ()),
         ("第4章", "服务目录", "added", "SC-13", ()),
         ("第4章", "服务目录", "added", "SC-14", ()),
@@ -86,15 +80,15 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path):
     text = diff.to_text()
     assert "  服务级别协议 修改 P1 响应时间：15 → 10" in text
     assert text.endswith(
-        "修订说明摘要：\n封面：修改版本号、生效日期\n文件版本历史：新增1项\n第4章：服务目录新增2项，修改P1响应时间"
-        "\n第10章：修改P1级故障处理时限合同约定值"
+        "修订说明摘要：\n第4章：服务目录新增SC-13等保测评配合、SC-14数据质量巡检；P1响应时间由15分钟调整为10分钟"
+        "\n第10章：P1级故障处理时限合同约定值由响应15分钟，到场30分钟，2小时内恢复调整为响应10分钟，到场30分钟，2小时内恢复"
     )
     data = json.loads(diff.to_json())
     assert data["summary"] == diff.summary_lines()
     assert data["parts"][2]["tables"][1]["rows"][0]["old"][2] == "15"
 
 
-def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path):
+def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path, issued):
     book = openpyxl.load_workbook(SAMPLE)
     background = book["项目背景"]["B1"].value
     first_line = background.split("\n")[0]
@@ -108,18 +102,18 @@ def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path):
         },
         delete_rows=[("风险登记", 5)],
     )
-    diff = diff_documents(SAMPLE_DOCX, new)
-    assert diff.summary_lines()[2:] == [
-        "第1章：修改建设背景",
-        "第5章：修改任务分解计划任务",
-        "第6章：风险管理删除1项",
-        "第9章：正文新增1段",
+    diff = diff_documents(issued, new)
+    assert diff.summary_lines() == [
+        "第1章：建设背景将“综合医院”修改为“综合性医院”",
+        "第5章：任务分解计划任务将“配合HIS厂商完成医保结算接口升级及切换…”修改为“完成等保2.0三级测评遗留中、高风险项整…”",
+        "第6章：风险登记删除R-04",
+        "第9章：正文新增“考核结果每季度向医院信息科通报。”",
     ]
     assert changes(diff) == [
-        ("封面", "封面", "changed", "生效日期", ()),
+        *[("封面", "封面", "changed", line, ()) for line in ("编制", "审核", "批准", "发布日期", "实施日期")],
         ("文件版本历史", "文件版本历史", "added", "V2.1", ()),
-        ("第5章", "工作计划", "changed", "任务分解计划", ("任务",)),
-        ("第6章", "风险管理", "removed", "R-04", ()),
+        ("第5章", "年度服务工作计划", "changed", "任务分解计划", ("任务",)),
+        ("第6章", "风险登记", "removed", "R-04", ()),
         ("封面", "changed", "", "版本号：V2.0", "版本号：V2.1"),
         ("第1章", "changed", "建设背景", first_line, first_line.replace("三级甲等综合医院", "三级甲等综合性医院")),
         ("第9章", "added", "", None, "考核结果每季度向医院信息科通报。"),
@@ -142,7 +136,7 @@ def test_a_file_that_is_not_a_docx(tmp_path):
 def test_a_table_inserted_above_the_budget_is_one_new_table(tmp_path):
     document = docx.Document(SAMPLE_DOCX)
     budget = next(t for t in document.tables if t.rows[0].cells[0].text == "预算项")
-    inserted = copy.deepcopy(document.tables[2]._tbl)  # the team table, a header and five rows
+    inserted = copy.deepcopy(document.tables[3]._tbl)  # the team table, a header and five rows
     budget._tbl.addprevious(inserted)
     path = tmp_path / "inserted.docx"
     document.save(path)
@@ -162,3 +156,26 @@ def test_long_registers_align_by_key_in_linear_time():
     assert kinds == {"added": 1, "removed": 200, "changed": 2480}
     texts = [f"第{i % 3000}段" for i in range(100_000)]
     assert opcodes(texts, texts) == [("equal", 0, 100_000, 0, 100_000)]
+
+
+def test_a_workbook_never_built_is_compared_in_memory(tmp_path, issued):
+    workbook = edit_sample(tmp_path, {**NEW_VERSION, **P1_FASTER}, name="我的项目.xlsx")
+    result = CliRunner().invoke(main, ["diff", str(issued), str(workbook), "--note"])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output
+        == "第4章：P1响应时间由15分钟调整为10分钟\n第10章：P1级故障处理时限合同约定值由响应15分钟，到场30分钟，2小时内恢复调整为响应10分钟，到场30分钟，2小时内恢复\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["我的项目.xlsx"]  # nothing written
+
+
+def test_a_workbook_with_errors_is_exit_1_with_its_findings(tmp_path, issued):
+    workbook = edit_sample(tmp_path, {**NEW_VERSION, "文档信息!B4": None})
+    result = CliRunner().invoke(main, ["diff", str(issued), str(workbook)])
+    assert result.exit_code == 1
+    assert "版本号" in result.output and "无法生成新版本进行比较" in result.output
+
+
+def test_identical_versions_have_an_empty_note(issued):
+    result = CliRunner().invoke(main, ["diff", str(issued), str(issued), "--note"])
+    assert (result.exit_code, result.output) == (0, "")

@@ -1,5 +1,6 @@
 """A real Word-format client opens the built document: LibreOffice converts it to PDF."""
 
+import re
 import shutil
 import subprocess
 
@@ -23,7 +24,7 @@ def test_libreoffice_converts_the_sample_to_pdf(tmp_path):
     body = "\n".join(pages[3:])
     for number, title in enumerate(CHAPTERS, start=1):
         assert f"{number} {title}" in body or f"{number}  {title}" in body, title
-    assert "第 4 页 共" in pages[3].replace("  ", " ")
+    assert re.search(r"第\s*1\s*页", pages[3])  # chapter 1 is page 1: the cover and front matter stand apart
 
 
 def test_libreoffice_opens_a_document_full_of_unicode_and_markup(tmp_path):

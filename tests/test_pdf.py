@@ -41,6 +41,36 @@ def exported(tmp_path_factory):
     return entries, target, pages, messages
 
 
+def printed_number(page: str) -> str | None:
+    """The number the footer prints on a page of pdftotext's output: 3, ii; None for none."""
+    found = re.search(r"第\s*([0-9]+|[ivxlc]+)\s*页", page)
+    return found.group(1) if found else None
+
+
+def test_cover_unnumbered_front_matter_in_roman_and_chapter_1_on_page_1(exported):
+    _, _, pages, _ = exported
+    pages = [page for page in pages if page.strip()]
+    assert printed_number(pages[0]) is None
+    assert "文件版本历史" in pages[1] and printed_number(pages[1]) == "i"
+    assert "目录" in pages[2] and printed_number(pages[2]) == "ii"
+    assert "1 项目背景" in [line.strip() for line in pages[3].splitlines()]
+    assert printed_number(pages[3]) == "1"
+    assert [printed_number(page) for page in pages[3:]] == [str(n) for n in range(1, len(pages) - 2)]
+
+
+def test_no_dejavu_font_stands_in(exported):
+    """Every face is the template's or its named stand-in: DejaVu would mean a font fell through."""
+    _, target, _, _ = exported
+    if not shutil.which("pdffonts"):
+        pytest.fail("pdffonts is required with LibreOffice: apt-get install poppler-utils")
+    listing = subprocess.run(["pdffonts", str(target)], check=True, capture_output=True, text=True).stdout
+    faces = [line.split()[0].split("+")[-1] for line in listing.splitlines()[2:]]
+    assert faces and not [face for face in faces if "DejaVu" in face], faces
+    assert "LiberationSerif" in faces  # Times New Roman's stand-in
+    assert any(face.startswith("NotoSerifCJK") for face in faces)  # 宋体's
+    assert any(face.startswith("NotoSansCJK") for face in faces)  # 黑体's
+
+
 def test_progress_is_reported(exported):
     _, _, _, messages = exported
     assert messages == ["正在启动 LibreOffice…", "正在打开文档…", "正在更新目录…", "正在导出 PDF…"]
@@ -60,10 +90,8 @@ def test_each_entry_names_the_page_its_heading_is_printed_on(exported):
     entries, _, pages, _ = exported
     for entry in entries:
         heading = f"{entry.number} {entry.title}"
-        printed = [
-            n for n, page in enumerate(pages, start=1) if any(line.strip() == heading for line in page.splitlines())
-        ]
-        assert printed == [entry.page], heading
+        printed = [printed_number(page) for page in pages if any(line.strip() == heading for line in page.splitlines())]
+        assert printed == [str(entry.page)], heading
 
 
 def test_the_pdf_toc_page_shows_the_entries_with_page_numbers(exported):
@@ -82,7 +110,7 @@ def test_the_docx_gets_the_same_toc_written_back(exported, tmp_path):
     path.write_bytes(data)
     toc = [(p.style.name, p.text) for p in docx.Document(path).paragraphs if p.style.name.startswith("toc")]
     assert toc == [(f"toc {e.level}", f"{e.number}\u3000{e.title}\t{e.page}") for e in entries]
-    assert toc[0] == ("toc 1", "1\u3000项目背景\t4")
+    assert toc[0] == ("toc 1", "1\u3000项目背景\t1")
     assert verify_document(path, workbook=SAMPLE).findings == []  # still a field, still a valid document
     assert write_toc(data, entries) == data  # writing the same entries again changes nothing
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 import opsdoc.generate.pdf
 from opsdoc.cli import main
 from opsdoc.pipeline import build
-from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
+from tests.support import P1_FASTER, SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
 
 
 def test_verify_passes_the_sample_and_fails_a_broken_copy(tmp_path):
@@ -28,11 +28,10 @@ def test_verify_refuses_what_is_not_a_docx(tmp_path):
 
 
 def test_diff_names_the_changes_and_summarises_them(tmp_path):
-    changes = {"服务级别协议!C2": 10, "合同指标!B2": "响应10分钟，到场30分钟，2小时内恢复"}
-    new = build(edit_sample(tmp_path, changes), tmp_path / "out").output
+    new = build(edit_sample(tmp_path, P1_FASTER), tmp_path / "out").output
     result = CliRunner().invoke(main, ["diff", str(SAMPLE_DOCX), str(new)])
     assert result.exit_code == 0, result.output
-    assert "服务级别协议 修改 P1 响应时间" in result.output and "第4章：修改P1响应时间" in result.output
+    assert "服务级别协议 修改 P1 响应时间" in result.output and "P1响应时间由15分钟调整为10分钟" in result.output
 
 
 def test_build_pdf_without_libreoffice_says_how_and_writes_nothing(tmp_path, monkeypatch):
@@ -52,6 +51,6 @@ def test_build_pdf_writes_both_and_the_docx_toc_has_page_numbers(tmp_path):
     import docx
 
     toc = [p.text for p in docx.Document(docx_file).paragraphs if p.style.style_id == "TOC1"]
-    assert toc[0].startswith("1\u3000项目背景") and toc[0].rstrip().endswith("4")
+    assert toc[0].startswith("1\u3000项目背景") and toc[0].rstrip().endswith("\t1")  # chapter 1 is page 1
     again = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path), "--pdf"])
     assert again.exit_code == 0 and again.output.count("内容相同") == 2  # .docx and PDF are reproducible

@@ -36,7 +36,7 @@ CASES = {
     ),
     "team-manager-count": ({"组织职责!B3": "服务项目经理"}, [("team-manager-count", "组织职责!B3")]),
     "team-engineers": (
-        {"组织职责!B3": "其他", "组织职责!B4": "其他", "组织职责!B5": "其他"},
+        {"组织职责!B3": "其他", "组织职责!B4": "其他", "组织职责!B5": "其他", "组织职责!B6": "其他"},
         [("team-engineers", None)],
     ),
     "goal-coverage": ({"服务目标!A8": "客户业务目标", "服务目标!A9": "客户业务目标"}, [("goal-coverage", None)]),
@@ -56,6 +56,10 @@ CASES = {
     "risk-level": ({"风险登记!F3": "较大"}, [("risk-level", "风险登记!F3")]),
     "risk-measures": ({"风险登记!G2": "升级前在测试环境完整演练"}, [("risk-measures", "风险登记!G2")]),
     "resource-budget": ({"资源计划!E2": "否"}, [("resource-budget", "资源计划!E2")]),
+    "resource-budget-line": (
+        {"资源计划!F3": None, "资源计划!F4": "原厂维保"},
+        [("resource-budget-line", "资源计划!F3"), ("resource-budget-line", "资源计划!F4")],
+    ),
     "tool-coverage": ({"服务工具!A5": "系统远程管理类"}, [("tool-coverage", None)]),
     "norm-coverage": ({"工作规范!A6": "客户"}, [("norm-coverage", None)]),
     "kpi-weights": ({"绩效考核!B2": 35}, [("kpi-weights", "绩效考核!B2:B7")]),
@@ -107,6 +111,7 @@ RULES_MD = [
     "risk-level",
     "risk-measures",
     "resource-budget",
+    "resource-budget-line",
     "tool-coverage",
     "norm-coverage",
     "kpi-weights",

@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 
 from docx import Document
+from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
@@ -35,6 +36,7 @@ LATIN, SONG, HEI = "Times New Roman", "宋体", "黑体"
 
 # Paragraph style names as Word shows them (define_styles gives them ASCII style ids).
 BODY, TABLE_TEXT, TABLE_HEAD = "正文缩进", "表格文字", "表格表头"
+TABLE_LIST, TABLE_CAPTION = "表格列项", "表格题注"
 PAGE_TITLE, COVER_TITLE, COVER_TEXT = "页标题", "封面标题", "封面文字"
 TOC1, TOC2 = "toc 1", "toc 2"  # Word's own (lower-case) names of TOC 1 / TOC 2
 
@@ -120,6 +122,16 @@ def define_styles(document):
         '<w:ind w:firstLine="0" w:firstLineChars="0"/><w:jc w:val="left"/>',
         size(9),
     )
+    # A list in a cell (duties, measures): each item hangs after its bullet or number.
+    add(TABLE_LIST, "TableList", '<w:ind w:left="200" w:hanging="200"/>', based_on=TABLE_TEXT)
+    # 表1 … above each data table, kept with it.
+    add(
+        TABLE_CAPTION,
+        "TableCaption",
+        '<w:keepNext/><w:spacing w:before="120" w:after="60" w:line="240" w:lineRule="auto"/>'
+        '<w:ind w:firstLine="0" w:firstLineChars="0"/><w:jc w:val="center"/>',
+        fonts(HEI) + size(10.5),
+    )
     add(TABLE_HEAD, "TableHeading", '<w:keepNext/><w:jc w:val="center"/>', "<w:b/><w:bCs/>", based_on=TABLE_TEXT)
     # Titles of the unnumbered front pages: each starts a page and stays out of the TOC.
     add(
@@ -133,7 +145,7 @@ def define_styles(document):
     add(
         COVER_TITLE,
         "CoverTitle",
-        '<w:spacing w:before="3000" w:after="480" w:line="240" w:lineRule="auto"/>'
+        '<w:spacing w:before="2200" w:after="480" w:line="240" w:lineRule="auto"/>'
         '<w:ind w:left="-425" w:right="-425"/><w:jc w:val="center"/>',
         fonts(HEI) + "<w:b/><w:bCs/>" + size(22),
     )
@@ -263,9 +275,27 @@ def lines(container, expr, style=BODY):
     para(container, "{%p endfor %}", style)
 
 
-def cell_lines(expr):
+def cell_lines(expr, shown="{{ line }}"):
     # The else branch keeps one empty paragraph: a table cell without any is invalid.
-    return [f"{{%p for line in {expr} %}}", "{{ line }}", "{%p else %}", "", "{%p endfor %}"]
+    return [f"{{%p for line in {expr} %}}", shown, "{%p else %}", "", "{%p endfor %}"]
+
+
+def cell_bullets(expr):
+    """One bulleted paragraph per line: a list of duties reads as separate duties."""
+    return (TABLE_LIST, cell_lines(expr, "•\u00a0{{ line }}"))
+
+
+def cell_numbered(expr):
+    """One numbered paragraph per line: 1. 2. … as the measures are referred to."""
+    return (TABLE_LIST, cell_lines(expr, "{{ loop.index }}.\u00a0{{ line }}"))
+
+
+TABLE_NUMBER = iter(range(1, 100))
+
+
+def caption(document, title):
+    """表N and the table's title above it; N counts the body's data tables in order."""
+    return para(document, f"表{next(TABLE_NUMBER)}\u3000{title}", TABLE_CAPTION)
 
 
 def loop(var, seq, cells):
@@ -300,6 +330,8 @@ def shade(cell):
 
 
 def fill_cell(cell, content, style, align=None):
+    if isinstance(content, tuple):  # (paragraph style, content) from cell_bullets / cell_numbered
+        style, content = content
     texts = [content] if isinstance(content, str) else content
     for i, text in enumerate(texts):
         p = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
@@ -412,15 +444,36 @@ def header_footer(section):
     borders.append(w("bottom", val="single", sz=6, space=1, color="auto"))
     line._p.get_or_add_pPr().append(borders)
 
+    page_footer(section)  # the cover never shows it: its one page has the first-page footer
+
+
+def page_footer(section):
+    """The section's own footer: the control marks on every page, so that a single printed
+    sheet still says what it is, and the page number in the section's own format.
+
+    No "共 N 页": NUMPAGES counts the cover and front matter too (第 1 页 共 14 页 on an
+    11-page body), and SECTIONPAGES, which counts only the body, is a field LibreOffice
+    (and so the PDF export) does not compute."""
     footer = section.footer
     footer.is_linked_to_previous = False
     p = footer.paragraphs[0]
-    # The control marks on every page, so that a single printed sheet still says what it is.
     p.add_run(f"版本号：{{{{ doc.version }}}}\t密级：{{{{ doc.secrecy }}}}\u3000受控状态：{CONTROL_MARK}\t第 ")
     add_field(p, "PAGE", "1")
-    p.add_run(" 页 共 ")
-    add_field(p, "NUMPAGES", "1")
     p.add_run(" 页")
+
+
+def new_section(document, number_format):
+    """Start a section on a new page whose page numbers restart at 1 in `number_format`
+    (lowerRoman for the front matter, decimal for the body). It shows the running header,
+    not the cover's empty first-page one."""
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    section.different_first_page_header_footer = False
+    sect_pr = section._sectPr
+    for old in sect_pr.findall(qn("w:pgNumType")):
+        sect_pr.remove(old)
+    # w:pgNumType goes before w:cols in a w:sectPr.
+    sect_pr.find(qn("w:cols")).addprevious(w("pgNumType", fmt=number_format, start=1))
+    return section
 
 
 def draft_mark(header):
@@ -451,6 +504,21 @@ def control_stamp(paragraph):
     stamp._r.get_or_add_rPr().append(w("bdr", val="single", sz=12, space=0, color="C00000"))
 
 
+def cover_lines(document, rows, weights):
+    """A borderless table on the cover: each row a label and its values, each value on a writing line."""
+    table = new_table(document, weights, width=TEXT_W * 4 // 5, style=None)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for label, *values in rows:
+        label_cell, *value_cells = table.add_row().cells
+        fill_cell(label_cell, label + "：", COVER_TEXT, R)
+        for cell, value in zip(value_cells, values, strict=True):
+            fill_cell(cell, value, COVER_TEXT, C)
+            borders = w("tcBorders")
+            borders.append(w("bottom", val="single", sz=4, space=0, color="auto"))
+            cell._tc.get_or_add_tcPr().find(qn("w:tcW")).addnext(borders)
+    return table
+
+
 def cover(document):
     control_stamp(para(document, "文件编码：{{ doc.file_code }}", COVER_TEXT))
     title = para(document, "{{ doc.project_name }}", COVER_TITLE)
@@ -458,28 +526,42 @@ def cover(document):
     title.add_run(DOCUMENT_KIND)
     version = para(document, "版本号：{{ doc.version }}", COVER_TEXT)
     version.alignment = C
-    version.paragraph_format.space_after = Pt(160)  # pushes the table to the lower page
+    version.paragraph_format.space_after = Pt(72)  # pushes the tables to the lower page
 
-    table = new_table(document, [30, 70], width=TEXT_W * 4 // 5, style=None)
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for label, value in (
-        ("编制单位", "{{ doc.org }}"),
-        ("客户名称", "{{ doc.customer }}"),
-        ("生效日期", "{{ doc.effective_date }}"),
-        ("密级", "{{ doc.secrecy }}"),
-        ("受控状态", "{{ doc.control_status }}"),
-    ):
-        label_cell, value_cell = table.add_row().cells
-        fill_cell(label_cell, label + "：", COVER_TEXT, R)
-        fill_cell(value_cell, value, COVER_TEXT, C)
-        # A writing line under each value, no other borders.
-        borders = w("tcBorders")
-        borders.append(w("bottom", val="single", sz=4, space=0, color="auto"))
-        value_cell._tc.get_or_add_tcPr().find(qn("w:tcW")).addnext(borders)
+    # The sign-off of the version in force: names and dates of the last 文件版本历史 row.
+    cover_lines(
+        document,
+        [
+            ("编制", "{{ release.reviser }}", "{{ release.revised_on }}"),
+            ("审核", "{{ release.reviewer }}", "{{ release.reviewed_on }}"),
+            ("批准", "{{ release.approver }}", "{{ release.approved_on }}"),
+        ],
+        [30, 30, 40],
+    )
+    after_table(para(document, "", COVER_TEXT))
+    cover_lines(
+        document,
+        [
+            ("客户名称", "{{ doc.customer }}"),
+            ("发布日期", "{{ release.approved_on }}"),
+            ("实施日期", "{{ doc.effective_date }}"),
+            ("密级", "{{ doc.secrecy }}"),
+            ("受控状态", "{{ doc.control_status }}"),
+        ],
+        [30, 70],
+    )
+    # The issuing body at the foot of the cover, where a standard's cover names its publisher.
+    issuer = para(document, "{{ doc.org }}", COVER_TEXT)
+    issuer.alignment = C
+    issuer.paragraph_format.space_before = Pt(42)
+    for run in issuer.runs:
+        run.font.size = Pt(16)
+        run.bold = True
 
 
 def revision_history(document):
-    para(document, "文件版本历史", PAGE_TITLE)
+    # Its section break already starts the page: a page break as well would leave one blank.
+    para(document, "文件版本历史", PAGE_TITLE).paragraph_format.page_break_before = False
     add_table(
         document,
         [
@@ -527,9 +609,7 @@ def contents(document):
 
 
 def chapter(document, number):
-    p = heading(document, CHAPTERS[number - 1], 1)
-    if number == 1:
-        p.paragraph_format.page_break_before = True  # the body starts after the 目录 page
+    heading(document, CHAPTERS[number - 1], 1)
 
 
 def chapter_notes(document, number):
@@ -551,19 +631,21 @@ def chapter_2(document):
         document,
         "本项目服务团队由运维服务部门经理{{ doc.dept_manager }}负责组建，设服务项目经理1名"
         "（{{ team_summary.manager }}），服务项目工程师{{ team_summary.engineer_count }}名，"
+        "{% if team_summary.other_count != '0' %}其他人员{{ team_summary.other_count }}名，{% endif %}"
         "团队共{{ team_summary.member_count }}人。服务项目经理履行服务项目的管理职责；"
         "服务项目工程师的工作职责按照服务需求确定。岗位职责由服务项目经理负责制订，"
         "参考QT服务管理体系岗位角色职责表执行。",
     )
+    caption(document, "服务项目团队成员及职责")
     add_table(
         document,
         [
-            ("姓名", 10, C),
+            ("姓名", 9, C),
             ("岗位", 17, C),
             ("专业方向", 14, C),
-            ("工作方式", 11, C),
-            ("职责", 32, L),
-            ("联系电话", 16, C),
+            ("工作\n方式", 8, C),
+            ("职责", 34, L),
+            ("联系电话", 18, C),  # wide enough for 138-0000-1234 on one line
         ],
         loop(
             "m",
@@ -573,7 +655,7 @@ def chapter_2(document):
                 "{{ m.role }}",
                 "{{ m.specialty }}",
                 "{{ m.work_mode }}",
-                cell_lines("m.duties"),
+                cell_bullets("m.duties"),
                 "{{ m.phone }}",
             ],
         ),
@@ -589,6 +671,7 @@ def chapter_3(document):
         "本项目运维工作目标由服务项目经理根据客户服务需求制订，包括公司的业务目标"
         "（财务方面和客户满意度方面）、客户业务目标和技术目标。",
     )
+    caption(document, "服务目标")
     add_table(
         document,
         [
@@ -612,15 +695,15 @@ def chapter_3(document):
     para(
         document,
         "服务对象：服务行业为{{ scope.industry }}，客户级别为{{ scope.customer_level }}，"
-        "客户性质为{{ scope.customer_nature }}；服务方式为{{ scope.service_mode }}。",
+        "客户性质为{{ scope.customer_nature }}；服务方式：{{ scope.service_mode }}。",
     )
-    para(document, "服务周期：")
+    caption(document, "服务周期")
     add_table(
         document,
         [
-            ("周期类型", 20, C),
-            ("开始日期", 17, C),
-            ("结束日期", 17, C),
+            ("周期类型", 16, C),
+            ("开始日期", 19, C),  # 2028年12月31日 on one line
+            ("结束日期", 19, C),
             ("说明", 46, L),
         ],
         loop(
@@ -648,6 +731,7 @@ def chapter_4(document):
         "编制参考体系文件服务级别管理程序执行。",
     )
     heading(document, "服务目录", 2)
+    caption(document, "服务目录")
     add_table(
         document,
         [
@@ -676,6 +760,7 @@ def chapter_4(document):
         ),
     )
     heading(document, "服务级别协议", 2)
+    caption(document, "服务级别协议")
     add_table(
         document,
         [
@@ -710,15 +795,16 @@ def chapter_5(document):
         "任务分解计划、交付计划等内容，最近一次调整日期为{{ doc.plan_adjust_date }}，"
         "至少每半年调整一次，以符合客户服务需求的变化。",
     )
+    caption(document, "年度服务工作计划")
     add_table(
         document,
         [
             ("计划类别", 12, C),
-            ("任务", 32, L),
-            ("责任人", 10, C),
-            ("开始日期", 13, C),
-            ("结束日期", 13, C),
-            ("交付物", 20, L),
+            ("任务", 26, L),
+            ("责任人", 8, C),
+            ("开始日期", 19, C),  # 2026年10月19日 on one line
+            ("结束日期", 19, C),
+            ("交付物", 16, L),
         ],
         loop(
             "t",
@@ -755,6 +841,7 @@ def chapter_6(document):
 
     heading(document, "预算管理", 2)
     para(document, "应按照公司财务部门的要求编制部门成本预算和服务项目的成本预算。")
+    caption(document, "项目成本预算")
     budget = add_table(
         document,
         [
@@ -777,6 +864,7 @@ def chapter_6(document):
         "包括：周报、月报、季报、故障报告、事故报告、服务总结、工作汇报等。服务报告的模板可参考"
         "公司IT服务管理体系相关的报告模板，服务报告的形式和内容定义应与客户达成一致。",
     )
+    caption(document, "服务报告")
     add_table(
         document,
         [
@@ -807,16 +895,17 @@ def chapter_6(document):
         "出的风险进行评估，根据经验预估风险发生的几率和可能造成的影响，确定风险等级。最后需要根据"
         "风险的不同等级和类型，制定相应的风险管理措施，对于高级别的风险，要制定多种防范管理措施。",
     )
+    caption(document, "风险登记")
     add_table(
         document,
         [
             ("风险\n编号", 8, C),
             ("风险\n类别", 8.5, C),
-            ("风险描述", 25.5, L),
+            ("风险描述", 22.5, L),
             ("可能性", 8, C),
             ("影响", 6.5, C),
             ("风险\n等级", 7.5, C),
-            ("应对措施", 28, L),
+            ("应对措施", 31, L),
             ("责任人", 8, C),
         ],
         loop(
@@ -829,10 +918,19 @@ def chapter_6(document):
                 "{{ k.likelihood }}",
                 "{{ k.impact }}",
                 "{{ k.level }}",
-                cell_lines("k.measures"),
+                cell_numbered("k.measures"),
                 "{{ k.owner }}",
             ],
         ),
+    )
+    # The scores mean nothing without their scale, nor the level without its bands.
+    after_table(
+        para(
+            document,
+            "注：可能性按1（极小）至5（基本确定）评分，影响按1（轻微）至5（严重）评分；"
+            "风险等级按可能性×影响的分值确定：{{ risk_bands }}。",
+            TABLE_TEXT,
+        )
     )
 
     heading(document, "质量管理", 2)
@@ -849,6 +947,7 @@ def chapter_6(document):
     )
     para(document, "项目中的投诉和满意度由公司统一管理，投诉的具体定义应由服务项目经理与客户沟通商定，达成一致。")
     quality_columns = [("类型", 14, C), ("内容", 56, L), ("依据", 30, L)]
+    caption(document, "服务质量要求")
     add_table(
         document,
         quality_columns,
@@ -862,7 +961,7 @@ def chapter_6(document):
         "依据服务合同及服务目标，服务项目经理需要与客户共同协商、定义验收标准。服务项目的验收标准"
         "以是否通过服务达成客户的业务目标，是否达成SLA所定义的服务指标等为重点。",
     )
-    para(document, "验收标准：")
+    caption(document, "验收标准")
     add_table(
         document, quality_columns[1:], loop("q", "quality.acceptance", [cell_lines("q.content"), "{{ q.basis }}"])
     )
@@ -873,7 +972,7 @@ def chapter_6(document):
             "各类记录、报告和总结等各种形式。",
         )
     )
-    para(document, "归档文档：")
+    caption(document, "归档文档")
     add_table(document, quality_columns[1:], loop("q", "quality.archive", [cell_lines("q.content"), "{{ q.basis }}"]))
     chapter_notes(document, 6)
 
@@ -888,14 +987,16 @@ def chapter_7(document):
         "系统）等，外部资源包括设备供应商、服务提供商（如电信运营商）、软件开发商、系统集成商等。"
         "内部资源、外部资源的使用要纳入服务项目的预算管理体系中。",
     )
+    caption(document, "资源使用计划")
     add_table(
         document,
         [
-            ("资源性质", 14, C),
-            ("资源类别", 16, C),
-            ("名称", 22, L),
-            ("用途", 34, L),
-            ("纳入预算", 14, C),
+            ("资源性质", 12, C),
+            ("资源类别", 13, C),
+            ("名称", 21, L),
+            ("用途", 28, L),
+            ("纳入\n预算", 8, C),
+            ("预算项", 18, L),
         ],
         loop(
             "x",
@@ -906,6 +1007,7 @@ def chapter_7(document):
                 "{{ x.name }}",
                 "{{ x.purpose }}",
                 "{{ x.budgeted }}",
+                "{{ x.budget_line }}",
             ],
         ),
     )
@@ -916,6 +1018,7 @@ def chapter_7(document):
         "系统运行监控类、系统远程管理类、热线业务支撑类等。服务工具平台的运行维护和管理需要纳入服务"
         "团队的日常运维管理内容之中。",
     )
+    caption(document, "服务工具")
     add_table(
         document,
         [
@@ -962,6 +1065,7 @@ def chapter_8(document):
         "基本礼仪、通用规范、热线服务、现场服务、服务禁语等；服务技术规范，包括基本操作、应急维护、"
         "数据维护、应用维护、环境维护、服务交付等。",
     )
+    caption(document, "工作规范")
     add_table(
         document,
         [
@@ -989,6 +1093,7 @@ def chapter_9(document):
         "服务项目的绩效考核是服务项目管理的重要内容，服务项目经理应制定服务项目绩效考核体系，对于"
         "绩效考核的组织、考核内容、评分办法、奖惩措施等进行定义。",
     )
+    caption(document, "绩效考核指标")
     kpis = add_table(
         document,
         [
@@ -1027,6 +1132,7 @@ def chapter_10(document):
         "理解服务合同中的所有条款和详细内容，可参考公司IT服务管理体系SLA模板，也可采用客户方提供的"
         "服务合同模板，但服务的具体指标应在服务合同中予以明确。",
     )
+    caption(document, "服务合同")
     key_value_table(
         document,
         [
@@ -1039,6 +1145,7 @@ def chapter_10(document):
         ],
     )
     heading(document, "合同指标", 2)
+    caption(document, "合同指标")
     add_table(
         document,
         [
@@ -1083,8 +1190,12 @@ def build():
     header_footer(section)
 
     cover(document)
+    # The cover is unnumbered, the front matter numbered i, ii, and chapter 1 starts on page 1;
+    # each section has its own footer, so its page numbers are its own.
+    page_footer(new_section(document, "lowerRoman"))
     revision_history(document)
     contents(document)
+    page_footer(new_section(document, "decimal"))
     for make_chapter in (
         chapter_1,
         chapter_2,

@@ -150,6 +150,13 @@ CATALOGUE: dict[str, Code] = {
             "内部资源、外部资源的使用要纳入服务项目的预算管理体系中",
         ),
         Code(
+            "resource-budget-line",
+            RULES,
+            W,
+            "纳入预算的资源写明列支它的预算项，且该预算项在预算表中",
+            "内部资源、外部资源的使用要纳入服务项目的预算管理体系中",
+        ),
+        Code(
             "tool-coverage",
             RULES,
             W,

@@ -203,7 +203,7 @@ class DocumentInfo(SheetModel):
     dept_manager: Text = column("运维服务部门经理", "负责组建服务项目团队的部门经理姓名", width=40)
     secrecy: SECRECY = column("密级", "公开/内部/敏感/商密，不填为“内部”", default="内部", width=40)
     control_status: CONTROL = column("受控状态", "受控/非受控，不填为“受控”", default="受控", width=40)
-    effective_date: Day = column("生效日期", "日期，如 2026-03-01；不早于最后一次批准日期", width=40)
+    effective_date: Day = column("生效日期", "日期，如 2026-03-01；不早于最后一次批准日期", width=40, shown=PROSE_DAY)
     catalog_review_date: Day = column(
         "服务目录评审日期", "最近一次与客户评审服务目录和SLA的日期（每年至少一次）", width=40, shown=PROSE_DAY
     )
@@ -231,8 +231,8 @@ class Contract(SheetModel):
     name: Text = column("合同名称", "服务合同全称", width=40)
     party_a: Text = column("甲方", "合同甲方（客户）", width=40)
     party_b: Text = column("乙方", "合同乙方（服务提供方）", width=40)
-    start: Day = column("合同开始日期", "日期，如 2026-01-01", width=40)
-    end: Day = column("合同结束日期", "日期，晚于合同开始日期", width=40)
+    start: Day = column("合同开始日期", "日期，如 2026-01-01", width=40, shown=PROSE_DAY)
+    end: Day = column("合同结束日期", "日期，晚于合同开始日期", width=40, shown=PROSE_DAY)
     template_source: Literal["公司SLA模板", "客户模板"] | None = column(
         "模板来源", "公司SLA模板/客户模板", default=None, width=40
     )
@@ -291,8 +291,8 @@ PERIOD_TYPE = Literal["设备质保", "系统维护", "运维服务", "应用支
 
 class ServicePeriod(SheetModel):
     kind: PERIOD_TYPE = column("周期类型", "设备质保/系统维护/运维服务/应用支持", width=12, key="type")
-    start: Day = column("开始日期", "日期，如 2026-01-01", width=12)
-    end: Day = column("结束日期", "晚于开始日期", width=12)
+    start: Day = column("开始日期", "日期，如 2026-01-01", width=12, shown=PROSE_DAY)
+    end: Day = column("结束日期", "晚于开始日期", width=12, shown=PROSE_DAY)
     note: Text | None = column("说明", "补充说明", default=None, width=40)
 
 
@@ -329,8 +329,8 @@ class PlanTask(SheetModel):
     category: PLAN_CATEGORY = column("计划类别", "服务需求/服务目标计划/人员职责分工/任务分解计划/交付计划", width=14)
     task: Paragraphs = column("任务", "任务内容", width=40)
     owner: Text = column("责任人", "组织职责表中的姓名", width=10)
-    start: Day = column("开始日期", "日期", width=12)
-    end: Day = column("结束日期", "不早于开始日期", width=12)
+    start: Day = column("开始日期", "日期", width=12, shown=PROSE_DAY)
+    end: Day = column("结束日期", "不早于开始日期", width=12, shown=PROSE_DAY)
     deliverables: Text | None = column("交付物", "如 月度服务报告", default=None, width=20)
 
 
@@ -387,6 +387,9 @@ class ResourceItem(SheetModel):
     name: Text = column("名称", "资源名称", width=24)
     purpose: Text = column("用途", "在本项目中的用途", width=36)
     budgeted: Literal["是", "否"] = column("纳入预算", "是/否；资源使用应纳入项目预算", width=10)
+    budget_line: Text | None = column(
+        "预算项", "纳入预算为“是”时，填写预算表中列支该资源的预算项名称", default=None, width=20
+    )
 
 
 TOOL_CATEGORY = Literal["服务流程支撑类", "系统运行监控类", "系统远程管理类", "热线业务支撑类"]

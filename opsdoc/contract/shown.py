@@ -73,8 +73,8 @@ class Shown:
 TEXT = Shown("text")
 PARAGRAPHS = Shown("paragraphs")  # one paragraph per line of the cell
 DAY = Shown("day")  # 20260301: the seed's YYYYMMDD
-# 2026年3月1日: a date inside a sentence reads as Chinese prose writes it (GB/T 15835); the
-# seed's YYYYMMDD stays for the cover, the version history and the tables.
+# 2026年3月1日: every date outside the version history reads as Chinese prose writes it
+# (GB/T 15835); the seed's YYYYMMDD stays only in the 文件版本历史's "YYYYMMDD/姓名" cells.
 PROSE_DAY = Shown("prose_day")
 NUMBER = Shown("number")  # 15, 0.5: no trailing .0
 MONEY = Shown("money")  # 12,000.00

@@ -17,7 +17,7 @@ from typing import Any
 
 from opsdoc.contract.conventions import Conventions
 from opsdoc.contract.model import SHEETS, Document, SheetModel, SheetSpec
-from opsdoc.contract.shown import MONEY, NUMBER
+from opsdoc.contract.shown import MONEY, NUMBER, PROSE_DAY
 from opsdoc.contract.vocabulary import DOCUMENT_KIND, ENGINEER, MANAGER, PENDING
 
 TEMPLATE_NAME = f"{DOCUMENT_KIND}.docx"
@@ -62,15 +62,57 @@ class Derived:
         return self.compute(document, conventions)
 
 
+def _release(document: Document, conventions: Conventions) -> dict[str, str | list[str]]:
+    """The cover's sign-off block: who wrote, reviewed and approved the version in force (the
+    last 修订记录 row) and when; its 批准日期 is also the cover's 发布日期."""
+    last = document.revisions[-1]
+    return {
+        "reviser": last.reviser,
+        "revised_on": PROSE_DAY.show(last.revised_on),
+        "reviewer": last.reviewer,
+        "reviewed_on": PROSE_DAY.show(last.reviewed_on),
+        "approver": last.approver,
+        "approved_on": PROSE_DAY.show(last.approved_on),
+    }
+
+
+RELEASE_KEYS = ("reviser", "revised_on", "reviewer", "reviewed_on", "approver", "approved_on")
+
+
+def _risk_bands(conventions: Conventions) -> str:
+    levels = conventions.risk_levels
+    bands = (
+        ("低", 1, levels.moderate - 1),
+        ("一般", levels.moderate, levels.major - 1),
+        ("较大", levels.major, levels.severe - 1),
+        ("重大", levels.severe, 25),
+    )
+    return "，".join(f"{low}为{name}" if low == high else f"{low}～{high}为{name}" for name, low, high in bands)
+
+
 DERIVED: dict[str, Derived] = {
+    "release": Derived(
+        (
+            ("revisions", "reviser"),
+            ("revisions", "revised_on"),
+            ("revisions", "reviewer"),
+            ("revisions", "reviewed_on"),
+            ("revisions", "approver"),
+            ("revisions", "approved_on"),
+        ),
+        _release,
+    ),
     "team_summary": Derived(
         (),
         lambda d, c: {
             "manager": "、".join(m.name for m in d.team if m.role == MANAGER),
             "engineer_count": str(sum(m.role == ENGINEER for m in d.team)),
             "member_count": str(len(d.team)),
+            "other_count": str(sum(m.role not in (MANAGER, ENGINEER) for m in d.team)),
         },
     ),
+    # Printed under the risk table: which 可能性×影响 scores make each level (opsdoc.toml may move them).
+    "risk_bands": Derived((), lambda d, c: _risk_bands(c)),
     "budget_total": Derived((("budget", "amount"),), lambda d, c: MONEY.show(sum(b.amount for b in d.budget))),
     "kpi_total_weight": Derived((("kpis", "weight"),), lambda d, c: NUMBER.show(sum(k.weight for k in d.kpis))),
 }
@@ -110,4 +152,6 @@ def build_context(
             )
     for key, derived in DERIVED.items():
         context[key] = derived.value(document, conventions, pending)
+    if context["release"] == PENDING:  # the cover reads its fields one by one
+        context["release"] = dict.fromkeys(RELEASE_KEYS, PENDING)
     return context

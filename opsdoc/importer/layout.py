@@ -21,7 +21,11 @@ from opsdoc.office.docx_text import Paragraph, Table, read_document
 from opsdoc.qa.expectations import BLOCK_TAG, TEMPLATE_TAG
 
 TAG = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
-ROW_LOOP = re.compile(r"\{%tr\s+for\s+(\w+)\s+in\s+([\w.]+)\s*%\}")
+ROW_LOOP = re.compile(r"\{%tr\s+for\s+(\w+)\s+in\s+([\w.]+)(?:\[[-\d:]*\])?\s*%\}")  # budget[:-1] too
+# A condition inside one paragraph ({% if doc.draft %}草稿{% else %}受控{% endif %}): what it
+# prints is derived from values read elsewhere, so a sentence matches the word standing there.
+INLINE_CONDITION = re.compile(r"\{%-?\s*if\b.*?\{%-?\s*endif\s*-?%\}", re.S)
+ANY_TEXT = "\x00"
 LINES_LOOP = re.compile(r"\{%p\s+for\s+line\s+in\s+([\w.]+)\s*%\}")
 NOTES = re.compile(r"notes\.c(\d+)$")
 # A column that holds a whole period, in documents that do not give start and end their own columns.
@@ -82,6 +86,9 @@ def _loose(literal: str) -> str:
     """The template's words, matching the full-width or half-width spelling and any spacing."""
     out = []
     for char in literal:
+        if char == ANY_TEXT:
+            out.append(r"\S*?")  # a stamp word (草稿, 受控): the spaces around it still separate
+            continue
         if char.isspace():
             out.append(r"\s*")
             continue
@@ -93,7 +100,7 @@ def _loose(literal: str) -> str:
 
 
 def sentence(text: str, loops: dict[str, str] | None = None) -> Sentence:
-    parts = TAG.split(text)
+    parts = TAG.split(INLINE_CONDITION.sub(ANY_TEXT, text))
     regex, targets = r"\s*", list[Target | None]()
     for i, part in enumerate(parts):
         if i % 2 == 0:
@@ -230,13 +237,14 @@ def read_layout(template: Path) -> Layout:
                 slots.append(Slot("table", table=made))
             continue
         text = block.text
+        blocks = INLINE_CONDITION.sub(ANY_TEXT, text)  # the block tags that span paragraphs
         lines = LINES_LOOP.search(text)
         if lines and depth == 0:
             in_loop = target(lines.group(1))
             slots.append(Slot("lines", lines=in_loop))
-        for tag in BLOCK_TAG.findall(text):
+        for tag in BLOCK_TAG.findall(blocks):
             depth += 1 if tag in ("for", "if") else -1
-        if depth or lines or BLOCK_TAG.search(text) or not text.strip() or _is_toc(block):
+        if depth or lines or BLOCK_TAG.search(blocks) or not text.strip() or _is_toc(block):
             continue
         if block.style == CHAPTER_STYLE:
             layout.chapters.append(norm(text))

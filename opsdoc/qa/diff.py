@@ -14,12 +14,22 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from opsdoc.contract.model import SHEETS
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CONTENTS, COVER, HISTORY, SECTION_STYLE, Change
 from opsdoc.office.docx_text import Table, WordDocument, read_document
 from opsdoc.qa.align import opcodes
 
 SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited, not one removed and one added
-UNIT = re.compile(r"[（(][^）)]*[）)]$")  # "响应时间（分钟）" is named 响应时间
+UNIT = re.compile(r"[（(]([^）)]*)[）)]$")  # "响应时间（分钟）" is named 响应时间, its values are in 分钟
+# The column that names a row beside its key (服务目录's 服务项, 服务工具's 工具名称): from the contract.
+NAME_COLUMNS = frozenset(
+    c.label for s in SHEETS if s.is_table for c in s.columns[1:] if c.key in ("item", "name") and c.label
+)
+# What changes in every revision and so says nothing in 修订说明: the cover's version and date.
+# What the cover says about the release itself: new in every version, never worth a 修订说明 line.
+ROUTINE = frozenset({"版本号", "生效日期", "编制", "审核", "批准", "发布日期", "实施日期"})
+LISTED = 3  # items a summary names before it says "等N项"
+EXCERPT = 20  # characters of a value or an edited passage a summary quotes
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,13 @@ class TableDiff:
     name: str  # its caption ("验收标准："), else its Heading 2, else the part's name
     rows: list[RowChange]
     header: tuple[str, ...] = ()  # column names; empty for a table without header row
+    units: tuple[str, ...] = ()  # each column's unit from its header ("响应时间（分钟）" → "分钟"), else ""
+
+    def item(self, row: RowChange) -> str:
+        """A row as the summary names it: its key and, where the table has one, its name (SC-13等保测评配合)."""
+        cells = row.new or row.old or ()
+        names = [i for i, column in enumerate(self.header) if column in NAME_COLUMNS and i < len(cells)]
+        return row.key + (_short(cells[names[0]]) if names else "")
 
 
 @dataclass
@@ -73,30 +90,87 @@ class PartDiff:
         )
 
     def summary(self) -> str:
-        """One line for 修订说明, e.g. 第4章：服务目录新增2项，修改P1响应时间."""
+        """One line for 修订说明 in the seed's form (将XX修改为XX), e.g.
+
+        第4章：P1响应时间由15分钟调整为10分钟；服务目录新增SC-13等保测评配合.
+        "" when only what changes every revision changed (the cover's version and date, the history row).
+        """
         if self.status == Change.ADDED:
             return f"{self.label}：新增本章「{self.title}」"
         if self.status == Change.REMOVED:
             return f"{self.label}：删除本章「{self.title}」"
         clauses = [f"新增小节「{s}」" for s in self.sections_added]
         clauses += [f"删除小节「{s}」" for s in self.sections_removed]
-        edited = [p.label or p.section or "正文" for p in self.paragraphs if p.change == Change.CHANGED]
+        for p in self.paragraphs:
+            if p.change == Change.CHANGED and not (self.label == COVER and p.label in ROUTINE):
+                clauses.append(_edited_paragraph(p))
         for table in self.tables:
             name = "" if table.name == self.label else table.name
+            for row in table.rows:
+                if row.change == Change.CHANGED and not (self.label == COVER and row.key in ROUTINE):
+                    edits = [
+                        _edited(
+                            _column(table.header, i) if table.header else "",
+                            _cell(row.old, i),
+                            _cell(row.new, i),
+                            table.units[i] if i < len(table.units) else "",
+                        )
+                        for i in _changed_cells(row.old or (), row.new or ())
+                    ]
+                    clauses.append(row.key + "、".join(edits))
             for change, verb in ((Change.ADDED, "新增"), (Change.REMOVED, "删除")):
-                count = sum(r.change == change for r in table.rows)
-                if count:
-                    clauses.append(f"{name}{verb}{count}项")
-            edited += [r.key + "、".join(r.columns) for r in table.rows if r.change == Change.CHANGED]
+                if self.label == HISTORY and change == Change.ADDED:
+                    continue  # the new version's own history row
+                items = [table.item(r) for r in table.rows if r.change == change]
+                if items:
+                    clauses.append(f"{name}{verb}{_listed(items)}")
         for change, verb in ((Change.ADDED, "新增"), (Change.REMOVED, "删除")):
-            groups: dict[str, int] = {}
+            groups: dict[str, list[str]] = {}
             for p in self.paragraphs:
                 if p.change == change:
-                    groups[p.section or "正文"] = groups.get(p.section or "正文", 0) + 1
-            clauses += [f"{group}{verb}{count}段" for group, count in groups.items()]
-        if edited:
-            clauses.append("修改" + "、".join(dict.fromkeys(edited)))
-        return f"{self.label}：{'，'.join(clauses)}"
+                    groups.setdefault(p.section or "正文", []).append(f"“{_short(p.new or p.old or '')}”")
+            clauses += [f"{group}{verb}{_listed(texts, '段')}" for group, texts in groups.items()]
+        return f"{self.label}：{'；'.join(clauses)}" if clauses else ""
+
+
+def _short(text: str, limit: int = EXCERPT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _listed(items: list[str], unit: str = "项") -> str:
+    """SC-13等保测评配合、SC-14数据质量巡检; beyond LISTED items, the first ones and 等N项."""
+    if len(items) <= LISTED:
+        return "、".join(items)
+    return "、".join(items[:LISTED]) + f"等{len(items)}{unit}"
+
+
+def _edited_paragraph(p: ParagraphChange) -> str:
+    """版本号由V2.0调整为V2.1, or 建设背景将“综合医院”修改为“综合性医院”: the edited passage, not the paragraph."""
+    if p.label:
+        return _edited(p.label, *(re.split("[:：]", t or "", maxsplit=1)[1].strip() for t in (p.old, p.new)))
+    return _edited(p.section or "正文", p.old or "", p.new or "")
+
+
+def _edited(where: str, old: str, new: str, unit: str = "") -> str:
+    """A short value whole (P1响应时间由15分钟调整为10分钟); in a long text, the passage that changed."""
+    old, new = " ".join(old.split()), " ".join(new.split())
+    if max(len(old), len(new)) <= EXCERPT:
+        number = re.compile(r"-?[0-9.]+")
+        shown = [v + unit if unit and number.fullmatch(v) else v or "空" for v in (old, new)]
+        return f"{where}由{shown[0]}调整为{shown[1]}"
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    i1, i2, j1, j2 = edits[0][1], edits[-1][2], edits[0][3], edits[-1][4]
+    if max(i2 - i1, j2 - j1) < 4:  # a character or two alone says nothing: quote a little around it
+        before = min(2, i1, j1)
+        after = min(2, len(old) - i2, len(new) - j2)
+        i1, j1, i2, j2 = i1 - before, j1 - before, i2 + after, j2 + after
+    if i1 == i2:
+        return f"{where}增加“{_short(new[j1:j2])}”"
+    if j1 == j2:
+        return f"{where}删去“{_short(old[i1:i2])}”"
+    return f"{where}将“{_short(old[i1:i2])}”修改为“{_short(new[j1:j2])}”"
 
 
 @dataclass
@@ -106,7 +180,8 @@ class DocumentDiff:
     parts: list[PartDiff]  # only the parts that differ, in the new document's order
 
     def summary_lines(self) -> list[str]:
-        return [part.summary() for part in self.parts]
+        """The 修订说明 lines: one per chapter with something to say."""
+        return [line for line in (part.summary() for part in self.parts) if line]
 
     def to_text(self) -> str:
         if not self.parts:
@@ -137,7 +212,7 @@ class DocumentDiff:
                         lines.append(f"  {table.name} {verb} {row.key}：{_cells(row.new or row.old)}")
         lines.append("")
         lines.append("修订说明摘要：")
-        lines += self.summary_lines()
+        lines += self.summary_lines() or ["（仅封面的版本、签署和日期及版本历史变化）"]
         return "\n".join(lines)
 
     def to_json(self) -> str:
@@ -181,6 +256,7 @@ class _Table:
     name: str
     header: tuple[str, ...] | None
     rows: list[tuple[str, ...]]
+    units: tuple[str, ...] = ()
 
 
 @dataclass
@@ -197,9 +273,20 @@ def _column_name(text: str) -> str:
     return UNIT.sub("", text.replace("\n", "")).strip()
 
 
+def _unit(text: str) -> str:
+    found = UNIT.search(text.replace("\n", "").strip())
+    return found.group(1).strip() if found else ""
+
+
+NUMBERED_CAPTION = re.compile(r"表\s*\d+\s*(\S.{0,19})")  # 表7　项目成本预算
+
+
 def _table_name(table: Table, part: _Part, section: str) -> str:
     caption = table.caption.strip()
-    if caption.endswith(("：", ":")) and len(caption) <= 20:
+    numbered = NUMBERED_CAPTION.fullmatch(caption)
+    if numbered:
+        return numbered.group(1).strip()
+    if caption.endswith(("：", ":")) and len(caption) <= 20:  # documents from before numbered captions
         return caption.rstrip("：:")
     return section or part.title or part.label
 
@@ -212,7 +299,8 @@ def _parts(document: WordDocument) -> list[_Part]:
         if isinstance(block, Table):
             header = tuple(_column_name(c) for c in block.rows[0]) if block.header_rows and block.rows else None
             rows = list(block.rows[block.header_rows :])
-            part.tables.append(_Table(_table_name(block, part, section), header, rows))
+            units = tuple(_unit(c) for c in block.rows[0]) if header else ()
+            part.tables.append(_Table(_table_name(block, part, section), header, rows, units))
             continue
         text = block.text.strip()
         if block.is_toc_entry:
@@ -258,12 +346,12 @@ def _diff_part(old: _Part, new: _Part) -> PartDiff:
         if table is None:
             assert before is not None
             removed = [RowChange(Change.REMOVED, _key(r), (), r, None) for r in before.rows]
-            diff.tables.append(TableDiff(before.name, removed, before.header or ()))
+            diff.tables.append(TableDiff(before.name, removed, before.header or (), before.units))
             continue
         header = table.header or (before.header if before else None) or ()
         rows = _diff_rows(before.rows if before else [], table.rows, header)
         if rows:
-            diff.tables.append(TableDiff(table.name, rows, header))
+            diff.tables.append(TableDiff(table.name, rows, header, table.units or (before.units if before else ())))
     return diff
 
 

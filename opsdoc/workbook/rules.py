@@ -456,6 +456,27 @@ def resource_budget(document: Document, cells: Cells, conventions: Conventions) 
             )
 
 
+@rule("resource-budget-line")
+def resource_budget_line(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
+    # "纳入预算：是" is only a claim until it names the budget line that pays for the resource.
+    lines = {b.item for b in document.budget}
+    for i, resource in enumerate(document.resources):
+        if resource.budgeted != "是":
+            continue  # resource-budget reports it
+        if not resource.budget_line:
+            yield finding(
+                "resource-budget-line",
+                cells.at("resources", i, "budget_line"),
+                f"资源「{resource.name}」纳入预算，但没有写明列支它的预算项：请填写预算表中的预算项名称",
+            )
+        elif resource.budget_line not in lines:
+            yield finding(
+                "resource-budget-line",
+                cells.at("resources", i, "budget_line"),
+                f"预算项「{resource.budget_line}」不在预算表中：资源「{resource.name}」应列支于一个已编制的预算项",
+            )
+
+
 @rule("tool-coverage")
 def tool_coverage(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
     yield from _coverage(
