@@ -163,7 +163,7 @@ def test_a_conversion_that_takes_too_long_is_ended_and_leaves_nothing(tmp_path, 
         time.sleep(0.1)
     # The next document of a batch gets a new LibreOffice and is exported.
     monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 180)
-    assert export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")[0] == TocEntry(1, "1", "项目背景", 4)
+    assert export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")[0].title == "项目背景"
     assert len(helpers) == 2
 
 
@@ -198,14 +198,14 @@ def test_one_libreoffice_serves_every_export_of_a_process(tmp_path):
     uno_python()
     pdf.close_office()
     first: list[str] = []
-    export_pdf(SAMPLE_DOCX, tmp_path / "1.pdf", progress=first.append)
+    cold = export_pdf(SAMPLE_DOCX, tmp_path / "1.pdf", progress=first.append)
     helper = pdf._helper
     second: list[str] = []
     entries = export_pdf(SAMPLE_DOCX, tmp_path / "2.pdf", progress=second.append)
     assert pdf._helper is helper and helper is not None and helper.process.poll() is None
     assert first[0] == "正在启动 LibreOffice…" and second == ["正在打开文档…", "正在更新目录…", "正在导出 PDF…"]
     assert (tmp_path / "1.pdf").read_bytes() == (tmp_path / "2.pdf").read_bytes()
-    assert entries[0] == TocEntry(1, "1", "项目背景", 4)
+    assert entries == cold and entries[0].title == "项目背景"
     office = _descendants(helper.process.pid)
     assert office  # LibreOffice runs under the helper
     pdf.close_office()
