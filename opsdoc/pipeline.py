@@ -102,6 +102,10 @@ def build(
     leaves the manager the findings in the workbook itself. With redline (the issued version),
     the 对比稿 {name}_对比稿.docx is written beside the new version (and its PDF with pdf).
     """
+    if pdf:  # LibreOffice starts (once per process) while the workbook is read and rendered
+        from opsdoc.generate.pdf import warm_up
+
+        warm_up()
     checked = check(path, config=config, skip=skip)
     if annotate:
         write_annotated(checked, annotate, force=force)

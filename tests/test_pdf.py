@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -16,8 +19,9 @@ from opsdoc.contract.vocabulary import CHAPTERS
 from opsdoc.errors import LibreOfficeMissing, PdfExportError, UnusableDocument
 from opsdoc.generate import pdf
 from opsdoc.generate.pdf import TocEntry, export_pdf, reproducible_pdf, write_toc
+from opsdoc.pipeline import build
 from opsdoc.qa.verify import verify_document
-from tests.support import SAMPLE, SAMPLE_DOCX, uno_python
+from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +32,7 @@ def exported(tmp_path_factory):
         pytest.fail("pdftotext is required with LibreOffice: apt-get install poppler-utils")
     folder = tmp_path_factory.mktemp("pdf")
     target = folder / "规范.pdf"
+    pdf.close_office()  # a cold start, so every progress message shows
     messages: list[str] = []
     entries = export_pdf(SAMPLE_DOCX, target, progress=messages.append)
     pages = subprocess.run(
@@ -142,15 +147,24 @@ def test_a_python_without_uno_says_how_to_install_it(tmp_path, monkeypatch):
 
 def test_a_conversion_that_takes_too_long_is_ended_and_leaves_nothing(tmp_path, monkeypatch):
     uno_python()
+    pdf.close_office()
     monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 0.5)
+    helpers: list[pdf._Helper] = []
+    start = pdf._Helper
+    monkeypatch.setattr(pdf, "_Helper", lambda soffice: helpers.append(start(soffice)) or helpers[-1])
     with pytest.raises(PdfExportError) as caught:
         export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")
     assert "0.5 秒内没有完成转换" in caught.value.message
     assert list(tmp_path.iterdir()) == []
+    group = str(helpers[0].process.pid)  # the helper leads a process group with its LibreOffice
     deadline = time.monotonic() + 5  # SIGKILL is sent; give the kernel a moment to finish them
-    while left := subprocess.run(["pgrep", "-f", "opsdoc-pdf-"], capture_output=True, text=True).stdout.split():
+    while left := subprocess.run(["pgrep", "-g", group], capture_output=True, text=True).stdout.split():
         assert time.monotonic() < deadline, f"LibreOffice outlived the export: {left}"
         time.sleep(0.1)
+    # The next document of a batch gets a new LibreOffice and is exported.
+    monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 180)
+    assert export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")[0].title == "项目背景"
+    assert len(helpers) == 2
 
 
 def test_a_file_that_is_not_a_docx_is_refused_before_libreoffice_starts(tmp_path):
@@ -163,3 +177,90 @@ def test_a_file_that_is_not_a_docx_is_refused_before_libreoffice_starts(tmp_path
 
 def test_toc_entry_text_is_the_templates_format():
     assert TocEntry(2, "6.1", "预算管理", 9).text == "6.1\u3000预算管理"
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def test_one_libreoffice_serves_every_export_of_a_process(tmp_path):
+    uno_python()
+    pdf.close_office()
+    first: list[str] = []
+    cold = export_pdf(SAMPLE_DOCX, tmp_path / "1.pdf", progress=first.append)
+    helper = pdf._helper
+    second: list[str] = []
+    entries = export_pdf(SAMPLE_DOCX, tmp_path / "2.pdf", progress=second.append)
+    assert pdf._helper is helper and helper is not None and helper.process.poll() is None
+    assert first[0] == "正在启动 LibreOffice…" and second == ["正在打开文档…", "正在更新目录…", "正在导出 PDF…"]
+    assert (tmp_path / "1.pdf").read_bytes() == (tmp_path / "2.pdf").read_bytes()
+    assert entries == cold and entries[0].title == "项目背景"
+    office = _descendants(helper.process.pid)
+    assert office  # LibreOffice runs under the helper
+    pdf.close_office()
+    assert helper.process.poll() is not None
+    assert not [p for p in office if Path(f"/proc/{p}").exists() and "Z" not in _state(p)]
+
+
+def _state(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return "Z"
+
+
+def test_killing_libreoffice_mid_batch_loses_no_document(tmp_path):
+    uno_python()
+    pdf.close_office()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sources = [edit_sample(folder, {"文档信息!B3": f"QT-YW-GF-BH0{i}-001"}, name=f"{i}.xlsx") for i in range(3)]
+    messages: list[str] = []
+    killed: list[int] = []
+
+    def progress(message: str) -> None:
+        messages.append(message)
+        # In the second document, while LibreOffice updates its TOC: kill LibreOffice, not the helper.
+        if message == "正在更新目录…" and messages.count(message) == 2:
+            assert pdf._helper is not None
+            for pid in _descendants(pdf._helper.process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+
+    # One process builds the batch in turn, as each batch worker does, so the test sees its LibreOffice.
+    results = [build(source, tmp_path / "out", pdf=True, progress=progress) for source in sources]
+    pdf.close_office()
+    assert killed
+    assert all(result.pdf and result.pdf.is_file() for result in results)
+    assert messages.count("LibreOffice 意外退出，正在重新启动…") == 1
+    assert messages.count("正在启动 LibreOffice…") == 2  # started once, restarted once
+    assert len(list((tmp_path / "out").glob("*.pdf"))) == 3
+
+
+def test_each_running_libreoffice_gets_a_cached_profile_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first, second = pdf._claim_profile(), pdf._claim_profile()
+    assert first and second and first[0] != second[0]
+    assert first[0].parent == tmp_path / "opsdoc" / "libreoffice"
+    first[1].close()  # that LibreOffice is gone: its profile is free for the next one
+    third = pdf._claim_profile()
+    assert third and third[0] == first[0]
+    second[1].close()
+    third[1].close()
+
+
+def test_without_a_writable_cache_the_profile_is_temporary(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a file, not a folder
+    assert pdf._claim_profile() is None

@@ -2,14 +2,18 @@
 
 opsdoc never imports this module: the python that runs opsdoc cannot import uno. opsdoc.generate.pdf runs
 
-    /usr/bin/python3 -I uno_export.py SOFFICE DOCX PDF PROFILE_DIR [OPTIONS_JSON]
+    /usr/bin/python3 -I uno_export.py SOFFICE PROFILE_DIR
 
-which starts LibreOffice headless with a private profile, updates the document's indexes (the
-TOC gets its page numbers), reads the TOC lines back and stores the PDF. OPTIONS_JSON {"archival": true, "keywords": [...]} asks for
-PDF/A-2b with those keywords in the document properties (LibreOffice copies them into the XMP). It reports on stdout,
-one JSON object per line: {"progress": …} while working, then {"toc": [[style, text], …]} or
-{"error": "no-uno" | "failed", "message": …}. LibreOffice is always told to quit and waited
-for; opsdoc.generate.pdf kills the whole process group as well, should this script hang or be killed.
+which starts LibreOffice headless with a private profile at once, then serves one request per
+line on stdin, {"docx": …, "pdf": …, "options": {"archival": true, "keywords": [...]}}, for as
+long as stdin stays open: one LibreOffice for a whole batch. For each document it updates the
+indexes (the TOC gets its page numbers), reads the TOC lines back and stores the PDF (PDF/A-2b
+with those keywords when archival is asked). It reports on stdout, one JSON object per line:
+{"progress": …} while working, then per request {"toc": [[style, text], …]} or {"error": "failed",
+"message": …} (the document failed, LibreOffice is still usable), {"error": "office-died", …}
+(LibreOffice is gone: this script exits and opsdoc starts a new one) or {"error": "no-uno"}.
+At the end of stdin LibreOffice is told to quit and waited for; opsdoc.generate.pdf kills the
+whole process group as well, should this script hang or be killed.
 """
 
 import contextlib
@@ -27,8 +31,7 @@ def say(**message: Any) -> None:
     print(json.dumps(message, ensure_ascii=False), flush=True)
 
 
-def main(soffice: str, docx: str, pdf: str, profile: str, options: str = "{}") -> int:
-    wanted = json.loads(options)
+def main(soffice: str, profile: str) -> int:
     try:
         import uno
         from com.sun.star.beans import PropertyValue
@@ -45,39 +48,7 @@ def main(soffice: str, docx: str, pdf: str, profile: str, options: str = "{}") -
             result.append(item)
         return tuple(result)
 
-    pipe = f"opsdoc-{os.getpid()}"
-    say(progress="正在启动 LibreOffice…")
-    office = subprocess.Popen(
-        [
-            soffice,
-            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
-            "--headless",
-            "--invisible",
-            "--nologo",
-            "--norestore",
-            "--nodefault",
-            "--nolockcheck",
-            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    desktop = None
-    try:
-        local = uno.getComponentContext()
-        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-        deadline = time.monotonic() + CONNECT_SECONDS
-        while True:
-            try:
-                context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-                break
-            except NoConnectException:
-                if office.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("LibreOffice 未能启动") from None
-                time.sleep(0.1)
-        desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
-
+    def export(desktop: Any, docx: str, pdf: str, wanted: dict[str, Any]) -> list[list[str]]:
         say(progress="正在打开文档…")
         document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(docx), "_blank", 0, properties(Hidden=True))
         if document is None:
@@ -100,21 +71,76 @@ def main(soffice: str, docx: str, pdf: str, profile: str, options: str = "{}") -
                         toc.append([line.ParaStyleName, line.getString()])
                     break
             say(progress="正在导出 PDF…")
-            export = {"FilterName": "writer_pdf_Export"}
+            settings = {"FilterName": "writer_pdf_Export"}
             if wanted.get("archival"):
                 document.getDocumentProperties().Keywords = tuple(wanted.get("keywords", ()))
                 # SelectPdfVersion 2 is PDF/A-2b: fonts embedded, XMP metadata, no transparency groups lost.
                 filter_data = properties(SelectPdfVersion=2)
-                export["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue", filter_data)
+                settings["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue", filter_data)
             # uno.invoke keeps the typed Any: a plain tuple would arrive as sequence<any> and be ignored.
-            uno.invoke(document, "storeToURL", (uno.systemPathToFileUrl(pdf), properties(**export)))
+            uno.invoke(document, "storeToURL", (uno.systemPathToFileUrl(pdf), properties(**settings)))
         finally:
-            document.close(True)
-        say(toc=toc)
+            with contextlib.suppress(Exception):  # LibreOffice may be gone; the caller finds out
+                document.close(True)
+        return toc
+
+    def alive(desktop: Any) -> bool:
+        try:
+            desktop.getComponents()
+        except Exception:  # a dead bridge raises DisposedException or RuntimeException
+            return False
+        return office.poll() is None
+
+    pipe = f"opsdoc-{os.getpid()}"
+    say(progress="正在启动 LibreOffice…")
+    office = subprocess.Popen(
+        [
+            soffice,
+            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "--nolockcheck",
+            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    desktop = None
+    try:
+        try:
+            local = uno.getComponentContext()
+            resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+            deadline = time.monotonic() + CONNECT_SECONDS
+            while True:
+                try:
+                    context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+                    break
+                except NoConnectException:
+                    if office.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("LibreOffice 未能启动") from None
+                    time.sleep(0.1)
+            desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+        except Exception as exc:
+            say(error="failed", message=f"{type(exc).__name__}: {exc}")
+            return 1
+        for line in sys.stdin:
+            request = json.loads(line)
+            try:
+                toc = export(desktop, request["docx"], request["pdf"], request.get("options", {}))
+            except Exception as exc:  # whatever LibreOffice raises, opsdoc turns it into one clear message
+                message = f"{type(exc).__name__}: {exc}"
+                if not alive(desktop):
+                    say(error="office-died", message=message)
+                    desktop = None
+                    return 4
+                say(error="failed", message=message)
+                continue
+            say(toc=toc)
         return 0
-    except Exception as exc:  # whatever LibreOffice raises, opsdoc turns it into one clear message
-        say(error="failed", message=f"{type(exc).__name__}: {exc}")
-        return 1
     finally:
         if desktop is not None:
             with contextlib.suppress(Exception):  # the bridge drops while LibreOffice quits
@@ -127,4 +153,4 @@ def main(soffice: str, docx: str, pdf: str, profile: str, options: str = "{}") -
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:6]))
+    sys.exit(main(*sys.argv[1:3]))

@@ -31,13 +31,18 @@ MAX_NAME_BYTES = 255
 def deterministic_zip(data: bytes) -> bytes:
     """Re-pack an Office file with fixed entry times and attributes, keeping entry order."""
     source = zipfile.ZipFile(io.BytesIO(data))
+    return deterministic_package((entry.filename, source.read(entry.filename)) for entry in source.infolist())
+
+
+def deterministic_package(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """An Office file of these (name, content) entries, in this order, with fixed times and attributes."""
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as target:
-        for entry in source.infolist():
-            fixed = zipfile.ZipInfo(entry.filename, date_time=ZIP_EPOCH)
+        for name, content in members:
+            fixed = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, source.read(entry.filename))
+            target.writestr(fixed, content)
     return packed.getvalue()
 
 
