@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -331,7 +332,8 @@ def _in_pool(
 ) -> Generator[BatchItem, None, list[Path]]:
     """Yield the outcome of each workbook; return those whose worker died before answering."""
     lost: list[Path] = []
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(sources)))) as pool:
+    workers = max(1, min(jobs, len(sources)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_unwind_on_terminate) as pool:
         pending = {pool.submit(_build_one, source, out_dir, options): source for source in sources}
         for done in as_completed(pending):
             try:
@@ -341,6 +343,20 @@ def _in_pool(
                 continue
             yield outcome
     return sorted(lost)
+
+
+def _unwind_on_terminate() -> None:
+    """In a worker: when the pool terminates it (another worker died), unwind like Ctrl-C does.
+
+    The pool stops the surviving workers with SIGTERM, whose default action ends the process
+    on the spot; raised as SystemExit instead, a document being written removes its temporary
+    file (write_atomic) and the LibreOffice helper is closed, so the retry finds a clean folder.
+    """
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @dataclass

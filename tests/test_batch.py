@@ -96,3 +96,39 @@ def test_a_workbook_that_kills_its_worker_is_reported_and_the_others_are_built(t
     assert f"✗ {folder / 'crash.xlsx'}：处理该工作簿时进程异常退出" in result.output
     assert "成功 2" in result.output
     assert sorted(p.name[:17] for p in (tmp_path / "out").iterdir()) == ["QT-YW-GF-BH01-001", "QT-YW-GF-BH02-001"]
+
+
+def test_a_worker_stopped_mid_write_by_a_dying_neighbour_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """When one worker dies the pool terminates the others; one caught writing removes its temporary file."""
+    import os
+    import signal
+    import time
+
+    import opsdoc.office.output
+    import opsdoc.pipeline
+
+    real_build, real_link = opsdoc.pipeline.build, os.link
+    first_write = tmp_path / "first-write"
+
+    def build_or_die(source, out_dir, **options):
+        if source.name == "crash.xlsx":
+            time.sleep(1.5)  # until the other worker holds its temporary file
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_build(source, out_dir, **options)
+
+    def slow_link(src, dst):  # a new name is linked into place (write_atomic, replace=False)
+        if not first_write.exists():  # the first write stalls until the pool terminates the worker
+            first_write.touch()
+            time.sleep(30)
+        real_link(src, dst)
+
+    monkeypatch.setattr(opsdoc.pipeline, "build", build_or_die)
+    monkeypatch.setattr(opsdoc.office.output.os, "link", slow_link)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copyfile(SAMPLE, folder / "a.xlsx")
+    shutil.copyfile(SAMPLE, folder / "crash.xlsx")
+    result = CliRunner().invoke(main, ["build", str(folder), "-o", str(tmp_path / "out"), "--jobs", "2"])
+    assert first_write.exists()
+    assert result.exit_code == 2 and "成功 1" in result.output
+    assert [p.name[:17] for p in (tmp_path / "out").iterdir()] == ["QT-YW-GF-BH01-001"]
