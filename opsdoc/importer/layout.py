@@ -25,6 +25,7 @@ ROW_LOOP = re.compile(r"\{%tr\s+for\s+(\w+)\s+in\s+([\w.]+)(?:\[[-\d:]*\])?\s*%\
 # A condition inside one paragraph ({% if doc.draft %}草稿{% else %}受控{% endif %}): what it
 # prints is derived from values read elsewhere, so a sentence matches the word standing there.
 INLINE_CONDITION = re.compile(r"\{%-?\s*if\b.*?\{%-?\s*endif\s*-?%\}", re.S)
+BRANCH_TAG = re.compile(r"\{%-?\s*(?:if|elif|else|endif)\b.*?-?%\}", re.S)
 ANY_TEXT = "\x00"
 LINES_LOOP = re.compile(r"\{%p\s+for\s+line\s+in\s+([\w.]+)\s*%\}")
 NOTES = re.compile(r"notes\.c(\d+)$")
@@ -83,12 +84,24 @@ class Sentence:
     bare: bool = False  # nothing but values ({{ doc.org }} alone): it would match any paragraph
 
 
-def _loose(literal: str) -> str:
-    """The template's words, matching the full-width or half-width spelling and any spacing."""
+def _branches(condition: str) -> str:
+    """What an inline condition may print: any of its branches, a branch with a value in it as any word."""
+    options = [
+        r"\S*?" if TAG.search(branch) else _loose(branch)  # a stamp word (草稿, 受控): spaces still separate
+        for branch in BRANCH_TAG.split(condition)[1:-1]
+    ]
+    return "(?:" + "|".join(options) + ")"
+
+
+def _loose(literal: str, conditions: list[str] | None = None) -> str:
+    """The template's words, matching the full-width or half-width spelling and any spacing.
+
+    Each ANY_TEXT in `literal` stands for the next of `conditions`, the patterns of its inline conditions.
+    """
     out = []
     for char in literal:
         if char == ANY_TEXT:
-            out.append(r"\S*?")  # a stamp word (草稿, 受控): the spaces around it still separate
+            out.append(conditions.pop(0) if conditions else r"\S*?")
             continue
         if char.isspace():
             out.append(r"\s*")
@@ -101,11 +114,12 @@ def _loose(literal: str) -> str:
 
 
 def sentence(text: str, loops: dict[str, str] | None = None) -> Sentence:
+    conditions = [_branches(found) for found in INLINE_CONDITION.findall(text)]
     parts = TAG.split(INLINE_CONDITION.sub(ANY_TEXT, text))
     regex, targets = r"\s*", list[Target | None]()
     for i, part in enumerate(parts):
         if i % 2 == 0:
-            regex += _loose(part)
+            regex += _loose(part, conditions)
             continue
         where = target(part, loops)
         suffix = re.escape(where.suffix) if where and where.suffix else ""
@@ -138,7 +152,11 @@ def _line_pattern(cell: str) -> re.Pattern[str] | None:
     found = LINE_IN_LOOP.search(cell)
     if found is None or found.group(1).strip() == "{{ line }}":
         return None
-    pattern = re.escape(found.group(1))
+    return _shown_line(found.group(1))
+
+
+def _shown_line(shown: str) -> re.Pattern[str]:
+    pattern = re.escape(shown)
     pattern = pattern.replace(re.escape("{{ loop.index }}"), r"\d+").replace(re.escape("{{ line }}"), "(?P<line>.*)")
     return re.compile(pattern, re.S)
 
@@ -173,6 +191,7 @@ class Slot:
     text: str = ""  # normalized section title or fixed paragraph
     sentence: Sentence | None = None
     lines: Target | None = None
+    line: re.Pattern[str] | None = None  # a numbered paragraph of `lines` (1．…): its group "line" is the value
     table: TemplateTable | Pairs | None = None
 
 
@@ -276,6 +295,8 @@ def read_layout(template: Path) -> Layout:
         if lines and depth == 0:
             in_loop = target(lines.group(1))
             slots.append(Slot("lines", lines=in_loop))
+        elif depth == 1 and slots and slots[-1].lines is in_loop and "{{ line }}" in text != "{{ line }}":
+            slots[-1] = Slot("lines", lines=in_loop, line=_shown_line(text))  # each line with a number before it
         for tag in BLOCK_TAG.findall(blocks):
             depth += 1 if tag in ("for", "if") else -1
         if depth or lines or BLOCK_TAG.search(blocks) or not text.strip() or _is_toc(block):
@@ -285,7 +306,7 @@ def read_layout(template: Path) -> Layout:
             layout.slots.append([])
         elif block.style == SECTION_STYLE:
             slots.append(Slot("section", norm(text)))
-        elif TAG.search(text):
+        elif TAG.search(text) or INLINE_CONDITION.search(text):
             slots.append(Slot("sentence", sentence=sentence(text)))
         else:
             slots.append(Slot("fixed", norm(text)))

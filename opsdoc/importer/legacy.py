@@ -118,22 +118,24 @@ class LegacyReader:
                 return
         if label and self._labelled(label.group(1), label.group(2).strip(), p.location()):
             return
-        place = self._lines_place()
+        here = self._lines_slot()
+        place = here.lines if here else None
         read = read_value(place.columns[0], text) if place else None
         if read and read.code == "import-placeholder":
             self._report(read, p.location(), place.sheet if place else None)
-        elif place:
+        elif here and place:
             key = (place.sheet.name, place.columns[0].name, place.chapter)
-            self.lines.setdefault(key, []).extend(line for line in text.split("\n") if line.strip())
+            lines = [line for line in text.split("\n") if line.strip()]
+            if here.line:
+                lines = [m.group("line") if (m := here.line.fullmatch(line.strip())) else line for line in lines]
+            self.lines.setdefault(key, []).extend(lines)
         else:
             self._foreign(p)
 
-    def _lines_place(self) -> Target | None:
+    def _lines_slot(self) -> Slot | None:
         """The paragraph place right after the document's position in the template, if any."""
         for slot in self._slots()[self.anchor + 1 :]:
-            if slot.kind != "lines":
-                return None
-            return slot.lines
+            return slot if slot.kind == "lines" else None
         return None
 
     def _foreign(self, p: Paragraph) -> None:
