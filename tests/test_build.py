@@ -318,7 +318,7 @@ def test_duties_are_bulleted_and_measures_numbered(built):
 def test_risk_scores_are_explained_under_the_table(built):
     text = "\n".join(paragraphs(built))
     assert "可能性按1（极小）至5（基本确定）评分，影响按1（轻微）至5（严重）评分" in text
-    assert "1～3为低，4～8为一般，9～19为较大，20～25为重大" in text
+    assert "1～3为低，4～8为一般，9～16为较大，20～25为重大" in text  # as workbook-contract.md
 
 
 def test_risk_bands_follow_the_company_conventions():
@@ -329,7 +329,7 @@ def test_risk_bands_follow_the_company_conventions():
     document = read_workbook(SAMPLE).document
     levels = RiskLevels.model_validate({"一般": 5, "较大": 10, "重大": 25})
     bands = build_context(document, Conventions(risk_levels=levels))["risk_bands"]
-    assert bands == "1～4为低，5～9为一般，10～24为较大，25为重大"
+    assert bands == "1～4为低，5～9为一般，10～20为较大，25为重大"
 
 
 def test_the_team_sentence_adds_up(built):

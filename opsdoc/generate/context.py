@@ -79,6 +79,10 @@ def _release(document: Document, conventions: Conventions) -> dict[str, str | li
 RELEASE_KEYS = ("reviser", "revised_on", "reviewer", "reviewed_on", "approver", "approved_on")
 
 
+# The scores 可能性×影响 can take (17–19, 21–24 cannot): a band is printed by those it holds.
+SCORES = sorted({likelihood * impact for likelihood in range(1, 6) for impact in range(1, 6)})
+
+
 def _risk_bands(conventions: Conventions) -> str:
     levels = conventions.risk_levels
     bands = (
@@ -87,7 +91,12 @@ def _risk_bands(conventions: Conventions) -> str:
         ("较大", levels.major, levels.severe - 1),
         ("重大", levels.severe, 25),
     )
-    return "，".join(f"{low}为{name}" if low == high else f"{low}～{high}为{name}" for name, low, high in bands)
+    shown = []
+    for name, low, high in bands:
+        held = [score for score in SCORES if low <= score <= high]
+        if held:
+            shown.append(f"{held[0]}为{name}" if len(held) == 1 else f"{held[0]}～{held[-1]}为{name}")
+    return "，".join(shown)
 
 
 DERIVED: dict[str, Derived] = {
@@ -118,7 +127,14 @@ DERIVED: dict[str, Derived] = {
 }
 
 
-QUALITY_GROUPS = {"过程质量": "process", "结果质量": "result", "验收标准": "acceptance", "归档文档": "archive"}
+QUALITY_GROUPS = {
+    "过程质量": "process",
+    "结果质量": "result",
+    "质量保障措施": "assurance",
+    "改进计划": "improvement",
+    "验收标准": "acceptance",
+    "归档文档": "archive",
+}
 
 
 def build_context(
