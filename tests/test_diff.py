@@ -96,7 +96,7 @@ def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path, issu
         tmp_path,
         {
             "项目背景!B1": background.replace(first_line, first_line.replace("三级甲等综合医院", "三级甲等综合性医院")),
-            "工作计划!B7": "完成等保2.0三级测评遗留中、高风险项整改及复测",
+            "工作计划!B10": "完成等保2.0三级测评遗留中、高风险项整改及复测",
             "补充说明!A4": 9,
             "补充说明!B4": "考核结果每季度向医院信息科通报。",
         },

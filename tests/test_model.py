@@ -66,6 +66,7 @@ def test_contract_sheets_and_headers():
         "服务目录",
         "服务级别协议",
         "工作计划",
+        "项目管理",
         "服务报告",
         "风险登记",
         "预算",

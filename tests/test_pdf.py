@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import docx
+import openpyxl
 import pytest
 
 from opsdoc.contract.vocabulary import CHAPTERS
@@ -69,6 +70,31 @@ def test_no_dejavu_font_stands_in(exported):
     assert "LiberationSerif" in faces  # Times New Roman's stand-in
     assert any(face.startswith("NotoSerifCJK") for face in faces)  # 宋体's
     assert any(face.startswith("NotoSansCJK") for face in faces)  # 黑体's
+
+
+def test_every_date_and_name_of_the_version_history_stands_whole_on_one_line(exported):
+    """20250310/周建峰 must never wrap inside the date or the name (it did: 周建/峰)."""
+    _, _, pages, _ = exported
+    history = next(page for page in pages if "文件版本历史" in page)
+    book = openpyxl.load_workbook(SAMPLE, read_only=True)
+    rows = list(book["修订记录"].iter_rows(min_row=2, values_only=True))
+    shown = [f"{day:%Y%m%d}/{name}" for row in rows if row[0] for day, name in (row[1:3], row[3:5], row[5:7])]
+    assert len(shown) == 3 * len([row for row in rows if row[0]]) >= 12
+    lines = history.splitlines()
+    assert [cell for cell in shown if not any(cell in line for line in lines)] == []
+
+
+def test_each_total_is_printed_on_the_page_of_a_record_it_sums(exported):
+    """A 合计 row alone at the top of a page, under the repeated header, says nothing."""
+    _, _, pages, _ = exported
+    totals = [
+        (i, page) for i, page in enumerate(pages) for line in page.splitlines() if line.strip().startswith("合计")
+    ]
+    assert len(totals) == 2  # the budget and the KPI weights
+    for i, page in totals:
+        above = page.split("合计")[0].splitlines()
+        header = max(n for n, line in enumerate(above) if "预算项" in line or "考核指标" in line)
+        assert [line for line in above[header + 1 :] if line.strip()], f"合计 stands alone on page {i + 1}"
 
 
 def test_progress_is_reported(exported):

@@ -37,6 +37,7 @@ LATIN, SONG, HEI = "Times New Roman", "宋体", "黑体"
 # Paragraph style names as Word shows them (define_styles gives them ASCII style ids).
 BODY, TABLE_TEXT, TABLE_HEAD = "正文缩进", "表格文字", "表格表头"
 TABLE_LIST, TABLE_CAPTION = "表格列项", "表格题注"
+NUMBERED = "编号列项"
 PAGE_TITLE, COVER_TITLE, COVER_TEXT = "页标题", "封面标题", "封面文字"
 TOC1, TOC2 = "toc 1", "toc 2"  # Word's own (lower-case) names of TOC 1 / TOC 2
 
@@ -124,6 +125,8 @@ def define_styles(document):
     )
     # A list in a cell (duties, measures): each item hangs after its bullet or number.
     add(TABLE_LIST, "TableList", '<w:ind w:left="200" w:hanging="200"/>', based_on=TABLE_TEXT)
+    # 1． 2． … in running text: the number hangs, the lines of an item align after it.
+    add(NUMBERED, "NumberedItem", '<w:ind w:left="420" w:hanging="420"/>')
     # 表1 … above each data table, kept with it.
     add(
         TABLE_CAPTION,
@@ -268,11 +271,16 @@ def para(container, text="", style=BODY):
     return p
 
 
-def lines(container, expr, style=BODY):
+def lines(container, expr, style=BODY, shown="{{ line }}"):
     """One paragraph per item of a [lines] list; docxtpl drops the tag paragraphs."""
     para(container, f"{{%p for line in {expr} %}}", style)
-    para(container, "{{ line }}", style)
+    para(container, shown, style)
     para(container, "{%p endfor %}", style)
+
+
+def numbered_lines(container, expr):
+    """One numbered paragraph (1． 2． …) per item of a [lines] list."""
+    lines(container, expr, NUMBERED, "{{ loop.index }}．{{ line }}")
 
 
 def cell_lines(expr, shown="{{ line }}"):
@@ -410,6 +418,9 @@ def key_value_table(document, pairs):
         label_cell, value_cell = table.add_row().cells
         shade(label_cell)
         fill_cell(label_cell, label, TABLE_HEAD)
+        # Labels look like a header but are rows: kept with the next, the whole table and what
+        # follows it would move to a new page together.
+        label_cell.paragraphs[0].paragraph_format.keep_with_next = False
         fill_cell(value_cell, value, TABLE_TEXT)
     return table
 
@@ -584,11 +595,11 @@ def revision_history(document):
         ),
     )
     after_table(para(document, "说明：", "Normal"))
-    para(document, "1．封皮页版本号应与“文件版本控制页”最后一条版本记录的“文件版本”保持一致；", "Normal")
+    para(document, "1．封皮页版本号应与“文件版本控制页”最后一条版本记录的“文件版本”保持一致；", NUMBERED)
     para(
         document,
         "2．采用文件更改申请单完成更改编审批时，“修订说明”可直接填写文件更改申请单单号，否则应记录具体修改内容。",
-        "Normal",
+        NUMBERED,
     )
 
 
@@ -613,8 +624,10 @@ def chapter(document, number):
 
 
 def chapter_notes(document, number):
-    """Extra paragraphs the workbook adds at the end of the chapter."""
-    lines(document, f"notes.c{number}")
+    """Extra paragraphs the workbook adds at the end of the chapter, spaced from a table above."""
+    para(document, f"{{%p for line in notes.c{number} %}}")
+    after_table(para(document, "{{ line }}"))
+    para(document, "{%p endfor %}")
 
 
 def chapter_1(document):
@@ -668,17 +681,17 @@ def chapter_3(document):
     heading(document, "服务目标", 2)
     para(
         document,
-        "本项目运维工作目标由服务项目经理根据客户服务需求制订，包括公司的业务目标"
-        "（财务方面和客户满意度方面）、客户业务目标和技术目标。",
+        "本项目运维工作目标由服务项目经理根据客户服务需求和服务范围变化情况制订，服务范围变化时随之修订；"
+        "目标包括公司的业务目标（财务方面和客户满意度方面）、客户业务目标和技术目标。",
     )
     caption(document, "服务目标")
     add_table(
         document,
         [
-            ("目标类别", 16, C),
-            ("目标描述", 44, L),
+            ("目标类别", 27, C),  # 公司业务目标-客户满意度 on one line
+            ("目标描述", 35, L),
             ("指标", 20, C),
-            ("目标值", 20, C),
+            ("目标值", 18, C),
         ],
         loop(
             "g",
@@ -695,7 +708,7 @@ def chapter_3(document):
     para(
         document,
         "服务对象：服务行业为{{ scope.industry }}，客户级别为{{ scope.customer_level }}，"
-        "客户性质为{{ scope.customer_nature }}；服务方式：{{ scope.service_mode }}。",
+        "客户性质为{{ scope.customer_nature }}。",
     )
     caption(document, "服务周期")
     add_table(
@@ -717,7 +730,14 @@ def chapter_3(document):
             ],
         ),
     )
-    after_table(para(document, "服务内容（服务种类、服务级别、响应时间、服务方式等）见第4章服务目录和服务级别协议。"))
+    # The seed counts 服务方式 under 服务内容, not under 服务对象.
+    after_table(
+        para(
+            document,
+            "服务内容包括服务种类、服务级别、响应时间、服务方式等。本项目的服务方式：{{ scope.service_mode }}；"
+            "服务种类、服务级别和响应时间见第4章服务目录和服务级别协议。",
+        )
+    )
     chapter_notes(document, 3)
 
 
@@ -725,10 +745,14 @@ def chapter_4(document):
     chapter(document, 4)
     para(
         document,
+        "服务目录和服务级别协议是服务需求的具体反应和详细体现。服务需求按资产、场所、人员、应用、"
+        "数据（内容）、业务、系统、资源、安全、管理等方面梳理。服务目录和服务级别协议的编制应参考体系"
+        "文件服务级别管理程序执行。",
+    )
+    para(
+        document,
         "本项目服务目录和服务级别协议由服务项目经理编制，已于{{ doc.catalog_review_date }}"
-        "与客户评审确认（客户确认人：{{ doc.customer_confirmer }}），每年至少修订一次。"
-        "服务需求按资产、场所、人员、应用、数据（内容）、业务、系统、资源、安全、管理等方面梳理，"
-        "编制参考体系文件服务级别管理程序执行。",
+        "与客户评审确认（客户确认人：{{ doc.customer_confirmer }}），每年至少修订一次。",
     )
     heading(document, "服务目录", 2)
     caption(document, "服务目录")
@@ -736,7 +760,7 @@ def chapter_4(document):
         document,
         [
             ("编号", 9, C),
-            ("服务类别", 9, C),
+            ("服务\n类别", 9, C),
             ("服务项", 12, L),
             ("服务内容", 30, L),
             ("服务\n方式", 8, C),
@@ -799,12 +823,12 @@ def chapter_5(document):
     add_table(
         document,
         [
-            ("计划类别", 12, C),
-            ("任务", 26, L),
+            ("计划类别", 15, C),  # 任务分解计划 on one line
+            ("任务", 22, L),
             ("责任人", 8, C),
-            ("开始日期", 19, C),  # 2026年10月19日 on one line
+            ("开始日期", 19, C),  # 2026年10月19日 on one line, with the space around its digits
             ("结束日期", 19, C),
-            ("交付物", 16, L),
+            ("交付物", 17, L),
         ],
         loop(
             "t",
@@ -838,6 +862,12 @@ def chapter_6(document):
         "管理体系和规范制度的融合，例如：ISO 9001、CMMI等。因服务内容不同导致的业务流程不一致，"
         "应作为本部门内部的流程特例，纳入整个公司IT服务管理体系进行统一管理。",
     )
+    para(
+        document,
+        "{% if management.process_exceptions %}本项目的流程特例如下，均已纳入公司IT服务管理体系统一管理："
+        "{% else %}本项目没有流程特例，服务流程均按公司IT服务管理体系相关管理程序执行。{% endif %}",
+    ).paragraph_format.keep_with_next = True  # the lead-in stays with the first of its items
+    numbered_lines(document, "management.process_exceptions")
 
     heading(document, "预算管理", 2)
     para(document, "应按照公司财务部门的要求编制部门成本预算和服务项目的成本预算。")
@@ -868,10 +898,10 @@ def chapter_6(document):
     add_table(
         document,
         [
-            ("报告类型", 18, C),
-            ("频度", 14, C),
-            ("提交对象", 24, C),
-            ("编制人", 14, C),
+            ("报告类型", 14, C),
+            ("频度", 16, C),
+            ("提交对象", 28, C),
+            ("编制人", 12, C),
             ("提交时限", 30, L),
         ],
         loop(
@@ -890,10 +920,10 @@ def chapter_6(document):
     heading(document, "风险管理", 2)
     para(
         document,
-        "服务经理应加强对项目风险的管理。首先，要结合服务目标和SLA，要充分利用以往的服务经验，"
+        "服务项目经理应加强对项目风险的管理。首先，要结合服务目标和SLA，要充分利用以往的服务经验，"
         "例如：服务案例集等，从客户满意度、质量、成本和进度几个方面进行分析并识别风险；然后对识别"
         "出的风险进行评估，根据经验预估风险发生的几率和可能造成的影响，确定风险等级。最后需要根据"
-        "风险的不同等级和类型，制定相应的风险管理措施，对于高级别的风险，要制定多种防范管理措施。",
+        "风险的不同等级和类型，制订相应的风险管理措施，对于高级别的风险，要制订多种防范管理措施。",
     )
     caption(document, "风险登记")
     add_table(
@@ -946,13 +976,18 @@ def chapter_6(document):
         "质量的审核结果和改进建议，要有明确的改进计划，确保改进效果。",
     )
     para(document, "项目中的投诉和满意度由公司统一管理，投诉的具体定义应由服务项目经理与客户沟通商定，达成一致。")
-    quality_columns = [("类型", 14, C), ("内容", 56, L), ("依据", 30, L)]
-    caption(document, "服务质量要求")
+    lines(document, "management.complaint_definition")
+    quality_columns = [("类型", 16, C), ("内容", 54, L), ("依据", 30, L)]
+    caption(document, "服务质量管理计划")
     add_table(
         document,
         quality_columns,
-        loop("q", "quality.process", ["过程质量", cell_lines("q.content"), "{{ q.basis }}"])
-        + loop("q", "quality.result", ["结果质量", cell_lines("q.content"), "{{ q.basis }}"]),
+        [
+            *loop("q", "quality.process", ["过程质量", cell_lines("q.content"), "{{ q.basis }}"]),
+            *loop("q", "quality.result", ["结果质量", cell_lines("q.content"), "{{ q.basis }}"]),
+            *loop("q", "quality.assurance", ["质量保障措施", cell_lines("q.content"), "{{ q.basis }}"]),
+            *loop("q", "quality.improvement", ["改进计划", cell_lines("q.content"), "{{ q.basis }}"]),
+        ],
     )
 
     heading(document, "项目验收", 2)
@@ -1090,19 +1125,20 @@ def chapter_9(document):
     chapter(document, 9)
     para(
         document,
-        "服务项目的绩效考核是服务项目管理的重要内容，服务项目经理应制定服务项目绩效考核体系，对于"
+        "服务项目的绩效考核是服务项目管理的重要内容，服务项目经理应制订服务项目绩效考核体系，对于"
         "绩效考核的组织、考核内容、评分办法、奖惩措施等进行定义。",
     )
+    lines(document, "management.assessment_organisation")
     caption(document, "绩效考核指标")
     kpis = add_table(
         document,
         [
-            ("考核指标", 17, L),
-            ("权重（%）", 14, C),
+            ("考核指标", 18, L),
+            ("权重\n（%）", 9, C),
             ("目标值", 10, C),
-            ("评分办法", 27, L),
-            ("奖惩措施", 20, L),
-            ("考核周期", 12, C),
+            ("评分办法", 26, L),
+            ("奖惩措施", 29, L),
+            ("考核\n周期", 8, C),
         ],
         [
             *loop_to_total(

@@ -143,6 +143,13 @@ CATALOGUE: dict[str, Code] = {
         ),
         Code("risk-measures", RULES, E, "较大、重大风险至少有两条应对措施", "对于高级别的风险，要制定多种防范管理措施"),
         Code(
+            "quality-coverage",
+            RULES,
+            E,
+            "质量与验收写明过程质量、结果质量、质量保障措施、改进计划、验收标准和归档文档",
+            "服务质量应从过程和结果两个方面进行管理……质量保障措施……改进计划……验收标准……归档",
+        ),
+        Code(
             "resource-budget",
             RULES,
             W,

@@ -226,6 +226,23 @@ class ServiceScope(SheetModel):
     service_mode: Text = column("服务方式", "如：驻场服务为主，远程支持和二线专家支持为辅", width=40)
 
 
+class Management(SheetModel):
+    """What the seed asks the 服务项目经理 to define for this project in chapters 6 and 9."""
+
+    process_exceptions: Paragraphs = column(
+        "流程特例",
+        "因服务内容不同而与公司流程不一致之处，每行一条，如：变更管理：……（体系登记编号）；没有则不填",
+        default=[],
+        width=80,
+    )
+    complaint_definition: Paragraphs = column(
+        "投诉定义", "与客户商定的投诉定义，写成完整的句子，如：本项目的有效投诉是指……", width=80
+    )
+    assessment_organisation: Paragraphs = column(
+        "考核组织", "谁组织绩效考核、谁评分、谁确认、结果报送谁，写成完整的句子", width=80
+    )
+
+
 class Contract(SheetModel):
     number: Text = column("合同编号", "服务合同编号", width=40)
     name: Text = column("合同名称", "服务合同全称", width=40)
@@ -372,12 +389,14 @@ class BudgetItem(SheetModel):
     note: Text | None = column("说明", "测算依据", default=None, width=40)
 
 
-QUALITY_TYPE = Literal["过程质量", "结果质量", "验收标准", "归档文档"]
+QUALITY_TYPE = Literal["过程质量", "结果质量", "质量保障措施", "改进计划", "验收标准", "归档文档"]
 
 
 class QualityItem(SheetModel):
-    kind: QUALITY_TYPE = column("类型", "过程质量/结果质量/验收标准/归档文档", width=12, places=True)
-    content: Paragraphs = column("内容", "质量要求、验收标准或归档文档", width=50)
+    kind: QUALITY_TYPE = column(
+        "类型", "过程质量/结果质量/质量保障措施/改进计划/验收标准/归档文档，每类至少一行", width=14, places=True
+    )
+    content: Paragraphs = column("内容", "质量要求、保障措施、改进计划、验收标准或归档文档", width=50)
     basis: Text | None = column("依据", "如 服务合同第5条", default=None, width=20)
 
 
@@ -445,6 +464,7 @@ class Document(BaseModel):
     catalog: list[CatalogEntry] = table("服务目录", "第4章 服务目录")
     service_levels: list[ServiceLevel] = table("服务级别协议", "第4章 服务级别协议（P1–P4）", key="sla")
     plan: list[PlanTask] = table("工作计划", "第5章 年度服务工作计划")
+    management: Management = sheet("项目管理", "第6章 流程特例、投诉定义，第9章 考核组织")
     reports: list[ServiceReport] = table("服务报告", "第6章 报告管理")
     risks: list[RiskEntry] = table("风险登记", "第6章 风险管理")
     budget: list[BudgetItem] = table("预算", "第6章 预算管理")

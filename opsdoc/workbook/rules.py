@@ -16,7 +16,14 @@ from typing import Any
 
 from opsdoc.contract.conventions import MATCHED_CHARS, Conventions
 from opsdoc.contract.findings import CATALOGUE, Cell, Finding, finding
-from opsdoc.contract.model import GOAL_CATEGORY, PLAN_CATEGORY, SERVICE_CATEGORY, TOOL_CATEGORY, Document
+from opsdoc.contract.model import (
+    GOAL_CATEGORY,
+    PLAN_CATEGORY,
+    QUALITY_TYPE,
+    SERVICE_CATEGORY,
+    TOOL_CATEGORY,
+    Document,
+)
 from opsdoc.contract.vocabulary import ENGINEER, HIGH_RISK_LEVELS, MANAGER, Stage, parse_version
 from opsdoc.workbook.cells import Cells
 
@@ -441,8 +448,20 @@ def risk_measures(document: Document, cells: Cells, conventions: Conventions) ->
             yield finding(
                 "risk-measures",
                 cells.at("risks", i, "measures"),
-                f"{risk.code} 是{level}风险，只有 {len(risk.measures)} 条应对措施：高级别风险应制定多种措施（每行一条，至少两条）",
+                f"{risk.code} 是{level}风险，只有 {len(risk.measures)} 条应对措施：高级别风险应制订多种措施（每行一条，至少两条）",
             )
+
+
+@rule("quality-coverage")
+def quality_coverage(document: Document, cells: Cells, conventions: Conventions) -> Iterator[Finding]:
+    yield from _coverage(
+        "quality-coverage",
+        cells,
+        "quality",
+        typing.get_args(QUALITY_TYPE),
+        (q.kind for q in document.quality),
+        "质量与验收类型",
+    )
 
 
 @rule("resource-budget")
