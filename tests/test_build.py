@@ -342,3 +342,22 @@ def test_the_team_sentence_adds_up(built):
     assert (managers, engineers, total) == (roles.count("服务项目经理"), roles.count("服务项目工程师"), len(roles))
     assert "其他" not in roles
     assert not any("服务方式为" in t for t in paragraphs(built))  # not "服务方式为驻场服务为主"
+
+
+def test_the_projects_own_definitions_stand_after_the_seed_sentences_that_ask_for_them(built):
+    text = paragraphs(built)
+    lead = text.index("本项目的流程特例如下，均已纳入公司IT服务管理体系统一管理：")
+    assert text[lead + 1].startswith("1．变更管理：") and text[lead + 2].startswith("2．事件管理：")
+    complaint = text.index(
+        "项目中的投诉和满意度由公司统一管理，投诉的具体定义应由服务项目经理与客户沟通商定，达成一致。"
+    )
+    assert text[complaint + 1].startswith("本项目的有效投诉是指")
+    assert any(t.startswith("绩效考核由运维服务部门经理吴海燕组织") for t in text)
+    assert [t for t in text if t in ("质量保障措施", "改进计划")] == ["质量保障措施", "质量保障措施", "改进计划"]
+
+
+def test_a_project_without_process_exceptions_says_so(tmp_path):
+    workbook = edit_sample(tmp_path, {"项目管理!B1": None})
+    text = paragraphs(build(workbook, tmp_path / "out").output)
+    assert "本项目没有流程特例，服务流程均按公司IT服务管理体系相关管理程序执行。" in text
+    assert not any(t.startswith("1．变更管理") for t in text)

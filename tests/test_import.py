@@ -75,6 +75,15 @@ def test_the_sample_document_round_trips_byte_identical(tmp_path, original):
     assert data == original
 
 
+def test_a_project_without_process_exceptions_round_trips(tmp_path):
+    """The 6.1 sentence is a condition: its other branch reads back too, leaving 流程特例 empty."""
+    first = build(edit_sample(tmp_path, {"项目管理!B1": None}), tmp_path / "first")
+    assert first.output is not None
+    data, codes = rebuilt(first.output, tmp_path)
+    assert codes == []
+    assert data == first.output.read_bytes()
+
+
 def test_the_imported_workbook_has_the_blank_workbooks_layout(tmp_path):
     import openpyxl
 

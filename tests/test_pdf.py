@@ -84,6 +84,13 @@ def test_every_date_and_name_of_the_version_history_stands_whole_on_one_line(exp
     assert [cell for cell in shown if not any(cell in line for line in lines)] == []
 
 
+def test_every_page_after_the_cover_says_whether_it_is_a_controlled_copy(exported):
+    _, _, pages, _ = exported
+    pages = [page for page in pages if page.strip()]
+    assert len(pages) >= 12
+    assert [n for n, page in enumerate(pages[1:], 2) if not re.search(r"受控状态：\s*受控", page)] == []
+
+
 def test_each_total_is_printed_on_the_page_of_a_record_it_sums(exported):
     """A 合计 row alone at the top of a page, under the repeated header, says nothing."""
     _, _, pages, _ = exported
