@@ -125,8 +125,8 @@ def define_styles(document):
     )
     # A list in a cell (duties, measures): each item hangs after its bullet or number.
     add(TABLE_LIST, "TableList", '<w:ind w:left="200" w:hanging="200"/>', based_on=TABLE_TEXT)
-    # 1． 2． … in running text: the number hangs, the lines of an item align after it.
-    add(NUMBERED, "NumberedItem", '<w:ind w:left="420" w:hanging="420"/>')
+    # 1． 2． … in running text: the number stands where a body line starts, the item's lines align after it.
+    add(NUMBERED, "NumberedItem", '<w:ind w:left="840" w:hanging="420"/>')
     # 表1 … above each data table, kept with it.
     add(
         TABLE_CAPTION,
@@ -899,10 +899,10 @@ def chapter_6(document):
         document,
         [
             ("报告类型", 14, C),
-            ("频度", 16, C),
+            ("频度", 18, C),  # 每次P1/P2故障 on one line
             ("提交对象", 28, C),
             ("编制人", 12, C),
-            ("提交时限", 30, L),
+            ("提交时限", 28, L),
         ],
         loop(
             "rp",
