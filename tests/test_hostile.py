@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from lxml import etree
 
 import opsdoc.office.output
 import opsdoc.office.xlsx
 from opsdoc.cli import main
-from tests.support import SAMPLE, edit_sample
+from tests.support import REPO, SAMPLE, SAMPLE_DOCX, edit_sample
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -757,3 +761,54 @@ def test_full_width_digits_in_a_version_are_the_same_version(tmp_path):
     assert result.exit_code == 0, result.output
     (built,) = (tmp_path / "out").iterdir()
     assert built.name.endswith("运维工作管理规范_V2.0.docx")
+
+
+# ---------------------------------------------------------------- verify and diff of a long document
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# Runs the command given as its own child and prints that child's exit code and peak RSS (KiB),
+# then its output: this wrapper is a fresh process, so no earlier child of the tests counts.
+PEAK = (
+    "import resource, subprocess, sys; run = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+    "print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(run.stdout + run.stderr)"
+)
+
+
+def _long_register(path: Path, rows: int, renamed: int | None = None) -> Path:
+    """The sample document with `rows` more 服务目录 rows, each with its own 编号; row `renamed` with another 服务项."""
+    with zipfile.ZipFile(SAMPLE_DOCX) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        root = etree.fromstring(source.read("word/document.xml"))
+        table = next(t for t in root.iter(W + "tbl") if next(t.iter(W + "t")).text == "编号")
+        model = table.findall(W + "tr")[1]
+        for n in range(1, rows + 1):
+            row = copy.deepcopy(model)
+            cells = [next(tc.iter(W + "t")) for tc in row.iter(W + "tc")]
+            cells[0].text = f"SC-{n:05d}"
+            cells[2].text = "改名的服务项" if n == renamed else f"服务项{n}"
+            table.append(row)
+        for entry in source.infolist():
+            data = etree.tostring(root) if entry.filename == "word/document.xml" else source.read(entry)
+            target.writestr(entry, data)
+    return path
+
+
+def _peak(*arguments: str) -> tuple[int, int, str]:
+    """Exit code, peak RSS in KiB and output of `opsdoc arguments` run in a process of its own."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-c", PEAK, sys.executable, "-m", "opsdoc", *arguments]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO, env=env).stdout
+    head, output = out.split("\n", 1)
+    code, kib = head.split()
+    return int(code), int(kib), output
+
+
+def test_verify_and_diff_of_a_25000_row_register_stay_within_500_mb(tmp_path):
+    """Issue #16: both read the document as a stream, so memory grows with the text, not with Word's XML."""
+    old = _long_register(tmp_path / "old.docx", 25_000)
+    new = _long_register(tmp_path / "new.docx", 25_000, renamed=12_345)
+    code, kib, output = _peak("verify", str(new))
+    assert code == 0 and output.strip() == f"{new}：0 个错误，0 个警告", output
+    assert kib * 1024 <= 500e6, f"verify peaked at {kib // 1024} MiB"
+    code, kib, output = _peak("diff", "--note", str(old), str(new))
+    assert code == 0 and output.strip() == "第4章：SC-12345服务项由服务项12345调整为改名的服务项", output
+    assert kib * 1024 <= 500e6, f"diff peaked at {kib // 1024} MiB"

@@ -19,6 +19,7 @@ from opsdoc.contract.findings import Cell, Stage, codes_of
 from opsdoc.contract.model import SHEETS
 from opsdoc.errors import OpsdocError, TemplateError, UnusableDocument
 from opsdoc.generate.context import build_context, default_template
+from opsdoc.office import docx_text
 from opsdoc.office.docx_text import read_document
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import read_workbook
@@ -513,3 +514,75 @@ def test_a_document_built_from_an_earlier_template_verifies_against_that_templat
     assert verify_document(built, template=earlier / "运维工作管理规范.docx").findings == []
     moved_on = {f.code for f in verify_document(built).findings}
     assert "fixed-text-missing" in moved_on  # the new template's text is not in it
+
+
+def _run(text: str, props: str = "") -> str:
+    return f"<w:r><w:rPr>{props}</w:rPr><w:t>{text}</w:t></w:r>"
+
+
+def _row(*cells: str, props: str = "") -> str:
+    """A table row of cells given by their paragraphs, or whole (a w:tc, or what stands in its place)."""
+    whole = [c if c and not c.startswith("<w:p") else f"<w:tc><w:tcPr/>{c}</w:tc>" for c in cells]
+    return f"<w:tr><w:trPr>{props}</w:trPr>{''.join(whole)}</w:tr>"
+
+
+PLAIN = f"<w:p><w:pPr><w:pStyle w:val='TableText'/></w:pPr>{_run('甲')}{_run('乙')}</w:p>"
+HIDDEN, SHOWN = "<w:vanish/>", "<w:vanish w:val='0'/>"
+# Rows whose cells are paragraphs of plain runs, read in one pass (True), and one row for each
+# way a cell can hold more, read in full (False), each beside plain cells.
+ROWS = [
+    (True, _row(PLAIN, PLAIN, PLAIN, props="<w:tblHeader/>")),
+    (True, _row(PLAIN, PLAIN + PLAIN, "<w:p/>")),
+    (True, _row(PLAIN, "<w:p><w:pPr><w:vMerge/><w:gridSpan w:val='2'/></w:pPr></w:p>", PLAIN)),
+    (True, _row("<w:tc/>", "<w:tc><w:tcPr><w:vMerge w:val='restart'/></w:tcPr>" + PLAIN + "</w:tc>", PLAIN)),
+    (True, _row(PLAIN, "<w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc>", PLAIN)),
+    (True, _row("<w:tc><w:tcPr><w:gridSpan w:val='2'/><w:gridSpan w:val='3'/></w:tcPr>" + PLAIN + "</w:tc>", PLAIN)),
+    (True, _row(PLAIN, "<w:p><w:pStyle w:val='Heading1'/><w:pPr><w:pStyle/><w:pStyle w:val='x'/></w:pPr></w:p>")),
+    (True, _row(PLAIN, "<w:p><w:r><w:t>制</w:t><w:tab/><w:t>表</w:t><w:br/><w:cr/></w:r></w:p>", PLAIN)),
+    (False, _row(PLAIN, f"<w:p>{_run('藏', HIDDEN)}{_run('显', SHOWN)}</w:p>", PLAIN)),
+    (False, _row(PLAIN, "<w:p>" + _run("样式藏", "<w:rStyle w:val='Secret'/>") + "</w:p>", PLAIN)),
+    (False, _row(PLAIN, f"<w:p><w:pPr><w:pStyle w:val='SecretPara'/></w:pPr>{_run('段藏')}{_run('显', SHOWN)}</w:p>")),
+    (False, _row(PLAIN, f"<w:p><w:pPr><w:rPr>{HIDDEN}</w:rPr></w:pPr>" + _run("段落标记藏") + "</w:p>", PLAIN)),
+    (False, _row(PLAIN, f"<w:p>{_run('锚')}{_text_box('框', drawing=True)}</w:p>")),
+    (False, _row(PLAIN, f"<w:p>{_text_box('旧框', drawing=False)}</w:p>", PLAIN)),
+    (False, _row(f"<w:sdt><w:sdtContent><w:tc><w:tcPr/>{PLAIN}</w:tc></w:sdtContent></w:sdt>", PLAIN, PLAIN)),
+    (False, _row(PLAIN, f"<w:sdt><w:sdtPr/><w:sdtContent>{PLAIN}</w:sdtContent></w:sdt>", PLAIN)),
+    (False, _row(PLAIN, f"<w:tbl>{_row(PLAIN, PLAIN)}</w:tbl>{PLAIN}", PLAIN)),
+    (False, _row(PLAIN, f"<w:p><w:hyperlink>{_run('链接')}</w:hyperlink><w:ins>{_run('插入')}</w:ins></w:p>")),
+    (False, _row(PLAIN, "<w:p><w:del><w:r><w:delText>删</w:delText><w:t>也删</w:t></w:r></w:del></w:p>", PLAIN)),
+    (False, _row(PLAIN, "<w:p><w:t>不在运行中</w:t></w:p>", PLAIN)),
+    (False, _row(PLAIN, "<w:tc><w:tcPr/><w:r><w:t>格中无段</w:t></w:r></w:tc>", PLAIN)),
+    (False, _row(PLAIN, "<w:p><w:r><w:rPr><w:t>属性里</w:t></w:rPr><w:t>外</w:t></w:r></w:p>", PLAIN)),
+    (False, _row(PLAIN, "<w:p><w:r><w:t>外<w:t>里</w:t></w:t></w:r></w:p>", PLAIN)),
+]
+
+
+def test_a_register_row_reads_the_same_quickly_and_in_full(tmp_path, monkeypatch):
+    """Rows of plain runs are read in one pass; any other row falls back to the full reading, to the same result."""
+
+    def rows_of_every_kind(document):
+        secret = document.styles.add_style("Secret", WD_STYLE_TYPE.CHARACTER)
+        secret.element.get_or_add_rPr().append(OxmlElement("w:vanish"))
+        secret_paragraph = document.styles.add_style("SecretPara", WD_STYLE_TYPE.PARAGRAPH)
+        secret_paragraph.element.get_or_add_rPr().append(OxmlElement("w:vanish"))
+        rows = "".join(row for _, row in ROWS)
+        paragraph(document, COMPLAINTS)._p.addnext(parse_xml(f"<w:tbl {NAMESPACES}><w:tblPr/>{rows}</w:tbl>"))
+
+    path = broken(tmp_path, rows_of_every_kind)
+    quick_reading = docx_text._Rows._plain_cells
+    answered: dict[int, list[bool]] = {}  # by table number, in the body
+
+    def watched(rows, tr, r):
+        cells = quick_reading(rows, tr, r)
+        if rows.part == "body":
+            answered.setdefault(rows.number, []).append(cells is not None)
+        return cells
+
+    monkeypatch.setattr(docx_text._Rows, "_plain_cells", watched)
+    quick = read_document(path)
+    monkeypatch.setattr(docx_text._Rows, "_plain_cells", lambda rows, tr, r: None)
+    full = read_document(path)
+    assert quick.body == full.body and quick.headers == full.headers and quick.footers == full.footers
+    added = next(t for t in quick.tables if t.caption == COMPLAINTS)
+    assert len(added.rows) == len(ROWS) and added.header_rows == 1
+    assert answered[added.number] == [quick for quick, _ in ROWS]

@@ -8,15 +8,23 @@ generated one.
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
-import docx
 from docx.enum.style import WD_STYLE_TYPE
+from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.package import Unmarshaller
+from docx.opc.part import PartFactory
+from docx.opc.pkgreader import PackageReader
+from docx.oxml.parser import parse_xml
+from docx.package import Package
+from docx.section import Section
+from lxml import etree
 
 from opsdoc.contract.findings import Place
 from opsdoc.errors import UnusableDocument
@@ -31,11 +39,12 @@ TRANSPARENT = {W + "sdt", W + "sdtContent", W + "customXml"}
 # Text that is not part of the paragraph it sits in: deleted text, text boxes (read as paragraphs
 # of their own, see _text_boxes), and the fallback copy of drawings.
 SKIPPED = {W + "del", W + "txbxContent", MC_FALLBACK, W + "pPr", W + "rPr"}
+TEXT = (W + "t", W + "tab", W + "br", W + "cr")  # what a paragraph's text is made of
 OFF = ("0", "false", "off")
 Xml = Any  # an lxml element (lxml ships no type stubs here)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paragraph:
     text: str
     style: str
@@ -61,7 +70,7 @@ class Paragraph:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Table:
     number: int
     style: str | None
@@ -139,12 +148,35 @@ def read_document(path: Path | str) -> WordDocument:
     path = Path(path)
     _preflight(path)
     try:
-        document = docx.Document(str(path))
-        return _Reader(document).read(path)
+        document = _without_body(path)
+        with zipfile.ZipFile(path) as archive, archive.open(document.part.partname.membername) as body:
+            return _Reader(document).read(path, body)
     except UnusableDocument:
         raise
     except Exception as exc:  # python-docx and lxml raise many kinds for a damaged package
         raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
+
+
+# The main document part as python-docx is handed it: the body is streamed instead (see _Body).
+EMPTY_DOCUMENT = f'<w:document xmlns:w="{W[1:-1]}"/>'.encode()
+
+
+def _without_body(path: Path) -> Any:
+    """python-docx's Document for the package (styles, relationships, headers and footers, core
+    properties), without parsing the body: for a 25,000-row register its tree alone is ~500 MB."""
+
+    def part(partname: Any, content_type: str, reltype: str, blob: bytes, package: Any) -> Any:
+        if reltype == RT.OFFICE_DOCUMENT and content_type == CT.WML_DOCUMENT_MAIN:
+            blob = EMPTY_DOCUMENT
+        return PartFactory(partname, content_type, reltype, blob, package)
+
+    package = Package()
+    reader = PackageReader.from_file(str(path))  # type: ignore[no-untyped-call]  # untyped in python-docx
+    Unmarshaller.unmarshal(reader, package, part)  # type: ignore[no-untyped-call]
+    main = package.main_document_part
+    if main.content_type != CT.WML_DOCUMENT_MAIN:  # as docx.Document refuses a .dotx or .docm
+        raise ValueError(f"file '{path}' is not a Word file, content type is '{main.content_type}'")
+    return main.document
 
 
 class _Reader:
@@ -154,11 +186,16 @@ class _Reader:
         self.hiding_styles = _hiding_styles(document.styles.element)
         default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
         self.default_style = default.name if default is not None else "Normal"
+        # What makes a paragraph more than runs of text, so that _texts must walk it.
+        self.intricate: tuple[str, ...] = (W + "del", W + "txbxContent", MC_FALLBACK, W + "vanish")
+        self.intricate += (W + "rStyle",) if self.hiding_styles else ()
+        # What _Rows._plain_cells looks at.
+        self.plain_row = (W + "tc", W + "p", W + "pStyle", W + "vMerge", W + "gridSpan", *TEXT, *self.intricate)
 
-    def read(self, path: Path) -> WordDocument:
+    def read(self, path: Path, source: IO[bytes]) -> WordDocument:
         document = self.document
-        body_element = document.element.body
-        body = list(self._blocks(body_element))
+        stream = _Body(self, source)
+        body = list(stream.blocks())
         headers: list[Paragraph] = []
         footers: list[Paragraph] = []
         for rel in sorted(document.part.rels.values(), key=lambda r: str(r.target_ref)):
@@ -172,47 +209,51 @@ class _Reader:
             body=body,
             headers=headers,
             footers=footers,
-            sections=[_page_setup(s) for s in document.sections],
+            sections=stream.sections,
             defined_styles={s.name for s in document.styles},
             version=document.core_properties.version or "",
             modified=document.core_properties.modified,
-            has_toc=_has_toc(body_element),
-            imported=list(self._imported(body_element)),
+            has_toc=stream.has_toc,
+            imported=stream.imported,
         )
 
-    def _imported(self, body_element: Xml) -> Iterator[tuple[Place, str]]:
-        """Each altChunk with the part it imports, placed at the body paragraph before it."""
-        rels = self.document.part.rels
-        paragraphs = 0
-        for element in _children(body_element):
-            if element.tag == W + "p":
-                paragraphs += 1
-            elif element.tag == W + "altChunk":
-                rel = rels.get(element.get(R_ID) or "")
-                name = "（缺失的部件）"
-                if rel is not None:
-                    name = rel.target_ref if rel.is_external else str(rel.target_part.partname)
-                yield Place(part="body", paragraph=paragraphs or None, excerpt=name), name
+    def imported(self, chunk: Xml, paragraphs: int) -> tuple[Place, str]:
+        """An altChunk with the part it imports, placed at the body paragraph before it."""
+        rel = self.document.part.rels.get(chunk.get(R_ID) or "")
+        name = "（缺失的部件）"
+        if rel is not None:
+            name = rel.target_ref if rel.is_external else str(rel.target_part.partname)
+        return Place(part="body", paragraph=paragraphs or None, excerpt=name), name
 
     def _style(self, element: Xml, props: str, tag: str) -> str | None:
-        node = element.find(f"{W}{props}/{W}{tag}")
+        node = _find(element, W + props, W + tag)
         if node is None:
             return None
         style_id = node.get(W + "val")
         return str(self.style_names.get(style_id, style_id))
 
-    def _paragraph(self, p: Xml, part: str, **place: Any) -> Paragraph:
-        node = p.find(f"{W}pPr/{W}pStyle")
+    def style_name(self, style_id: str | None) -> str:
+        return self.default_style if style_id is None else str(self.style_names.get(style_id, style_id))
+
+    def _paragraph(self, p: Xml, part: str, intricate: bool, **place: Any) -> Paragraph:
+        """`intricate`: the paragraph holds more than runs of text (see __init__)."""
+        node = _find(p, W + "pPr", W + "pStyle")
         style_id = None if node is None else node.get(W + "val")
-        style = self.default_style if style_id is None else str(self.style_names.get(style_id, style_id))
-        shown, hidden = _texts(p, self.hiding_styles, style_id in self.hiding_styles)
+        style = self.style_name(style_id)
+        hidden_by_style = style_id in self.hiding_styles
+        shown = None if intricate or hidden_by_style else _plain_text(p)
+        if shown is not None:
+            return Paragraph(shown, style, part, **place)
+        shown, hidden = _texts(p, self.hiding_styles, hidden_by_style)
         return Paragraph(shown, style, part, hidden=hidden, **place)
 
     def _with_text_boxes(self, p: Xml, part: str, **place: Any) -> list[Paragraph]:
         """The paragraph, then the paragraphs of the text boxes anchored in it, located at the anchor."""
-        found = [self._paragraph(p, part, **place)]
-        if next(p.iter(W + "txbxContent"), None) is None:
-            return found  # the common case, found by lxml's own search without walking in Python
+        # Found by lxml's own search without walking in Python: most paragraphs are plain runs.
+        intricate = next(p.iter(*self.intricate), None) is not None
+        found = [self._paragraph(p, part, intricate, **place)]
+        if not intricate or next(p.iter(W + "txbxContent"), None) is None:
+            return found
         for box in _text_boxes(p):
             for inner in box.iter(W + "p"):
                 if not _in_text_box(inner, box):  # a box in the box: read with its own anchor
@@ -224,7 +265,7 @@ class _Reader:
         for block in self._blocks(root, part):
             yield from block.paragraphs if isinstance(block, Table) else (block,)
 
-    def _blocks(self, container: Xml, part: str = "body") -> Iterator[Paragraph | Table]:
+    def _blocks(self, container: Xml, part: str) -> Iterator[Paragraph | Table]:
         paragraphs = tables = 0
         caption = ""
         for element in _children(container):
@@ -237,36 +278,228 @@ class _Reader:
                 yield from boxed
             elif element.tag == W + "tbl":
                 tables += 1
-                yield self._table(element, tables, caption, part)
+                rows = _Rows(self, tables, part)
+                for tr in (e for e in _children(element) if e.tag == W + "tr"):
+                    rows.add(tr)
+                yield rows.table(element, caption)
 
-    def _table(self, tbl: Xml, number: int, caption: str, part: str) -> Table:
-        rows: list[tuple[str, ...]] = []
-        paragraphs, header_rows, in_header = [], 0, True
-        for r, tr in enumerate((e for e in _children(tbl) if e.tag == W + "tr"), start=1):
-            header = tr.find(f"{W}trPr/{W}tblHeader")
-            in_header = in_header and header is not None and header.get(W + "val", "true") not in ("0", "false")
-            header_rows += in_header
-            cells: list[str] = []
-            for tc in (e for e in _children(tr) if e.tag == W + "tc"):
-                cell = [
-                    q
-                    for p in tc.iter(W + "p")
-                    if not _in_text_box(p, tc)
-                    for q in self._with_text_boxes(p, part, table=number, row=r)
-                ]
-                paragraphs.extend(cell)
-                text = "\n".join(p.text for p in cell if not p.text_box)
-                merge = tc.find(f"{W}tcPr/{W}vMerge")
-                if merge is not None and merge.get(W + "val", "continue") == "continue" and rows:
-                    above = rows[-1]  # a cell merged down: it shows the text of the cell it continues
-                    text = above[len(cells)] if len(cells) < len(above) else text
-                span = tc.find(f"{W}tcPr/{W}gridSpan")
-                width = int(span.get(W + "val", "1")) if span is not None and span.get(W + "val", "").isdigit() else 1
-                cells += [text] + [""] * (width - 1)  # one entry per grid column, so columns stay aligned
-            rows.append(tuple(cells))
-        return Table(
-            number, self._style(tbl, "tblPr", "tblStyle"), tuple(rows), header_rows, caption, tuple(paragraphs)
-        )
+
+_Cell = tuple[list[Paragraph], Xml | None, Xml | None]  # its paragraphs, its first tcPr/vMerge and tcPr/gridSpan
+
+
+class _PlainCell:
+    """A cell as _Rows._plain_cells finds it, before its paragraphs are made."""
+
+    __slots__ = ("merge", "span", "styles", "texts")
+
+    def __init__(self) -> None:
+        self.merge: Xml | None = None  # its first tcPr/vMerge
+        self.span: Xml | None = None  # its first tcPr/gridSpan
+        self.styles: list[Xml | None] = []  # each paragraph's first pPr/pStyle
+        self.texts: list[list[str]] = []  # each paragraph's pieces of text
+
+
+class _Rows:
+    """A table read row by row: a cell merged down needs the row above, a header row those before."""
+
+    def __init__(self, reader: _Reader, number: int, part: str) -> None:
+        self.reader, self.number, self.part = reader, number, part
+        self.rows: list[tuple[str, ...]] = []
+        self.paragraphs: list[Paragraph] = []
+        self.header_rows = 0
+        self.in_header = True
+
+    def add(self, tr: Xml) -> None:
+        header = _find(tr, W + "trPr", W + "tblHeader")
+        self.in_header = self.in_header and header is not None and header.get(W + "val", "true") not in ("0", "false")
+        self.header_rows += self.in_header
+        r = len(self.rows) + 1
+        rows = self.rows
+        cells: list[str] = []
+        for paragraphs, merge, span in self._plain_cells(tr, r) or self._cells(tr, r):
+            self.paragraphs.extend(paragraphs)
+            text = "\n".join(p.text for p in paragraphs if not p.text_box)
+            if merge is not None and merge.get(W + "val", "continue") == "continue" and rows:
+                above = rows[-1]  # a cell merged down: it shows the text of the cell it continues
+                text = above[len(cells)] if len(cells) < len(above) else text
+            width = int(span.get(W + "val", "1")) if span is not None and span.get(W + "val", "").isdigit() else 1
+            cells += [text] + [""] * (width - 1)  # one entry per grid column, so columns stay aligned
+        rows.append(tuple(cells))
+
+    def _cells(self, tr: Xml, r: int) -> Iterator[_Cell]:
+        for tc in (e for e in _children(tr) if e.tag == W + "tc"):
+            paragraphs = [
+                q
+                for p in tc.iter(W + "p")
+                if not _in_text_box(p, tc)
+                for q in self.reader._with_text_boxes(p, self.part, table=self.number, row=r)
+            ]
+            yield paragraphs, _find(tc, W + "tcPr", W + "vMerge"), _find(tc, W + "tcPr", W + "gridSpan")
+
+    def _plain_cells(self, tr: Xml, r: int) -> list[_Cell] | None:
+        """The cells of a row made of paragraphs of plain runs (a register's row), read as _cells
+        reads them but in one lxml search of the row; None for any other row.
+
+        _cells costs a dozen lxml calls a paragraph: most of the time a long register takes.
+        """
+        cells: list[_PlainCell] = []
+        tc = p = None
+        cell = _PlainCell()  # each w:tc's, from the first on
+        for element in tr.iter(*self.reader.plain_row):
+            tag, parent = element.tag, element.getparent()
+            if tag in TEXT:
+                if p is None or parent.tag != W + "r" or parent.getparent() is not p:
+                    return None  # text outside a run of one of the cell's paragraphs
+                cell.texts[-1].append((element.text or "") if tag == W + "t" else "\t" if tag == W + "tab" else "\n")
+            elif tag == W + "p":
+                if parent is not tc:
+                    return None  # a paragraph in a content control or a nested table
+                p = element
+                cell.styles.append(None)
+                cell.texts.append([])
+            elif tag == W + "tc":
+                if parent is not tr:
+                    return None
+                tc, p, cell = element, None, _PlainCell()
+                cells.append(cell)
+            elif tag == W + "pStyle":
+                if p is not None and parent.tag == W + "pPr" and parent.getparent() is p and cell.styles[-1] is None:
+                    cell.styles[-1] = element
+            elif tag in (W + "vMerge", W + "gridSpan"):
+                if tc is not None and parent.tag == W + "tcPr" and parent.getparent() is tc:
+                    if tag == W + "vMerge":
+                        cell.merge = element if cell.merge is None else cell.merge
+                    else:
+                        cell.span = element if cell.span is None else cell.span
+            else:
+                return None  # hidden, deleted or boxed text
+        reader, found = self.reader, []
+        for cell in cells:
+            paragraphs = []
+            for node, pieces in zip(cell.styles, cell.texts, strict=True):
+                style_id = None if node is None else node.get(W + "val")
+                if style_id in reader.hiding_styles:
+                    return None  # its runs are hidden unless they say otherwise
+                style = reader.style_name(style_id)
+                paragraphs.append(Paragraph("".join(pieces), style, self.part, table=self.number, row=r))
+            found.append((paragraphs, cell.merge, cell.span))
+        return found
+
+    def table(self, tbl: Xml, caption: str) -> Table:
+        style = self.reader._style(tbl, "tblPr", "tblStyle")
+        return Table(self.number, style, tuple(self.rows), self.header_rows, caption, tuple(self.paragraphs))
+
+
+# What the body stream stops at: blocks and rows to read, sections, and TOC fields.
+STREAMED = [W + tag for tag in ("p", "tr", "tbl", "altChunk", "sectPr", "instrText", "fldSimple")]
+
+
+class _Body:
+    """The main document's body, parsed as a stream and freed as it is read.
+
+    Each top-level paragraph, and each row of a top-level table, is read as _Reader reads a
+    whole tree once its end tag is parsed, then cleared, so memory holds the text read, not the
+    XML (a 25,000-row register is ~1.8 million elements). Also collected on the way, as
+    python-docx would give them: the sections, whether a TOC field stands in the body, altChunks.
+    """
+
+    def __init__(self, reader: _Reader, source: IO[bytes]) -> None:
+        self.reader = reader
+        self.source = source
+        self.sections: list[PageSetup] = []
+        self.has_toc = False
+        self.imported: list[tuple[Place, str]] = []
+
+    def blocks(self) -> Iterator[Paragraph | Table]:
+        reader = self.reader
+        body = None  # the root's first w:body, as python-docx's document.element.body
+        paragraphs = tables = 0
+        caption = ""
+        rows: _Rows | None = None  # the top-level table being read
+        # The parser options of python-docx's own (oxml_parser), so text reads the same.
+        parsed = etree.iterparse(self.source, tag=STREAMED, remove_blank_text=True, resolve_entities=False)
+        for _, element in parsed:
+            tag = element.tag
+            if body is None:
+                body = element.getroottree().getroot().find(W + "body")
+            if tag == W + "sectPr":
+                if _in_document_sections(element):
+                    self.sections.append(_page_setup(Section(parse_xml(etree.tostring(element)), reader.document.part)))
+                continue
+            if tag in (W + "instrText", W + "fldSimple"):
+                self.has_toc = self.has_toc or (_is_toc(element) and _within(element, body))
+                continue
+            container = _container(element)
+            if body is None or container is None:
+                continue  # outside the body
+            if tag == W + "tr":
+                if container.tag == W + "tbl" and _container(container) is body:
+                    rows = rows or _Rows(reader, tables + 1, "body")
+                    rows.add(element)
+                    _free(element)
+                continue
+            if container is not body:
+                continue  # in a table cell, a text box or some other element
+            if tag == W + "p":
+                paragraphs += 1
+                paragraph, *boxed = reader._with_text_boxes(element, "body", index=paragraphs)
+                if paragraph.text.strip():
+                    caption = paragraph.text
+                yield paragraph
+                yield from boxed
+            elif tag == W + "tbl":
+                tables += 1
+                yield (rows or _Rows(reader, tables, "body")).table(element, caption)
+                rows = None
+            elif tag == W + "altChunk":
+                self.imported.append(reader.imported(element, paragraphs))
+            _free(element)
+        if body is None:
+            raise ValueError("word/document.xml has no w:body")
+
+
+def _container(element: Xml) -> Xml | None:
+    """The element a block or row stands in, looking through content controls and similar wrappers."""
+    parent = element.getparent()
+    while parent is not None and parent.tag in TRANSPARENT:
+        parent = parent.getparent()
+    return parent
+
+
+def _within(element: Xml, ancestor: Xml) -> bool:
+    parent = element.getparent()
+    while parent is not None and parent is not ancestor:
+        parent = parent.getparent()
+    return parent is not None
+
+
+def _is_root_body(element: Xml | None) -> bool:
+    return element is not None and element.tag == W + "body" and _is_root(element.getparent())
+
+
+def _is_root(element: Xml | None) -> bool:
+    return element is not None and element.getparent() is None
+
+
+def _in_document_sections(sect_pr: Xml) -> bool:
+    """Whether python-docx counts this w:sectPr a section: ./w:body/w:sectPr | ./w:body/w:p/w:pPr/w:sectPr."""
+    parent = sect_pr.getparent()
+    if _is_root_body(parent):
+        return True
+    if parent is None or parent.tag != W + "pPr":
+        return False
+    p = parent.getparent()
+    return p is not None and p.tag == W + "p" and _is_root_body(p.getparent())
+
+
+def _free(element: Xml) -> None:
+    """Drop a read element's content, and the read ones of its kind before it (not tblPr and the like)."""
+    element.clear(keep_tail=True)
+    parent = element.getparent()
+    previous = element.getprevious()
+    while previous is not None and previous.tag == element.tag:
+        parent.remove(previous)
+        previous = element.getprevious()
 
 
 def _children(container: Xml) -> Iterator[Xml]:
@@ -276,6 +509,31 @@ def _children(container: Xml) -> Iterator[Xml]:
             yield from _children(child)
         else:
             yield child
+
+
+def _find(element: Xml, tag: str, inner: str | None = None) -> Xml | None:
+    """element.find(tag), or element.find("tag/inner"): run for every paragraph and cell, where
+    lxml's ElementPath costs several times this loop."""
+    for child in element:
+        if child.tag == tag:
+            if inner is None:
+                return child
+            for grandchild in child:
+                if grandchild.tag == inner:
+                    return grandchild
+    return None
+
+
+def _plain_text(p: Xml) -> str | None:
+    """The text of a paragraph made of runs of text alone, as _texts reads it; None for any other."""
+    pieces = []
+    for element in p.iter(*TEXT):
+        run = element.getparent()
+        if run.tag != W + "r" or run.getparent() is not p:
+            return None
+        tag = element.tag
+        pieces.append((element.text or "") if tag == W + "t" else "\t" if tag == W + "tab" else "\n")
+    return "".join(pieces)
 
 
 def paragraph_text(p: Xml) -> str:
@@ -290,12 +548,12 @@ def _on(toggle: Xml | None) -> bool:
 
 def _hidden_run(r: Xml, hiding_styles: frozenset[str], default: bool) -> bool:
     """Whether a run is hidden: its own w:vanish decides, else its character style, else the paragraph's."""
-    props = r.find(W + "rPr")
+    props = _find(r, W + "rPr")
     if props is not None:
-        vanish = props.find(W + "vanish")
+        vanish = _find(props, W + "vanish")
         if vanish is not None:
             return _on(vanish)
-        style = props.find(W + "rStyle")
+        style = _find(props, W + "rStyle")
         if style is not None and style.get(W + "val") in hiding_styles:
             return True
     return default
@@ -402,8 +660,7 @@ def _page_setup(section: Any) -> PageSetup:
     )
 
 
-def _has_toc(body: Xml) -> bool:
-    for instr in body.iter(W + "instrText"):
-        if (instr.text or "").strip().upper().startswith("TOC"):
-            return True
-    return any((f.get(W + "instr") or "").strip().upper().startswith("TOC") for f in body.iter(W + "fldSimple"))
+def _is_toc(field: Xml) -> bool:
+    """A w:instrText or w:fldSimple whose field instruction is TOC."""
+    instruction = field.text if field.tag == W + "instrText" else field.get(W + "instr")
+    return (instruction or "").strip().upper().startswith("TOC")

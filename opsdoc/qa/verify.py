@@ -8,6 +8,7 @@ value of the workbook must also be found in the document, as its column's render
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -370,19 +371,22 @@ def _page_setup(document: WordDocument, expected: Expectations) -> Iterator[Find
 
 
 def _styles(document: WordDocument, expected: Expectations) -> Iterator[Finding]:
-    uses: dict[str, list[Place]] = {}
+    uses: Counter[str] = Counter()
+    first: dict[str, Paragraph | Table] = {}  # where each style is first used; only that one is located
     for p in document.all_paragraphs():
-        uses.setdefault(p.style, []).append(p.location())
+        uses[p.style] += 1
+        first.setdefault(p.style, p)
     for table in document.tables:
         if table.style:
-            uses.setdefault(table.style, []).append(table.location())
+            uses[table.style] += 1
+            first.setdefault(table.style, table)
     defined = {
         name.casefold() for name in expected.styles
     }  # Word matches built-in names in any case ("toc 1", "TOC 1")
-    for style, locations in uses.items():
+    for style, block in first.items():
         if style.casefold() not in defined:
-            more = f"（共 {len(locations)} 处）" if len(locations) > 1 else ""
-            yield finding("unknown-style", locations[0], f"样式「{style}」不是模板定义的样式{more}")
+            more = f"（共 {uses[style]} 处）" if uses[style] > 1 else ""
+            yield finding("unknown-style", block.location(), f"样式「{style}」不是模板定义的样式{more}")
 
 
 # ---------------------------------------------------------------- nothing lost from the workbook
