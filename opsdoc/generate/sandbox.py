@@ -32,6 +32,7 @@ MAX_INT_BITS = 100_000  # about 30,000 decimal digits
 
 # Filters whose output can be much larger than their input.
 _GROWING_FILTERS = ("replace", "center", "indent", "format", "wordwrap", "join", "truncate")
+_DICT_ATTRIBUTES = frozenset(dir(dict))  # every attribute a dict has: `row.items` is the method
 
 
 class BudgetExceeded(SecurityError):
@@ -149,6 +150,14 @@ class BudgetedEnvironment(SandboxedEnvironment):
                 raise BudgetExceeded(f"模板渲染结果超过 {MAX_OUTPUT:,} 个字符，已停止（模板中的循环过大）")
             kept.append(part)
         return "".join(kept)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`row.name` on a context dict: the item, without first failing to find an attribute
+        (an exception per cell of a register). Only where the sandbox gives the item anyway:
+        a plain dict has no attribute of that name."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
     def loop_steps(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """Every {% for %} iterates through here (see _budgeted_loops)."""
