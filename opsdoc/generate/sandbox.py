@@ -33,6 +33,7 @@ MAX_INT_BITS = 100_000  # about 30,000 decimal digits
 # Filters whose output can be much larger than their input.
 _GROWING_FILTERS = ("replace", "center", "indent", "format", "wordwrap", "join", "truncate")
 _DICT_ATTRIBUTES = frozenset(dir(dict))  # every attribute a dict has: `row.items` is the method
+_LOOP_STEPS = "loop steps"  # the filter every loop iterates through; no template can name it (a space)
 
 
 class BudgetExceeded(SecurityError):
@@ -128,6 +129,7 @@ class BudgetedEnvironment(SandboxedEnvironment):
         del self.filters["safe"]
         for name in _GROWING_FILTERS:
             self.filters[name] = _guard_filter(name, self.filters[name])
+        self.filters[_LOOP_STEPS] = self.loop_steps
 
     def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
         if globals or template_class:
@@ -160,7 +162,8 @@ class BudgetedEnvironment(SandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def loop_steps(self, iterable: Iterable[Any]) -> Iterator[Any]:
-        """Every {% for %} iterates through here (see _budgeted_loops)."""
+        """Every {% for %} iterates through here (see _Budgeted)."""
+        _check_time()
         for item in iterable:
             _budget.steps += 1
             if _budget.steps > MAX_LOOP_STEPS:
@@ -228,13 +231,14 @@ def _refuse_unescaped(tree: nodes.Template) -> None:
 
 class _Budgeted(NodeTransformer):
     """Loops iterate through environment.loop_steps and `~` joins through environment.joined,
-    so every step is counted and every joined text measured."""
+    so every step is counted and every joined text measured.
+
+    A loop reaches loop_steps as a filter, which Jinja calls directly: as a call, each loop of
+    each register row went through the sandbox's checks of what it calls (0.2 s at 20k rows)."""
 
     def visit_For(self, node: nodes.For) -> nodes.For:
         self.generic_visit(node)
-        node.iter = nodes.Call(
-            nodes.EnvironmentAttribute("loop_steps"), [node.iter], [], None, None, lineno=node.lineno
-        )
+        node.iter = nodes.Filter(node.iter, _LOOP_STEPS, [], [], None, None, lineno=node.lineno)
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
