@@ -59,6 +59,18 @@ class _PreparedTemplate(DocxTemplate):  # type: ignore[misc]  # docxtpl ships no
     def patch_xml(self, src_xml: str) -> str:
         return _patched_xml(src_xml)
 
+    def render_xml_part(self, src_xml: str, part: Any, context: dict[str, Any], jinja_env: Any = None) -> str:
+        """docxtpl's, with str.replace for its two regex substitutions around the render (a line
+        break before each paragraph, for Jinja's line numbers): Python 3.11's re calls back into
+        Python for each paragraph of the rendered document (0.2 s at 20k rows). The same text:
+        the patterns are fixed strings, and escaped values hold no "<"."""
+        source = src_xml.replace("<w:p ", "\n<w:p ").replace("<w:p>", "\n<w:p>")
+        self.current_rendering_part = part
+        xml = str(jinja_env.from_string(source).render(context))
+        xml = xml.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")
+        xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        return self.resolve_listing(xml)
+
     def resolve_listing(self, xml: str) -> str:
         """docxtpl's pass turning tab, line feed, \\a and \\f in text into Word runs, paragraphs
         and breaks, on only the paragraphs that hold one of them: the same XML, without a regex
