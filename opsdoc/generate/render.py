@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import docxtpl
 from docx import Document as open_docx
 from docx.opc.oxml import serialize_part_xml
 from docx.opc.phys_pkg import PhysPkgWriter
@@ -28,6 +29,7 @@ from lxml import etree
 from opsdoc.contract.model import Document
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError, TemplateError
+from opsdoc.generate.cache import Cache
 from opsdoc.generate.context import default_template
 from opsdoc.generate.sandbox import BudgetExceeded, UnescapedOutput, jinja_environment, start_budget
 from opsdoc.office.output import deterministic_package
@@ -159,9 +161,13 @@ class TemplateStructureError(ValueError):
     """The rendered document is not well-formed XML."""
 
 
+_PATCHED = Cache("patched", Path(__file__), docxtpl.__version__)
+
+
 @functools.lru_cache(maxsize=32)
 def _patched_xml(src_xml: str) -> str:
-    return str(DocxTemplate.patch_xml(None, src_xml))
+    """docxtpl's tag clean-up of a part: once per process, and kept between runs."""
+    return _PATCHED.get(src_xml.encode(), lambda: str(DocxTemplate.patch_xml(None, src_xml)).encode()).decode()
 
 
 @functools.lru_cache(maxsize=4)

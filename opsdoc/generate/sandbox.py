@@ -9,18 +9,23 @@ or filling memory: every loop, call and operator checks one budget per render.
 from __future__ import annotations
 
 import functools
+import marshal
 import math
 import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
+import jinja2
 from jinja2 import StrictUndefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import markup_join
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
+
+from opsdoc.generate.cache import Cache
 
 # Far above a real register (the 20k-row benchmark renders in seconds, with about
 # 100k loop steps and a body of some tens of MB), far below what hurts the machine.
@@ -50,6 +55,7 @@ class _Budget(threading.local):
 
 
 _budget = _Budget()
+_COMPILED = Cache("code", Path(__file__), jinja2.__version__)
 
 
 def start_budget(seconds: float | None = None) -> None:
@@ -117,7 +123,9 @@ def _guard_filter(name: str, function: Any) -> Any:
 class BudgetedEnvironment(SandboxedEnvironment):
     """Escaped and strict, refuses |safe and {% autoescape %}, and checks the budget.
 
-    Each template part is compiled once per process: a batch renders the same XML many times.
+    Each template part is compiled once per process (a batch renders the same XML many times),
+    and its code kept between runs (opsdoc.generate.cache): what this module does to a template
+    decides the code, so its source is part of the cache's key.
     """
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
@@ -132,10 +140,11 @@ class BudgetedEnvironment(SandboxedEnvironment):
         self.filters[_LOOP_STEPS] = self.loop_steps
 
     def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
-        if globals or template_class:
+        if globals or template_class or not isinstance(source, str):
             return super().from_string(source, globals, template_class)
         if source not in self._compiled:
-            self._compiled[source] = super().from_string(source)
+            code = _COMPILED.get(source.encode(), lambda: marshal.dumps(self.compile(source)))
+            self._compiled[source] = self.template_class.from_code(self, marshal.loads(code), self.make_globals(None))
         return self._compiled[source]
 
     def _parse(self, source: Any, name: Any, filename: Any) -> Any:
