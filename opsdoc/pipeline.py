@@ -6,8 +6,6 @@ import json
 import signal
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -331,6 +329,9 @@ def _in_pool(
     sources: list[Path], out_dir: Path, jobs: int, options: dict[str, Any]
 ) -> Generator[BatchItem, None, list[Path]]:
     """Yield the outcome of each workbook; return those whose worker died before answering."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # a batch's only (≈ 10 ms to import)
+    from concurrent.futures.process import BrokenProcessPool
+
     lost: list[Path] = []
     workers = max(1, min(jobs, len(sources)))
     with ProcessPoolExecutor(max_workers=workers, initializer=_unwind_on_terminate) as pool:
