@@ -17,9 +17,12 @@ from typing import Any, cast
 import docxtpl
 from docx import Document as open_docx
 from docx.opc.oxml import serialize_part_xml
+from docx.opc.part import Part, XmlPart
+from docx.opc.parts.coreprops import CorePropertiesPart
 from docx.opc.phys_pkg import PhysPkgWriter
 from docx.opc.pkgwriter import PackageWriter
 from docx.parts.document import DocumentPart
+from docx.parts.hdrftr import FooterPart, HeaderPart
 from docxtpl import DocxTemplate
 from jinja2 import TemplateError as JinjaError
 from jinja2 import TemplateSyntaxError, UndefinedError
@@ -204,7 +207,22 @@ def _opened(data: bytes) -> _Opened:
         source = package.read("word/document.xml").decode("utf-8", "replace")
     column_loops = re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", source)) is not None
     body = etree.tostring(document.element.body, encoding="unicode", pretty_print=False)  # docxtpl's get_xml
+    for part in document.part.package.parts:
+        if isinstance(part, XmlPart) and not isinstance(part, _RENDERED_PARTS):
+            _as_bytes(part)
     return _Opened(document, body, whole[:start], whole[end:], column_loops)
+
+
+def _as_bytes(part: Any) -> None:
+    """A part no render changes (styles, numbering, settings: the sample's styles are 350 kB of XML)
+    becomes the bytes python-docx would write for it: a copy shares them, a save writes them as they are."""
+    part._blob = part.blob
+    del part._element
+    part.__class__ = Part
+
+
+# The parts a render changes: the body, headers and footers (docxtpl), the core properties (save_document).
+_RENDERED_PARTS = (DocumentPart, HeaderPart, FooterPart, CorePropertiesPart)
 
 
 def where_in_template(template: Path, exc: Exception) -> str:
