@@ -9,7 +9,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -35,7 +35,7 @@ from opsdoc.errors import OpsdocError, TemplateError
 from opsdoc.generate.cache import Cache
 from opsdoc.generate.context import default_template
 from opsdoc.generate.sandbox import BudgetExceeded, UnescapedOutput, jinja_environment, start_budget
-from opsdoc.office.output import deterministic_package
+from opsdoc.office.output import Deflated, deflated, deterministic_package
 from opsdoc.office.package import DOCUMENT, open_package
 
 
@@ -196,6 +196,16 @@ class _Opened:
     head: bytes  # the document part's XML before the body, as python-docx serializes it
     tail: bytes  # and after it
     column_loops: bool
+    blobs: dict[str, bytes]  # the parts kept as bytes, by zip member name
+    compressed: dict[str, Deflated] = field(default_factory=dict)
+
+    def packed(self, name: str, blob: bytes) -> bytes | Deflated:
+        """A document's part as deterministic_package takes it: compressed once if it is the template's."""
+        if self.blobs.get(name) is not blob:
+            return blob
+        if name not in self.compressed:
+            self.compressed[name] = deflated(blob)
+        return self.compressed[name]
 
 
 @functools.lru_cache(maxsize=4)
@@ -207,10 +217,12 @@ def _opened(data: bytes) -> _Opened:
         source = package.read("word/document.xml").decode("utf-8", "replace")
     column_loops = re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", source)) is not None
     body = etree.tostring(document.element.body, encoding="unicode", pretty_print=False)  # docxtpl's get_xml
-    for part in document.part.package.parts:
+    parts = list(document.part.package.parts)
+    for part in parts:
         if isinstance(part, XmlPart) and not isinstance(part, _RENDERED_PARTS):
             _as_bytes(part)
-    return _Opened(document, body, whole[:start], whole[end:], column_loops)
+    blobs = {part.partname.membername: part.blob for part in parts if type(part) is Part}
+    return _Opened(document, body, whole[:start], whole[end:], column_loops, blobs)
 
 
 def _as_bytes(part: Any) -> None:
@@ -348,24 +360,26 @@ def save_document(docx: DocxTemplate, document: Document, context: dict[str, Any
 
 class _Members:
     """python-docx's package writer, collecting the entries instead of compressing them into a zip
-    that deterministic_zip would only decompress and compress again (≈ 20 ms a document)."""
+    that deterministic_zip would only decompress and compress again (≈ 20 ms a document). A part
+    the document shares with its template is compressed once per template."""
 
-    def __init__(self) -> None:
-        self.members: list[tuple[str, bytes]] = []
+    def __init__(self, opened: _Opened) -> None:
+        self.opened = opened
+        self.members: list[tuple[str, bytes | Deflated]] = []
 
     def write(self, pack_uri: Any, blob: bytes) -> None:
-        self.members.append((pack_uri.membername, blob))
+        self.members.append((pack_uri.membername, self.opened.packed(pack_uri.membername, blob)))
 
     def close(self) -> None:
         pass
 
 
-def _members(docx: DocxTemplate) -> list[tuple[str, bytes]]:
+def _members(docx: DocxTemplate) -> list[tuple[str, bytes | Deflated]]:
     """The .docx's entries in the order python-docx's OpcPackage.save writes them."""
     package = docx.docx.part.package
     for part in package.parts:
         part.before_marshal()
-    members = _Members()
+    members = _Members(docx.opened)
     writer = cast(PhysPkgWriter, members)  # it has the two methods PackageWriter calls: write, close
     PackageWriter._write_content_types_stream(writer, package.parts)  # type: ignore[no-untyped-call]  # untyped in python-docx
     PackageWriter._write_pkg_rels(writer, package.rels)  # type: ignore[no-untyped-call]  # untyped in python-docx
