@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import tempfile
@@ -316,6 +317,10 @@ def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: 
     workbooks whose outcome was lost are built again one at a time, so the one that kills its
     worker again is reported by name and every other one is built.
     """
+    from opsdoc.generate.render import open_template
+
+    with contextlib.suppress(OpsdocError):  # a template that cannot be opened is reported for each workbook
+        open_template(options.get("template"))  # forked workers inherit it: opened once, not once per worker
     lost = yield from _in_pool(sources, out_dir, jobs, options)
     for source in lost:
         again = yield from _in_pool([source], out_dir, 1, options)

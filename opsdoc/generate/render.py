@@ -237,6 +237,12 @@ def _as_bytes(part: Any) -> None:
 _RENDERED_PARTS = (DocumentPart, HeaderPart, FooterPart, CorePropertiesPart)
 
 
+def open_template(template: Path | None = None) -> None:
+    """Open the template as a render would (python-docx, docxtpl loaded): a batch does it before
+    its worker processes start, which then share it."""
+    _opened(preflight(template or default_template()))
+
+
 def where_in_template(template: Path, exc: Exception) -> str:
     """The template text around the tag that failed, so an author can find it in Word."""
     from opsdoc.office.docx_text import read_document  # only a failing template needs it
