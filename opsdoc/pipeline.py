@@ -319,8 +319,9 @@ def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: 
     """
     from opsdoc.generate.render import open_template
 
-    with contextlib.suppress(OpsdocError):  # a template that cannot be opened is reported for each workbook
-        open_template(options.get("template"))  # forked workers inherit it: opened once, not once per worker
+    # Forked workers inherit what the parent opened: the template is opened once, not once per worker.
+    with contextlib.suppress(Exception):  # a template that cannot be opened is reported with each workbook
+        open_template(options.get("template"))
     lost = yield from _in_pool(sources, out_dir, jobs, options)
     for source in lost:
         again = yield from _in_pool([source], out_dir, 1, options)
