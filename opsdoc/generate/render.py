@@ -107,9 +107,10 @@ class _PreparedTemplate(DocxTemplate):  # type: ignore[misc]  # docxtpl ships no
     def fix_tables(self, xml: str) -> Any:
         if self.column_loops:
             return super().fix_tables(xml)
-        opening = xml.index(">") + 1  # the serialized body repeats the root's namespace declarations
-        body = re.sub(r'\s+xmlns:\w+="[^"]*"', "", xml[:opening]) + xml[opening:]
-        document = self.opened.head + body.encode("utf-8") + self.opened.tail
+        body = xml.encode("utf-8")  # one copy of a long body, joined without another
+        opening = body.index(b">") + 1  # the serialized body repeats the root's namespace declarations
+        tag = re.sub(r'\s+xmlns:\w+="[^"]*"', "", body[:opening].decode("utf-8")).encode("utf-8")
+        document = b"".join([self.opened.head, tag, memoryview(body)[opening:], self.opened.tail])
         _check_well_formed(document)
         return document
 
