@@ -312,14 +312,14 @@ def _build_one(source: Path, out_dir: Path, options: dict[str, Any]) -> BatchIte
 def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: Any) -> Iterator[BatchItem]:
     """Build every workbook in `jobs` worker processes; yields each outcome as it completes.
 
-    Each worker compiles the template on its first document and reuses it (see render). A
-    worker that dies (a crash in native code, the OOM killer) takes down only its pool: the
-    workbooks whose outcome was lost are built again one at a time, so the one that kills its
-    worker again is reported by name and every other one is built.
+    The parent opens the template before the workers start, and the forked workers inherit it;
+    each compiles it on its first document (or loads the code an earlier run kept) and reuses
+    it (see render). A worker that dies (a crash in native code, the OOM killer) takes down only
+    its pool: the workbooks whose outcome was lost are built again one at a time, so the one that
+    kills its worker again is reported by name and every other one is built.
     """
     from opsdoc.generate.render import open_template
 
-    # Forked workers inherit what the parent opened: the template is opened once, not once per worker.
     with contextlib.suppress(Exception):  # a template that cannot be opened is reported with each workbook
         open_template(options.get("template"))
     lost = yield from _in_pool(sources, out_dir, jobs, options)
