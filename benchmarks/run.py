@@ -16,6 +16,7 @@ so the ratio holds even though absolute times on shared machines vary two-fold:
    untimed first run, as a user's day-to-day runs have.
 
 --quick uses 5k rows, 10 and 4 workbooks. Medians of --repeat runs (default 3; 7 for row 1).
+Both sides run from compiled bytecode, as installed software does (see PYTHONDONTWRITEBYTECODE below).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ SAMPLE = HERE.parent / "samples" / "滨海市第一人民医院信息系统运�
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 # This checkout's opsdoc, here and in every opsdoc process measured, whatever is installed.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))
+# The measured processes run from bytecode, as an installed opsdoc does (pip compiles it at install;
+# site-packages, where docxtpl lives, have theirs): under PYTHONDONTWRITEBYTECODE=1 a checkout
+# compiles its own 10k lines at every start (≈ 80 ms of the sample's 0.8 s), which no user's
+# opsdoc does. Each row's untimed first opsdoc run writes the checkout's __pycache__ (git ignores it).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 from generate import generate  # noqa: E402
 
 MEASURE = (  # runs a command and prints its exit code, wall time and the peak RSS of its largest process

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -313,11 +312,16 @@ def _build_one(source: Path, out_dir: Path, options: dict[str, Any]) -> BatchIte
 def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: Any) -> Iterator[BatchItem]:
     """Build every workbook in `jobs` worker processes; yields each outcome as it completes.
 
-    Each worker compiles the template on its first document and reuses it (see render). A
-    worker that dies (a crash in native code, the OOM killer) takes down only its pool: the
-    workbooks whose outcome was lost are built again one at a time, so the one that kills its
-    worker again is reported by name and every other one is built.
+    The parent opens the template before the workers start, and the forked workers inherit it;
+    each compiles it on its first document (or loads the code an earlier run kept) and reuses
+    it (see render). A worker that dies (a crash in native code, the OOM killer) takes down only
+    its pool: the workbooks whose outcome was lost are built again one at a time, so the one that
+    kills its worker again is reported by name and every other one is built.
     """
+    from opsdoc.generate.render import open_template
+
+    with contextlib.suppress(Exception):  # a template that cannot be opened is reported with each workbook
+        open_template(options.get("template"))
     lost = yield from _in_pool(sources, out_dir, jobs, options)
     for source in lost:
         again = yield from _in_pool([source], out_dir, 1, options)
@@ -331,6 +335,9 @@ def _in_pool(
     sources: list[Path], out_dir: Path, jobs: int, options: dict[str, Any]
 ) -> Generator[BatchItem, None, list[Path]]:
     """Yield the outcome of each workbook; return those whose worker died before answering."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # a batch's only (≈ 10 ms to import)
+    from concurrent.futures.process import BrokenProcessPool
+
     lost: list[Path] = []
     workers = max(1, min(jobs, len(sources)))
     with ProcessPoolExecutor(max_workers=workers, initializer=_unwind_on_terminate) as pool:

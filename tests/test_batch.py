@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import zipfile
 
 import docx
 from click.testing import CliRunner
@@ -132,3 +133,22 @@ def test_a_worker_stopped_mid_write_by_a_dying_neighbour_leaves_no_temporary_fil
     assert first_write.exists()
     assert result.exit_code == 2 and "成功 1" in result.output
     assert [p.name[:17] for p in (tmp_path / "out").iterdir()] == ["QT-YW-GF-BH01-001"]
+
+
+def test_a_batch_with_an_unusable_template_reports_it_for_each_workbook(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copyfile(SAMPLE, folder / "a.xlsx")
+    edit_sample(folder, {"文档信息!B3": "QT-YW-GF-BH02-001"}, name="b.xlsx")
+    template = tmp_path / "公司模板.docx"
+    with zipfile.ZipFile(template, "w") as package:  # a zip, but no Word document inside
+        package.writestr(
+            "[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+        )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["build", str(folder), "-o", str(out), "--jobs", "2", "--template", str(template)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.count("模板不是可用的 Word 文档") == 2, result.output
+    assert not out.exists() or not list(out.iterdir())

@@ -297,6 +297,23 @@ def test_broken_or_hostile_templates_are_refused_with_the_place(tmp_path, old, n
     assert not out.exists()
 
 
+def test_tags_cutting_through_the_document_structure_are_refused(tmp_path):
+    """{% if %} in a paragraph and its {% endif %} in a table cell: the rendered body is not well-formed."""
+    template = _template_variant(tmp_path, "{{ doc.plan_adjust_date }}", "{% if doc.draft %}")
+    cut = tmp_path / "cut.docx"
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(cut, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == "word/document.xml":
+                data = data.decode().replace("{{ budget_total }}", "{% endif %}", 1).encode()
+            target.writestr(entry, data)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(out), "--template", str(cut)])
+    assert result.exit_code == 2, result.output
+    assert "不是有效的 Word XML" in result.output and "标签切断" in result.output
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "content, message",
     [(None, "模板不存在"), (b"not a docx", "不是 .docx"), ("bomb", "压缩炸弹")],

@@ -4,6 +4,7 @@ and every successful build opens, contains what was typed and passes verify --wo
 from __future__ import annotations
 
 import html
+import io
 import re
 import zipfile
 from datetime import date
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsdoc.errors import OpsdocError
+from opsdoc.office.output import ZIP_EPOCH, deflated, deterministic_package
 from opsdoc.pipeline import build, check
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import ILLEGAL_CHARACTER
@@ -131,3 +133,34 @@ def test_any_text_builds_verifies_and_keeps_every_value(tmp_path_factory, texts)
         assert reported <= {"placeholder-text"}, checked.report.to_text()
         return
     _build_and_verify(folder, path, texts)
+
+
+def _zipfile_package(members: list[tuple[str, bytes]]) -> bytes:
+    """The package as zipfile writes it on Unix: what deterministic_package wrote before writing its own records."""
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, content in members:
+            fixed = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            fixed.create_system = 3
+            target.writestr(fixed, content)
+    return packed.getvalue()
+
+
+MEMBERS = st.lists(
+    st.tuples(st.text(st.sampled_from("abc/._[]文档"), min_size=1, max_size=12), st.binary(max_size=3000)),
+    max_size=6,
+    unique_by=lambda member: member[0],
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(members=MEMBERS, precompressed=st.booleans())
+def test_a_package_has_the_bytes_zipfile_writes(members, precompressed):
+    entries = [(name, deflated(content) if precompressed else content) for name, content in members]
+    packed = deterministic_package(entries)
+    assert packed == _zipfile_package(members)
+    with zipfile.ZipFile(io.BytesIO(packed)) as package:
+        assert package.testzip() is None
+        assert [(i.filename, package.read(i)) for i in package.infolist()] == members

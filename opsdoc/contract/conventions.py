@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from re import _constants, _parser  # type: ignore[attr-defined]  # the stdlib parser the re module itself uses
 from typing import Any
@@ -112,6 +111,8 @@ def load_conventions(workbook: Path, config: Path | None = None) -> Conventions:
         return Conventions()
     if path.exists() and not path.is_file():  # reading a FIFO would block forever
         raise UnusableConfig(path, "不是普通文件（文件夹、设备或管道），请给出 .toml 配置文件")
+    import tomllib  # only with an opsdoc.toml
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -26,6 +26,8 @@ from opsdoc.contract.vocabulary import RiskLevel, Role
 
 def _as_text(value: Any) -> Any:
     """Cells typed as numbers or dates still read as the text a manager sees."""
+    if type(value) is str:  # most cells: text as typed
+        return value
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Displayed):

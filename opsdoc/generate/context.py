@@ -39,13 +39,14 @@ def shown_record(
     """One record (or key-value sheet) as the template sees it: every column by its context key."""
     shown: dict[str, Any] = {}
     for column in spec.columns:
-        if (spec.name, index, column.name) in pending:
+        if pending and (spec.name, index, column.name) in pending:
             shown[column.key] = [PENDING] if column.kind == "paragraphs" else PENDING
         else:
             shown[column.key] = column.shown.show(getattr(record, column.name))
-    keys = {c.name: c.key for c in spec.columns}
-    for key, (first, second) in spec.model.joined.items():
-        shown[key] = f"{shown[keys[first]]}/{shown[keys[second]]}"
+    if spec.model.joined:
+        keys = {c.name: c.key for c in spec.columns}
+        for key, (first, second) in spec.model.joined.items():
+            shown[key] = f"{shown[keys[first]]}/{shown[keys[second]]}"
     return shown
 
 

@@ -43,6 +43,7 @@ from typing import IO, Any, TypeAlias
 from lxml import etree
 
 from opsdoc.errors import LibreOfficeMissing, OpsdocError, PdfExportError
+from opsdoc.generate.cache import cache_folder
 from opsdoc.office.docx_text import read_document
 from opsdoc.office.output import deterministic_zip, write_atomic
 
@@ -134,10 +135,6 @@ def _requirements() -> str:
     return _requirements_of(shutil.which("soffice") or shutil.which("libreoffice"), SYSTEM_PYTHON)
 
 
-def _cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opsdoc" / "libreoffice"
-
-
 def _claim_profile() -> tuple[Path, IO[str]] | None:
     """A LibreOffice profile kept between runs, for one helper at a time; None if the cache is not writable.
 
@@ -147,7 +144,7 @@ def _claim_profile() -> tuple[Path, IO[str]] | None:
     holds until it and its LibreOffice are gone).
     """
     try:
-        folder = _cache()
+        folder = cache_folder("libreoffice")
         folder.mkdir(parents=True, exist_ok=True)
         for slot in range(64):
             lock = (folder / f"profile-{slot}.lock").open("a")

@@ -6,9 +6,11 @@ import io
 import os
 import re
 import stat
+import struct
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,16 +36,61 @@ def deterministic_zip(data: bytes) -> bytes:
     return deterministic_package((entry.filename, source.read(entry.filename)) for entry in source.infolist())
 
 
-def deterministic_package(members: Iterable[tuple[str, bytes]]) -> bytes:
-    """An Office file of these (name, content) entries, in this order, with fixed times and attributes."""
-    packed = io.BytesIO()
-    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as target:
-        for name, content in members:
-            fixed = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, content)
-    return packed.getvalue()
+@dataclass(frozen=True)
+class Deflated:
+    """An entry's content compressed as deterministic_package compresses it: a template part that is
+    the same in every document is compressed once (its styles are 800 kB of XML) and written as it is."""
+
+    size: int
+    crc: int
+    data: bytes
+
+
+def deflated(content: bytes) -> Deflated:
+    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)  # zipfile's deflate settings
+    return Deflated(len(content), zlib.crc32(content), packer.compress(content) + packer.flush())
+
+
+# The zip records deterministic_package writes: zipfile's layout for deflated entries of fixed
+# time (ZIP_EPOCH) and attributes (-rw-r--r--, made on Unix).
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_DEFLATE, _VERSION, _UNIX, _UTF8_NAME = 8, 20, 3, 0x800
+_DOS_DATE = (ZIP_EPOCH[0] - 1980) << 9 | ZIP_EPOCH[1] << 5 | ZIP_EPOCH[2]
+_DOS_TIME = ZIP_EPOCH[3] << 11 | ZIP_EPOCH[4] << 5 | ZIP_EPOCH[5] // 2
+_LIMIT = (1 << 31) - 1  # beyond it zipfile would write zip64 records; no document comes near
+
+
+def deterministic_package(members: Iterable[tuple[str, bytes | Deflated]]) -> bytes:
+    """An Office file of these (name, content) entries, in this order, with fixed times and attributes.
+
+    The bytes zipfile writes for them on Unix (and on every platform), written directly so a
+    Deflated entry needs no compressing.
+    """
+    packed: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for name, content in members:
+        entry = content if isinstance(content, Deflated) else deflated(content)
+        if entry.size * 1.05 > _LIMIT:
+            raise ValueError(f"{name}: too large for a zip without zip64 records")
+        try:
+            encoded, flags = name.encode("ascii"), 0
+        except UnicodeEncodeError:
+            encoded, flags = name.encode("utf-8"), _UTF8_NAME
+        # version needed, flags, method, time, date, CRC, sizes, name and extra field lengths
+        sizes = (entry.crc, len(entry.data), entry.size)
+        head = (_VERSION, 0, flags, _DEFLATE, _DOS_TIME, _DOS_DATE, *sizes, len(encoded), 0)
+        packed += [_LOCAL.pack(b"PK\x03\x04", *head), encoded, entry.data]
+        # made by, the same fields, comment length, disk, internal and external attributes, where the entry starts
+        central += [_CENTRAL.pack(b"PK\x01\x02", _VERSION, _UNIX, *head, 0, 0, 0, 0o644 << 16, offset), encoded]
+        offset += _LOCAL.size + len(encoded) + len(entry.data)
+    directory = b"".join(central)
+    count = len(central) // 2
+    if offset + len(directory) > _LIMIT:
+        raise ValueError("too large for a zip without zip64 records")
+    return b"".join([*packed, directory, _END.pack(b"PK\x05\x06", 0, 0, count, count, len(directory), offset, 0)])
 
 
 def safe_file_name(stem: str, suffix: str = "") -> str:

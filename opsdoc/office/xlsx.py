@@ -30,6 +30,7 @@ MAX_ROWS = 100_000  # filled rows per sheet
 MAX_COLUMNS = 256  # columns per sheet: a sheet's <dimension> can claim 16384 and lie
 MAX_AREA = 5_000_000  # rows × columns spanned by the filled cells: the reader holds that grid
 MAX_DIGITS = 15  # digits Excel keeps of a number; an integer longer than that lost its last digits
+_TOO_MANY_DIGITS = 10**MAX_DIGITS
 
 _CHUNK = 1 << 20  # bytes fed to the parser at a time: memory stays flat whatever the part's size
 _NAMESPACES = (
@@ -329,6 +330,7 @@ def _read_sheet(path: Path, archive: zipfile.ZipFile, title: str, part: str, boo
     in_cell = collecting = False
     phonetic = 0  # depth inside <rPh>, whose text is a reading aid, not the value
     text: list[str] = []
+    formats: dict[str | None, _Format] = {}  # a cell's s attribute → its number format
 
     def refuse(message: str) -> None:
         raise _Refused(f"工作表「{title}」{message}")
@@ -409,6 +411,8 @@ def _read_sheet(path: Path, archive: zipfile.ZipFile, title: str, part: str, boo
         elif formula and not raw and inline is None:
             uncached.add(f"{column_letter(column)}{row}")
             value = None
+        elif inline is not None:  # openpyxl writes every text as an inline string: the common case first
+            value = _unescape("".join(inline))
         else:
             value = _value(raw or "")
         cells.append((row, column, value))
@@ -417,8 +421,6 @@ def _read_sheet(path: Path, archive: zipfile.ZipFile, title: str, part: str, boo
         problems[f"{column_letter(column)}{row}"] = (code, message)
 
     def _value(raw: str) -> Any:
-        if inline is not None:
-            return _unescape("".join(inline))
         if kind == "s":
             index = _number(raw)
             if index >= len(book.strings):
@@ -441,15 +443,17 @@ def _read_sheet(path: Path, archive: zipfile.ZipFile, title: str, part: str, boo
         if not math.isfinite(number):
             problem("bad-number", f"「{raw.strip()}」不是有效的数字，请重新输入该单元格")
             return None
-        if abs(number) >= 10**MAX_DIGITS:  # an ID typed as a number: Excel kept only its first digits
+        if abs(number) >= _TOO_MANY_DIGITS:  # an ID typed as a number: Excel kept only its first digits
             problem(
                 "number-too-long",
                 f"数字「{raw.strip()}」超过 Excel 能保存的 {MAX_DIGITS} 位有效数字，末尾几位已丢失："
                 "请把单元格设为文本格式后重新输入（或在前面加英文单引号 '）",
             )
             return None
-        index = _number(style) if style else 0
-        number_format = book.styles[index] if index < len(book.styles) else _GENERAL
+        number_format = formats.get(style)
+        if number_format is None:
+            index = _number(style) if style else 0
+            number_format = formats[style] = book.styles[index] if index < len(book.styles) else _GENERAL
         if number_format.date:
             return book.dates.convert(number, number_format)
         return _shown(number, number_format)

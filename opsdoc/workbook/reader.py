@@ -78,55 +78,62 @@ class WorkbookReader:
         return data
 
     def _grid(self, spec: SheetSpec, sheet: Sheet) -> list[list[Any]]:
-        """Cell values by (row, column), checked and cleaned; None for empty or unusable cells."""
+        """Cell values by (row, column), checked and cleaned; None for empty or unusable cells.
+
+        A cell is named (B3) only when it is reported: naming each of a register's cells
+        cost a tenth of reading it."""
         grid: list[list[Any]] = []
+        flagged = sheet.uncached or sheet.problems or sheet.errors  # cells the sheet reader could not read
         for r, row in enumerate(sheet.rows, start=1):
             values = []
             for c, value in enumerate(row, start=1):
-                at = f"{column_letter(c)}{r}"
-                ref = f"{spec.title}!{at}"
-                if at in sheet.uncached:
-                    self.report(
-                        "formula-no-value",
-                        spec.title,
-                        ref,
-                        "公式没有计算结果：请在 Excel/WPS 中打开并保存后再试，或直接填写数值",
-                    )
-                    value = _BLOCKED
-                elif at in sheet.problems:
-                    code, message = sheet.problems[at]
-                    self.report(code, spec.title, ref, message)
-                    value = _BLOCKED
-                elif at in sheet.errors:
-                    self.report(
-                        "error-cell", spec.title, ref, f"单元格是错误值 {sheet.errors[at]}，请改正公式或填写实际内容"
-                    )
-                    value = _BLOCKED
-                elif isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-                    self.report(
-                        "cell-too-long",
-                        spec.title,
-                        ref,
-                        f"单元格有 {len(value)} 个字符，超过 Excel 单元格上限 {MAX_CELL_CHARS}：请拆分或精简",
-                    )
+                if flagged and self._unreadable(spec, sheet, f"{column_letter(c)}{r}"):
                     value = _BLOCKED
                 elif isinstance(value, str):
-                    value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-                    bad = ILLEGAL_CHARACTER.search(value)
-                    if bad:
+                    if len(value) > MAX_CELL_CHARS:
                         self.report(
-                            "illegal-character",
+                            "cell-too-long",
                             spec.title,
-                            ref,
-                            f"含有 Word 无法保存的控制字符 U+{ord(bad.group()):04X}，请删除后重新输入该单元格",
+                            f"{spec.title}!{column_letter(c)}{r}",
+                            f"单元格有 {len(value)} 个字符，超过 Excel 单元格上限 {MAX_CELL_CHARS}：请拆分或精简",
                         )
                         value = _BLOCKED
-                    elif value == "":
-                        value = None
+                    else:
+                        value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+                        bad = ILLEGAL_CHARACTER.search(value)
+                        if bad:
+                            self.report(
+                                "illegal-character",
+                                spec.title,
+                                f"{spec.title}!{column_letter(c)}{r}",
+                                f"含有 Word 无法保存的控制字符 U+{ord(bad.group()):04X}，请删除后重新输入该单元格",
+                            )
+                            value = _BLOCKED
+                        elif value == "":
+                            value = None
                 values.append(value)
             grid.append(values)
         self._unmerge(spec, sheet, grid)
         return grid
+
+    def _unreadable(self, spec: SheetSpec, sheet: Sheet, at: str) -> bool:
+        """Report the cell at `at` if the sheet reader could not read its value."""
+        ref = f"{spec.title}!{at}"
+        if at in sheet.uncached:
+            self.report(
+                "formula-no-value",
+                spec.title,
+                ref,
+                "公式没有计算结果：请在 Excel/WPS 中打开并保存后再试，或直接填写数值",
+            )
+        elif at in sheet.problems:
+            code, message = sheet.problems[at]
+            self.report(code, spec.title, ref, message)
+        elif at in sheet.errors:
+            self.report("error-cell", spec.title, ref, f"单元格是错误值 {sheet.errors[at]}，请改正公式或填写实际内容")
+        else:
+            return False
+        return True
 
     def _unmerge(self, spec: SheetSpec, sheet: Sheet, grid: list[list[Any]]) -> None:
         """A table's merge down one column means one value for those rows (a manager's merged 服务方式):
@@ -151,23 +158,19 @@ class WorkbookReader:
                     f"{where}中的合并单元格 {area} 无法确定每个单元格的值：请取消合并，并在每个单元格中填写内容",
                 )
 
-    def _check_text(self, sheet: str, ref: str, value: Any) -> None:
-        if isinstance(value, str):
-            match = PLACEHOLDER.search(value)
-            if match:
-                self.report(
-                    "placeholder-text",
-                    sheet,
-                    ref,
-                    f"「{match.group().strip()}」是模板占位内容，请替换为本项目的实际内容",
-                )
-
     def _take(self, spec: SheetSpec, loc: Loc, ref: str, value: Any, into: Record, key: str) -> None:
         self.cells.refs[loc] = ref
         if value is _BLOCKED:
             self.blocked.add(loc)
         elif value is not None:
-            self._check_text(spec.title, ref, value)
+            placeholder = PLACEHOLDER.search(value) if isinstance(value, str) else None
+            if placeholder:
+                self.report(
+                    "placeholder-text",
+                    spec.title,
+                    ref,
+                    f"「{placeholder.group().strip()}」是模板占位内容，请替换为本项目的实际内容",
+                )
             into[key] = value
 
     def _table(self, spec: SheetSpec, grid: list[list[Any]]) -> list[Record]:
@@ -189,17 +192,19 @@ class WorkbookReader:
                 self.report("missing-column", spec.title, f"{spec.title}!1:1", f"缺少必填列「{col.label}」：{col.hint}")
                 self.blocked.add((spec.title, "*", col.label))
         records: list[Record] = []
+        found = [(label, c, f"{spec.title}!{column_letter(c + 1)}") for label, c in columns.items()]
+        absent = [col.label for col in spec.columns if col.label not in columns]
         for r, row in enumerate(grid[1:], start=2):
             if all(v is None for v in row):
                 continue
             index = len(records)
             record: Record = {}
-            for label, c in columns.items():
-                ref = f"{spec.title}!{column_letter(c + 1)}{r}"
-                self._take(spec, (spec.title, index, label), ref, row[c] if c < len(row) else None, record, label)
-            for col in spec.columns:
-                if col.label not in columns:
-                    self.cells.refs[(spec.title, index, col.label)] = f"{spec.title}!{r}:{r}"
+            for label, c, column in found:
+                self._take(
+                    spec, (spec.title, index, label), f"{column}{r}", row[c] if c < len(row) else None, record, label
+                )
+            for label in absent:
+                self.cells.refs[(spec.title, index, label)] = f"{spec.title}!{r}:{r}"
             records.append(record)
         if not records:
             self.cells.refs[(spec.title,)] = f"{spec.title}!A2"
