@@ -201,6 +201,18 @@ def test_bad_cells_are_findings_and_nothing_is_written(tmp_path, changes, expect
     assert not out.exists()
 
 
+def test_a_version_too_long_for_the_documents_properties_is_reported_not_crashed(tmp_path):
+    """Word's core properties hold 255 characters: a 版本号 beyond that used to end a draft build
+    in an internal error; it is reported at its cell, and a draft marks it 〔待填写〕."""
+    workbook = edit_sample(tmp_path, {"文档信息!B4": "V" + "1" * 300})
+    checked = CliRunner().invoke(main, ["check", str(workbook)])
+    assert checked.exit_code == 1
+    assert "文档信息!B4  错误 [bad-value] 版本号：太长（共 301 个字符，最多 100 个）" in checked.output
+    draft = CliRunner().invoke(main, ["build", str(workbook), "-o", str(tmp_path / "out"), "--draft"])
+    assert draft.exit_code == 0, draft.output
+    assert [p.name.endswith("_〔待填写〕_草稿.docx") for p in (tmp_path / "out").iterdir()] == [True]
+
+
 def test_a_cell_longer_than_excel_allows(tmp_path):
     """openpyxl will not write such a cell, but other tools do; the XML is edited directly."""
     import re

@@ -45,11 +45,21 @@ def _as_text(value: Any) -> Any:
     return value if isinstance(value, (str, list)) else str(value)
 
 
+IDENTIFIER_CHARS = 100  # a file name holds 255 bytes; Word's core properties hold 255 characters
+
+
 def _as_identifier(value: Any) -> Any:
     """Codes and versions as the file system and the rules must see them: an IME's full-width
     `Ｖ２．０` is `V2.0` (NFKC), so one version never has two spellings."""
     text = _as_text(value)
-    return unicodedata.normalize("NFKC", text).strip() if isinstance(text, str) else text
+    if not isinstance(text, str):
+        return text
+    text = unicodedata.normalize("NFKC", text).strip()
+    if len(text) > IDENTIFIER_CHARS:
+        raise PydanticCustomError(
+            "bad-value", "太长（共 {count} 个字符，最多 {limit} 个）", {"count": len(text), "limit": IDENTIFIER_CHARS}
+        )
+    return text
 
 
 def _as_paragraphs(value: Any) -> Any:

@@ -265,7 +265,7 @@ class WorkbookReader:
         elif kind == "literal_error":
             choices = "/".join(spec.column(str(label)).choices)
             self.report("bad-choice", spec.title, ref, f"「{error['input']}」不是可选值，请从下拉列表中选择：{choices}")
-        elif kind in ("bad-date", "bad-number", "bad-choice"):
+        elif kind in ("bad-date", "bad-number", "bad-choice", "bad-value"):
             self.report(kind, spec.title, ref, f"{label}：{error['msg']}" if label else error["msg"])
         else:  # a value of a shape no contract type expects; say so rather than lose it
             self.report("bad-value", spec.title, ref, f"{label}：值无法识别（{error['msg']}）")
