@@ -758,11 +758,12 @@ def test_a_fixed_count_inside_a_repetition_is_accepted(tmp_path):
     assert CliRunner().invoke(main, ["check", str(workbook)]).exit_code == 0
 
 
-def test_an_overlong_code_is_not_matched_against_the_company_pattern(tmp_path):
+def test_an_overlong_code_is_reported_at_its_cell_before_the_company_pattern_sees_it(tmp_path):
     (tmp_path / "opsdoc.toml").write_text("file_code_pattern = 'QT-[A-Z0-9-]+'\n", encoding="utf-8")
     workbook = edit_sample(tmp_path, {"文档信息!B3": "QT-" + "A" * 300})
     result = CliRunner().invoke(main, ["check", str(workbook)])
-    assert result.exit_code == 1 and "[file-code-format]" in result.output
+    assert result.exit_code == 1 and "[file-code-format]" not in result.output
+    assert "文档信息!B3  错误 [bad-value] 文件编码：太长（共 303 个字符，最多 100 个）" in result.output
 
 
 def test_a_template_that_runs_past_the_deadline_is_stopped(tmp_path, monkeypatch):
