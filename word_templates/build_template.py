@@ -195,10 +195,10 @@ def define_headings(document):
             f'<w:keepNext/><w:keepLines/><w:spacing w:before="120" w:after="60"/>{outline}',
             looks[name],
         )
+    defined = {style.name for style in document.styles}
     for name, rpr in looks.items():
-        linked = f"{name} Char"
-        if linked in [style.name for style in document.styles]:
-            restyle(document.styles[linked], rpr=rpr)
+        if f"{name} Char" in defined:
+            restyle(document.styles[f"{name} Char"], rpr=rpr)
 
 
 def heading_numbering(document):
@@ -288,10 +288,11 @@ def para(container, text="", style=BODY):
 
 
 def lines(container, expr, style=BODY, shown="{{ line }}"):
-    """One paragraph per item of a [lines] list; docxtpl drops the tag paragraphs."""
+    """One paragraph per item of a [lines] list (returned, to be formatted); docxtpl drops the tag paragraphs."""
     para(container, f"{{%p for line in {expr} %}}", style)
-    para(container, shown, style)
+    item = para(container, shown, style)
     para(container, "{%p endfor %}", style)
+    return item
 
 
 def numbered_lines(container, expr):
@@ -641,9 +642,7 @@ def chapter(document, number):
 
 def chapter_notes(document, number):
     """Extra paragraphs the workbook adds at the end of the chapter, spaced from a table above."""
-    para(document, f"{{%p for line in notes.c{number} %}}")
-    after_table(para(document, "{{ line }}"))
-    para(document, "{%p endfor %}")
+    after_table(lines(document, f"notes.c{number}"))
 
 
 def chapter_1(document):

@@ -7,7 +7,6 @@ import copy
 import functools
 import io
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -214,10 +213,8 @@ def _opened(data: bytes) -> _Opened:
     document = open_docx(io.BytesIO(data))
     whole = serialize_part_xml(document.element)
     start, end = whole.index(b"<w:body"), whole.rindex(b"</w:body>") + len(b"</w:body>")
-    with zipfile.ZipFile(io.BytesIO(data)) as package:
-        source = package.read("word/document.xml").decode("utf-8", "replace")
-    column_loops = re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", source)) is not None
     body = etree.tostring(document.element.body, encoding="unicode", pretty_print=False)  # docxtpl's get_xml
+    column_loops = re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", body)) is not None
     parts = list(document.part.package.parts)
     for part in parts:
         if isinstance(part, XmlPart) and not isinstance(part, _RENDERED_PARTS):

@@ -140,8 +140,13 @@ class TableColumn:
         """The cell's text without what the template puts around each line (a bullet, a number)."""
         if self.line is None:
             return cell
-        lines = cell.split("\n")
-        return "\n".join(m.group("line") if (m := self.line.fullmatch(line)) else line for line in lines)
+        return "\n".join(unmarked(self.line, line) for line in cell.split("\n"))
+
+
+def unmarked(shown: re.Pattern[str], line: str) -> str:
+    """A line without the bullet or number the template prints before it (`shown`); as it is if it has none."""
+    found = shown.fullmatch(line)
+    return found.group("line") if found else line
 
 
 LINE_IN_LOOP = re.compile(r"\{%p\s+for\s+line\s+in\s+[\w.]+\s*%\}\n(.*?)\n\{%p\s+(?:else|endfor)", re.S)
@@ -295,7 +300,7 @@ def read_layout(template: Path) -> Layout:
         if lines and depth == 0:
             in_loop = target(lines.group(1))
             slots.append(Slot("lines", lines=in_loop))
-        elif depth == 1 and slots and slots[-1].lines is in_loop and "{{ line }}" in text != "{{ line }}":
+        elif depth == 1 and slots and slots[-1].lines is in_loop and "{{ line }}" in text and text != "{{ line }}":
             slots[-1] = Slot("lines", lines=in_loop, line=_shown_line(text))  # each line with a number before it
         for tag in BLOCK_TAG.findall(blocks):
             depth += 1 if tag in ("for", "if") else -1

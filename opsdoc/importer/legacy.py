@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from opsdoc.contract.findings import Cell, Finding, Place, finding
 from opsdoc.contract.model import SHEET_BY_NAME, SHEETS, ColumnSpec, SheetSpec
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, SECTION_STYLE
-from opsdoc.importer.layout import Layout, Pairs, Sentence, Slot, Target, TemplateTable, norm
+from opsdoc.importer.layout import Layout, Pairs, Sentence, Slot, Target, TemplateTable, norm, unmarked
 from opsdoc.importer.values import Read, read_date, read_value, split_period
 from opsdoc.office.docx_text import Paragraph, Table, WordDocument, shorten
 
@@ -127,7 +127,7 @@ class LegacyReader:
             key = (place.sheet.name, place.columns[0].name, place.chapter)
             lines = [line for line in text.split("\n") if line.strip()]
             if here.line:
-                lines = [m.group("line") if (m := here.line.fullmatch(line.strip())) else line for line in lines]
+                lines = [unmarked(here.line, line.strip()) for line in lines]
             self.lines.setdefault(key, []).extend(lines)
         else:
             self._foreign(p)
