@@ -44,8 +44,8 @@ from lxml import etree
 
 from opsdoc.errors import LibreOfficeMissing, OpsdocError, PdfExportError
 from opsdoc.generate.cache import cache_folder
-from opsdoc.office.docx_text import read_document
-from opsdoc.office.output import deterministic_zip, write_atomic
+from opsdoc.office.docx_text import modified_time
+from opsdoc.office.output import with_member, write_atomic
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's python3, the one python3-uno installs into
 HELPER = Path(__file__).with_name("uno_export.py")
@@ -94,7 +94,7 @@ def export_pdf(
     docx_path, pdf_path = Path(docx_path), Path(pdf_path)
     # Read first: a file that is not a .docx gets its clear message, and the PDF is dated from
     # the document (the last 批准日期 for an opsdoc build), not from the clock.
-    created = read_document(docx_path).modified or datetime(1980, 1, 1)
+    created = modified_time(docx_path) or datetime(1980, 1, 1)
     soffice = _requirements()
     options = {"archival": True, "keywords": list(archival.keywords)} if archival else {}
     with tempfile.TemporaryDirectory(prefix="opsdoc-pdf-") as work:
@@ -372,10 +372,9 @@ def _numbered_fonts(data: bytes) -> bytes:
         if found.group(1) == number:
             continue
         clear, secret = int(match.group(2)), int(match.group(3))
-        private = _eexec_decrypt(content[clear : clear + secret])
         changed = (
             UNIQUE_ID.sub(b"/UniqueID " + number + b" def", content[:clear])
-            + _eexec_encrypt(UNIQUE_ID.sub(b"/UniqueID " + number + b" def", private))
+            + _renumbered(content[clear : clear + secret], number)
             + content[clear + secret :]
         )
         packer = zlib.compressobj(6, zlib.DEFLATED, 15, 9)  # LibreOffice's settings: the same bytes as a first export
@@ -406,22 +405,47 @@ def _numbered_fonts(data: bytes) -> bytes:
     return b"".join(pieces) + xref
 
 
+# Type 1 eexec encryption (Adobe Type 1 Font Format, 7.2): each byte is xored with the high byte
+# of a key that then moves on with the cipher byte, key' = (cipher + key)·52845 + 22719 mod 2¹⁶.
+EEXEC_KEY = 55665
+_NEXT_KEY = [(x * 52845 + 22719) & 0xFFFF for x in range(0x10000 + 0x100)]  # indexed by cipher + key
+
+
 def _eexec_decrypt(secret: bytes) -> bytes:
-    """Type 1 eexec decryption (Adobe Type 1 Font Format, 7.2): r = 55665, c1 = 52845, c2 = 22719."""
-    plain, r = bytearray(len(secret)), 55665
+    plain, key = bytearray(len(secret)), EEXEC_KEY
     for i, cipher in enumerate(secret):
-        plain[i] = cipher ^ (r >> 8)
-        r = ((cipher + r) * 52845 + 22719) & 0xFFFF
+        plain[i] = cipher ^ (key >> 8)
+        key = _NEXT_KEY[cipher + key]
     return bytes(plain)
 
 
-def _eexec_encrypt(plain: bytes) -> bytes:
-    secret, r = bytearray(len(plain)), 55665
-    for i, byte in enumerate(plain):
-        cipher = byte ^ (r >> 8)
-        secret[i] = cipher
-        r = ((cipher + r) * 52845 + 22719) & 0xFFFF
-    return bytes(secret)
+def _renumbered(secret: bytes, number: bytes) -> bytes:
+    """The encrypted private dictionary with its /UniqueID set to `number` (as long as the old one).
+
+    The key chains through every cipher byte, so all that follows the number is encrypted anew.
+    In one pass: the old key stream decrypts, the new one encrypts, a byte's new cipher is its
+    old one xor both keys. LibreOffice writes the number in the first few hundred bytes.
+    """
+    found = UNIQUE_ID.search(_eexec_decrypt(secret[:4096])) or UNIQUE_ID.search(_eexec_decrypt(secret))
+    if found is None:
+        return secret
+    at, next_key = found.start(1), _NEXT_KEY  # a local name: this loop runs for every byte of the font
+    key = EEXEC_KEY
+    for cipher in secret[:at]:
+        key = next_key[cipher + key]
+    old = new = key
+    renewed = bytearray(secret[:at])
+    append = renewed.append
+    for digit, cipher in zip(number, secret[at : at + len(number)], strict=True):
+        old = next_key[cipher + old]
+        append(digit ^ (new >> 8))
+        new = next_key[renewed[-1] + new]
+    for cipher in secret[at + len(number) :]:
+        recast = cipher ^ ((old ^ new) >> 8)
+        append(recast)
+        old = next_key[cipher + old]
+        new = next_key[recast + new]
+    return bytes(renewed)
 
 
 # ---------------------------------------------------------------- the TOC field of the .docx
@@ -466,7 +490,7 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
         parent.remove(old)
 
     document = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-    return _replace_member(package, "word/document.xml", document)
+    return with_member(data, "word/document.xml", document)
 
 
 def _toc_field(root: Element) -> tuple[Element, Element, Element] | None:
@@ -543,11 +567,3 @@ def _toc_paragraph(entry: TocEntry, style_ids: dict[int, str]) -> Element:
             text.set(XML_SPACE, "preserve")
             text.text = content
     return paragraph
-
-
-def _replace_member(package: zipfile.ZipFile, name: str, content: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
-        for entry in package.infolist():
-            target.writestr(entry.filename, content if entry.filename == name else package.read(entry.filename))
-    return deterministic_zip(buffer.getvalue())

@@ -157,6 +157,26 @@ def read_document(path: Path | str) -> WordDocument:
         raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
 
 
+def modified_time(path: Path | str) -> datetime | None:
+    """The .docx's core property "modified", read from that part alone (the PDF is dated from it).
+
+    Raises UnusableDocument as read_document does; None when the package has no core properties.
+    """
+    path = Path(path)
+    _preflight(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            relationships = etree.fromstring(archive.read("_rels/.rels"))
+            for relationship in relationships:
+                if relationship.get("Type") == RT.CORE_PROPERTIES:
+                    target = relationship.get("Target", "").lstrip("/")
+                    properties = parse_xml(archive.read(target)) if target in archive.namelist() else None
+                    return properties.modified_datetime if properties is not None else None
+    except Exception as exc:  # a damaged package: as read_document reports it
+        raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
+    return None
+
+
 # The main document part as python-docx is handed it: the body is streamed instead (see _Body).
 EMPTY_DOCUMENT = f'<w:document xmlns:w="{W[1:-1]}"/>'.encode()
 

@@ -36,6 +36,28 @@ def deterministic_zip(data: bytes) -> bytes:
     return deterministic_package((entry.filename, source.read(entry.filename)) for entry in source.infolist())
 
 
+def with_member(data: bytes, name: str, content: bytes) -> bytes:
+    """The Office file with entry `name` holding `content`, packed as deterministic_package packs.
+
+    The other entries keep the compressed bytes they have: in a file deterministic_package
+    wrote, they are what compressing them again would give.
+    """
+    source = zipfile.ZipFile(io.BytesIO(data))
+    return deterministic_package(
+        (entry.filename, content if entry.filename == name else _packed(data, source, entry))
+        for entry in source.infolist()
+    )
+
+
+def _packed(data: bytes, source: zipfile.ZipFile, entry: zipfile.ZipInfo) -> Deflated | bytes:
+    if entry.compress_type != zipfile.ZIP_DEFLATED:
+        return source.read(entry)
+    # The local header: 30 bytes, then the name and the extra field, whose lengths end it.
+    name_length, extra_length = struct.unpack_from("<2H", data, entry.header_offset + 26)
+    start = entry.header_offset + 30 + name_length + extra_length
+    return Deflated(entry.file_size, entry.CRC, data[start : start + entry.compress_size])
+
+
 @dataclass(frozen=True)
 class Deflated:
     """An entry's content compressed as deterministic_package compresses it: a template part that is
