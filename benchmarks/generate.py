@@ -14,6 +14,8 @@ SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "滨海市第一�
 CATEGORIES = ["资产", "场所", "人员", "应用", "数据", "业务", "系统", "资源", "安全", "管理"]
 PLAN = ["服务需求", "服务目标计划", "人员职责分工", "任务分解计划", "交付计划"]
 TEAM = ["周建峰", "李振宇", "王思佳", "赵明远", "孙国栋"]
+QUALITY = ["过程质量", "结果质量", "验收标准", "归档文档", "质量保障措施", "改进计划"]
+KEPT = {"预算"}  # the sample's rows stay (资源计划 names its budget items) and the generated follow
 # Share of the rows each register gets.
 SHARES = {
     "服务目录": 0.3,
@@ -81,7 +83,7 @@ def _rows(kind: str, count: int):
         elif kind == "预算":
             yield [f"预算项{i + 1}", "采购", 1000 + i, "按合同单价测算"]
         elif kind == "质量与验收":
-            yield [["过程质量", "结果质量", "验收标准", "归档文档"][i % 4], f"质量要求{i + 1}", "服务合同"]
+            yield [QUALITY[i % len(QUALITY)], f"质量要求{i + 1}", "服务合同"]
         elif kind == "合同指标":
             yield [f"指标{i + 1}", "按合同约定", f"第{i + 1}条", f"P{i % 4 + 1}"]
 
@@ -90,7 +92,8 @@ def generate(rows: int, target: Path) -> None:
     book = openpyxl.load_workbook(SAMPLE)
     for kind, share in SHARES.items():
         sheet = book[kind]
-        _clear(sheet)
+        if kind not in KEPT:
+            _clear(sheet)
         for values in _rows(kind, max(int(rows * share), 4)):
             sheet.append(values)
     revisions = book["修订记录"]
