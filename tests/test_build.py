@@ -1,6 +1,9 @@
 """Building the controlled .docx from a workbook, end to end."""
 
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -386,3 +389,25 @@ def test_a_project_without_process_exceptions_says_so(tmp_path):
     text = paragraphs(build(workbook, tmp_path / "out").output)
     assert "本项目没有流程特例，服务流程均按公司IT服务管理体系相关管理程序执行。" in text
     assert not any(t.startswith("1．变更管理") for t in text)
+
+
+START = """
+import os, sys
+from opsdoc.cli import main
+try:
+    main(["build", sys.argv[1], "-o", sys.argv[2]])
+except SystemExit as exit:
+    print(exit.code, repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")), "asyncio" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "__all__"), ("", ""), ("logfire", "logfire")])
+def test_a_build_starts_light_and_keeps_the_users_plugin_setting(tmp_path: Path, given: str | None, seen: str) -> None:
+    """What docs/performance.md counts on for the start-up: no asyncio (typing_extensions ≥ 4.16),
+    pydantic plugins off unless the user says otherwise, as docs/cli.md documents."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if given is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = given
+    command = [sys.executable, "-c", START, str(SAMPLE), str(tmp_path)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines()[-1] == f"0 {seen!r} False"
