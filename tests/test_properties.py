@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsdoc.errors import OpsdocError
-from opsdoc.office.output import ZIP_EPOCH, deflated, deterministic_package
+from opsdoc.office.output import ZIP_EPOCH, deflated, deterministic_package, with_member
 from opsdoc.pipeline import build, check
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import ILLEGAL_CHARACTER
@@ -164,3 +164,13 @@ def test_a_package_has_the_bytes_zipfile_writes(members, precompressed):
     with zipfile.ZipFile(io.BytesIO(packed)) as package:
         assert package.testzip() is None
         assert [(i.filename, package.read(i)) for i in package.infolist()] == members
+
+
+@settings(max_examples=200, deadline=None)
+@given(members=MEMBERS.filter(bool), data=st.data())
+def test_replacing_one_entry_gives_the_package_written_whole(members, data):
+    """with_member keeps the other entries' compressed bytes: the result is what packing it all again gives."""
+    name = data.draw(st.sampled_from([member[0] for member in members]))
+    content = data.draw(st.binary(max_size=3000))
+    replaced = [(n, content if n == name else c) for n, c in members]
+    assert with_member(deterministic_package(members), name, content) == deterministic_package(replaced)
