@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +31,24 @@ def edit_sample(
         book[sheet].delete_rows(row)
     path = tmp_path / name
     book.save(path)
+    return path
+
+
+def template_variant(tmp_path: Path, *replacements: tuple[str, str], part: str = "word/document.xml") -> Path:
+    """The bundled template with each (old, new) of `replacements` made in turn, once, in one package part."""
+    from opsdoc.generate.render import default_template
+
+    path = tmp_path / "公司模板.docx"
+    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(path, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == part:
+                text = data.decode()
+                for old, new in replacements:
+                    assert old in text, old
+                    text = text.replace(old, new, 1)
+                data = text.encode()
+            target.writestr(entry, data)
     return path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from opsdoc.cli import main
 from opsdoc.generate import render, sandbox
 from opsdoc.generate.cache import Cache
 from opsdoc.pipeline import build
-from tests.support import SAMPLE
+from tests.support import SAMPLE, template_variant
 
 
 @pytest.fixture
@@ -48,15 +47,7 @@ def test_a_later_run_renders_from_the_cache_without_compiling(cache, tmp_path, m
 
 
 def test_a_refused_template_is_refused_again_by_a_later_run(cache, tmp_path):
-    from opsdoc.generate.render import default_template
-
-    template = tmp_path / "公司模板.docx"
-    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(template, "w") as target:
-        for entry in source.infolist():
-            data = source.read(entry.filename)
-            if entry.filename == "word/document.xml":
-                data = data.decode().replace("{{ doc.customer_confirmer }}", "{{ doc.title|safe }}", 1).encode()
-            target.writestr(entry, data)
+    template = template_variant(tmp_path, ("{{ doc.customer_confirmer }}", "{{ doc.title|safe }}"))
     for _ in range(2):
         result = CliRunner().invoke(
             main, ["build", str(SAMPLE), "-o", str(tmp_path / "out"), "--template", str(template)]

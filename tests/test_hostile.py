@@ -17,7 +17,7 @@ from lxml import etree
 import opsdoc.office.output
 import opsdoc.office.xlsx
 from opsdoc.cli import main
-from tests.support import REPO, SAMPLE, SAMPLE_DOCX, edit_sample
+from tests.support import REPO, SAMPLE, SAMPLE_DOCX, edit_sample, template_variant
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -253,19 +253,6 @@ def test_a_date_serial_beyond_any_date_is_a_bad_date(tmp_path):
     assert result.exit_code == 1 and "服务周期!B2  错误 [bad-date]" in result.output
 
 
-def _template_variant(tmp_path: Path, old: str, new: str) -> Path:
-    from opsdoc.generate.render import default_template
-
-    path = tmp_path / "公司模板.docx"
-    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(path, "w") as target:
-        for entry in source.infolist():
-            data = source.read(entry.filename)
-            if entry.filename == "word/document.xml":
-                data = data.decode().replace(old, new, 1).encode()
-            target.writestr(entry, data)
-    return path
-
-
 TEMPLATE_CASES = [
     ("{{ doc.customer_confirmer }}", "{{ doc.customer_confirmer ", "语法错误", "{{ doc.customer_confirmer ），"),
     ("{{ doc.customer_confirmer }}", "{{ doc.nope }}", "不存在的名称", "{{ doc.nope }}"),
@@ -299,7 +286,7 @@ TEMPLATE_CASES = [
 
 @pytest.mark.parametrize("old, new, message, excerpt", TEMPLATE_CASES)
 def test_broken_or_hostile_templates_are_refused_with_the_place(tmp_path, old, new, message, excerpt):
-    template = _template_variant(tmp_path, old, new)
+    template = template_variant(tmp_path, (old, new))
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(out), "--template", str(template)])
     assert result.exit_code == 2, result.output
@@ -311,7 +298,7 @@ def test_broken_or_hostile_templates_are_refused_with_the_place(tmp_path, old, n
 
 def test_tags_cutting_through_the_document_structure_are_refused(tmp_path):
     """{% if %} in a paragraph and its {% endif %} in a table cell: the rendered body is not well-formed."""
-    template = _template_variant(tmp_path, "{{ doc.plan_adjust_date }}", "{% if doc.draft %}")
+    template = template_variant(tmp_path, ("{{ doc.plan_adjust_date }}", "{% if doc.draft %}"))
     cut = tmp_path / "cut.docx"
     with zipfile.ZipFile(template) as source, zipfile.ZipFile(cut, "w") as target:
         for entry in source.infolist():
@@ -772,14 +759,14 @@ def test_a_template_that_runs_past_the_deadline_is_stopped(tmp_path, monkeypatch
 
     monkeypatch.setattr(opsdoc.generate.sandbox, "MAX_SECONDS", 1.0)
     recursion = "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}"
-    template = _template_variant(tmp_path, "{{ doc.customer_confirmer }}", recursion)
+    template = template_variant(tmp_path, ("{{ doc.customer_confirmer }}", recursion))
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path / "out"), "--template", str(template)])
     assert result.exit_code == 2 and "模板渲染超过 1 秒" in result.output
     assert not (tmp_path / "out").exists()
 
 
 def test_template_check_reports_a_template_over_budget(tmp_path):
-    template = _template_variant(tmp_path, "{{ doc.customer_confirmer }}", "{{ 9**(9**9) }}")
+    template = template_variant(tmp_path, ("{{ doc.customer_confirmer }}", "{{ 9**(9**9) }}"))
     result = CliRunner().invoke(main, ["template", "check", str(template)])
     assert result.exit_code == 1 and "[template-over-budget]" in result.output
 

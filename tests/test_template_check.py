@@ -9,23 +9,7 @@ from click.testing import CliRunner
 
 from opsdoc.cli import main
 from opsdoc.generate.render import default_template
-
-
-def variant(tmp_path: Path, *replacements) -> Path:
-    path = tmp_path / "公司模板.docx"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(buffer, "w") as target:
-        for entry in source.infolist():
-            data = source.read(entry.filename)
-            if entry.filename == "word/document.xml":
-                text = data.decode()
-                for old, new in replacements:
-                    assert old in text, old
-                    text = text.replace(old, new, 1)
-                data = text.encode()
-            target.writestr(entry, data)
-    path.write_bytes(buffer.getvalue())
-    return path
+from tests.support import template_variant
 
 
 def run(path: Path | None = None):
@@ -42,7 +26,7 @@ def test_the_bundled_template_is_clean():
 
 
 def test_every_unknown_name_is_listed_at_once(tmp_path):
-    result = run(variant(tmp_path, ("{{ doc.customer_confirmer }}", "{{ customer }}{{ manager.name }}")))
+    result = run(template_variant(tmp_path, ("{{ doc.customer_confirmer }}", "{{ customer }}{{ manager.name }}")))
     assert result.exit_code == 1
     assert codes(result) == ["template-unknown-name", "template-unknown-name"]
     assert "「customer」" in result.output and "「manager」" in result.output
@@ -57,20 +41,22 @@ def test_every_unknown_name_is_listed_at_once(tmp_path):
     ],
 )
 def test_render_problems_are_findings_with_the_place(tmp_path, new, code):
-    result = run(variant(tmp_path, ("{{ doc.customer_confirmer }}", new)))
+    result = run(template_variant(tmp_path, ("{{ doc.customer_confirmer }}", new)))
     assert result.exit_code == 1 and codes(result) == [code]
     assert "客户确认人" in result.output  # the text around the tag
 
 
 def test_missing_chapter_and_toc(tmp_path):
-    result = run(variant(tmp_path, (">绩效考核<", ">考核<"), ("TOC \\o", "XE \\o")))
+    result = run(template_variant(tmp_path, (">绩效考核<", ">考核<"), ("TOC \\o", "XE \\o")))
     assert result.exit_code == 1
     assert codes(result) == ["template-missing-chapter", "template-no-toc"]
     assert "第9章「绩效考核」" in result.output
 
 
 def test_chapters_out_of_order(tmp_path):
-    result = run(variant(tmp_path, (">工作规范<", ">临时<"), (">绩效考核<", ">工作规范<"), (">临时<", ">绩效考核<")))
+    result = run(
+        template_variant(tmp_path, (">工作规范<", ">临时<"), (">绩效考核<", ">工作规范<"), (">临时<", ">绩效考核<"))
+    )
     assert codes(result) == ["template-chapter-order"]
 
 
@@ -78,21 +64,6 @@ def test_not_a_template(tmp_path):
     (tmp_path / "t.docx").write_bytes(b"plain text")
     result = run(tmp_path / "t.docx")
     assert result.exit_code == 2 and "Traceback" not in result.output
-
-
-def part_variant(tmp_path: Path, part: str, old: str, new: str) -> Path:
-    """The bundled template with `old` replaced by `new` in one package part."""
-    path = tmp_path / "公司模板.docx"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(buffer, "w") as target:
-        for entry in source.infolist():
-            data = source.read(entry.filename)
-            if entry.filename == part:
-                assert old.encode() in data, old
-                data = data.replace(old.encode(), new.encode(), 1)
-            target.writestr(entry, data)
-    path.write_bytes(buffer.getvalue())
-    return path
 
 
 @pytest.mark.parametrize(
@@ -103,14 +74,14 @@ def part_variant(tmp_path: Path, part: str, old: str, new: str) -> Path:
     ],
 )
 def test_an_unknown_name_in_a_header_or_footer_is_found_there(tmp_path, part, old, where):
-    result = run(part_variant(tmp_path, part, old, "{{ nope }}"))
+    result = run(template_variant(tmp_path, (old, "{{ nope }}"), part=part))
     assert result.exit_code == 1
     assert codes(result) == ["template-unknown-name"]
     assert result.output.startswith(f"{where}「nope」  错误 [template-unknown-name]")
 
 
 def test_a_syntax_error_in_a_footer_is_found_there(tmp_path):
-    result = run(part_variant(tmp_path, "word/footer2.xml", "{{ doc.version }}", "{{ doc.version "))
+    result = run(template_variant(tmp_path, ("{{ doc.version }}", "{{ doc.version "), part="word/footer2.xml"))
     assert result.exit_code == 1 and codes(result) == ["template-syntax"]
     assert result.output.startswith("页脚  错误 [template-syntax]")
 
@@ -150,11 +121,11 @@ def test_a_footnote_is_read_too(tmp_path):
 
 @pytest.mark.parametrize("new", ["{{ doc.customer_confirmer|safe }}", "{% autoescape false %}x{% endautoescape %}"])
 def test_turning_escaping_off_is_reported(tmp_path, new):
-    result = run(variant(tmp_path, ("{{ doc.customer_confirmer }}", new)))
+    result = run(template_variant(tmp_path, ("{{ doc.customer_confirmer }}", new)))
     assert result.exit_code == 1 and codes(result) == ["template-unescaped"]
 
 
 def test_a_damaged_header_is_an_error_not_an_empty_report(tmp_path):
-    result = run(part_variant(tmp_path, "word/header2.xml", "<w:hdr ", "<w:hdr <"))
+    result = run(template_variant(tmp_path, ("<w:hdr ", "<w:hdr <"), part="word/header2.xml"))
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "0 个错误" not in result.output
