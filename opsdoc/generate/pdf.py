@@ -437,9 +437,10 @@ def _renumbered(secret: bytes, number: bytes) -> bytes:
     renewed = bytearray(secret[:at])
     append = renewed.append
     for digit, cipher in zip(number, secret[at : at + len(number)], strict=True):
+        recast = digit ^ (new >> 8)
+        append(recast)
         old = next_key[cipher + old]
-        append(digit ^ (new >> 8))
-        new = next_key[renewed[-1] + new]
+        new = next_key[recast + new]
     for cipher in secret[at + len(number) :]:
         recast = cipher ^ ((old ^ new) >> 8)
         append(recast)

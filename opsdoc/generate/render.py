@@ -8,7 +8,7 @@ import functools
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -196,16 +196,12 @@ class _Opened:
     head: bytes  # the document part's XML before the body, as python-docx serializes it
     tail: bytes  # and after it
     column_loops: bool
-    blobs: dict[str, bytes]  # the parts kept as bytes, by zip member name
-    compressed: dict[str, Deflated] = field(default_factory=dict)
+    blobs: dict[str, tuple[bytes, Deflated]]  # the parts kept as bytes, by zip member name, and compressed
 
     def packed(self, name: str, blob: bytes) -> bytes | Deflated:
-        """A document's part as deterministic_package takes it: compressed once if it is the template's."""
-        if self.blobs.get(name) is not blob:
-            return blob
-        if name not in self.compressed:
-            self.compressed[name] = deflated(blob)
-        return self.compressed[name]
+        """A document's part as deterministic_package takes it: compressed already if it is the template's."""
+        kept = self.blobs.get(name)
+        return kept[1] if kept is not None and kept[0] is blob else blob
 
 
 @functools.lru_cache(maxsize=4)
@@ -219,7 +215,7 @@ def _opened(data: bytes) -> _Opened:
     for part in parts:
         if isinstance(part, XmlPart) and not isinstance(part, _RENDERED_PARTS):
             _as_bytes(part)
-    blobs = {part.partname.membername: part.blob for part in parts if type(part) is Part}
+    blobs = {part.partname.membername: (part.blob, deflated(part.blob)) for part in parts if type(part) is Part}
     return _Opened(document, body, whole[:start], whole[end:], column_loops, blobs)
 
 

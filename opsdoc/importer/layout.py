@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def _branches(condition: str) -> str:
     return "(?:" + "|".join(options) + ")"
 
 
-def _loose(literal: str, conditions: list[str] | None = None) -> str:
+def _loose(literal: str, conditions: Iterator[str] | None = None) -> str:
     """The template's words, matching the full-width or half-width spelling and any spacing.
 
     Each ANY_TEXT in `literal` stands for the next of `conditions`, the patterns of its inline conditions.
@@ -101,7 +102,7 @@ def _loose(literal: str, conditions: list[str] | None = None) -> str:
     out = []
     for char in literal:
         if char == ANY_TEXT:
-            out.append(conditions.pop(0) if conditions else r"\S*?")
+            out.append(next(conditions, r"\S*?") if conditions else r"\S*?")
             continue
         if char.isspace():
             out.append(r"\s*")
@@ -114,7 +115,7 @@ def _loose(literal: str, conditions: list[str] | None = None) -> str:
 
 
 def sentence(text: str, loops: dict[str, str] | None = None) -> Sentence:
-    conditions = [_branches(found) for found in INLINE_CONDITION.findall(text)]
+    conditions = iter([_branches(found) for found in INLINE_CONDITION.findall(text)])
     parts = TAG.split(INLINE_CONDITION.sub(ANY_TEXT, text))
     regex, targets = r"\s*", list[Target | None]()
     for i, part in enumerate(parts):

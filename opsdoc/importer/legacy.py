@@ -119,24 +119,23 @@ class LegacyReader:
         if label and self._labelled(label.group(1), label.group(2).strip(), p.location()):
             return
         here = self._lines_slot()
-        place = here.lines if here else None
-        read = read_value(place.columns[0], text) if place else None
-        if read and read.code == "import-placeholder":
-            self._report(read, p.location(), place.sheet if place else None)
-        elif here and place:
-            key = (place.sheet.name, place.columns[0].name, place.chapter)
-            lines = [line for line in text.split("\n") if line.strip()]
-            if here.line:
-                lines = [unmarked(here.line, line.strip()) for line in lines]
-            self.lines.setdefault(key, []).extend(lines)
-        else:
+        if here is None or here.lines is None:
             self._foreign(p)
+            return
+        place = here.lines
+        read = read_value(place.columns[0], text)
+        if read and read.code == "import-placeholder":
+            self._report(read, p.location(), place.sheet)
+            return
+        lines = [line for line in text.split("\n") if line.strip()]
+        if here.line:
+            lines = [unmarked(here.line, line.strip()) for line in lines]
+        self.lines.setdefault((place.sheet.name, place.columns[0].name, place.chapter), []).extend(lines)
 
     def _lines_slot(self) -> Slot | None:
         """The paragraph place right after the document's position in the template, if any."""
-        for slot in self._slots()[self.anchor + 1 :]:
-            return slot if slot.kind == "lines" else None
-        return None
+        following = self._slots()[self.anchor + 1 : self.anchor + 2]
+        return following[0] if following and following[0].kind == "lines" else None
 
     def _foreign(self, p: Paragraph) -> None:
         guidance = read_value(SHEET_BY_NAME["notes"].column("正文"), p.text)

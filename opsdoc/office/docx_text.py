@@ -370,7 +370,7 @@ class _Rows:
             if tag in TEXT:
                 if p is None or parent.tag != W + "r" or parent.getparent() is not p:
                     return None  # text outside a run of one of the cell's paragraphs
-                cell.texts[-1].append((element.text or "") if tag == W + "t" else "\t" if tag == W + "tab" else "\n")
+                cell.texts[-1].append(_piece(element))
             elif tag == W + "p":
                 if parent is not tc:
                     return None  # a paragraph in a content control or a nested table
@@ -551,9 +551,13 @@ def _plain_text(p: Xml) -> str | None:
         run = element.getparent()
         if run.tag != W + "r" or run.getparent() is not p:
             return None
-        tag = element.tag
-        pieces.append((element.text or "") if tag == W + "t" else "\t" if tag == W + "tab" else "\n")
+        pieces.append(_piece(element))
     return "".join(pieces)
+
+
+def _piece(text: Xml) -> str:
+    """What one of TEXT adds to a paragraph's text: its characters, a tab or a line break."""
+    return (text.text or "") if text.tag == W + "t" else "\t" if text.tag == W + "tab" else "\n"
 
 
 def paragraph_text(p: Xml) -> str:
@@ -589,12 +593,8 @@ def _texts(p: Xml, hiding_styles: frozenset[str], hidden_by_style: bool) -> tupl
             tag = child.tag
             if tag in SKIPPED:
                 continue
-            if tag == W + "t":
-                out.append(child.text or "")
-            elif tag == W + "tab":
-                out.append("\t")
-            elif tag in (W + "br", W + "cr"):
-                out.append("\n")
+            if tag in TEXT:
+                out.append(_piece(child))
             elif tag == W + "r":
                 walk(child, hidden if _hidden_run(child, hiding_styles, hidden_by_style) else out)
             else:
