@@ -1,5 +1,6 @@
 """word_templates/seed-coverage.md: each quoted seed text is in the seed, each 原文 row in the template."""
 
+import functools
 import re
 import unicodedata
 
@@ -30,6 +31,7 @@ def rows() -> list[tuple[str, list[str], str]]:
     return [(number, re.findall(r"「([^」]+)」", seed), treatment) for number, seed, _, treatment in table()]
 
 
+@functools.cache  # the three tests read the one template once
 def template_text() -> str:
     return "\n".join(p.text for p in read_document(TEMPLATE).all_paragraphs())
 
