@@ -1,43 +1,70 @@
-"""The opsdoc command line: each command calls one library function and prints its report."""
+"""The opsdoc command line: each command calls the public face (opsdoc.api) and prints what it returns."""
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec
+from typing import Any, TypeVar
 
 import click
 
-from opsdoc.contract.vocabulary import Stage
-from opsdoc.errors import OpsdocError
-
-if TYPE_CHECKING:
-    from opsdoc.pipeline import BuildResult
+from opsdoc import api
+from opsdoc.click_zh import use_chinese
 
 # opsdoc's models are the workbook contract, not an application to observe: a pydantic plugin
 # installed for another program has no business in them, and looking for plugins reads every
 # installed distribution's metadata (15 ms of a 0.75 s build). A value the user set is kept.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+use_chinese()  # click's own words (用法、选项、错误…) in the language of every other message
 
 FILE = click.Path(path_type=Path)
-P = ParamSpec("P")
-ANNOTATE_HELP = "另存一份标注副本：问题以批注和底色标在单元格上，首页「检查结果」列出全部问题（原工作簿不变）。"
+F = TypeVar("F", bound=Callable[..., Any])
+Decorator = Callable[[F], F]
 
 
-def _handles_errors(command: Callable[P, None]) -> Callable[P, None]:
-    """Turn a "cannot continue" error into one clear line and its exit code, never a traceback."""
+def _first_sentence(text: str | None) -> str:
+    """A command's line in its group's list: the first sentence of its help, whole (click cuts at spaces,
+    which Chinese has none of, and would print only "...")."""
+    first = (text or "").strip().splitlines()[0] if text and text.strip() else ""
+    return first.split("。")[0].split("：")[0]
 
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+
+class Command(click.Command):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return self.short_help or _first_sentence(self.help)
+
+
+class Group(click.Group):
+    """opsdoc's groups: their commands listed by first sentence, and the one error boundary of the CLI."""
+
+    command_class = Command
+    group_class = type  # subgroups are Groups too
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return self.short_help or _first_sentence(self.help)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every "cannot continue" is one clear line and its exit code, never a traceback."""
+        if ctx.parent is not None:  # the root group's boundary holds for its subgroups' commands
+            return super().invoke(ctx)
         try:
-            return command(*args, **kwargs)
-        except OpsdocError as exc:
+            return super().invoke(ctx)
+        except api.OpsdocError as exc:
             click.echo(f"错误：{exc}", err=True)
             sys.exit(exc.exit_code)
-        except click.ClickException:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
             click.echo("已中断，未写入任何文件。", err=True)
@@ -48,44 +75,122 @@ def _handles_errors(command: Callable[P, None]) -> Callable[P, None]:
             click.echo(f"内部错误：{type(exc).__name__}: {exc}（设置 OPSDOC_DEBUG=1 查看详情并报告此问题）", err=True)
             sys.exit(2)
 
-    return wrapper
+
+# ---------------------------------------------------------------- options shared by the commands
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="opsdoc")
+def output_format(*formats: str) -> Decorator[Any]:
+    choices = formats or ("text", "json")
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="输出格式：text 供人阅读，json 供程序读取。",
+    )
+
+
+def template_option(help: str = "公司自己的 Word 模板（.docx，含 docxtpl 标签；默认：内置模板）。") -> Decorator[Any]:
+    return click.option("--template", type=FILE, help=help)
+
+
+def config_option(help: str = "公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。") -> Decorator[Any]:
+    return click.option("--config", type=FILE, help=help)
+
+
+def force_option(help: str) -> Decorator[Any]:
+    return click.option("--force", is_flag=True, help=help)
+
+
+def archive_option(required: bool = False) -> Decorator[Any]:
+    if required:
+        return click.option("--archive", type=FILE, help="归档文件夹（默认：opsdoc.toml 中的 archive）。")
+    return click.option("--archive", type=FILE, default=Path("."), show_default=True, help="归档文件夹。")
+
+
+def skip_option(*stages: api.Stage, help: str = "不执行某条规则（可重复）。") -> Decorator[Any]:
+    """--skip CODE, repeatable; a code the command's stages do not report is a usage error."""
+
+    def known(_ctx: click.Context, _param: click.Parameter, codes: tuple[str, ...]) -> tuple[str, ...]:
+        problem = api.unskippable(codes, *stages)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--skip")
+        return codes
+
+    return click.option("--skip", multiple=True, metavar="CODE", callback=known, help=help)
+
+
+def annotate_option(also: str = "") -> Decorator[Any]:
+    return click.option(
+        "--annotate",
+        type=FILE,
+        metavar="OUT.xlsx",
+        help="另存一份标注副本：问题以批注和底色标在单元格上，首页「检查结果」列出全部问题（原工作簿不变）。" + also,
+    )
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    known = api.versions()
+    click.echo(f"opsdoc {known.opsdoc}\n内置 Word 模板 {known.template}\n工作簿契约 {known.contract}")
+    ctx.exit()
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _print_written(files: tuple[api.Written, ...] | list[api.Written]) -> None:
+    """Each file a command wrote, with what writing it did; the side copies on stderr, documents on stdout."""
+    for file in files:
+        if file.kind is api.FileKind.ANNOTATED:
+            click.echo(f"{file.path}：已写出标注副本（问题标在单元格上，清单见「检查结果」工作表）", err=True)
+        elif file.kind is api.FileKind.CONTEXT:
+            click.echo(f"{file.path}：模板上下文{file.status.label}", err=True)
+        else:
+            click.echo(f"{file.path}：{file.status.label}")
+
+
+# ---------------------------------------------------------------- the commands
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="显示 opsdoc、内置 Word 模板和工作簿契约的版本并退出。",
+)
 def main() -> None:
-    """opsdoc：由数据工作簿生成受控的《运维工作管理规范》Word 文档。"""
+    """opsdoc：由数据工作簿生成受控的《运维工作管理规范》Word 文档，并管理其发布、版本和登记。"""
 
 
-@main.group()
+@main.group(cls=Group)
 def workbook() -> None:
     """数据工作簿（Excel）。"""
 
 
 @workbook.command("new")
 @click.option("-o", "--output", type=FILE, default=Path("运维工作管理规范.xlsx"), show_default=True)
-@click.option("--force", is_flag=True, help="覆盖已存在的文件。")
-@_handles_errors
+@force_option("覆盖已存在的文件。")
 def workbook_new(output: Path, force: bool) -> None:
     """写出空白数据工作簿：全部工作表、表头、填写提示和下拉列表。"""
-    from opsdoc.office.output import Outputs
-    from opsdoc.workbook.blank import new_workbook
-
-    outputs = Outputs(force=force)
-    written = outputs.add(output, new_workbook()).path
-    (status,) = outputs.write()
-    click.echo(f"{written}：空白工作簿{status.label}")
+    written = api.new_workbook(output, force=force)
+    click.echo(f"{written.path}：空白工作簿{written.status.label}")
 
 
 @main.command()
 @click.argument("workbook_path", metavar="WORKBOOK", type=FILE)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_format()
 @click.option("--strict", is_flag=True, help="警告也视为不通过。")
-@click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
-@click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
-@click.option("--annotate", type=FILE, metavar="OUT.xlsx", help=ANNOTATE_HELP)
-@click.option("--force", is_flag=True, help="允许覆盖已存在的标注副本（原工作簿从不覆盖）。")
-@_handles_errors
+@skip_option(api.Stage.READ, api.Stage.RULES)
+@config_option()
+@annotate_option()
+@force_option("允许覆盖已存在的标注副本（原工作簿从不覆盖）。")
 def check(
     workbook_path: Path,
     output_format: str,
@@ -96,43 +201,37 @@ def check(
     force: bool,
 ) -> None:
     """检查工作簿：读取、校验并执行全部一致性规则。退出码 0 通过，1 有错误，2 无法读取，3 拒绝覆盖。"""
-    from opsdoc.pipeline import check as run_check
-    from opsdoc.pipeline import write_annotated
-
-    checked = run_check(workbook_path, config=config, skip=_known_codes(skip, Stage.READ, Stage.RULES))
+    checked = api.check(workbook_path, api.CheckOptions(config=config, skip=skip, strict=strict))
     report = checked.report
-    if annotate:
-        write_annotated(checked, annotate, force=force)
     click.echo(report.to_json() if output_format == "json" else report.to_text())
-    if annotate:
-        click.echo(f"{annotate}：已写出标注副本（问题标在单元格上，清单见「检查结果」工作表）", err=True)
+    if annotate:  # after the findings: a copy that cannot be written leaves them printed
+        _print_written([api.annotate(checked, annotate, force=force)])
     sys.exit(0 if report.passes(strict) else 1)
 
 
 @main.command()
 @click.argument("workbook_paths", metavar="WORKBOOK…", type=FILE, nargs=-1, required=True)
 @click.option("-o", "--output-dir", type=FILE, default=Path("."), show_default=True, help="输出文件夹。")
-@click.option("--template", type=FILE, help="公司自己的 Word 模板（.docx，含 docxtpl 标签）。")
-@click.option("--force", is_flag=True, help="允许覆盖内容不同的同名文件（已发布的版本）。")
+@template_option()
+@force_option("允许覆盖内容不同的同名文件（已发布的版本）。")
 @click.option(
     "--draft",
     is_flag=True,
     help="有错误也生成草稿：缺少的值显示为“〔待填写〕”，页眉标注“草稿（未通过检查）”，文件名加“_草稿”。",
 )
 @click.option("--strict", is_flag=True, help="警告也阻止生成。")
-@click.option("--skip", multiple=True, metavar="CODE", help="不执行某条规则（可重复）。")
-@click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
+@skip_option(api.Stage.READ, api.Stage.RULES)
+@config_option()
 @click.option("--dump-context", type=FILE, metavar="JSON", help="把交给模板的完整上下文写成 JSON（仅单个工作簿）。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 导出 PDF；目录写入实际页码。")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="批量生成时的并行进程数。")
-@click.option("--annotate", type=FILE, metavar="OUT.xlsx", help=ANNOTATE_HELP + "仅单个工作簿。")
+@annotate_option("仅单个工作簿。")
 @click.option(
     "--redline",
     type=FILE,
     metavar="ISSUED.docx",
     help="同时写出对比稿 {文件名}_对比稿.docx：与已发布版本的差异显示为修订（有 --pdf 时另出 PDF）。仅单个工作簿。",
 )
-@_handles_errors
 def build(
     workbook_paths: tuple[Path, ...],
     output_dir: Path,
@@ -152,83 +251,55 @@ def build(
 
     退出码 0 成功，1 有错误未生成，2 无法读取，3 拒绝覆盖已发布版本（批量时取各文档中最大的）。
     """
-    from opsdoc.pipeline import build as build_one
-    from opsdoc.pipeline import workbooks_in
-
-    options: dict[str, Any] = dict(
-        template=template,
-        config=config,
-        force=force,
-        draft=draft,
-        strict=strict,
-        skip=_known_codes(skip, Stage.READ, Stage.RULES),
-        pdf=pdf,
+    options = api.BuildOptions(
+        config=config, skip=skip, strict=strict, template=template, force=force, draft=draft, pdf=pdf
     )
-    sources = workbooks_in(workbook_paths)
-    if len(workbook_paths) == 1 and len(sources) == 1 and sources[0] == workbook_paths[0]:
-        progress = functools.partial(click.echo, err=True)
-        result = build_one(
+    sources = api.workbooks_in(workbook_paths)
+    if len(workbook_paths) == 1 and sources == [workbook_paths[0]]:
+        result = api.build(
             sources[0],
             output_dir,
-            dump_context=dump_context,
-            progress=progress,
+            options,
             annotate=annotate,
             redline=redline,
-            **options,
+            dump_context=dump_context,
+            progress=_progress,
         )
-        if annotate:
-            click.echo(f"{annotate}：已写出标注副本（问题标在单元格上，清单见「检查结果」工作表）", err=True)
-        _report_build(result)
+        if result.report.findings:
+            click.echo(result.report.to_text(), err=result.output is not None)
+        _print_written(result.files)
+        if result.output is None:
+            click.echo("存在错误，未生成文档。请按上面的提示修改工作簿（或用 --draft 生成草稿预览）。", err=True)
+            sys.exit(1)
         return
-    if dump_context:
-        raise click.UsageError("--dump-context 只能用于单个工作簿")
-    if annotate:
-        raise click.UsageError("--annotate 只能用于单个工作簿")
-    if redline:
-        raise click.UsageError("--redline 只能用于单个工作簿")
+    for name, value in (("--dump-context", dump_context), ("--annotate", annotate), ("--redline", redline)):
+        if value:
+            raise click.UsageError(f"{name} 只能用于单个工作簿")
     if not sources:
-        from opsdoc.errors import UnusableWorkbook
-
-        raise UnusableWorkbook(workbook_paths[0], "文件夹中没有 .xlsx 工作簿")
-    sys.exit(_build_batch(sources, output_dir, jobs, options))
-
-
-def _report_build(result: BuildResult) -> None:
-    if result.report.findings:
-        click.echo(result.report.to_text(), err=result.output is not None)
-    if result.output is None:
-        click.echo("存在错误，未生成文档。请按上面的提示修改工作簿（或用 --draft 生成草稿预览）。", err=True)
-        sys.exit(1)
-    if result.status:
-        click.echo(f"{result.output}：{result.status.label}")
-    if result.pdf and result.pdf_status:
-        click.echo(f"{result.pdf}：{result.pdf_status.label}")
-    for path, status in result.redlined:
-        click.echo(f"{path}：{status.label}")
+        click.echo(f"错误：{workbook_paths[0]}: 文件夹中没有 .xlsx 工作簿", err=True)
+        sys.exit(2)
+    sys.exit(_build_batch(workbook_paths, output_dir, options, jobs, len(sources)))
 
 
-def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict[str, Any]) -> int:
+def _build_batch(paths: tuple[Path, ...], output_dir: Path, options: api.BuildOptions, jobs: int, count: int) -> int:
     """One line per workbook as it completes, a progress bar on stderr, and the worst exit code."""
-    import time
-
-    from opsdoc.pipeline import build_many
-
     started, codes = time.perf_counter(), list[int]()
-    with click.progressbar(length=len(sources), label="生成中", file=sys.stderr, show_pos=True) as bar:
-        for item in build_many(sources, output_dir, jobs=jobs, **options):
+    with click.progressbar(length=count, label="生成中", file=sys.stderr, show_pos=True) as bar:
+        for item in api.build_batch(paths, output_dir, options, jobs=jobs):
             codes.append(item.exit_code)
             if item.error or item.result is None:
                 line = f"✗ {item.source}：{item.error}"
-            elif item.result.output is None or item.result.status is None:
-                report = item.result.report
-                line = f"✗ {item.source}：{len(report.errors)} 个错误，未生成（opsdoc check 查看详情）"
+            elif item.result.output is None:
+                line = f"✗ {item.source}：{len(item.result.report.errors)} 个错误，未生成（opsdoc check 查看详情）"
             else:
-                line = f"✓ {item.source} → {item.result.output}（{item.result.status.label}）"
+                document = item.result.written(api.FileKind.DOCUMENT)
+                assert document is not None
+                line = f"✓ {item.source} → {document.path}（{document.status.label}）"
             click.echo(line)
             bar.update(1)
     built = codes.count(0)
     click.echo(
-        f"共 {len(sources)} 个工作簿：成功 {built}，有错误未生成 {codes.count(1)}，"
+        f"共 {count} 个工作簿：成功 {built}，有错误未生成 {codes.count(1)}，"
         f"无法读取或写入 {len(codes) - built - codes.count(1)}；用时 {time.perf_counter() - started:.1f} 秒"
     )
     return max(codes)
@@ -236,30 +307,30 @@ def _build_batch(sources: list[Path], output_dir: Path, jobs: int, options: dict
 
 @main.command()
 @click.argument("docx_path", metavar="DOCX", type=FILE)
-@click.option("--template", type=FILE, help="对照的 Word 模板（默认：内置模板）。")
+@template_option("对照的 Word 模板（默认：内置模板）。")
 @click.option("--workbook", "workbook_path", type=FILE, help="生成该文档的工作簿：检查其中每个值都出现在文档中。")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--skip", multiple=True, metavar="CODE", help="不报告某个核对代码（可重复）。")
-@_handles_errors
+@output_format()
+@skip_option(api.Stage.VERIFY, help="不报告某个核对代码（可重复）。")
 def verify(
     docx_path: Path, template: Path | None, workbook_path: Path | None, output_format: str, skip: tuple[str, ...]
 ) -> None:
     """对照模板（和工作簿）检查一份 .docx。退出码 0 通过，1 有问题，2 无法读取。"""
-    from opsdoc.qa.verify import verify_document
-
-    report = verify_document(docx_path, template, workbook_path, skip=_known_codes(skip, Stage.VERIFY))
+    report = api.verify(docx_path, template=template, workbook=workbook_path, skip=skip)
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     sys.exit(0 if report.passes() else 1)
+
+
+NEW_TEMPLATE = "NEW 为工作簿时使用的 Word 模板（默认：内置模板）。"
+NEW_CONFIG = "NEW 为工作簿时的公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。"
 
 
 @main.command("diff")
 @click.argument("old", metavar="OLD.docx", type=FILE)
 @click.argument("new", metavar="NEW", type=FILE)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_format()
 @click.option("--note", is_flag=True, help="只输出可填入“修订说明”的摘要（每章一行）。")
-@click.option("--template", type=FILE, help="NEW 为工作簿时使用的 Word 模板（默认：内置模板）。")
-@click.option("--config", type=FILE, help="NEW 为工作簿时的公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
-@_handles_errors
+@template_option(NEW_TEMPLATE)
+@config_option(NEW_CONFIG)
 def diff_command(
     old: Path, new: Path, output_format: str, note: bool, template: Path | None, config: Path | None
 ) -> None:
@@ -268,9 +339,7 @@ def diff_command(
     NEW 可以是 .docx，也可以是工作簿（.xlsx）：工作簿在内存中检查并生成后比较，不写任何文件。
     退出码 0 完成，1 工作簿有错误，2 无法读取。
     """
-    from opsdoc.pipeline import compare
-
-    compared = compare(old, new, template=template, config=config)
+    compared = api.compare(old, new, api.CompareOptions(template=template, config=config))
     if compared.diff is None:
         assert compared.report is not None
         click.echo(compared.report.to_text(), err=True)
@@ -289,10 +358,9 @@ def diff_command(
 @click.argument("new", metavar="NEW", type=FILE)
 @click.option("-o", "--output", type=FILE, required=True, metavar="对比稿.docx", help="对比稿的路径。")
 @click.option("--pdf", is_flag=True, help="同时导出显示修订的 PDF（与 -o 同名，扩展名 .pdf）。")
-@click.option("--template", type=FILE, help="NEW 为工作簿时使用的 Word 模板（默认：内置模板）。")
-@click.option("--config", type=FILE, help="NEW 为工作簿时的公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
-@click.option("--force", is_flag=True, help="允许覆盖内容不同的同名对比稿。")
-@_handles_errors
+@template_option(NEW_TEMPLATE)
+@config_option(NEW_CONFIG)
+@force_option("允许覆盖内容不同的同名对比稿。")
 def redline_command(
     old: Path, new: Path, output: Path, pdf: bool, template: Path | None, config: Path | None, force: bool
 ) -> None:
@@ -301,28 +369,22 @@ def redline_command(
     全部接受即为新版本，全部拒绝即为旧版本；修订人、日期取新版本历史的最后一行。
     退出码 0 完成，1 工作簿有错误，2 无法读取或不能比较，3 拒绝覆盖。
     """
-    from opsdoc.pipeline import write_redline
-
-    progress = functools.partial(click.echo, err=True)
-    report, written = write_redline(
-        old, new, output, template=template, config=config, force=force, pdf=pdf, progress=progress
-    )
-    if not written:
-        assert report is not None
-        click.echo(report.to_text(), err=True)
+    options = api.RedlineOptions(template=template, config=config, force=force, pdf=pdf)
+    result = api.redline(old, new, output, options, progress=_progress)
+    if not result.files:
+        assert result.report is not None
+        click.echo(result.report.to_text(), err=True)
         click.echo("工作簿存在错误，未生成对比稿。请按上面的提示修改工作簿。", err=True)
         sys.exit(1)
-    for path, status in written:
-        click.echo(f"{path}：{status.label}")
+    _print_written(result.files)
 
 
 @main.command("issue")
 @click.argument("workbook_path", metavar="WORKBOOK", type=FILE)
-@click.option("--archive", type=FILE, help="归档文件夹（默认：opsdoc.toml 中的 archive）。")
-@click.option("--template", type=FILE, help="公司自己的 Word 模板（.docx，含 docxtpl 标签）。")
-@click.option("--config", type=FILE, help="公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。")
+@archive_option(required=True)
+@template_option()
+@config_option()
 @click.option("--by", help="发布人（默认：当前操作系统用户）。")
-@_handles_errors
 def issue_command(
     workbook_path: Path, archive: Path | None, template: Path | None, config: Path | None, by: str | None
 ) -> None:
@@ -330,9 +392,8 @@ def issue_command(
 
     退出码 0 已发布或已登记且相同，1 有问题未发布，2 无法读取或导出，3 该版本已发布且内容不同。
     """
-    from opsdoc.pipeline import issue
-
-    result = issue(workbook_path, archive, template=template, config=config, by=by, progress=_progress)
+    options = api.IssueOptions(archive=archive, template=template, config=config, by=by)
+    result = api.issue(workbook_path, options, progress=_progress)
     if result.issued is None:
         click.echo(result.report.to_text(), err=True)
         click.echo("存在错误或警告，未发布。请按上面的提示修改工作簿。", err=True)
@@ -350,31 +411,20 @@ def issue_command(
     sys.exit(1 if entry is None else 0)
 
 
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
-
-
-@main.group("register")
+@main.group("register", cls=Group)
 def register_group() -> None:
     """受控文件清单：已发布版本的登记册。"""
 
 
-ARCHIVE = click.option("--archive", type=FILE, default=Path("."), show_default=True, help="归档文件夹。")
-
-
 @register_group.command("list")
-@ARCHIVE
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_handles_errors
+@archive_option()
+@output_format()
 def register_list(archive: Path, output_format: str) -> None:
     """列出现行和作废的版本，最新的在前。"""
     import dataclasses
     import json
 
-    from opsdoc.control.register import entries, open_register
-
-    with open_register(archive) as connection:
-        rows = entries(connection)
+    rows = api.register_entries(archive)
     if output_format == "json":
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
         return
@@ -386,51 +436,36 @@ def register_list(archive: Path, output_format: str) -> None:
 
 
 @register_group.command("export")
-@ARCHIVE
+@archive_option()
 @click.option("-o", "--output", type=FILE, default=Path("受控文件清单.xlsx"), show_default=True)
-@click.option("--force", is_flag=True, help="覆盖已存在的文件。")
-@_handles_errors
+@force_option("覆盖已存在的文件。")
 def register_export(archive: Path, output: Path, force: bool) -> None:
     """把登记册导出为格式化的 受控文件清单.xlsx。退出码 0 成功，2 无法读取，3 拒绝覆盖。"""
-    from opsdoc.control.export import register_workbook
-    from opsdoc.control.register import entries, open_register, register_path
-    from opsdoc.office.output import Outputs
-
-    with open_register(archive) as connection:
-        rows = entries(connection)
-    outputs = Outputs(inputs=[register_path(archive)], force=force)
-    outputs.add(output, register_workbook(rows))
-    (status,) = outputs.write()
-    click.echo(f"{output}：{status.label}（{len(rows)} 个版本）")
+    written = api.export_register(archive, output, force=force)
+    click.echo(f"{written.path}：{written.status.label}（{len(api.register_entries(archive))} 个版本）")
 
 
 @register_group.command("verify")
-@ARCHIVE
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_handles_errors
+@archive_option()
+@output_format()
 def register_verify(archive: Path, output_format: str) -> None:
     """重新计算归档中每个文件的 SHA-256 并与登记册核对。退出码 0 一致，1 有缺失、改动或未登记的文件，2 无法读取。"""
-    from opsdoc.control.register import verify_archive
-
-    report = verify_archive(archive)
+    report = api.verify_archive(archive)
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     sys.exit(0 if report.passes() else 1)
 
 
-@main.group("template")
+@main.group("template", cls=Group)
 def template_group() -> None:
     """Word 模板。"""
 
 
 @template_group.command("check")
 @click.argument("template_path", metavar="TEMPLATE", type=FILE, required=False)
-@click.option("--skip", multiple=True, metavar="CODE", help="不报告某个模板检查代码（可重复）。")
-@_handles_errors
+@skip_option(api.Stage.TEMPLATE, help="不报告某个模板检查代码（可重复）。")
 def template_check(template_path: Path | None, skip: tuple[str, ...]) -> None:
     """检查公司 Word 模板：用到的名称、十个章节、目录域（默认检查内置模板）。退出码 0 通过，1 有问题，2 无法读取。"""
-    from opsdoc.qa.template_check import check_template
-
-    report = check_template(template_path, skip=_known_codes(skip, Stage.TEMPLATE))
+    report = api.check_template(template_path, skip=skip)
     click.echo(report.to_text())
     sys.exit(0 if report.passes() else 1)
 
@@ -438,32 +473,25 @@ def template_check(template_path: Path | None, skip: tuple[str, ...]) -> None:
 @main.command("import")
 @click.argument("source", metavar="DOCX", type=FILE)
 @click.option("-o", "--output", type=FILE, help="写出的工作簿（默认：与文档同名的 .xlsx）。")
-@click.option("--template", type=FILE, help="文档所依据的 Word 模板（默认：内置模板）。")
-@click.option("--force", is_flag=True, help="覆盖已存在的工作簿。")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_handles_errors
+@template_option("文档所依据的 Word 模板（默认：内置模板）。")
+@force_option("覆盖已存在的工作簿。")
+@output_format()
 def import_command(source: Path, output: Path | None, template: Path | None, force: bool, output_format: str) -> None:
     """把已有的（手写的）运维工作管理规范 .docx 导入为数据工作簿。退出码 0 全部导入，1 有内容需要补填，2 无法读取，3 未覆盖。"""
-    from opsdoc.importer import import_document
-
-    output = output or source.with_suffix(".xlsx")
-    report = import_document(source, output, template=template, force=force)
+    result = api.import_document(source, output, template=template, force=force)
+    report = result.report
     click.echo(report.to_json() if output_format == "json" else report.to_text())
-    click.echo(f"{output}：已写出工作簿；下一步：opsdoc check {output}", err=True)
+    click.echo(f"{result.file.path}：已写出工作簿；下一步：opsdoc check {result.file.path}", err=True)
     sys.exit(0 if not report.findings else 1)
 
 
 @main.command("rules")
-@click.option(
-    "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@output_format("text", "json", "markdown")
 def list_rules(output_format: str) -> None:
     """列出全部代码及其所属步骤：读取工作簿、一致性规则（check/build）、文档核对（verify）、模板检查（template check）。"""
     import json
 
-    from opsdoc.contract.findings import CATALOGUE
-
-    codes = list(CATALOGUE.values())
+    codes = api.finding_codes()
     if output_format == "json":
         rows = [
             {
@@ -485,19 +513,3 @@ def list_rules(output_format: str) -> None:
         for c in codes:
             stages = "、".join(s.label for s in c.stages)
             click.echo(f"{c.code:<26} {c.severity.value}  {stages:<10} {c.title}")
-
-
-def _known_codes(codes: tuple[str, ...], *stages: Stage) -> tuple[str, ...]:
-    """--skip's codes, each one the command's stages report; anything else is a usage error."""
-    from opsdoc.contract.findings import CATALOGUE, codes_of
-
-    allowed = {c.code for c in codes_of(*stages)}
-    for code in codes:
-        if code not in CATALOGUE:
-            raise click.BadParameter(f"未知的代码：{code}（opsdoc rules 列出全部代码）", param_hint="--skip")
-        if code not in allowed:
-            where = "、".join(s.label for s in CATALOGUE[code].stages)
-            raise click.BadParameter(
-                f"{code} 属于「{where}」，不是本命令报告的代码（opsdoc rules 列出全部代码）", param_hint="--skip"
-            )
-    return codes

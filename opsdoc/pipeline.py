@@ -7,18 +7,18 @@ import json
 import signal
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
 from opsdoc.contract.findings import Report
-from opsdoc.contract.model import SHEETS, DocumentInfo
+from opsdoc.contract.model import SHEETS, Document, DocumentInfo
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
-from opsdoc.errors import OpsdocError
+from opsdoc.errors import OpsdocError, UnusableDocument
 from opsdoc.generate.context import build_context
 from opsdoc.generate.draft import draft as draft_of
-from opsdoc.office.output import Outputs, Published, ensure_folder, safe_file_name
+from opsdoc.office.output import FileKind, Outputs, Written, ensure_folder, safe_file_name
 from opsdoc.workbook.reader import Workbook, read_workbook
 from opsdoc.workbook.rules import run_rules
 
@@ -27,19 +27,41 @@ if TYPE_CHECKING:  # the release path (verify, python-docx) loads only for `opsd
     from opsdoc.qa.diff import DocumentDiff
 
 DRAFT_SUFFIX = "_草稿"
+REDLINE_SUFFIX = "_对比稿"
 
 
-@dataclass
+@dataclass(frozen=True)
+class CheckOptions:
+    """How a workbook is checked: by `check`, and first by every build, comparison and issue."""
+
+    config: Path | None = None  # company conventions; None: the opsdoc.toml beside the workbook, if any
+    skip: tuple[str, ...] = ()  # rule codes not to run
+    strict: bool = False  # warnings stop a build as errors do
+
+
+@dataclass(frozen=True)
+class BuildOptions(CheckOptions):
+    """How the document is made from a checked workbook."""
+
+    template: Path | None = None  # the company's Word template; None: the bundled one
+    force: bool = False  # overwrite a file of the same name with other bytes (an issued version)
+    draft: bool = False  # build despite errors: 〔待填写〕 where values are missing, a draft's name and marks
+    pdf: bool = False  # lay out with LibreOffice: the PDF beside the .docx, real page numbers in its TOC
+
+
+@dataclass(frozen=True)
 class Checked:
+    """A workbook read, validated and checked: what a build, a comparison or an issue goes on from."""
+
     workbook: Workbook
     conventions: Conventions
     report: Report
 
 
-def check(path: Path, *, config: Path | None = None, skip: Iterable[str] = ()) -> Checked:
+def check(path: Path, options: CheckOptions = CheckOptions()) -> Checked:
     """Read the workbook and run every rule; all findings come back at once."""
-    skipped = set(skip)
-    conventions = load_conventions(path, config)
+    skipped = set(options.skip)
+    conventions = load_conventions(path, options.config)
     workbook = read_workbook(path)
     findings = [f for f in workbook.findings if f.code not in skipped]
     if workbook.document is not None:
@@ -47,14 +69,44 @@ def check(path: Path, *, config: Path | None = None, skip: Iterable[str] = ()) -
     return Checked(workbook, conventions, Report(str(path), findings, tuple(s.title for s in SHEETS)))
 
 
-def write_annotated(checked: Checked, output: Path, *, force: bool = False) -> None:
+def may_render(checked: Checked, *, strict: bool, draft: bool = False) -> bool:
+    """Whether the workbook's document is made: the one place every build, comparison and issue asks.
+
+    Only a workbook with no errors (no warnings either, when strict) gives a document; a draft
+    is made from any workbook that reads, marking what is missing instead.
+    """
+    return draft or (checked.workbook.document is not None and checked.report.passes(strict))
+
+
+def render_checked(checked: Checked, template: Path | None, *, draft: bool = False) -> tuple[Document, bytes]:
+    """The document a checked workbook gives (may_render said yes) and its .docx bytes."""
+    document, context = _context(checked, draft)
+    return document, _render(document, context, template)
+
+
+def _context(checked: Checked, draft: bool) -> tuple[Document, dict[str, Any]]:
+    document = checked.workbook.document
+    if document is None:  # a draft of a workbook still being filled: mark what is missing
+        return draft_of(checked.workbook, checked.conventions)
+    return document, build_context(document, checked.conventions, draft=draft)
+
+
+def _render(document: Document, context: dict[str, Any], template: Path | None) -> bytes:
+    # docxtpl and python-docx load only for a command that renders: `check` starts without them.
+    from opsdoc.generate.render import render_document
+
+    return render_document(document, context, template)
+
+
+def write_annotated(checked: Checked, output: Path, *, force: bool = False) -> Written:
     """Write the annotated copy of the checked workbook; never over the workbook itself."""
     from opsdoc.workbook.annotate import annotate  # openpyxl loads only when a copy is asked for
 
     source = checked.workbook.path
     outputs = Outputs(inputs=[source], force=force)
-    outputs.add(output, annotate(source, checked.report, checked.workbook.document))
-    outputs.write()
+    outputs.add(FileKind.ANNOTATED, output, annotate(source, checked.report, checked.workbook.document))
+    (written,) = outputs.write()
+    return written
 
 
 def output_name(info: DocumentInfo, *, draft: bool = False) -> str:
@@ -66,33 +118,34 @@ def output_name(info: DocumentInfo, *, draft: bool = False) -> str:
     return safe_file_name(f"{info.file_code}_{info.project_name}", suffix)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildResult:
+    """The workbook's findings and every file the build wrote, each with its kind and status."""
+
     report: Report
-    output: Path | None = None  # None: refused because of findings
-    status: Published | None = None  # None: refused
-    pdf: Path | None = None  # with pdf=True: the PDF beside the .docx
-    pdf_status: Published | None = None
-    redlined: list[tuple[Path, Published]] = field(default_factory=list)  # the 对比稿 (and its PDF), with redline
+    files: tuple[Written, ...] = ()  # none, or only the annotated copy and context: refused
+
+    def written(self, kind: FileKind) -> Written | None:
+        return next((f for f in self.files if f.kind is kind), None)
+
+    @property
+    def output(self) -> Path | None:
+        """The .docx; None when findings refused the build."""
+        document = self.written(FileKind.DOCUMENT)
+        return document.path if document is not None else None
 
 
 def build(
     path: Path,
     out_dir: Path,
+    options: BuildOptions = BuildOptions(),
     *,
-    template: Path | None = None,
-    config: Path | None = None,
-    force: bool = False,
-    draft: bool = False,
-    strict: bool = False,
-    skip: Iterable[str] = (),
     dump_context: Path | None = None,
-    pdf: bool = False,
-    progress: Callable[[str], None] | None = None,
     annotate: Path | None = None,
     redline: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Check, then render and publish; nothing is written while errors remain (unless draft).
+    """Check, then render and publish; nothing is written while errors remain (unless a draft).
 
     dump_context receives the exact template context as JSON whenever the workbook reads.
     With pdf, LibreOffice lays the document out first: the PDF and the .docx's own TOC then
@@ -102,105 +155,103 @@ def build(
     leaves the manager the findings in the workbook itself. With redline (the issued version),
     the 对比稿 {name}_对比稿.docx is written beside the new version (and its PDF with pdf).
     """
-    if pdf:  # LibreOffice starts (once per process) while the workbook is read and rendered
+    if options.pdf:  # LibreOffice starts (once per process) while the workbook is read and rendered
         from opsdoc.generate.pdf import warm_up
 
         warm_up()
-    checked = check(path, config=config, skip=skip)
-    if annotate:
-        write_annotated(checked, annotate, force=force)
-    document, report = checked.workbook.document, checked.report
-    if document is None and not draft:
-        return BuildResult(report)
-    # docxtpl and python-docx load only for a build that renders: `check` starts without them.
-    from opsdoc.generate.render import render_document
-
-    if document is None:  # a draft of a workbook still being filled: mark what is missing
-        document, context = draft_of(checked.workbook, checked.conventions)
-    else:
-        context = build_context(document, checked.conventions, draft=draft)
+    checked = check(path, options)
+    files = [write_annotated(checked, annotate, force=options.force)] if annotate else []
+    if checked.workbook.document is None and not options.draft:
+        return BuildResult(checked.report, tuple(files))
+    document, context = _context(checked, options.draft)
     beside = path.parent / CONFIG_NAME  # read when no --config is given: an input too
-    read_config = config or (beside if beside.is_file() else None)
-    outputs = Outputs(inputs=[path, template, read_config, redline], force=force)
+    read_config = options.config or (beside if beside.is_file() else None)
+    outputs = Outputs(inputs=[path, options.template, read_config, redline], force=options.force)
     if dump_context:
-        outputs.add(dump_context, json.dumps(context, ensure_ascii=False, indent=2).encode("utf-8"))
-    if not draft and not report.passes(strict):
-        outputs.write()
-        return BuildResult(report)
-    data = render_document(document, context, template)
-    name = out_dir / output_name(document.info, draft=draft)
-    pdf_data = None
-    if pdf:
-        data, pdf_data = _laid_out(data, progress)
-    first = len(outputs.planned)  # the context dump, if asked for, comes before
-    output = outputs.add(name, data).path
-    pdf_output = outputs.add(name.with_suffix(".pdf"), pdf_data).path if pdf_data is not None else None
-    if redline is not None:
-        for target, content in marked_up(redline, data, name.stem + REDLINE_SUFFIX + ".docx", pdf, progress):
-            outputs.add(out_dir / target, content)
-    ensure_folder(out_dir)
-    written = list(zip((p.path for p in outputs.planned), outputs.write(), strict=True))[first:]
-    documents = 1 if pdf_output is None else 2
-    result = BuildResult(report, output, written[0][1], redlined=written[documents:])
-    if pdf_output is not None:
-        result.pdf, result.pdf_status = pdf_output, written[1][1]
-    return result
-
-
-REDLINE_SUFFIX = "_对比稿"
+        outputs.add(FileKind.CONTEXT, dump_context, json.dumps(context, ensure_ascii=False, indent=2).encode("utf-8"))
+    if may_render(checked, strict=options.strict, draft=options.draft):
+        data = _render(document, context, options.template)
+        name = out_dir / output_name(document.info, draft=options.draft)
+        pdf_data = None
+        if options.pdf:
+            data, pdf_data = _laid_out(data, progress)
+        outputs.add(FileKind.DOCUMENT, name, data)
+        if pdf_data is not None:
+            outputs.add(FileKind.PDF, name.with_suffix(".pdf"), pdf_data)
+        if redline is not None:
+            for kind, target, content in marked_up(redline, data, name.stem + REDLINE_SUFFIX, options.pdf, progress):
+                outputs.add(kind, out_dir / target, content)
+        ensure_folder(out_dir)
+    return BuildResult(checked.report, (*files, *outputs.write()))
 
 
 def marked_up(
-    issued: Path, new_version: bytes, name: str, pdf: bool = False, progress: Callable[[str], None] | None = None
-) -> list[tuple[str, bytes]]:
-    """The 对比稿 of the new version's bytes against the issued .docx as (file name, bytes), and its PDF."""
+    issued: Path, new_version: bytes, stem: str, pdf: bool = False, progress: Callable[[str], None] | None = None
+) -> list[tuple[FileKind, str, bytes]]:
+    """The 对比稿 of the new version's bytes against the issued .docx, `stem`.docx, and its PDF."""
     from opsdoc.qa.redline import redline as redline_of
 
     with tempfile.TemporaryDirectory(prefix="opsdoc-redline-") as work:
         source = Path(work) / "new.docx"
         source.write_bytes(new_version)
         data = redline_of(issued, source).data
-        files = [(name, data)]
+        files = [(FileKind.REDLINE, stem + ".docx", data)]
         if pdf:
             from opsdoc.generate.pdf import export_pdf
 
             marked, target = Path(work) / "redline.docx", Path(work) / "redline.pdf"
             marked.write_bytes(data)
             export_pdf(marked, target, progress)
-            files.append((Path(name).with_suffix(".pdf").name, target.read_bytes()))
+            files.append((FileKind.REDLINE_PDF, stem + ".pdf", target.read_bytes()))
     return files
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """How NEW is made when it is a workbook (rendered in memory; nothing is written)."""
+
+    template: Path | None = None
+    config: Path | None = None
+
+
+@dataclass(frozen=True)
+class RedlineOptions(CompareOptions):
+    force: bool = False  # overwrite a 对比稿 of the same name with other bytes
+    pdf: bool = False  # its PDF too, showing the tracked changes
+
+
+@dataclass(frozen=True)
+class RedlineResult:
+    """NEW's findings when it is a workbook (None for a .docx), and the 对比稿 files written."""
+
+    report: Report | None
+    files: tuple[Written, ...] = ()  # none: the workbook has errors
 
 
 def write_redline(
     old: Path,
     new: Path,
     output: Path,
-    *,
-    template: Path | None = None,
-    config: Path | None = None,
-    force: bool = False,
-    pdf: bool = False,
+    options: RedlineOptions = RedlineOptions(),
     progress: Callable[[str], None] | None = None,
-) -> tuple[Report | None, list[tuple[Path, Published]]]:
+) -> RedlineResult:
     """Write the 对比稿 of `new` (a .docx, or a workbook rendered in memory) against `old` to `output`.
 
     Nothing is written when the workbook has errors: its report comes back with no files.
     """
     if is_workbook(new):
-        report, data = render_in_memory(new, template=template, config=config)
+        report, data = render_in_memory(new, options)
         if data is None:
-            return report, []
+            return RedlineResult(report)
     else:
         report, data = None, new.read_bytes() if new.is_file() else b""
         if not data:
-            from opsdoc.errors import UnusableDocument
-
             raise UnusableDocument(new, "文件不存在或为空")
-    outputs = Outputs(inputs=[old, new, template, config], force=force)
-    for name, content in marked_up(old, data, output.name, pdf, progress):
-        outputs.add(output.parent / name, content)
+    outputs = Outputs(inputs=[old, new, options.template, options.config], force=options.force)
+    for kind, name, content in marked_up(old, data, output.stem, options.pdf, progress):
+        outputs.add(kind, output.parent / name, content)
     ensure_folder(output.parent)
-    return report, [(p.path, s) for p, s in zip(outputs.planned, outputs.write(), strict=True)]
+    return RedlineResult(report, tuple(outputs.write()))
 
 
 def _laid_out(
@@ -220,7 +271,17 @@ def _laid_out(
 LayOut = Callable[[bytes, Callable[[str], None] | None, tuple[str, ...]], tuple[bytes, bytes]]
 
 
-@dataclass
+@dataclass(frozen=True)
+class IssueOptions:
+    """Where and by whom a version is released."""
+
+    archive: Path | None = None  # None: opsdoc.toml's `archive`, relative to that file's folder
+    template: Path | None = None
+    config: Path | None = None
+    by: str | None = None  # 发布人; None: the operating-system user
+
+
+@dataclass(frozen=True)
 class IssueResult:
     report: Report  # the workbook's findings (strict: warnings refuse too)
     issued: Issued | None = None  # None: refused because of findings
@@ -228,32 +289,29 @@ class IssueResult:
 
 def issue(
     path: Path,
-    archive: Path | None = None,
+    options: IssueOptions = IssueOptions(),
     *,
-    template: Path | None = None,
-    config: Path | None = None,
-    by: str | None = None,
     progress: Callable[[str], None] | None = None,
     lay_out: LayOut | None = None,
 ) -> IssueResult:
     """Release the workbook's version into the archive: check (strict), build, PDF/A, verify, file, register.
 
-    The archive is `archive`, else opsdoc.toml's `archive` (relative to that file's folder).
-    `lay_out` replaces the LibreOffice export (tests of the register use a fast stand-in).
+    The release receives the checked workbook itself: verify reads the values it was given,
+    not the file again. `lay_out` replaces the LibreOffice export (tests of the register use
+    a fast stand-in).
     """
     from opsdoc.control.issue import release
 
-    checked = check(path, config=config)
-    archive = archive or _configured_archive(path, config, checked.conventions)
-    document, report = checked.workbook.document, checked.report
-    if document is None or not report.passes(strict=True):
-        return IssueResult(report)
-    from opsdoc.generate.render import render_document
-
-    data = render_document(document, build_context(document, checked.conventions, draft=False), template)
+    checked = check(path, CheckOptions(config=options.config, strict=True))
+    archive = options.archive or _configured_archive(path, options.config, checked.conventions)
+    if not may_render(checked, strict=True):
+        return IssueResult(checked.report)
+    document, data = render_checked(checked, options.template)
     docx, pdf = (lay_out or _laid_out)(data, progress, (document.info.file_code, document.info.version))
-    issued = release(archive, document, output_name(document.info), docx, pdf, template=template, workbook=path, by=by)
-    return IssueResult(report, issued)
+    issued = release(
+        archive, checked.workbook, output_name(document.info), docx, pdf, template=options.template, by=options.by
+    )
+    return IssueResult(checked.report, issued)
 
 
 def _configured_archive(path: Path, config: Path | None, conventions: Conventions) -> Path:
@@ -289,7 +347,7 @@ def workbooks_in(arguments: Iterable[Path]) -> list[Path]:
     return found
 
 
-@dataclass
+@dataclass(frozen=True)
 class BatchItem:
     """The outcome of one workbook of a batch; plain data, so it crosses process boundaries."""
 
@@ -299,9 +357,9 @@ class BatchItem:
     exit_code: int = 0
 
 
-def _build_one(source: Path, out_dir: Path, options: dict[str, Any]) -> BatchItem:
+def _build_one(source: Path, out_dir: Path, options: BuildOptions) -> BatchItem:
     try:
-        result = build(source, out_dir, **options)
+        result = build(source, out_dir, options)
     except OpsdocError as exc:
         return BatchItem(source, error=exc.message, exit_code=exc.exit_code)
     except Exception as exc:  # one broken workbook must not stop the others
@@ -309,7 +367,9 @@ def _build_one(source: Path, out_dir: Path, options: dict[str, Any]) -> BatchIte
     return BatchItem(source, result, exit_code=0 if result.output else 1)
 
 
-def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: Any) -> Iterator[BatchItem]:
+def build_many(
+    sources: list[Path], out_dir: Path, options: BuildOptions = BuildOptions(), *, jobs: int = 1
+) -> Iterator[BatchItem]:
     """Build every workbook in `jobs` worker processes; yields each outcome as it completes.
 
     The parent opens the template before the workers start, and the forked workers inherit it;
@@ -321,7 +381,7 @@ def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: 
     from opsdoc.generate.render import open_template
 
     with contextlib.suppress(Exception):  # a template that cannot be opened is reported with each workbook
-        open_template(options.get("template"))
+        open_template(options.template)
     lost = yield from _in_pool(sources, out_dir, jobs, options)
     for source in lost:
         again = yield from _in_pool([source], out_dir, 1, options)
@@ -332,7 +392,7 @@ def build_many(sources: list[Path], out_dir: Path, *, jobs: int = 1, **options: 
 
 
 def _in_pool(
-    sources: list[Path], out_dir: Path, jobs: int, options: dict[str, Any]
+    sources: list[Path], out_dir: Path, jobs: int, options: BuildOptions
 ) -> Generator[BatchItem, None, list[Path]]:
     """Yield the outcome of each workbook; return those whose worker died before answering."""
     from concurrent.futures import ProcessPoolExecutor, as_completed  # a batch's only (≈ 10 ms to import)
@@ -366,7 +426,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Compared:
     """OLD against NEW; NEW a .docx, or a workbook rendered in memory (report: its findings)."""
 
@@ -374,45 +434,30 @@ class Compared:
     diff: DocumentDiff | None = None  # None: the workbook has errors, nothing was rendered
 
 
-def render_in_memory(
-    path: Path, *, template: Path | None = None, config: Path | None = None
-) -> tuple[Report, bytes | None]:
+def render_in_memory(path: Path, options: CompareOptions = CompareOptions()) -> tuple[Report, bytes | None]:
     """The .docx a build of the workbook would write, as bytes; nothing is written. None while errors remain."""
-    checked = check(path, config=config)
-    document = checked.workbook.document
-    if document is None or not checked.report.passes(False):
+    checked = check(path, CheckOptions(config=options.config))
+    if not may_render(checked, strict=False):
         return checked.report, None
-    from opsdoc.generate.render import render_document
-
-    return checked.report, render_document(document, build_context(document, checked.conventions), template)
+    return checked.report, render_checked(checked, options.template)[1]
 
 
 def is_workbook(path: Path) -> bool:
     return path.suffix.lower() == ".xlsx"
 
 
-def new_version(
-    new: Path, work: Path, *, template: Path | None = None, config: Path | None = None
-) -> tuple[Report | None, Path | None]:
-    """NEW as a .docx path: itself, or the workbook rendered into the scratch folder `work`."""
-    if not is_workbook(new):
-        return None, new
-    report, data = render_in_memory(new, template=template, config=config)
-    if data is None:
-        return report, None
-    rendered = work / (new.stem + ".docx")
-    rendered.write_bytes(data)
-    return report, rendered
-
-
-def compare(old: Path, new: Path, *, template: Path | None = None, config: Path | None = None) -> Compared:
+def compare(old: Path, new: Path, options: CompareOptions = CompareOptions()) -> Compared:
     """What changes from the issued `old` to `new` (a .docx or a workbook that may never have been built)."""
     from opsdoc.qa.diff import diff_documents
 
     with tempfile.TemporaryDirectory(prefix="opsdoc-diff-") as work:
-        report, rendered = new_version(new, Path(work), template=template, config=config)
-        if rendered is None:
-            return Compared(report)
+        rendered, report = new, None
+        if is_workbook(new):
+            report, data = render_in_memory(new, options)
+            if data is None:
+                return Compared(report)
+            rendered = Path(work) / (new.stem + ".docx")
+            rendered.write_bytes(data)
         diff = diff_documents(old, rendered)
     diff.new = str(new)
     return Compared(report, diff)

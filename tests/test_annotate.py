@@ -11,10 +11,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from opsdoc.api import check
 from opsdoc.cli import main
 from opsdoc.contract.vocabulary import Severity
 from opsdoc.office.xlsx import sheet_parts
-from opsdoc.pipeline import check
 from opsdoc.workbook.annotate import FILLS, RESULTS_SHEET
 from tests.support import CSV_UTF8, SAMPLE, convert_with_libreoffice, edit_sample
 

@@ -81,10 +81,10 @@ def test_a_workbook_that_kills_its_worker_is_reported_and_the_others_are_built(t
 
     real_build = opsdoc.pipeline.build
 
-    def build_or_die(source, out_dir, **options):  # the workers are forked: they inherit this
+    def build_or_die(source, out_dir, options):  # the workers are forked: they inherit this
         if source.name == "crash.xlsx":
             os.kill(os.getpid(), signal.SIGKILL)
-        return real_build(source, out_dir, **options)
+        return real_build(source, out_dir, options)
 
     monkeypatch.setattr(opsdoc.pipeline, "build", build_or_die)
     folder = tmp_path / "in"
@@ -111,11 +111,11 @@ def test_a_worker_stopped_mid_write_by_a_dying_neighbour_leaves_no_temporary_fil
     real_build, real_link = opsdoc.pipeline.build, os.link
     first_write = tmp_path / "first-write"
 
-    def build_or_die(source, out_dir, **options):
+    def build_or_die(source, out_dir, options):
         if source.name == "crash.xlsx":
             time.sleep(1.5)  # until the other worker holds its temporary file
             os.kill(os.getpid(), signal.SIGKILL)
-        return real_build(source, out_dir, **options)
+        return real_build(source, out_dir, options)
 
     def slow_link(src, dst):  # a new name is linked into place (write_atomic, replace=False)
         if not first_write.exists():  # the first write stalls until the pool terminates the worker

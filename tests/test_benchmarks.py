@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from opsdoc.pipeline import check
+from opsdoc.api import check
 from tests.support import REPO
 
 

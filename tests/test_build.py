@@ -11,9 +11,9 @@ import docx
 import pytest
 from click.testing import CliRunner
 
+from opsdoc.api import BuildOptions, FileKind, build
 from opsdoc.cli import main
 from opsdoc.contract.vocabulary import CHAPTERS
-from opsdoc.pipeline import build
 from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, template_variant
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -37,7 +37,7 @@ def paragraphs(path: Path) -> list[str]:
 def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("out")
     result = build(SAMPLE, out)
-    assert result.status == "written", result.report.to_text()
+    assert result.written(FileKind.DOCUMENT).status == "written", result.report.to_text()
     return result.output
 
 
@@ -100,7 +100,7 @@ def test_control_marks_on_the_cover_and_every_page(built):
 
 def test_a_draft_is_never_stamped_controlled(tmp_path):
     path = edit_sample(tmp_path, {"服务目录!A3": "SC-01"})
-    draft = build(path, tmp_path / "out", draft=True).output
+    draft = build(path, tmp_path / "out", BuildOptions(draft=True)).output
     document = docx.Document(draft)
     assert document.paragraphs[0].runs[-1].text == " 草稿 "
     assert "受控状态：草稿" in "\n".join(p.text for p in document.sections[-1].footer.paragraphs)
@@ -197,8 +197,8 @@ def test_a_template_with_a_column_loop_renders_through_docxtpls_table_repair(tmp
         ("{{ period.end }}", "{{ x }}"),
         ("{{ period.note }}", "{%tc endfor %}"),
     )
-    first = build(SAMPLE, tmp_path / "a", template=template).output
-    second = build(SAMPLE, tmp_path / "b", template=template).output
+    first = build(SAMPLE, tmp_path / "a", BuildOptions(template=template)).output
+    second = build(SAMPLE, tmp_path / "b", BuildOptions(template=template)).output
     assert {"甲列", "乙列"} <= set(paragraphs(first))
     assert first.read_bytes() == second.read_bytes()
 
@@ -260,7 +260,7 @@ def test_a_draft_never_passes_verify(tmp_path):
     from opsdoc.qa.verify import verify_document
 
     path = edit_sample(tmp_path, {"修订记录!E3": None})
-    draft = build(path, tmp_path / "out", draft=True).output
+    draft = build(path, tmp_path / "out", BuildOptions(draft=True)).output
     assert "placeholder-text" in {f.code for f in verify_document(draft).findings}
 
 

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from docxtpl import DocxTemplate
 
 import opsdoc.generate.cache
+from opsdoc.api import build
 from opsdoc.cli import main
 from opsdoc.generate import render, sandbox
 from opsdoc.generate.cache import Cache
-from opsdoc.pipeline import build
 from tests.support import SAMPLE, template_variant
 
 

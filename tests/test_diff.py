@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from opsdoc.api import build
 from opsdoc.cli import main
 from opsdoc.errors import UnusableDocument
-from opsdoc.pipeline import build
 from opsdoc.qa.align import opcodes
 from opsdoc.qa.diff import _diff_rows, diff_documents
 from tests.support import NEW_VERSION, P1_FASTER, SAMPLE, SAMPLE_DOCX, edit_sample

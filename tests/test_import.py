@@ -19,12 +19,12 @@ from docx.oxml.ns import qn
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from opsdoc.api import build, check
 from opsdoc.cli import main
 from opsdoc.contract.model import SHEET_BY_NAME
 from opsdoc.errors import IssuedVersionExists, UnusableDocument
 from opsdoc.importer import import_document
 from opsdoc.importer.values import read_value, split_period
-from opsdoc.pipeline import build, check
 from opsdoc.workbook.reader import read_workbook
 from tests.support import SAMPLE, SAMPLE_DOCX, convert_with_libreoffice, edit_sample
 
@@ -44,7 +44,7 @@ def rebuilt(document: Path, folder: Path, expected_check: str = "") -> tuple[byt
     finding lines; nothing for the sample).
     """
     workbook = folder / "imported.xlsx"
-    report = import_document(document, workbook)
+    report = import_document(document, workbook).report
     checked = check(workbook)
     assert "\n".join(f.as_line() for f in checked.report.sorted()) == expected_check
     result = build(workbook, folder / "out")
@@ -396,7 +396,7 @@ def test_a_document_typed_by_hand(tmp_path, saved_by):
     if saved_by == "LibreOffice":  # as if typed in Writer and saved as .docx there
         typed = resaved_by_libreoffice(typed, tmp_path)
     workbook = tmp_path / "海西.xlsx"
-    report = import_document(typed, workbook)
+    report = import_document(typed, workbook).report
     read = read_workbook(workbook)
     data = read.data
     # placed

@@ -16,7 +16,7 @@ from opsdoc.cli import main
 from opsdoc.control.issue import Outcome
 from opsdoc.control.register import REGISTER_NAME, entries, open_register
 from opsdoc.errors import PdfExportError
-from opsdoc.pipeline import issue
+from opsdoc.pipeline import IssueOptions, issue
 from tests.support import CSV_UTF8, convert_with_libreoffice, edit_sample, uno_python
 
 V21 = {
@@ -106,7 +106,9 @@ def test_issued_pdf_is_pdfa2b_with_title_code_and_version(archive):
 def test_reissue_unchanged_is_a_no_op_and_changed_is_refused(archive, tmp_path):
     entry = rows(archive)[0]
     issued = (archive / entry.docx_path).read_bytes(), (archive / entry.pdf_path).read_bytes()
-    same = issue(edit_sample(tmp_path, V21), archive, lay_out=lambda data, progress, keywords: issued)
+    same = issue(
+        edit_sample(tmp_path, V21), IssueOptions(archive=archive), lay_out=lambda data, progress, keywords: issued
+    )
     assert same.issued is not None and same.issued.outcome is Outcome.UNCHANGED
     changed = edit_sample(tmp_path, {**V21, "修订记录!H6": "WJGG-2026-062"}, name="changed.xlsx")
     result = CliRunner().invoke(main, ["issue", str(changed), "--archive", str(archive)])
@@ -146,7 +148,7 @@ def test_exported_register_opens_in_libreoffice(archive, tmp_path):
 
 def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
     folder = tmp_path / "归档"
-    first = issue(edit_sample(tmp_path), folder, lay_out=fake_lay_out)
+    first = issue(edit_sample(tmp_path), IssueOptions(archive=folder), lay_out=fake_lay_out)
     assert first.issued is not None and first.issued.outcome is Outcome.ISSUED
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
     register_bytes = (folder / REGISTER_NAME).read_bytes()
@@ -155,7 +157,7 @@ def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
         raise PdfExportError(None, "LibreOffice 转换失败：崩溃")
 
     with pytest.raises(PdfExportError):
-        issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), folder, lay_out=crash)
+        issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder), lay_out=crash)
     import opsdoc.control.register as register
 
     original_insert = register.insert
@@ -166,7 +168,7 @@ def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
     register.insert = interrupted
     try:
         with pytest.raises(KeyboardInterrupt):
-            issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), folder, lay_out=fake_lay_out)
+            issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder), lay_out=fake_lay_out)
     finally:
         register.insert = original_insert
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
@@ -189,7 +191,7 @@ def test_a_file_that_is_not_a_register_is_refused_untouched(tmp_path):
 
 def _issue_project(job: tuple[Path, Path, int]) -> str:
     workbook, folder, _ = job
-    result = issue(workbook, folder, lay_out=fake_lay_out)
+    result = issue(workbook, IssueOptions(archive=folder), lay_out=fake_lay_out)
     assert result.issued is not None
     return result.issued.outcome.value
 

@@ -19,6 +19,8 @@ LAYERS = [
     "control",
     "importer",
     "pipeline",
+    "api",
+    "click_zh",
     "cli",
     "__main__",
 ]
@@ -85,3 +87,8 @@ def test_no_import_cycle():
 
 def test_every_module_has_a_layer():
     assert {_module(p).split(".")[1] for p in PACKAGE.rglob("*.py") if _module(p) != "opsdoc"} <= set(LAYERS)
+
+
+def test_the_cli_calls_only_the_public_face():
+    """Every command goes through opsdoc.api: a web page or another program gets what the CLI gets."""
+    assert _imports()["opsdoc.cli"] == {"opsdoc.api", "opsdoc.click_zh"}

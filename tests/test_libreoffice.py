@@ -28,7 +28,7 @@ def test_libreoffice_converts_the_sample_to_pdf(tmp_path):
 
 
 def test_libreoffice_opens_a_document_full_of_unicode_and_markup(tmp_path):
-    from opsdoc.pipeline import build
+    from opsdoc.api import build
     from tests.support import edit_sample
 
     typed = "急诊 🚑 עברית & <b>粗体</b> {{ 7*7 }} é̃"

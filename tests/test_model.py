@@ -113,3 +113,22 @@ def test_prose_dates_read_back_as_printed(day):
     assert PROSE_DAY.read(PROSE_DAY.show(day)) == day
     with pytest.raises(ValueError):
         PROSE_DAY.read("20260820")
+
+
+# Each contract version and the fingerprint of the sheets, headers and values it stands for.
+CONTRACT_FINGERPRINTS = {"1.0": "ee3b0b2015eded34"}
+
+
+def test_the_contract_version_moves_with_the_contract():
+    """A change to the sheets, headers or values must raise CONTRACT_VERSION (and record it here)."""
+    import hashlib
+
+    from opsdoc.contract.model import CONTRACT_VERSION
+
+    shape = [
+        (s.title, s.is_table, s.required, [(c.label, c.required, c.choices, c.kind) for c in s.columns]) for s in SHEETS
+    ]
+    fingerprint = hashlib.sha256(repr(shape).encode()).hexdigest()[:16]
+    assert CONTRACT_FINGERPRINTS.get(CONTRACT_VERSION) == fingerprint, (
+        f"the contract changed: raise CONTRACT_VERSION in opsdoc/contract/model.py and record {fingerprint}"
+    )

@@ -16,11 +16,11 @@ import docx
 import openpyxl
 import pytest
 
+from opsdoc.api import BuildOptions, FileKind, build
 from opsdoc.contract.vocabulary import CHAPTERS
 from opsdoc.errors import LibreOfficeMissing, PdfExportError, UnusableDocument
 from opsdoc.generate import pdf
 from opsdoc.generate.pdf import TocEntry, export_pdf, reproducible_pdf, write_toc
-from opsdoc.pipeline import build
 from opsdoc.qa.verify import verify_document
 from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
 
@@ -272,10 +272,10 @@ def test_killing_libreoffice_mid_batch_loses_no_document(tmp_path):
                     killed.append(pid)
 
     # One process builds the batch in turn, as each batch worker does, so the test sees its LibreOffice.
-    results = [build(source, tmp_path / "out", pdf=True, progress=progress) for source in sources]
+    results = [build(source, tmp_path / "out", BuildOptions(pdf=True), progress=progress) for source in sources]
     pdf.close_office()
     assert killed
-    assert all(result.pdf and result.pdf.is_file() for result in results)
+    assert all(result.written(FileKind.PDF).path.is_file() for result in results)
     assert messages.count("LibreOffice 意外退出，正在重新启动…") == 1
     assert messages.count("正在启动 LibreOffice…") == 2  # started once, restarted once
     assert len(list((tmp_path / "out").glob("*.pdf"))) == 3

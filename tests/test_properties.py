@@ -15,9 +15,9 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from opsdoc.api import BuildOptions, build, check
 from opsdoc.errors import OpsdocError
 from opsdoc.office.output import ZIP_EPOCH, deflated, deterministic_package, with_member
-from opsdoc.pipeline import build, check
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import ILLEGAL_CHARACTER
 from tests.support import SAMPLE
@@ -117,7 +117,7 @@ def test_any_value_in_any_kind_of_cell_never_crashes(tmp_path_factory, texts, da
     if checked.workbook.document is not None and not checked.report.errors:
         _build_and_verify(folder, path, texts)
     else:  # whatever is wrong, a draft still previews the document
-        draft = build(path, folder / "draft", draft=True).output
+        draft = build(path, folder / "draft", BuildOptions(draft=True)).output
         assert draft.name.endswith("_草稿.docx")
         docx.Document(draft)
 

@@ -5,8 +5,8 @@ import json
 from click.testing import CliRunner
 
 import opsdoc.generate.pdf
+from opsdoc.api import build
 from opsdoc.cli import main
-from opsdoc.pipeline import build
 from tests.support import P1_FASTER, SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
 
 

@@ -17,10 +17,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from opsdoc.api import FileKind, build
 from opsdoc.cli import main
 from opsdoc.errors import UnusableDocument
 from opsdoc.office.docx_text import Table, read_document
-from opsdoc.pipeline import build
 from opsdoc.qa.diff import diff_documents
 from opsdoc.qa.redline import redline
 from tests.support import NEW_VERSION, P1_FASTER, SAMPLE, edit_sample, soffice, uno_python
@@ -171,7 +171,7 @@ def test_the_cli_from_a_workbook_never_built(versions, tmp_path):
 def test_build_with_redline_writes_the_redline_beside_the_new_version(versions, tmp_path):
     result = build(versions[2], tmp_path, redline=versions[0])
     assert result.output is not None
-    ((path, _),) = result.redlined
+    (path,) = [f.path for f in result.files if f.kind is FileKind.REDLINE]
     assert path == tmp_path / (result.output.stem + "_对比稿.docx")
     assert path.read_bytes() == redline(versions[0], result.output).data
 

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
+from opsdoc.api import check
 from opsdoc.cli import main
 from opsdoc.contract.findings import CATALOGUE, Stage, codes_of
-from opsdoc.pipeline import check
 from opsdoc.workbook.rules import CHECKS
 from tests.support import SAMPLE, edit_sample
 

@@ -29,3 +29,19 @@ def test_every_heading_level_is_in_the_documents_own_family():
         fonts = rpr.find(qn("w:rFonts"))
         looks[name] = (fonts.get(qn("w:eastAsia")), fonts.get(qn("w:ascii")), rpr.find(qn("w:color")))
     assert {look for look in looks.values()} == {("黑体", "Times New Roman", None)}
+
+
+# Each version of the bundled template and the fingerprint of its bytes.
+TEMPLATE_FINGERPRINTS = {"1.0": "a1331b6131e1f04c"}
+
+
+def test_the_template_version_moves_with_the_template():
+    """A change to the bundled template must raise TEMPLATE_VERSION (and record it here)."""
+    import hashlib
+
+    from opsdoc.generate.context import TEMPLATE_VERSION, default_template
+
+    fingerprint = hashlib.sha256(default_template().read_bytes()).hexdigest()[:16]
+    assert TEMPLATE_FINGERPRINTS.get(TEMPLATE_VERSION) == fingerprint, (
+        f"the template changed: raise TEMPLATE_VERSION in opsdoc/generate/context.py and record {fingerprint}"
+    )

@@ -5,8 +5,8 @@ from datetime import date
 import openpyxl
 import pytest
 
+from opsdoc.api import check
 from opsdoc.errors import UnusableWorkbook
-from opsdoc.pipeline import check
 from opsdoc.workbook.reader import read_workbook
 from tests.support import SAMPLE, edit_sample
 

@@ -597,6 +597,9 @@ def _sheets() -> tuple[SheetSpec, ...]:
 
 
 SHEETS: tuple[SheetSpec, ...] = _sheets()
+# The workbook contract's version (`opsdoc --version`): raised with any change to the sheets,
+# their headers or their values; tests/test_model.py holds it to the contract's fingerprint.
+CONTRACT_VERSION = "1.0"
 """The workbook contract, sheet by sheet, derived from the models above."""
 SHEET_BY_TITLE = {s.title: s for s in SHEETS}
 SHEET_BY_NAME = {s.name: s for s in SHEETS}

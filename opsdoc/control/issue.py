@@ -29,6 +29,7 @@ from opsdoc.control.stamp import stamp_void
 from opsdoc.errors import IssuedVersionExists, OutputError
 from opsdoc.office.output import ensure_folder, safe_file_name, write_atomic
 from opsdoc.qa.verify import verify_document
+from opsdoc.workbook.reader import Workbook
 
 STAGING_PREFIX = ".opsdoc-staging-"
 VOID_SUFFIX = "_作废"
@@ -60,17 +61,22 @@ def sha256(data: bytes) -> str:
 
 def release(
     archive: Path,
-    document: Document,
+    workbook: Workbook,
     docx_name: str,
     docx: bytes,
     pdf: bytes,
     *,
     template: Path | None,
-    workbook: Path,
     by: str | None = None,
     now: datetime | None = None,
 ) -> Issued:
-    """File `docx` and `pdf` as the version `document` describes, and record it in the register."""
+    """File `docx` and `pdf` as the version the checked `workbook` describes, and record it in the register.
+
+    The staged document is verified against the template and the workbook's own values.
+    """
+    document = workbook.document
+    if document is None:
+        raise ValueError("release needs a workbook that read without errors")
     info = document.info
     ensure_folder(archive)
     with open_register(archive, create=True) as connection:

@@ -28,6 +28,12 @@ Pending = Collection[tuple[str, int | None, str]]
 Context = dict[str, Any]
 
 
+# The bundled template's version (`opsdoc --version`), raised with every change to it;
+# tests/test_template.py holds it to the template's bytes. It is not written into the template:
+# a changed core property would change every document built from it.
+TEMPLATE_VERSION = "1.0"
+
+
 def default_template() -> Path:
     """The bundled Word template, shipped inside the package."""
     return Path(str(resources.files("opsdoc.word_templates").joinpath(TEMPLATE_NAME)))

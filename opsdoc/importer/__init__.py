@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from opsdoc.contract.findings import Report
 from opsdoc.contract.model import SHEETS
 from opsdoc.errors import IssuedVersionExists, UnusableDocument
-from opsdoc.office.output import write_atomic
+from opsdoc.office.output import FileKind, Outputs, Written
 from opsdoc.office.package import OLE2_SIGNATURE
 
 
-def import_document(source: Path, output: Path, *, template: Path | None = None, force: bool = False) -> Report:
+@dataclass(frozen=True)
+class ImportResult:
+    report: Report  # what the manager must complete
+    file: Written  # the workbook written
+
+
+def import_document(source: Path, output: Path, *, template: Path | None = None, force: bool = False) -> ImportResult:
     """Read `source` along the template's layout and write the workbook `output`.
 
     Every value that could be placed is in the workbook; the report lists what the manager
-    must complete. Nothing is written when the document cannot be read or `output` exists.
+    must complete. Nothing is written when the document cannot be read or `output` exists
+    (with force, it is replaced, but never when it is the document itself).
     """
     from opsdoc.generate.context import default_template
     from opsdoc.importer.layout import read_layout
@@ -28,8 +36,10 @@ def import_document(source: Path, output: Path, *, template: Path | None = None,
     _refuse_legacy_doc(source)
     layout = read_layout(template or default_template())
     imported = read_legacy(read_document(source), layout)
-    write_atomic(output, filled_workbook(imported))
-    return Report(str(source), imported.findings, tuple(s.title for s in SHEETS))
+    outputs = Outputs(inputs=[source], force=True)
+    outputs.add(FileKind.WORKBOOK, output, filled_workbook(imported))
+    (written,) = outputs.write()
+    return ImportResult(Report(str(source), imported.findings, tuple(s.title for s in SHEETS)), written)
 
 
 def _refuse_legacy_doc(source: Path) -> None:

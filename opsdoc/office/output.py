@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -201,6 +202,41 @@ class Published(StrEnum):
         return {"written": "已生成", "unchanged": "内容相同，未改动", "overwritten": "已覆盖"}[self.value]
 
 
+class FileKind(StrEnum):
+    """What a written file is to its reader: commands name each file they write with its kind."""
+
+    DOCUMENT = "document"  # the 运维工作管理规范 .docx
+    PDF = "pdf"  # its PDF
+    REDLINE = "redline"  # the 对比稿 .docx
+    REDLINE_PDF = "redline-pdf"
+    ANNOTATED = "annotated"  # the annotated copy of a workbook
+    CONTEXT = "context"  # the template context as JSON (--dump-context)
+    WORKBOOK = "workbook"  # a blank or an imported workbook
+    REGISTER = "register"  # the 受控文件清单.xlsx
+
+    @property
+    def label(self) -> str:
+        return {
+            "document": "规范",
+            "pdf": "PDF",
+            "redline": "对比稿",
+            "redline-pdf": "对比稿 PDF",
+            "annotated": "标注副本",
+            "context": "模板上下文",
+            "workbook": "工作簿",
+            "register": "受控文件清单",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class Written:
+    """A file a command published: what it is, where, and what publishing it did."""
+
+    kind: FileKind
+    path: Path
+    status: Published
+
+
 @dataclass(frozen=True)
 class Planned:
     """A file judged writable: where it goes and what publishing it will do."""
@@ -209,6 +245,7 @@ class Planned:
     data: bytes
     status: Published
     force: bool = False
+    kind: FileKind = FileKind.DOCUMENT
 
 
 def guard_output(path: Path, data: bytes, *, inputs: Iterable[Path] = (), force: bool = False) -> Planned:
@@ -290,13 +327,13 @@ class Outputs:
         self.force = force
         self.planned: list[Planned] = []
 
-    def add(self, path: Path, data: bytes) -> Planned:
-        planned = guard_output(path, data, inputs=self.inputs, force=self.force)
+    def add(self, kind: FileKind, path: Path, data: bytes) -> Planned:
+        planned = dataclasses.replace(guard_output(path, data, inputs=self.inputs, force=self.force), kind=kind)
         for earlier in self.planned:
             if _same_file(planned.path, earlier.path):
                 raise OutputError(planned.path, "本命令的两个输出是同一个文件，未写入：请换一个输出路径")
         self.planned.append(planned)
         return planned
 
-    def write(self) -> list[Published]:
-        return [publish(planned) for planned in self.planned]
+    def write(self) -> list[Written]:
+        return [Written(planned.kind, planned.path, publish(planned)) for planned in self.planned]

@@ -33,17 +33,17 @@ NEARBY = 200  # paragraphs either side of where a missing fixed one belongs that
 def verify_document(
     docx_path: Path | str,
     template: Path | str | None = None,
-    workbook: Path | str | None = None,
+    workbook: Path | str | Workbook | None = None,
     skip: Iterable[str] = (),
 ) -> Report:
-    """Every difference between a .docx and its template (and, given one, its workbook).
+    """Every difference between a .docx and its template (and, given one, its workbook: a path, or one read already).
 
     Raises UnusableDocument when the file is not a readable .docx, TemplateError when the
     template is not, UnusableWorkbook when the workbook is not.
     """
     document = read_document(docx_path)
     expected = read_expectations(Path(template) if template else default_template())
-    source = read_workbook(workbook) if workbook is not None else None
+    source = read_workbook(workbook) if isinstance(workbook, (Path, str)) else workbook
     values = expected_values(source) if source is not None and source.document is not None else []
     findings = list(_foreign(document, expected))
     if not findings:
