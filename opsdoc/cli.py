@@ -92,11 +92,11 @@ def output_format(*formats: str) -> Decorator[Any]:
 
 
 def template_option(help: str = "公司自己的 Word 模板（.docx，含 docxtpl 标签；默认：内置模板）。") -> Decorator[Any]:
-    return click.option("--template", type=FILE, help=help)
+    return click.option("--template", type=FILE, metavar="DOCX", help=help)
 
 
 def config_option(help: str = "公司约定配置文件（默认：工作簿旁的 opsdoc.toml）。") -> Decorator[Any]:
-    return click.option("--config", type=FILE, help=help)
+    return click.option("--config", type=FILE, metavar="TOML", help=help)
 
 
 def force_option(help: str) -> Decorator[Any]:
@@ -105,8 +105,12 @@ def force_option(help: str) -> Decorator[Any]:
 
 def archive_option(required: bool = False) -> Decorator[Any]:
     if required:
-        return click.option("--archive", type=FILE, help="归档文件夹（默认：opsdoc.toml 中的 archive）。")
-    return click.option("--archive", type=FILE, default=Path("."), show_default=True, help="归档文件夹。")
+        return click.option(
+            "--archive", type=FILE, metavar="DIR", help="归档文件夹（默认：opsdoc.toml 中的 archive）。"
+        )
+    return click.option(
+        "--archive", type=FILE, metavar="DIR", default=Path("."), show_default=True, help="归档文件夹。"
+    )
 
 
 def skip_option(*stages: api.Stage, help: str = "不执行某条规则（可重复）。") -> Decorator[Any]:
@@ -175,7 +179,15 @@ def workbook() -> None:
 
 
 @workbook.command("new")
-@click.option("-o", "--output", type=FILE, default=Path("运维工作管理规范.xlsx"), show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=FILE,
+    metavar="FILE",
+    default=Path("运维工作管理规范.xlsx"),
+    show_default=True,
+    help="空白工作簿的路径。",
+)
 @force_option("覆盖已存在的文件。")
 def workbook_new(output: Path, force: bool) -> None:
     """写出空白数据工作簿：全部工作表、表头、填写提示和下拉列表。"""
@@ -211,7 +223,7 @@ def check(
 
 @main.command()
 @click.argument("workbook_paths", metavar="WORKBOOK…", type=FILE, nargs=-1, required=True)
-@click.option("-o", "--output-dir", type=FILE, default=Path("."), show_default=True, help="输出文件夹。")
+@click.option("-o", "--output-dir", type=FILE, metavar="DIR", default=Path("."), show_default=True, help="输出文件夹。")
 @template_option()
 @force_option("允许覆盖内容不同的同名文件（已发布的版本）。")
 @click.option(
@@ -224,7 +236,15 @@ def check(
 @config_option()
 @click.option("--dump-context", type=FILE, metavar="JSON", help="把交给模板的完整上下文写成 JSON（仅单个工作簿）。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 导出 PDF；目录写入实际页码。")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="批量生成时的并行进程数。")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    default=1,
+    show_default=True,
+    help="批量生成时的并行进程数。",
+)
 @annotate_option("仅单个工作簿。")
 @click.option(
     "--redline",
@@ -308,7 +328,9 @@ def _build_batch(paths: tuple[Path, ...], output_dir: Path, options: api.BuildOp
 @main.command()
 @click.argument("docx_path", metavar="DOCX", type=FILE)
 @template_option("对照的 Word 模板（默认：内置模板）。")
-@click.option("--workbook", "workbook_path", type=FILE, help="生成该文档的工作簿：检查其中每个值都出现在文档中。")
+@click.option(
+    "--workbook", "workbook_path", type=FILE, metavar="XLSX", help="生成该文档的工作簿：检查其中每个值都出现在文档中。"
+)
 @output_format()
 @skip_option(api.Stage.VERIFY, help="不报告某个核对代码（可重复）。")
 def verify(
@@ -384,7 +406,7 @@ def redline_command(
 @archive_option(required=True)
 @template_option()
 @config_option()
-@click.option("--by", help="发布人（默认：当前操作系统用户）。")
+@click.option("--by", metavar="NAME", help="发布人（默认：当前操作系统用户）。")
 def issue_command(
     workbook_path: Path, archive: Path | None, template: Path | None, config: Path | None, by: str | None
 ) -> None:
@@ -437,7 +459,15 @@ def register_list(archive: Path, output_format: str) -> None:
 
 @register_group.command("export")
 @archive_option()
-@click.option("-o", "--output", type=FILE, default=Path("受控文件清单.xlsx"), show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=FILE,
+    metavar="FILE",
+    default=Path("受控文件清单.xlsx"),
+    show_default=True,
+    help="导出的工作簿。",
+)
 @force_option("覆盖已存在的文件。")
 def register_export(archive: Path, output: Path, force: bool) -> None:
     """把登记册导出为格式化的 受控文件清单.xlsx。退出码 0 成功，2 无法读取，3 拒绝覆盖。"""
@@ -472,7 +502,7 @@ def template_check(template_path: Path | None, skip: tuple[str, ...]) -> None:
 
 @main.command("import")
 @click.argument("source", metavar="DOCX", type=FILE)
-@click.option("-o", "--output", type=FILE, help="写出的工作簿（默认：与文档同名的 .xlsx）。")
+@click.option("-o", "--output", type=FILE, metavar="XLSX", help="写出的工作簿（默认：与文档同名的 .xlsx）。")
 @template_option("文档所依据的 Word 模板（默认：内置模板）。")
 @force_option("覆盖已存在的工作簿。")
 @output_format()
