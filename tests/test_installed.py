@@ -8,6 +8,7 @@ module or a data file the wheel leaves out; these tests see only what a user ins
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,3 +141,20 @@ def test_every_command_runs_on_the_sample_from_outside_the_checkout(installed: P
     _run(installed, work, "register", "verify", "--archive", "归档")
     _run(installed, work, "template", "check")
     assert "cover-version-mismatch" in _run(installed, work, "rules")
+
+
+def test_the_documented_python_example_runs_on_the_installed_package(installed: Path, tmp_path: Path):
+    """docs/api.md's example, verbatim, against the installed opsdoc.api."""
+    uno_python()
+    (example,) = re.findall(r"```python\n(.*?)```", (REPO / "docs" / "api.md").read_text(encoding="utf-8"), re.DOTALL)
+    shutil.copyfile(SAMPLE, tmp_path / "我的项目.xlsx")
+    result = subprocess.run(
+        [str(installed.parent / "python"), "-c", example],
+        cwd=tmp_path,
+        env=_outside_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "已发布并登记" in result.stdout and "规范 发布/" in result.stdout, result.stdout
