@@ -125,6 +125,18 @@ def skip_option(*stages: api.Stage, help: str = "不执行某条规则（可重�
     return click.option("--skip", multiple=True, metavar="CODE", callback=known, help=help)
 
 
+def output_file(default: str, help: str) -> Decorator[Any]:
+    """-o FILE with its default, and --force to replace a file of that name."""
+
+    def decorate(command: F) -> F:
+        command = force_option("覆盖已存在的文件。")(command)
+        return click.option(
+            "-o", "--output", type=FILE, metavar="FILE", default=Path(default), show_default=True, help=help
+        )(command)
+
+    return decorate
+
+
 def annotate_option(also: str = "") -> Decorator[Any]:
     return click.option(
         "--annotate",
@@ -179,16 +191,7 @@ def workbook() -> None:
 
 
 @workbook.command("new")
-@click.option(
-    "-o",
-    "--output",
-    type=FILE,
-    metavar="FILE",
-    default=Path("运维工作管理规范.xlsx"),
-    show_default=True,
-    help="空白工作簿的路径。",
-)
-@force_option("覆盖已存在的文件。")
+@output_file("运维工作管理规范.xlsx", "空白工作簿的路径。")
 def workbook_new(output: Path, force: bool) -> None:
     """写出空白数据工作簿：全部工作表、表头、填写提示和下拉列表。"""
     written = api.new_workbook(output, force=force)
@@ -459,16 +462,7 @@ def register_list(archive: Path, output_format: str) -> None:
 
 @register_group.command("export")
 @archive_option()
-@click.option(
-    "-o",
-    "--output",
-    type=FILE,
-    metavar="FILE",
-    default=Path("受控文件清单.xlsx"),
-    show_default=True,
-    help="导出的工作簿。",
-)
-@force_option("覆盖已存在的文件。")
+@output_file("受控文件清单.xlsx", "导出的工作簿。")
 def register_export(archive: Path, output: Path, force: bool) -> None:
     """把登记册导出为格式化的 受控文件清单.xlsx。退出码 0 成功，2 无法读取，3 拒绝覆盖。"""
     written = api.export_register(archive, output, force=force)
