@@ -34,6 +34,11 @@ def test_sample_reads_clean():
         ({"修订记录!B3": 20250301}, [("bad-date", "修订记录!B3")]),
         ({"文档信息!B9": "下个月"}, [("bad-date", "文档信息!B9")]),
         ({"预算!C2": "十二万"}, [("bad-number", "预算!C2")]),
+        # typed as text, float() would read these as numbers that are none
+        ({"预算!C2": "NaN"}, [("bad-number", "预算!C2")]),
+        ({"预算!C2": "inf"}, [("bad-number", "预算!C2")]),
+        ({"风险登记!D2": "-Infinity"}, [("bad-number", "风险登记!D2")]),
+        ({"服务级别协议!C2": "1e999"}, [("bad-number", "服务级别协议!C2")]),
         ({"组织职责!B3": "技术经理"}, [("bad-choice", "组织职责!B3")]),
         ({"风险登记!D2": 7}, [("bad-choice", "风险登记!D2")]),
         ({"文档信息!B7": "绝密"}, [("bad-choice", "文档信息!B7")]),
@@ -117,6 +122,11 @@ def test_empty_rows_are_skipped_and_text_dates_read(tmp_path):
 
 def test_unknown_column_is_a_warning(tmp_path):
     assert findings(edit_sample(tmp_path, {"预算!E1": "备注", "预算!E2": "含税"})) == [("unknown-column", "预算!E1")]
+
+
+def test_a_finding_about_a_header_with_a_line_break_is_one_line(tmp_path):
+    (finding,) = check(edit_sample(tmp_path, {"预算!E1": "备注\r\n（含税）", "预算!E2": "含税"})).report.findings
+    assert "\n" not in finding.as_line() and "「备注↵（含税）」" in finding.message
 
 
 def test_many_mistakes_are_reported_in_one_run(tmp_path):

@@ -7,6 +7,7 @@ and validation errors are reported at the cell the alias was found in.
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -107,14 +108,17 @@ def _as_date(value: Any) -> date:
 
 def _as_number(value: Any) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    text = str(value).strip().replace(",", "").replace("，", "")
-    try:
-        return float(text)
-    except ValueError:
+        number = float(value)
+    else:
+        try:
+            number = float(str(value).strip().replace(",", "").replace("，", ""))
+        except ValueError:
+            number = math.nan
+    if not math.isfinite(number):  # float() also reads the words NaN, inf and infinity, and 1e999
         raise PydanticCustomError(
             "bad-number", "「{value}」不是数字：请只填写数值，单位已在表头中", {"value": str(value)}
-        ) from None
+        )
+    return number
 
 
 def _as_whole(value: Any) -> int:

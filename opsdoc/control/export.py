@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from opsdoc.control.register import SUPERSEDED, Entry
+from opsdoc.office.xlsx_write import as_data
 from opsdoc.workbook.blank import xlsx_bytes
 
 HEADERS = ["序号", "文件编号", "文件名称", "版本", "编制", "审核", "批准", "生效日期", "状态", "备注"]
@@ -50,6 +51,7 @@ def register_workbook(rows: list[Entry]) -> bytes:
         widths[header] = min(widest, WRAPPED.get(header, widest))
         sheet.column_dimensions[letter].width = widths[header]
     for row in sheet.iter_rows(min_row=2):
+        as_data(row)  # a 修订说明 or a name beginning with "=" is text
         lines = 1
         for cell, header in zip(row, HEADERS, strict=True):
             cell.border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)

@@ -10,6 +10,7 @@ import openpyxl
 
 from opsdoc.contract.model import SHEETS
 from opsdoc.importer.legacy import Imported
+from opsdoc.office.xlsx_write import as_data
 from opsdoc.workbook.blank import STAMP, new_workbook, xlsx_bytes
 
 
@@ -27,10 +28,10 @@ def filled_workbook(imported: Imported) -> bytes:
             for row, record in enumerate(imported.records.get(spec.name, []), start=2):
                 for col, column in enumerate(spec.columns, start=1):
                     if record.get(column.name) is not None:
-                        sheet.cell(row=row, column=col, value=_cell_value(record[column.name]))
+                        as_data([sheet.cell(row=row, column=col, value=_cell_value(record[column.name]))])
         else:
             values = imported.values.get(spec.name, {})
             for row, column in enumerate(spec.columns, start=1):
                 if values.get(column.name) is not None:
-                    sheet.cell(row=row, column=2, value=_cell_value(values[column.name]))
+                    as_data([sheet.cell(row=row, column=2, value=_cell_value(values[column.name]))])
     return xlsx_bytes(book, STAMP)

@@ -34,6 +34,7 @@ from opsdoc.contract.vocabulary import Severity
 from opsdoc.errors import UnusableWorkbook
 from opsdoc.office.output import deterministic_zip
 from opsdoc.office.xlsx import sheet_parts
+from opsdoc.office.xlsx_write import as_data
 
 RESULTS_SHEET = "检查结果"
 AUTHOR = "opsdoc"
@@ -171,6 +172,7 @@ def _list_findings(book: Book, source: Path, report: Report, document: Document 
     sheet.sheet_view.tabSelected = True
     book.active = 0
     sheet["A1"] = _summary(source, report, document)
+    as_data([sheet["A1"]])  # it quotes the project's own values
     face = sheet["A1"].font.name  # the workbook's own font; a bare Font() would fall back to a serif one
     sheet["A1"].font = Font(name=face, bold=True, size=12, color="9C0006" if report.errors else "006100")
     sheet.append(HEADER)
@@ -184,6 +186,7 @@ def _list_findings(book: Book, source: Path, report: Report, document: Document 
         also = f"（另见 {'、'.join(map(str, f.related))}）" if f.related else ""
         sheet.append([f.severity.label, where.sheet if where else "", ref, f.code, f.message + also])
         row = sheet.max_row
+        as_data(sheet[row])
         for cell in sheet[row]:
             cell.alignment = wrap
         severity = sheet.cell(row, 1)

@@ -184,7 +184,8 @@ class WorkbookReader:
             known = next((col.label for col in spec.columns if normalise_label(col.label) == label), None)
             if known is None or known in columns:
                 why = "重复的表头" if known else "不是本表的列"
-                self.report("unknown-column", spec.title, ref, f"表头「{text}」{why}，该列内容不会写入文档")
+                shown = re.sub(r"\r\n|[\r\n]", "↵", str(text))  # a finding is one line; ↵ marks the header's break
+                self.report("unknown-column", spec.title, ref, f"表头「{shown}」{why}，该列内容不会写入文档")
             else:
                 columns[known] = c
         for col in spec.columns:
