@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import signal
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
-from opsdoc.contract.findings import Report
+from opsdoc.contract.findings import Cell, Report, finding
 from opsdoc.contract.model import SHEETS, Document, DocumentInfo
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError, UnusableDocument
@@ -302,7 +304,7 @@ def issue(
     """
     from opsdoc.control.issue import release
 
-    checked = check(path, CheckOptions(config=options.config, strict=True))
+    checked = _on_the_day_of_issue(check(path, CheckOptions(config=options.config, strict=True)), date.today())
     archive = options.archive or _configured_archive(path, options.config, checked.conventions)
     if not may_render(checked, strict=True):
         return IssueResult(checked.report)
@@ -312,6 +314,22 @@ def issue(
         archive, checked.workbook, output_name(document.info), docx, pdf, template=options.template, by=options.by
     )
     return IssueResult(checked.report, issued)
+
+
+def _on_the_day_of_issue(checked: Checked, today: date) -> Checked:
+    """The check, with what only the day of issue decides: a version is approved before it is issued."""
+    document = checked.workbook.document
+    if document is None or not document.revisions or document.revisions[-1].approved_on <= today:
+        return checked
+    approved = document.revisions[-1].approved_on
+    where = checked.workbook.cells.ref("revisions", len(document.revisions) - 1, "approved_on")
+    late = finding(
+        "approved-after-issue",
+        Cell("修订记录", where),
+        f"批准日期 {approved.isoformat()} 晚于今天 {today.isoformat()}：版本批准后才能发布，请在批准当天或之后发布",
+    )
+    report = checked.report
+    return dataclasses.replace(checked, report=Report(report.source, [*report.findings, late], report.sheet_order))
 
 
 def _configured_archive(path: Path, config: Path | None, conventions: Conventions) -> Path:

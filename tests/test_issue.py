@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from opsdoc.cli import main
 from opsdoc.control.issue import Outcome
-from opsdoc.control.register import REGISTER_NAME, entries, open_register
-from opsdoc.errors import PdfExportError
+from opsdoc.control.register import REGISTER_NAME, UnusableRegister, entries, open_register
+from opsdoc.errors import IssuedVersionExists, PdfExportError
 from opsdoc.pipeline import IssueOptions, issue
 from tests.support import CSV_UTF8, convert_with_libreoffice, edit_sample, uno_python
 
@@ -215,3 +215,34 @@ def test_eight_concurrent_issues_leave_eight_rows(tmp_path):
     found = rows(folder)
     assert len(found) == 8 and {e.status for e in found} == {"现行"}
     assert CliRunner().invoke(main, ["register", "verify", "--archive", str(folder)]).exit_code == 0
+
+
+def test_a_version_approved_after_today_is_not_issued(tmp_path):
+    workbook = edit_sample(tmp_path, {"修订记录!F5": datetime(2099, 1, 4), "文档信息!B9": datetime(2099, 1, 5)})
+    result = issue(workbook, IssueOptions(archive=tmp_path / "归档"), lay_out=fake_lay_out)
+    assert result.issued is None
+    late = [f for f in result.report.findings if f.code == "approved-after-issue"]
+    assert [str(f.location) for f in late] == ["修订记录!F5"] and "2099-01-04" in late[0].message
+    assert not (tmp_path / "归档").exists() or not any((tmp_path / "归档").iterdir())
+
+
+def test_reissuing_a_void_version_is_refused_and_says_so(tmp_path):
+    folder = tmp_path / "归档"
+    v20 = edit_sample(tmp_path)
+    issue(v20, IssueOptions(archive=folder), lay_out=fake_lay_out)
+    issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder), lay_out=fake_lay_out)
+    with pytest.raises(IssuedVersionExists, match=r"V2\.0 已作废.*被 V2\.1 替代") as refused:
+        issue(v20, IssueOptions(archive=folder), lay_out=fake_lay_out)
+    assert refused.value.exit_code == 3
+    assert [(e.version, e.status) for e in rows(folder)] == [("V2.1", "现行"), ("V2.0", "作废")]
+
+
+def test_reissuing_over_an_altered_archived_file_is_refused(tmp_path):
+    folder = tmp_path / "归档"
+    workbook = edit_sample(tmp_path)
+    issue(workbook, IssueOptions(archive=folder), lay_out=fake_lay_out)
+    (entry,) = rows(folder)
+    (folder / entry.docx_path).write_bytes(b"PK altered")
+    with pytest.raises(UnusableRegister, match="被改动过") as refused:
+        issue(workbook, IssueOptions(archive=folder), lay_out=fake_lay_out)
+    assert refused.value.path == folder / entry.docx_path and refused.value.exit_code == 2

@@ -15,7 +15,7 @@ from opsdoc.contract.vocabulary import Severity, Stage
 
 E, W = Severity.ERROR, Severity.WARNING
 READ, RULES, VERIFY, TEMPLATE = Stage.READ, Stage.RULES, Stage.VERIFY, Stage.TEMPLATE
-REGISTER, IMPORT = Stage.REGISTER, Stage.IMPORT
+REGISTER, IMPORT, ISSUE = Stage.REGISTER, Stage.IMPORT, Stage.ISSUE
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,13 @@ CATALOGUE: dict[str, Code] = {
         Code("template-missing-chapter", TEMPLATE, E, "模板缺少规范的一章（Heading 1）"),
         Code("template-chapter-order", TEMPLATE, E, "模板的章节顺序与规范不同"),
         Code("template-no-toc", TEMPLATE, E, "模板没有目录域"),
+        Code(
+            "approved-after-issue",
+            ISSUE,
+            E,
+            "最后一次修订的批准日期晚于发布当天：版本批准后才能发布",
+            "ISO 9001 7.5.2：文件发布前应经评审和批准",
+        ),
         Code("archive-missing-file", REGISTER, E, "登记册中的文件在归档中不存在"),
         Code("archive-altered-file", REGISTER, E, "归档文件的 SHA-256 与登记册不符（文件被改动）"),
         Code("archive-unregistered-file", REGISTER, E, "归档中有登记册没有记录的文件"),

@@ -70,6 +70,7 @@ class Stage(StrEnum):
     TEMPLATE = "template"  # a company Word template (template check)
     REGISTER = "register"  # the archive against its register of issued versions (register verify)
     IMPORT = "import"  # a legacy document read back into a workbook (import)
+    ISSUE = "issue"  # what only the day of issue can decide (issue)
 
     @property
     def label(self) -> str:
@@ -80,6 +81,7 @@ class Stage(StrEnum):
             "template": "模板检查",
             "register": "归档核对",
             "import": "导入",
+            "issue": "发布",
         }[self.value]
 
 

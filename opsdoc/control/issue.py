@@ -24,7 +24,7 @@ from opsdoc.contract.findings import Report
 from opsdoc.contract.model import Document
 from opsdoc.contract.vocabulary import DOCUMENT_KIND, parse_version
 from opsdoc.control import register
-from opsdoc.control.register import CURRENT, Entry, open_register
+from opsdoc.control.register import CURRENT, SUPERSEDED, Entry, UnusableRegister, open_register
 from opsdoc.control.stamp import stamp_void
 from opsdoc.errors import IssuedVersionExists, OutputError
 from opsdoc.office.output import ensure_folder, safe_file_name, write_atomic
@@ -106,11 +106,29 @@ def release(
 
 
 def _already(known: Entry, docx: bytes, archive: Path) -> Issued:
-    if known.docx_sha256 == sha256(docx):
-        return Issued(Outcome.UNCHANGED, entry=known)
-    raise IssuedVersionExists(
-        archive / known.docx_path, f"{known.version} 已于 {known.issued_at} 发布且内容不同：请提升版本号后再发布"
-    )
+    """A version the register holds: unchanged only if it is in force, the same, and intact in the archive."""
+    archived = archive / known.docx_path
+    if known.status == SUPERSEDED:
+        raise IssuedVersionExists(
+            archived,
+            f"{known.version} 已作废（{(known.superseded_at or '')[:10]} 被 {known.superseded_by} 替代），"
+            "不能再次发布：请提升版本号",
+        )
+    if known.docx_sha256 != sha256(docx):
+        raise IssuedVersionExists(
+            archived, f"{known.version} 已于 {known.issued_at} 发布且内容不同：请提升版本号后再发布"
+        )
+    try:
+        intact = sha256(archived.read_bytes()) == known.docx_sha256
+    except OSError as exc:
+        raise UnusableRegister(
+            archived, f"已登记的归档文件无法读取（{exc.strerror}）：请用 opsdoc register verify 查明"
+        ) from None
+    if not intact:
+        raise UnusableRegister(
+            archived, "已登记的归档文件被改动过（SHA-256 与登记册不符）：请用 opsdoc register verify 查明并从备份恢复"
+        )
+    return Issued(Outcome.UNCHANGED, entry=known)
 
 
 def _file(
