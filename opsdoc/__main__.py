@@ -1,3 +1,18 @@
-from opsdoc.cli import main
+"""The `opsdoc` command (and `python -m opsdoc`): Ctrl-C at any moment, even while the program
+loads, ends with exit code 130 and one line, never a traceback."""
 
-main()
+import sys
+
+
+def run() -> None:
+    try:
+        from opsdoc.cli import main
+
+        main()
+    except KeyboardInterrupt:
+        print("已中断：未完成的操作没有写入任何文件。", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,10 +84,12 @@ __all__ = [
     "new_workbook",
     "redline",
     "register_entries",
+    "sync_register",
     "unskippable",
     "verify",
     "verify_archive",
     "versions",
+    "withdraw",
     "workbooks_in",
 ]
 
@@ -186,12 +189,26 @@ def issue(workbook: Path, options: IssueOptions = IssueOptions(), *, progress: P
     return pipeline.issue(workbook, options, progress=progress)
 
 
-def register_entries(archive: Path) -> list[Entry]:
-    """The register's versions, newest first."""
+def register_entries(archive: Path, *, on: date | None = None) -> list[Entry]:
+    """The register's versions, newest first, each with its status (待生效, 现行, 作废, 撤销) on `on` (today)."""
     from opsdoc.control.register import entries, open_register
 
     with open_register(archive) as connection:
-        return entries(connection)
+        return entries(connection, on=on)
+
+
+def sync_register(archive: Path) -> list[Entry]:
+    """The 作废 copy of every version that has become 作废 by today (issue does it too); the versions done."""
+    from opsdoc.control.issue import sync
+
+    return sync(archive)
+
+
+def withdraw(archive: Path, file_code: str, version: str, *, by: str | None = None) -> Entry:
+    """撤销 a 待生效 version before it takes effect; its files stay, the register says 撤销."""
+    from opsdoc.control.issue import withdraw as run
+
+    return run(archive, file_code, version, by=by)
 
 
 def export_register(archive: Path, output: Path, *, force: bool = False) -> Written:

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,7 +68,7 @@ class Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("已中断，未写入任何文件。", err=True)
+            click.echo("已中断：未完成的操作没有写入任何文件。", err=True)
             sys.exit(130)
         except Exception as exc:
             if os.environ.get("OPSDOC_DEBUG"):
@@ -410,14 +411,24 @@ def redline_command(
 @template_option()
 @config_option()
 @click.option("--by", metavar="NAME", help="发布人（默认：当前操作系统用户）。")
+@click.option("--backdate", is_flag=True, help="确认生效日期早于发布当天（追溯生效），记入登记册。")
+@click.option("--rename", is_flag=True, help="确认该文件编码下的文件名称改变（同一文件改名），记入登记册。")
 def issue_command(
-    workbook_path: Path, archive: Path | None, template: Path | None, config: Path | None, by: str | None
+    workbook_path: Path,
+    archive: Path | None,
+    template: Path | None,
+    config: Path | None,
+    by: str | None,
+    backdate: bool,
+    rename: bool,
 ) -> None:
-    """发布受控版本：检查（严格）、生成、核对、导出 PDF/A、归档并登记；上一版本作废。
+    """发布受控版本：检查（严格）、生成、核对、导出 PDF/A、归档并登记；新版本在生效日期生效，上一版本随之作废。
 
-    退出码 0 已发布或已登记且相同，1 有问题未发布，2 无法读取或导出，3 该版本已发布且内容不同。
+    退出码 0 已发布或已登记且相同，1 有问题未发布，2 无法读取或导出，3 该版本已发布且内容不同、已作废，或与登记册冲突。
     """
-    options = api.IssueOptions(archive=archive, template=template, config=config, by=by)
+    options = api.IssueOptions(
+        archive=archive, template=template, config=config, by=by, backdate=backdate, rename=rename
+    )
     result = api.issue(workbook_path, options, progress=_progress)
     if result.issued is None:
         click.echo(result.report.to_text(), err=True)
@@ -429,10 +440,12 @@ def issue_command(
     entry = issued.entry
     if entry is not None:
         click.echo(f"{entry.file_code} {entry.version}：{issued.outcome.label}（{entry.docx_path}）")
+        if entry.status == "待生效":
+            click.echo(f"{entry.file_code} {entry.version}：待生效，{entry.effective_on} 起为现行版本")
     else:
         click.echo(f"{workbook_path}：{issued.outcome.label}", err=True)
-    if issued.superseded is not None:
-        click.echo(f"{issued.superseded.file_code} {issued.superseded.version}：已作废")
+    for voided in issued.superseded:
+        click.echo(f"{voided.file_code} {voided.version}：已作废（作废副本 {voided.void_pdf_path}）")
     sys.exit(1 if entry is None else 0)
 
 
@@ -443,21 +456,46 @@ def register_group() -> None:
 
 @register_group.command("list")
 @archive_option()
+@click.option(
+    "--on", "on", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="列出该日各版本的状态（默认：今天）。"
+)
 @output_format()
-def register_list(archive: Path, output_format: str) -> None:
-    """列出现行和作废的版本，最新的在前。"""
+def register_list(archive: Path, on: datetime | None, output_format: str) -> None:
+    """列出各版本及其状态（待生效、现行、作废、撤销），最新的在前。"""
     import dataclasses
     import json
 
-    rows = api.register_entries(archive)
+    rows = api.register_entries(archive, on=on.date() if on else None)
     if output_format == "json":
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
         return
     for r in rows:
         click.echo(
-            f"{r.status}  {r.file_code}  {r.version}  {r.title}  生效 {r.effective_on}  发布 {r.issued_at} {r.issued_by}"
+            f"{r.status}  {r.file_code}  {r.version}  {r.title}  发布日期 {r.approved_on}  生效 {r.effective_on}"
+            f"  登记 {r.issued_at} {r.issued_by}"
         )
-    click.echo(f"共 {len(rows)} 个版本")
+    click.echo(f"共 {len(rows)} 个版本" + (f"（{on.date().isoformat()} 的状态）" if on else ""))
+
+
+@register_group.command("sync")
+@archive_option()
+def register_sync(archive: Path) -> None:
+    """为今天已作废的版本生成作废副本（发布时也会自动进行）。退出码 0 完成，2 无法读取或写入，3 归档文件被改动。"""
+    voided = api.sync_register(archive)
+    for entry in voided:
+        click.echo(f"{entry.file_code} {entry.version}：已作废（作废副本 {entry.void_pdf_path}）")
+    click.echo(f"共 {len(voided)} 个版本生成了作废副本")
+
+
+@register_group.command("withdraw")
+@click.argument("file_code", metavar="文件编码")
+@click.argument("version", metavar="版本号")
+@archive_option()
+@click.option("--by", metavar="NAME", help="撤销人（默认：当前操作系统用户）。")
+def register_withdraw(file_code: str, version: str, archive: Path, by: str | None) -> None:
+    """撤销一个尚未生效（待生效）的版本；文件留在归档中，登记册记为撤销。退出码 0 已撤销，2 无此版本，3 该版本不是待生效。"""
+    entry = api.withdraw(archive, file_code, version, by=by)
+    click.echo(f"{entry.file_code} {entry.version}：{entry.status}（{entry.withdrawn_by}，{entry.withdrawn_at}）")
 
 
 @register_group.command("export")

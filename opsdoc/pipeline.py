@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
-from opsdoc.contract.findings import Cell, Report, finding
+from opsdoc.contract.findings import Report
 from opsdoc.contract.model import SHEETS, Document, DocumentInfo
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError, UnusableDocument
@@ -281,6 +281,8 @@ class IssueOptions:
     template: Path | None = None
     config: Path | None = None
     by: str | None = None  # 发布人; None: the operating-system user
+    backdate: bool = False  # accept a 生效日期 before the day of issue (recorded with the version)
+    rename: bool = False  # accept a new 文件名称 under a registered 文件编码 (recorded with the version)
 
 
 @dataclass(frozen=True)
@@ -302,34 +304,32 @@ def issue(
     not the file again. `lay_out` replaces the LibreOffice export (tests of the register use
     a fast stand-in).
     """
-    from opsdoc.control.issue import release
+    from opsdoc.control.issue import Acknowledged, precheck, release
 
-    checked = _on_the_day_of_issue(check(path, CheckOptions(config=options.config, strict=True)), date.today())
+    checked = check(path, CheckOptions(config=options.config, strict=True))
     archive = options.archive or _configured_archive(path, options.config, checked.conventions)
+    acknowledged = Acknowledged(backdate=options.backdate, rename=options.rename)
+    if checked.workbook.document is not None:  # the register's checks too, all at once, before LibreOffice
+        late = precheck(archive, checked.workbook, date.today(), acknowledged)
+        report = checked.report
+        checked = dataclasses.replace(
+            checked, report=Report(report.source, [*report.findings, *late], report.sheet_order)
+        )
     if not may_render(checked, strict=True):
         return IssueResult(checked.report)
     document, data = render_checked(checked, options.template)
     docx, pdf = (lay_out or _laid_out)(data, progress, (document.info.file_code, document.info.version))
     issued = release(
-        archive, checked.workbook, output_name(document.info), docx, pdf, template=options.template, by=options.by
+        archive,
+        checked.workbook,
+        output_name(document.info),
+        docx,
+        pdf,
+        template=options.template,
+        by=options.by,
+        acknowledged=acknowledged,
     )
     return IssueResult(checked.report, issued)
-
-
-def _on_the_day_of_issue(checked: Checked, today: date) -> Checked:
-    """The check, with what only the day of issue decides: a version is approved before it is issued."""
-    document = checked.workbook.document
-    if document is None or not document.revisions or document.revisions[-1].approved_on <= today:
-        return checked
-    approved = document.revisions[-1].approved_on
-    where = checked.workbook.cells.ref("revisions", len(document.revisions) - 1, "approved_on")
-    late = finding(
-        "approved-after-issue",
-        Cell("修订记录", where),
-        f"批准日期 {approved.isoformat()} 晚于今天 {today.isoformat()}：版本批准后才能发布，请在批准当天或之后发布",
-    )
-    report = checked.report
-    return dataclasses.replace(checked, report=Report(report.source, [*report.findings, late], report.sheet_order))
 
 
 def _configured_archive(path: Path, config: Path | None, conventions: Conventions) -> Path:

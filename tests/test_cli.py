@@ -3,14 +3,22 @@ version of what opsdoc carries, shell completion, and one error boundary."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import click
+import pytest
 from click.testing import CliRunner
 
 import opsdoc.api
 from opsdoc.cli import main
-from tests.support import SAMPLE
+from tests.support import SAMPLE, uno_python
 
 ENGLISH = re.compile(
     r"\b(Usage|Options|Commands|Error|Missing|Invalid|No such|Show this|Try|Aborted|TEXT|INTEGER|RANGE|PATH|FILENAME)\b"
@@ -97,4 +105,33 @@ def test_ctrl_c_is_exit_130_without_a_traceback(monkeypatch):
     monkeypatch.setattr(opsdoc.api, "verify", interrupted)
     result = CliRunner().invoke(main, ["verify", str(SAMPLE)])
     assert result.exit_code == 130
-    assert result.output.strip() == "已中断，未写入任何文件。"
+    assert result.output.strip() == "已中断：未完成的操作没有写入任何文件。"
+
+
+@pytest.mark.parametrize("after", [0.05, 0.4, 1.5, 3.0])
+def test_ctrl_c_at_any_moment_of_an_issue_is_exit_130_and_leaves_nothing(tmp_path, after):
+    """SIGINT to the whole process group, as a terminal sends it, while opsdoc loads, checks, lays out or files."""
+    uno_python()
+    workbook = tmp_path / SAMPLE.name
+    shutil.copyfile(SAMPLE, workbook)
+    archive = tmp_path / "归档"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "opsdoc", "issue", str(workbook), "--archive", str(archive), "--backdate"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=tmp_path,
+    )
+    time.sleep(after)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert "Traceback" not in out + err, err
+    if process.returncode == 0:  # it finished before the signal: a whole release
+        assert "已发布并登记" in out
+        return
+    assert process.returncode == 130, (process.returncode, err)
+    assert err.strip().endswith("已中断：未完成的操作没有写入任何文件。")
+    left = [p.name for p in archive.rglob("*")] if archive.exists() else []
+    assert not [name for name in left if name.startswith(".opsdoc-")], left

@@ -350,7 +350,7 @@ def test_interrupt_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(opsdoc.office.output.os, "link", interrupted)  # a new file is linked into place
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path)])
-    assert result.exit_code == 130 and "未写入任何文件" in result.output
+    assert result.exit_code == 130 and "已中断：未完成的操作没有写入任何文件。" in result.output
     assert list(tmp_path.iterdir()) == []
 
 

@@ -64,7 +64,7 @@ def test_the_wheel_holds_every_file_of_the_package(wheel: Path):
     assert {"opsdoc/control/issue.py", "opsdoc/importer/legacy.py", "opsdoc/generate/fonts.conf"} <= shipped
     assert sorted(shipped - names) == []
     (entry_points,) = (n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "opsdoc = opsdoc.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "opsdoc = opsdoc.__main__:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_every_command_runs_on_the_sample_from_outside_the_checkout(installed: P
     assert (work / "对比稿.docx").is_file()
     _run(installed, work, "import", str(docx), "-o", "导入.xlsx")
     _run(installed, work, "check", "导入.xlsx")
-    issued = _run(installed, work, "issue", workbook.name, "--archive", "归档", "--by", "文控")
+    issued = _run(installed, work, "issue", workbook.name, "--archive", "归档", "--by", "文控", "--backdate")
     assert "已发布并登记" in issued, issued
     assert "现行" in _run(installed, work, "register", "list", "--archive", "归档")
     _run(installed, work, "register", "export", "--archive", "归档", "-o", "受控文件清单.xlsx")

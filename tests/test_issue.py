@@ -67,7 +67,9 @@ def archive(tmp_path_factory) -> Path:
     from tests.support import SAMPLE
 
     for workbook in (SAMPLE, edit_sample(work, V21, name="V2.1.xlsx")):
-        result = runner.invoke(main, ["issue", str(workbook), "--archive", str(folder), "--by", "文控 王芳"])
+        result = runner.invoke(
+            main, ["issue", str(workbook), "--archive", str(folder), "--by", "文控 王芳", "--backdate"]
+        )
         assert result.exit_code == 0, result.output
     return folder
 
@@ -107,11 +109,13 @@ def test_reissue_unchanged_is_a_no_op_and_changed_is_refused(archive, tmp_path):
     entry = rows(archive)[0]
     issued = (archive / entry.docx_path).read_bytes(), (archive / entry.pdf_path).read_bytes()
     same = issue(
-        edit_sample(tmp_path, V21), IssueOptions(archive=archive), lay_out=lambda data, progress, keywords: issued
+        edit_sample(tmp_path, V21),
+        IssueOptions(archive=archive, backdate=True),
+        lay_out=lambda data, progress, keywords: issued,
     )
     assert same.issued is not None and same.issued.outcome is Outcome.UNCHANGED
     changed = edit_sample(tmp_path, {**V21, "修订记录!H6": "WJGG-2026-062"}, name="changed.xlsx")
-    result = CliRunner().invoke(main, ["issue", str(changed), "--archive", str(archive)])
+    result = CliRunner().invoke(main, ["issue", str(changed), "--archive", str(archive), "--backdate"])
     assert result.exit_code == 3, result.output
     assert len(rows(archive)) == 2
 
@@ -142,13 +146,15 @@ def test_exported_register_opens_in_libreoffice(archive, tmp_path):
     converted = convert_with_libreoffice(output, CSV_UTF8, tmp_path)
     csv = converted.read_text(encoding="utf-8")
     lines = csv.splitlines()
-    assert lines[0].startswith("序号,文件编号,文件名称,版本") and len(lines) == 3
+    assert lines[0] == "序号,文件编码,文件名称,版本,编制,审核,批准,发布日期,生效日期,状态,备注" and len(lines) == 3
     assert "V2.1" in lines[1] and "现行" in lines[1] and "作废" in lines[2]
+    # the cover's 发布日期 (the last approval), not the day the version was filed
+    assert ",2026-10-12,2026-10-15,现行," in lines[1] and ",2026-09-07,2026-09-15,作废," in lines[2]
 
 
 def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
     folder = tmp_path / "归档"
-    first = issue(edit_sample(tmp_path), IssueOptions(archive=folder), lay_out=fake_lay_out)
+    first = issue(edit_sample(tmp_path), IssueOptions(archive=folder, backdate=True), lay_out=fake_lay_out)
     assert first.issued is not None and first.issued.outcome is Outcome.ISSUED
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
     register_bytes = (folder / REGISTER_NAME).read_bytes()
@@ -157,7 +163,7 @@ def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
         raise PdfExportError(None, "LibreOffice 转换失败：崩溃")
 
     with pytest.raises(PdfExportError):
-        issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder), lay_out=crash)
+        issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder, backdate=True), lay_out=crash)
     import opsdoc.control.register as register
 
     original_insert = register.insert
@@ -168,7 +174,11 @@ def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
     register.insert = interrupted
     try:
         with pytest.raises(KeyboardInterrupt):
-            issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder), lay_out=fake_lay_out)
+            issue(
+                edit_sample(tmp_path, V21, name="V2.1.xlsx"),
+                IssueOptions(archive=folder, backdate=True),
+                lay_out=fake_lay_out,
+            )
     finally:
         register.insert = original_insert
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
@@ -183,7 +193,7 @@ def test_a_file_that_is_not_a_register_is_refused_untouched(tmp_path):
     sqlite3.connect(other / REGISTER_NAME).execute("CREATE TABLE t (x)").connection.commit()
     for folder in (tmp_path, other):
         before = (folder / REGISTER_NAME).read_bytes()
-        result = CliRunner().invoke(main, ["issue", str(edit_sample(tmp_path)), "--archive", str(folder)])
+        result = CliRunner().invoke(main, ["issue", str(edit_sample(tmp_path)), "--archive", str(folder), "--backdate"])
         listed = CliRunner().invoke(main, ["register", "list", "--archive", str(folder)])
         assert (result.exit_code, listed.exit_code) == (2, 2) and "登记册" in listed.output
         assert (folder / REGISTER_NAME).read_bytes() == before
@@ -191,7 +201,7 @@ def test_a_file_that_is_not_a_register_is_refused_untouched(tmp_path):
 
 def _issue_project(job: tuple[Path, Path, int]) -> str:
     workbook, folder, _ = job
-    result = issue(workbook, IssueOptions(archive=folder), lay_out=fake_lay_out)
+    result = issue(workbook, IssueOptions(archive=folder, backdate=True), lay_out=fake_lay_out)
     assert result.issued is not None
     return result.issued.outcome.value
 
@@ -219,7 +229,7 @@ def test_eight_concurrent_issues_leave_eight_rows(tmp_path):
 
 def test_a_version_approved_after_today_is_not_issued(tmp_path):
     workbook = edit_sample(tmp_path, {"修订记录!F5": datetime(2099, 1, 4), "文档信息!B9": datetime(2099, 1, 5)})
-    result = issue(workbook, IssueOptions(archive=tmp_path / "归档"), lay_out=fake_lay_out)
+    result = issue(workbook, IssueOptions(archive=tmp_path / "归档", backdate=True), lay_out=fake_lay_out)
     assert result.issued is None
     late = [f for f in result.report.findings if f.code == "approved-after-issue"]
     assert [str(f.location) for f in late] == ["修订记录!F5"] and "2099-01-04" in late[0].message
@@ -229,10 +239,12 @@ def test_a_version_approved_after_today_is_not_issued(tmp_path):
 def test_reissuing_a_void_version_is_refused_and_says_so(tmp_path):
     folder = tmp_path / "归档"
     v20 = edit_sample(tmp_path)
-    issue(v20, IssueOptions(archive=folder), lay_out=fake_lay_out)
-    issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder), lay_out=fake_lay_out)
+    issue(v20, IssueOptions(archive=folder, backdate=True), lay_out=fake_lay_out)
+    issue(
+        edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder, backdate=True), lay_out=fake_lay_out
+    )
     with pytest.raises(IssuedVersionExists, match=r"V2\.0 已作废.*被 V2\.1 替代") as refused:
-        issue(v20, IssueOptions(archive=folder), lay_out=fake_lay_out)
+        issue(v20, IssueOptions(archive=folder, backdate=True), lay_out=fake_lay_out)
     assert refused.value.exit_code == 3
     assert [(e.version, e.status) for e in rows(folder)] == [("V2.1", "现行"), ("V2.0", "作废")]
 
@@ -240,9 +252,9 @@ def test_reissuing_a_void_version_is_refused_and_says_so(tmp_path):
 def test_reissuing_over_an_altered_archived_file_is_refused(tmp_path):
     folder = tmp_path / "归档"
     workbook = edit_sample(tmp_path)
-    issue(workbook, IssueOptions(archive=folder), lay_out=fake_lay_out)
+    issue(workbook, IssueOptions(archive=folder, backdate=True), lay_out=fake_lay_out)
     (entry,) = rows(folder)
     (folder / entry.docx_path).write_bytes(b"PK altered")
     with pytest.raises(UnusableRegister, match="被改动过") as refused:
-        issue(workbook, IssueOptions(archive=folder), lay_out=fake_lay_out)
+        issue(workbook, IssueOptions(archive=folder, backdate=True), lay_out=fake_lay_out)
     assert refused.value.path == folder / entry.docx_path and refused.value.exit_code == 2

@@ -8,11 +8,12 @@ from datetime import datetime
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from opsdoc.control.register import SUPERSEDED, Entry
+from opsdoc.control.register import SUPERSEDED, WITHDRAWN, Entry
 from opsdoc.office.xlsx_write import as_data
 from opsdoc.workbook.blank import xlsx_bytes
 
-HEADERS = ["序号", "文件编号", "文件名称", "版本", "编制", "审核", "批准", "生效日期", "状态", "备注"]
+HEADERS = ["序号", "文件编码", "文件名称", "版本", "编制", "审核", "批准", "发布日期", "生效日期", "状态", "备注"]
+STATUS = HEADERS.index("状态")
 WRAPPED = {"文件名称": 36, "备注": 40}  # long texts wrap within these widths; the others fit on one line
 LINE_HEIGHT = 15  # points per wrapped line: LibreOffice and Excel do not grow a row opsdoc wrote
 THIN = Side(style="thin", color="808080")
@@ -35,6 +36,7 @@ def register_workbook(rows: list[Entry]) -> bytes:
                 f"{entry.compiled_by} {entry.compiled_on}",
                 f"{entry.reviewed_by} {entry.reviewed_on}",
                 f"{entry.approved_by} {entry.approved_on}",
+                entry.approved_on,  # the cover's 发布日期
                 entry.effective_on,
                 entry.status,
                 _remark(entry),
@@ -59,8 +61,8 @@ def register_workbook(rows: list[Entry]) -> bytes:
             if header in WRAPPED:
                 lines = max(lines, -(-_width(str(cell.value or "")) // (widths[header] - 1)))
         sheet.row_dimensions[row[0].row].height = LINE_HEIGHT * lines + 3
-        if row[8].value == SUPERSEDED:
-            row[8].font = Font(color="C00000")
+        if row[STATUS].value in (SUPERSEDED, WITHDRAWN):
+            row[STATUS].font = Font(color="C00000")
     for cell in sheet[1]:
         cell.border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
     sheet.freeze_panes = "A2"
@@ -76,8 +78,12 @@ def register_workbook(rows: list[Entry]) -> bytes:
 
 def _remark(entry: Entry) -> str:
     if entry.status == SUPERSEDED:
-        return f"已被 {entry.superseded_by} 替代（{(entry.superseded_at or '')[:10]}）"
-    return entry.note.splitlines()[0] if entry.note else ""
+        remark = f"已被 {entry.superseded_by or '新版本'} 替代（{(entry.superseded_at or '')[:10]}）"
+    elif entry.status == WITHDRAWN:
+        remark = f"{(entry.withdrawn_at or '')[:10]} 由 {entry.withdrawn_by} 撤销"
+    else:
+        remark = entry.note.splitlines()[0] if entry.note else ""
+    return "；".join(part for part in (remark, entry.acknowledged) if part)
 
 
 def _width(text: str) -> int:

@@ -1,10 +1,19 @@
 """The act of release: file a built and verified version in the archive and record it, all or nothing.
 
+Before anything is written, the version must fit what the register holds: its 文件编码 bound to
+this document (another title is a deliberate `rename`), every issued version still in the
+修订记录 as it was issued, a version higher than every registered one, no other version
+waiting to take effect, approved by today, in effect from today on (an earlier 生效日期 is a
+deliberate `backdate`).
+
 The files are written into a staging folder inside the archive (same file system, so moving
 them into place is a rename), checked there, and moved to {文件编码}/{版本号}/ only while the
 register is held with BEGIN IMMEDIATE; the register row is committed last. Any failure before
 the commit (a finding, an export error, a full disk, Ctrl-C) moves back what was moved and
 removes the staging folder, so the archive and the register stay exactly as they were.
+
+A version takes effect on its 生效日期: the one it replaces stays 现行 until then, and gets its
+作废 copy from the first issue or `register sync` on or after that day.
 """
 
 from __future__ import annotations
@@ -15,44 +24,61 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from opsdoc.contract.findings import Report
-from opsdoc.contract.model import Document
+from opsdoc.contract.findings import Cell, Finding, Report, finding
+from opsdoc.contract.model import SHEETS, Document
 from opsdoc.contract.vocabulary import DOCUMENT_KIND, parse_version
 from opsdoc.control import register
-from opsdoc.control.register import CURRENT, SUPERSEDED, Entry, UnusableRegister, open_register
+from opsdoc.control.archive import STAGING_PREFIX, resolve, version_folder
+from opsdoc.control.register import (
+    PENDING,
+    SUPERSEDED,
+    WITHDRAWN,
+    Entry,
+    UnusableRegister,
+    open_register,
+    register_path,
+)
 from opsdoc.control.stamp import stamp_void
 from opsdoc.errors import IssuedVersionExists, OutputError
-from opsdoc.office.output import ensure_folder, safe_file_name, write_atomic
+from opsdoc.office.output import ensure_folder, write_atomic
 from opsdoc.qa.verify import verify_document
+from opsdoc.workbook.cells import Cells
 from opsdoc.workbook.reader import Workbook
 
-STAGING_PREFIX = ".opsdoc-staging-"
 VOID_SUFFIX = "_作废"
 
 
 class Outcome(StrEnum):
     ISSUED = "issued"
     UNCHANGED = "unchanged"  # this version is registered with the same .docx: nothing to do
-    REFUSED = "refused"  # verify found problems: nothing filed
+    REFUSED = "refused"  # the register or verify found problems: nothing filed
 
     @property
     def label(self) -> str:
-        return {"issued": "已发布并登记", "unchanged": "已登记，内容相同，未改动", "refused": "核对未通过，未发布"}[
-            self.value
-        ]
+        return {"issued": "已发布并登记", "unchanged": "已登记，内容相同，未改动", "refused": "未发布"}[self.value]
 
 
 @dataclass
 class Issued:
     outcome: Outcome
-    report: Report | None = None  # verify's report of the staged document
-    entry: Entry | None = None
-    superseded: Entry | None = None  # the version that became 作废
+    report: Report | None = None  # why it was refused, or verify's report of the staged document
+    entry: Entry | None = None  # with its status today: 现行, or 待生效 until its 生效日期
+    superseded: list[Entry] = field(default_factory=list)  # versions that became 作废 and got their copy now
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """What the 文控 decided deliberately at issue; each is recorded with the version."""
+
+    backdate: bool = False  # a 生效日期 before the day of issue
+    rename: bool = False  # a new 文件名称 under a registered 文件编码
 
 
 def sha256(data: bytes) -> str:
@@ -69,6 +95,7 @@ def release(
     template: Path | None,
     by: str | None = None,
     now: datetime | None = None,
+    acknowledged: Acknowledged = Acknowledged(),
 ) -> Issued:
     """File `docx` and `pdf` as the version the checked `workbook` describes, and record it in the register.
 
@@ -78,23 +105,30 @@ def release(
     if document is None:
         raise ValueError("release needs a workbook that read without errors")
     info = document.info
+    moment = now or datetime.now()
     ensure_folder(archive)
     with open_register(archive, create=True) as connection:
         known = register.find(connection, info.file_code, info.version)
         if known is not None:
             return _already(known, docx, archive)
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=archive))
+        findings, notes = _fits(
+            _Known.of(connection, info.file_code, moment.date()), workbook, moment.date(), acknowledged
+        )
+        if findings:
+            return Issued(Outcome.REFUSED, Report(str(workbook.path), findings, tuple(s.title for s in SHEETS)))
+        staging = _staging(archive)
         try:
             staged = staging / "version"
             staged.mkdir()
             write_atomic(staged / docx_name, docx)
             write_atomic((staged / docx_name).with_suffix(".pdf"), pdf)
             report = verify_document(staged / docx_name, template, workbook)
+            report.source = docx_name  # the document being issued, not the staging folder's copy
             if not report.passes():
                 return Issued(Outcome.REFUSED, report)
             connection.execute("BEGIN IMMEDIATE")  # from here on, concurrent issues wait for this one
             try:
-                issued = _file(connection, archive, staging, document, docx_name, docx, pdf, by, now)
+                issued = _file(connection, archive, staging, document, docx_name, docx, pdf, by, moment, notes)
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -105,21 +139,75 @@ def release(
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def sync(archive: Path, now: datetime | None = None) -> list[Entry]:
+    """Give every version that has become 作废 by today its 作废 copy, all or nothing; the versions done."""
+    with open_register(archive) as connection:
+        staging = _staging(archive)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            with _all_or_nothing(connection, archive) as undo:
+                voided = _void_due(connection, archive, staging, (now or datetime.now()).date(), undo)
+            return voided
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def withdraw(
+    archive: Path, file_code: str, version: str, *, by: str | None = None, now: datetime | None = None
+) -> Entry:
+    """撤销 a version that has not taken effect yet; its files stay in the archive, marked so in the register."""
+    moment = now or datetime.now()
+    with open_register(archive) as connection:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            entry = register.find(connection, file_code, version)
+            if entry is None:
+                raise UnusableRegister(archive, f"登记册中没有 {file_code} {version}")
+            if entry.status != PENDING:
+                raise IssuedVersionExists(
+                    archive / entry.docx_path, f"{version} 是{entry.status}版本：只有待生效的版本可以撤销"
+                )
+            register.withdraw(
+                connection, entry, at=moment.astimezone().isoformat(timespec="seconds"), by=by or _os_user()
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        withdrawn = register.find(connection, file_code, version)
+    assert withdrawn is not None
+    return withdrawn
+
+
+def _staging(archive: Path) -> Path:
+    try:
+        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=archive))
+    except OSError as exc:
+        raise _archive_error(archive, exc) from exc
+
+
+def _archive_error(archive: Path, exc: OSError) -> OutputError:
+    """The real cause, naming the file: a read-only archive, a full disk, a missing file."""
+    where = Path(exc.filename) if exc.filename else archive
+    return OutputError(where, f"无法写入归档（{exc.strerror or exc}），未发布任何内容，归档和登记册未改动")
+
+
 def _already(known: Entry, docx: bytes, archive: Path) -> Issued:
     """A version the register holds: unchanged only if it is in force, the same, and intact in the archive."""
     archived = archive / known.docx_path
-    if known.status == SUPERSEDED:
+    if known.status in (SUPERSEDED, WITHDRAWN):
+        after = f"被 {known.superseded_by} 替代" if known.status == SUPERSEDED else f"由 {known.withdrawn_by} 撤销"
+        when = (known.superseded_at or known.withdrawn_at or "")[:10]
         raise IssuedVersionExists(
-            archived,
-            f"{known.version} 已作废（{(known.superseded_at or '')[:10]} 被 {known.superseded_by} 替代），"
-            "不能再次发布：请提升版本号",
+            archived, f"{known.version} 已{known.status}（{when} {after}），不能再次发布：请提升版本号"
         )
     if known.docx_sha256 != sha256(docx):
         raise IssuedVersionExists(
             archived, f"{known.version} 已于 {known.issued_at} 发布且内容不同：请提升版本号后再发布"
         )
     try:
-        intact = sha256(archived.read_bytes()) == known.docx_sha256
+        intact = sha256(resolve(archive, known.docx_path).read_bytes()) == known.docx_sha256
     except OSError as exc:
         raise UnusableRegister(
             archived, f"已登记的归档文件无法读取（{exc.strerror}）：请用 opsdoc register verify 查明"
@@ -131,6 +219,151 @@ def _already(known: Entry, docx: bytes, archive: Path) -> Issued:
     return Issued(Outcome.UNCHANGED, entry=known)
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What the register holds of one 文件编码, as release's checks need it."""
+
+    bound: str | None  # the title the code is bound to
+    sharing: str | None  # another code that would share its archive folder
+    versions: list[Entry]  # with their status today
+
+    @classmethod
+    def of(cls, connection: sqlite3.Connection, file_code: str, today: date) -> _Known:
+        return cls(
+            register.bound_title(connection, file_code),
+            register.code_sharing_folder(connection, file_code),
+            register.entries(connection, file_code, on=today),
+        )
+
+
+def precheck(
+    archive: Path, workbook: Workbook, today: date, acknowledged: Acknowledged = Acknowledged()
+) -> list[Finding]:
+    """Release's checks against the register, before anything is rendered or laid out (release runs
+    them again under the register's lock). Findings are at the workbook's cells; what only the 文控
+    decides (another title under the code, a pending version) is raised."""
+    document = workbook.document
+    if document is None:
+        return []
+    known = _Known(None, None, [])
+    if register_path(archive).is_file():
+        with open_register(archive) as connection:
+            known = _Known.of(connection, document.info.file_code, today)
+    return _fits(known, workbook, today, acknowledged)[0]
+
+
+def _fits(known: _Known, workbook: Workbook, today: date, acknowledged: Acknowledged) -> tuple[list[Finding], str]:
+    """What stops this version from following the ones registered: findings at the workbook's cells,
+    or (for what only the 文控 decides) a refusal; and the note of what was acknowledged."""
+    document = workbook.document
+    assert document is not None
+    info, last = document.info, document.revisions[-1]
+    title = f"{info.project_name}{DOCUMENT_KIND}"
+    bound, sharing, versions = known.bound, known.sharing, known.versions
+    if any(e.version == info.version for e in versions):  # registered already: release says unchanged or refuses
+        return [], ""
+    notes: list[str] = []
+    if bound is not None and bound != title:
+        if not acknowledged.rename:
+            raise IssuedVersionExists(
+                None,
+                f"文件编码 {info.file_code} 已登记为《{bound}》，本工作簿是《{title}》：另一个项目请使用自己的文件编码；"
+                "确属同一文件改名，请加 --rename（改名会记入登记册）",
+            )
+        notes.append(f"文件名称由《{bound}》改为《{title}》（--rename）")
+    if sharing is not None:
+        raise IssuedVersionExists(
+            None,
+            f"文件编码 {info.file_code} 与已登记的 {sharing} 只差大小写或写法，会共用归档文件夹：请使用已登记的写法",
+        )
+    for pending in (e for e in versions if e.status == PENDING):
+        raise IssuedVersionExists(
+            None,
+            f"{pending.version} 待生效（生效日期 {pending.effective_on}）：先撤销它"
+            f"（opsdoc register withdraw {info.file_code} {pending.version}），或在它生效后再发布新版本",
+        )
+    newest = max(versions, key=lambda e: parse_version(e.version) or (0, 0), default=None)
+    if newest is not None and (parse_version(newest.version) or (0, 0)) >= (parse_version(info.version) or (0, 0)):
+        raise IssuedVersionExists(
+            None, f"已登记的 {newest.version} 不低于 {info.version}：新版本的版本号必须高于所有已登记的版本"
+        )
+    cells = workbook.cells
+    findings = _history_kept(document, [e for e in versions if e.status != WITHDRAWN], cells)
+    effective_cell = Cell("文档信息", cells.ref("info", "effective_date"))
+    in_force = next((e for e in versions if e.status == "现行"), None)
+    if in_force is not None and info.effective_date.isoformat() < in_force.effective_on:
+        findings.append(
+            finding(
+                "effective-before-predecessor",
+                effective_cell,
+                f"生效日期 {info.effective_date.isoformat()} 早于现行版本 {in_force.version} 的生效日期 {in_force.effective_on}",
+            )
+        )
+    if info.effective_date < today:
+        if acknowledged.backdate:
+            notes.append(f"生效日期 {info.effective_date.isoformat()} 早于发布日 {today.isoformat()}（--backdate）")
+        else:
+            findings.append(
+                finding(
+                    "effective-before-issue",
+                    effective_cell,
+                    f"生效日期 {info.effective_date.isoformat()} 早于今天 {today.isoformat()}：版本不能在发布之前生效；"
+                    "确需追溯生效，请加 --backdate（会记入登记册）",
+                )
+            )
+    if last.approved_on > today:
+        findings.append(
+            finding(
+                "approved-after-issue",
+                Cell("修订记录", cells.ref("revisions", len(document.revisions) - 1, "approved_on")),
+                f"批准日期 {last.approved_on.isoformat()} 晚于今天 {today.isoformat()}：版本批准后才能发布",
+            )
+        )
+    return findings, "；".join(notes)
+
+
+# What the register keeps of each issued version, and where the workbook's 修订记录 holds it.
+_HISTORY = (
+    ("compiled_on", "revised_on", "修订日期"),
+    ("compiled_by", "reviser", "修订人"),
+    ("reviewed_on", "reviewed_on", "审核日期"),
+    ("reviewed_by", "reviewer", "审核人"),
+    ("approved_on", "approved_on", "批准日期"),
+    ("approved_by", "approver", "批准人"),
+    ("note", "note", "修订说明"),
+)
+
+
+def _history_kept(document: Document, issued: list[Entry], cells: Cells) -> list[Finding]:
+    """Every issued version is still in the 修订记录, as it was issued: history is not rewritten after release."""
+    findings: list[Finding] = []
+    rows = {revision.version: (index, revision) for index, revision in enumerate(document.revisions)}
+    for entry in sorted(issued, key=lambda e: parse_version(e.version) or (0, 0)):
+        if entry.version not in rows:
+            findings.append(
+                finding(
+                    "history-missing-version",
+                    Cell("修订记录", None),
+                    f"修订记录中没有已发布的 {entry.version}（{entry.issued_at[:10]} 发布）：已发布版本的记录不能删除",
+                )
+            )
+            continue
+        index, revision = rows[entry.version]
+        for registered, name, label in _HISTORY:
+            value = getattr(revision, name)
+            shown = "\n".join(value) if isinstance(value, list) else str(value)  # dates: ISO, as registered
+            if shown != getattr(entry, registered):
+                findings.append(
+                    finding(
+                        "history-rewritten",
+                        Cell("修订记录", cells.ref("revisions", index, name)),
+                        f"{entry.version} 的{label}发布时为「{getattr(entry, registered)}」，现为「{shown}」："
+                        "已发布版本的记录不能改写",
+                    )
+                )
+    return findings
+
+
 def _file(
     connection: sqlite3.Connection,
     archive: Path,
@@ -140,60 +373,96 @@ def _file(
     docx: bytes,
     pdf: bytes,
     by: str | None,
-    now: datetime | None,
+    moment: datetime,
+    acknowledged: str,
 ) -> Issued:
-    """Inside the transaction: re-check, stamp the superseded PDF, move into place, commit; undo on failure."""
+    """Inside the transaction: re-check, move into place, stamp what became 作废, commit; undo on failure."""
     info = document.info
     known = register.find(connection, info.file_code, info.version)  # another issue may have won meanwhile
     if known is not None:
         connection.execute("ROLLBACK")
         return _already(known, docx, archive)
-    previous = register.current(connection, info.file_code)
-    if previous is not None and (parse_version(previous.version) or (0, 0)) > (parse_version(info.version) or (0, 0)):
-        raise IssuedVersionExists(
-            archive / previous.docx_path, f"现行版本 {previous.version} 高于 {info.version}：不能发布更早的版本"
-        )
-    when = (now or datetime.now()).astimezone().isoformat(timespec="seconds")
-    folder_code, folder_version = safe_file_name(info.file_code), safe_file_name(info.version)
-    target = archive / folder_code / folder_version
+    when = moment.astimezone().isoformat(timespec="seconds")
+    folder = version_folder(info.file_code, info.version)
+    target = resolve(archive, folder)
     if target.exists():
-        raise IssuedVersionExists(target, "归档文件夹已存在但未登记：请先用 opsdoc register verify 查明原因")
-    relative = f"{folder_code}/{folder_version}/{docx_name}"
-    entry = _entry(document, relative, docx, pdf, when, by)
-
-    undo: list[tuple[Path, Path]] = []  # (now at, move back to)
-    try:
-        void: tuple[str, str] | None = None
-        if previous is not None:
-            original = archive / previous.pdf_path
-            caption = f"作废：已被 {info.version} 替代（{when[:10]}），仅供查阅"
-            stamped = stamp_void(original.read_bytes(), caption)
-            void_path = original.with_name(original.stem + VOID_SUFFIX + ".pdf")
-            write_atomic(staging / "void.pdf", stamped)
-            void = (void_path.relative_to(archive).as_posix(), sha256(stamped))
+        raise IssuedVersionExists(
+            target, "归档文件夹已存在但未登记：请先用 opsdoc register verify 查明，确认无用后删除或移出归档"
+        )
+    entry = _entry(document, f"{folder}/{docx_name}", docx, pdf, when, by, acknowledged)
+    with _all_or_nothing(connection, archive) as undo:
+        register.bind(connection, info.file_code, entry.title)
         ensure_folder(target.parent)
         os.rename(staging / "version", target)
         undo.append((target, staging / "version"))
-        if previous is not None and void is not None:
-            if (archive / void[0]).exists():
-                raise IssuedVersionExists(
-                    archive / void[0], "作废副本已存在但未登记：请先用 opsdoc register verify 查明原因"
-                )
-            os.rename(staging / "void.pdf", archive / void[0])
-            undo.append((archive / void[0], staging / "void.pdf"))
-            register.supersede(connection, previous, by_version=info.version, at=when, void_pdf=void)
         register.insert(connection, entry)
+        voided = _void_due(connection, archive, staging, moment.date(), undo)
+    filed = register.find(connection, info.file_code, info.version)
+    return Issued(Outcome.ISSUED, entry=filed, superseded=voided)
+
+
+def _void_due(
+    connection: sqlite3.Connection, archive: Path, staging: Path, today: date, undo: list[tuple[Path, Path]]
+) -> list[Entry]:
+    """Inside a transaction: the 作废 copy of every version that is 作废 today and has none yet.
+
+    The copy is made from the archived PDF only while it still has its registered SHA-256.
+    """
+    voided: list[Entry] = []
+    versions = register.entries(connection, on=today)
+    for entry in (e for e in versions if e.status == SUPERSEDED and not e.void_pdf_path):
+        successor = next(e for e in versions if e.file_code == entry.file_code and e.status == "现行")
+        original = resolve(archive, entry.pdf_path)
+        try:
+            data = original.read_bytes()
+        except FileNotFoundError:
+            raise OutputError(original, f"{entry.version} 的 PDF 不在归档中，无法生成作废副本：请从备份恢复") from None
+        if sha256(data) != entry.pdf_sha256:
+            raise UnusableRegister(
+                original, f"{entry.version} 的 PDF 被改动过（SHA-256 与登记册不符），不为它盖作废章：请从备份恢复"
+            )
+        caption = f"作废：已被 {successor.version} 替代（{successor.effective_on}），仅供查阅"
+        relative = entry.pdf_path.removesuffix(".pdf") + VOID_SUFFIX + ".pdf"
+        void_path = resolve(archive, relative)
+        if void_path.exists():
+            raise IssuedVersionExists(void_path, "作废副本已存在但未登记：请先用 opsdoc register verify 查明原因")
+        stamped = stamp_void(data, caption)
+        staged = staging / f"void-{len(voided)}.pdf"
+        write_atomic(staged, stamped)
+        os.rename(staged, void_path)
+        undo.append((void_path, staged))
+        register.record_void(
+            connection,
+            entry,
+            by_version=successor.version,
+            at=successor.effective_on,
+            void_pdf=(relative, sha256(stamped)),
+        )
+        voided.append(replace(entry, void_pdf_path=relative, superseded_by=successor.version))
+    return voided
+
+
+@contextmanager
+def _all_or_nothing(connection: sqlite3.Connection, archive: Path) -> Iterator[list[tuple[Path, Path]]]:
+    """Inside the register's transaction: the files moved into the archive, as (now at, move back to),
+    stay only if the commit happens; on any failure (Ctrl-C included) they are moved back."""
+    undo: list[tuple[Path, Path]] = []
+    try:
+        yield undo
         connection.execute("COMMIT")
     except BaseException as exc:
         for moved, back in reversed(undo):
             os.rename(moved, back)
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         if isinstance(exc, OSError):
-            raise OutputError(archive, f"无法写入归档（{exc.strerror or exc}），未发布任何内容") from exc
+            raise _archive_error(archive, exc) from exc
         raise
-    return Issued(Outcome.ISSUED, entry=entry, superseded=previous)
 
 
-def _entry(document: Document, docx_path: str, docx: bytes, pdf: bytes, when: str, by: str | None) -> Entry:
+def _entry(
+    document: Document, docx_path: str, docx: bytes, pdf: bytes, when: str, by: str | None, acknowledged: str
+) -> Entry:
     info, last = document.info, document.revisions[-1]
     return Entry(
         file_code=info.file_code,
@@ -207,7 +476,6 @@ def _entry(document: Document, docx_path: str, docx: bytes, pdf: bytes, when: st
         approved_on=last.approved_on.isoformat(),
         effective_on=info.effective_date.isoformat(),
         secrecy=info.secrecy,
-        status=CURRENT,
         note="\n".join(last.note),
         docx_path=docx_path,
         docx_sha256=sha256(docx),
@@ -219,6 +487,7 @@ def _entry(document: Document, docx_path: str, docx: bytes, pdf: bytes, when: st
         issued_by=by or _os_user(),
         superseded_at=None,
         superseded_by=None,
+        acknowledged=acknowledged,
     )
 
 

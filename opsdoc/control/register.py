@@ -9,26 +9,30 @@ layout through `PRAGMA user_version`, so a later opsdoc can migrate it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from datetime import date
 from pathlib import Path
 
 from opsdoc.contract.findings import Finding, Report, finding
-from opsdoc.errors import OpsdocError
+from opsdoc.contract.vocabulary import parse_version
+from opsdoc.control.archive import STAGING_PREFIX, UnsafeArchivePath, collision_key, resolve, symbolic_links
+from opsdoc.errors import OpsdocError, OutputError
 
 REGISTER_NAME = "受控文件清单.sqlite"
 APPLICATION_ID = 0x4F505344  # "OPSD": this file is an opsdoc register
-SCHEMA_VERSION = 1
-CURRENT, SUPERSEDED = "现行", "作废"
+SCHEMA_VERSION = 2
+PENDING, CURRENT, SUPERSEDED, WITHDRAWN = "待生效", "现行", "作废", "撤销"
 BUSY_SECONDS = 120  # another issue holds the register while it files its version
 
-SCHEMA = f"""
-CREATE TABLE issued (
-    id INTEGER PRIMARY KEY,
-    file_code TEXT NOT NULL,
+# The version columns of layout 1 that layout 2 keeps (it drops the stored status, which is now
+# read from the dates), and what layout 2 adds.
+_ISSUED_COLUMNS = """
+    file_code TEXT NOT NULL REFERENCES documents (file_code),
     title TEXT NOT NULL,
     version TEXT NOT NULL,
     compiled_by TEXT NOT NULL,
@@ -39,7 +43,6 @@ CREATE TABLE issued (
     approved_on TEXT NOT NULL,
     effective_on TEXT NOT NULL,
     secrecy TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('{CURRENT}', '{SUPERSEDED}')),
     note TEXT NOT NULL,
     docx_path TEXT NOT NULL,
     docx_sha256 TEXT NOT NULL,
@@ -50,11 +53,22 @@ CREATE TABLE issued (
     issued_at TEXT NOT NULL,
     issued_by TEXT NOT NULL,
     superseded_at TEXT,
-    superseded_by TEXT,
-    UNIQUE (file_code, version)
+    superseded_by TEXT"""
+SCHEMA = f"""
+-- Each 文件编码 is bound to one document (its 文件名称) and one archive folder: another title under
+-- the code is a deliberate rename, and a code whose folder another code's would be is refused.
+CREATE TABLE documents (
+    file_code TEXT PRIMARY KEY,
+    collision_key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL
 );
--- At most one current version of a document, whatever the program writing the file.
-CREATE UNIQUE INDEX one_current_version ON issued (file_code) WHERE status = '{CURRENT}';
+CREATE TABLE issued (
+    id INTEGER PRIMARY KEY,{_ISSUED_COLUMNS},
+    withdrawn_at TEXT,
+    withdrawn_by TEXT,
+    acknowledged TEXT NOT NULL DEFAULT '',
+    UNIQUE (file_code, version)
+)
 """
 
 
@@ -64,7 +78,10 @@ class UnusableRegister(OpsdocError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One issued version; paths are relative to the archive folder, with forward slashes."""
+    """One issued version; paths are relative to the archive folder, with forward slashes.
+
+    `status` is not stored: it is read from the dates of all versions of the code (see lifecycle).
+    """
 
     file_code: str
     title: str
@@ -74,10 +91,9 @@ class Entry:
     reviewed_by: str
     reviewed_on: str
     approved_by: str
-    approved_on: str
+    approved_on: str  # also the cover's 发布日期: the version's release date
     effective_on: str
     secrecy: str
-    status: str
     note: str
     docx_path: str
     docx_sha256: str
@@ -85,10 +101,14 @@ class Entry:
     pdf_sha256: str
     void_pdf_path: str | None
     void_pdf_sha256: str | None
-    issued_at: str
+    issued_at: str  # when it was filed (登记时间)
     issued_by: str
-    superseded_at: str | None
+    superseded_at: str | None  # when its 作废 copy was made
     superseded_by: str | None
+    withdrawn_at: str | None = None  # 撤销 before it took effect
+    withdrawn_by: str | None = None
+    acknowledged: str = ""  # what the 文控 acknowledged at issue (a backdated 生效日期, a rename)
+    status: str = ""  # 待生效, 现行, 作废 or 撤销 on the day asked (entries)
 
     def files(self) -> list[tuple[str, str]]:
         """(path, sha256) of every file of this version in the archive."""
@@ -98,7 +118,29 @@ class Entry:
         return found
 
 
-COLUMNS = [f.name for f in fields(Entry)]
+COLUMNS = [f.name for f in fields(Entry) if f.name != "status"]
+
+
+def lifecycle(versions: list[Entry], on: date) -> dict[str, str]:
+    """The status of each version of one code on a day, from the dates alone.
+
+    撤销 once withdrawn; 待生效 until its 生效日期; of the versions in effect, the highest is
+    现行 and the rest 作废. So V2.0 stays 现行 until V2.1's 生效日期, and becomes 作废 that day.
+    """
+    day = on.isoformat()
+    statuses: dict[str, str] = {}
+    in_effect: list[Entry] = []
+    for entry in versions:
+        if entry.withdrawn_at and entry.withdrawn_at[:10] <= day:
+            statuses[entry.version] = WITHDRAWN
+        elif entry.effective_on > day:
+            statuses[entry.version] = PENDING
+        else:
+            in_effect.append(entry)
+    in_effect.sort(key=lambda e: parse_version(e.version) or (0, 0))
+    for entry in in_effect:
+        statuses[entry.version] = CURRENT if entry is in_effect[-1] else SUPERSEDED
+    return statuses
 
 
 def register_path(archive: Path) -> Path:
@@ -125,9 +167,21 @@ def open_register(archive: Path, *, create: bool = False) -> Iterator[sqlite3.Co
         _check_or_create(connection, path)
         yield connection
     except sqlite3.DatabaseError as exc:
-        raise UnusableRegister(path, f"不是 opsdoc 登记册或已损坏（{exc}），未作任何改动；请从备份恢复") from None
+        raise _unusable(path, exc) from None
     finally:
         connection.close()
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> OpsdocError:
+    """The real cause of a register failure, in the user's words: a full disk is not a damaged register."""
+    text = str(exc).lower()
+    if "disk is full" in text or "disk i/o" in text:
+        return OutputError(path, f"磁盘已满或无法写入（{exc}），登记册未改动：请腾出空间后重试")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return OutputError(path, f"登记册或归档文件夹只读（{exc}），未作任何改动：请检查文件夹权限")
+    if "locked" in text or "busy" in text:
+        return OutputError(path, f"登记册正被其他发布占用（{exc}），请稍后重试")
+    return UnusableRegister(path, f"不是 opsdoc 登记册或已损坏（{exc}），未作任何改动；请从备份恢复")
 
 
 def _check_or_create(connection: sqlite3.Connection, path: Path) -> None:
@@ -163,34 +217,94 @@ def _check_version(connection: sqlite3.Connection, path: Path) -> None:
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise UnusableRegister(path, f"登记册由更新版本的 opsdoc 创建（格式 {version}），请升级 opsdoc")
-    if version < SCHEMA_VERSION:  # no older layout exists yet; a migration goes here when one does
-        raise UnusableRegister(path, f"登记册格式 {version} 无法识别")
     problem = connection.execute("PRAGMA quick_check").fetchone()[0]
     if problem != "ok":
         raise UnusableRegister(path, f"登记册已损坏（{problem}），未作任何改动；请从备份恢复")
+    if version == 1:
+        _migrate_from_1(connection, path)
+    elif version != SCHEMA_VERSION:
+        raise UnusableRegister(path, f"登记册格式 {version} 无法识别")
 
 
-def entries(connection: sqlite3.Connection, file_code: str | None = None) -> list[Entry]:
-    """Issued versions, newest first (by issue time, then by entry order)."""
+def _migrate_from_1(connection: sqlite3.Connection, path: Path) -> None:
+    """Layout 1 → 2, in one transaction: each code bound to the title of its latest version, the
+    stored 现行/作废 dropped (read from the dates now), the withdrawal and acknowledgement columns added."""
+    kept = [c for c in COLUMNS if c not in ("withdrawn_at", "withdrawn_by", "acknowledged")]
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if connection.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process migrated it meanwhile
+            connection.execute("ROLLBACK")
+            return
+        latest = connection.execute(
+            "SELECT file_code, title FROM issued AS a WHERE id = (SELECT id FROM issued AS b"
+            " WHERE b.file_code = a.file_code ORDER BY issued_at DESC, id DESC LIMIT 1)"
+        ).fetchall()
+        connection.execute("ALTER TABLE issued RENAME TO issued_1")
+        connection.execute("DROP INDEX IF EXISTS one_current_version")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                connection.execute(statement)
+        for file_code, title in latest:
+            connection.execute(
+                "INSERT INTO documents (file_code, collision_key, title) VALUES (?, ?, ?)",
+                (file_code, collision_key(file_code), title),
+            )
+        names = ", ".join(kept)
+        connection.execute(f"INSERT INTO issued (id, {names}) SELECT id, {names} FROM issued_1")
+        connection.execute("DROP TABLE issued_1")
+        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException as exc:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.IntegrityError):
+            raise UnusableRegister(
+                path, f"登记册无法升级到新格式（{exc}）：有两个文件编码会使用同一个归档文件夹"
+            ) from None
+        raise
+
+
+def entries(connection: sqlite3.Connection, file_code: str | None = None, on: date | None = None) -> list[Entry]:
+    """Issued versions, newest first (by issue time, then by entry order), each with its status on `on` (today)."""
     where, arguments = ("WHERE file_code = ?", (file_code,)) if file_code else ("", ())
     rows = connection.execute(
         f"SELECT {', '.join(COLUMNS)} FROM issued {where} ORDER BY issued_at DESC, id DESC", arguments
     )
-    return [Entry(*row) for row in rows]
+    found = [Entry(*row) for row in rows]
+    by_code: dict[str, list[Entry]] = {}
+    for entry in found:
+        by_code.setdefault(entry.file_code, []).append(entry)
+    day = on or date.today()
+    statuses = {code: lifecycle(versions, day) for code, versions in by_code.items()}
+    return [dataclasses.replace(e, status=statuses[e.file_code][e.version]) for e in found]
 
 
 def find(connection: sqlite3.Connection, file_code: str, version: str) -> Entry | None:
-    row = connection.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM issued WHERE file_code = ? AND version = ?", (file_code, version)
-    ).fetchone()
-    return Entry(*row) if row else None
+    return next((e for e in entries(connection, file_code) if e.version == version), None)
 
 
-def current(connection: sqlite3.Connection, file_code: str) -> Entry | None:
+def bound_title(connection: sqlite3.Connection, file_code: str) -> str | None:
+    """The 文件名称 the code is bound to; None for a code never issued."""
+    row = connection.execute("SELECT title FROM documents WHERE file_code = ?", (file_code,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def code_sharing_folder(connection: sqlite3.Connection, file_code: str) -> str | None:
+    """Another registered code whose archive folder this one's would be (by case or spelling)."""
     row = connection.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM issued WHERE file_code = ? AND status = ?", (file_code, CURRENT)
+        "SELECT file_code FROM documents WHERE collision_key = ? AND file_code != ?",
+        (collision_key(file_code), file_code),
     ).fetchone()
-    return Entry(*row) if row else None
+    return str(row[0]) if row else None
+
+
+def bind(connection: sqlite3.Connection, file_code: str, title: str) -> None:
+    """Bind a new code to its title, or record a rename of a bound one (the caller decided it may)."""
+    connection.execute(
+        "INSERT INTO documents (file_code, collision_key, title) VALUES (?, ?, ?)"
+        " ON CONFLICT (file_code) DO UPDATE SET title = excluded.title",
+        (file_code, collision_key(file_code), title),
+    )
 
 
 def insert(connection: sqlite3.Connection, entry: Entry) -> None:
@@ -200,39 +314,83 @@ def insert(connection: sqlite3.Connection, entry: Entry) -> None:
     )
 
 
-def supersede(
+def record_void(
     connection: sqlite3.Connection, entry: Entry, *, by_version: str, at: str, void_pdf: tuple[str, str]
 ) -> None:
+    """The 作废 copy of `entry` made at `at`, now that `by_version` is in effect."""
     connection.execute(
-        "UPDATE issued SET status = ?, superseded_at = ?, superseded_by = ?, void_pdf_path = ?, void_pdf_sha256 = ?"
+        "UPDATE issued SET superseded_at = ?, superseded_by = ?, void_pdf_path = ?, void_pdf_sha256 = ?"
         " WHERE file_code = ? AND version = ?",
-        (SUPERSEDED, at, by_version, *void_pdf, entry.file_code, entry.version),
+        (at, by_version, *void_pdf, entry.file_code, entry.version),
     )
 
 
-def verify_archive(archive: Path) -> Report:
-    """Re-hash every registered file and look for files nobody registered; each difference is a finding.
+def withdraw(connection: sqlite3.Connection, entry: Entry, *, at: str, by: str) -> None:
+    connection.execute(
+        "UPDATE issued SET withdrawn_at = ?, withdrawn_by = ? WHERE file_code = ? AND version = ?",
+        (at, by, entry.file_code, entry.version),
+    )
 
-    Only the register itself and its journal are not files of the archive: anything else
-    (a staging folder left by a killed issue included) is reported.
+
+def verify_archive(archive: Path, today: date | None = None) -> Report:
+    """Re-hash every registered file, and report every state of the archive that is not what
+    issue left, or that would stop the next issue: each finding says what clears it.
+
+    Only the register itself and its journal are not files of the archive. No link is followed.
     """
     findings: list[Finding] = []
     with open_register(archive) as connection:
-        registered: dict[str, str] = {}
-        for entry in entries(connection):
-            registered.update(entry.files())
+        versions = entries(connection, on=today)
+    registered: dict[str, str] = {}
+    for entry in versions:
+        registered.update(entry.files())
+        if entry.status == SUPERSEDED and not entry.void_pdf_path:
+            findings.append(
+                finding(
+                    "archive-void-pending",
+                    None,
+                    f"{entry.file_code} {entry.version} 已作废，作废副本尚未生成：运行 opsdoc register sync",
+                )
+            )
     for relative, digest in sorted(registered.items()):
-        path = archive / relative
+        try:
+            path = resolve(archive, relative)
+        except UnsafeArchivePath as exc:
+            findings.append(finding("archive-unsafe-path", None, f"{relative}：{exc.message}；请从备份恢复登记册"))
+            continue
         if not path.is_file():
             findings.append(finding("archive-missing-file", None, f"{relative}：登记册中有此文件，归档中不存在"))
         elif _sha256_of(path) != digest:
             findings.append(
                 finding("archive-altered-file", None, f"{relative}：内容与登记时不同（SHA-256 不符），文件已被改动")
             )
+    links = symbolic_links(archive)
+    for relative in links:
+        findings.append(finding("archive-symlink", None, f"{relative}：归档中不应有符号链接，请换成真实的文件或文件夹"))
+    version_folders = {relative.rsplit("/", 1)[0] for relative in registered}
     own = {REGISTER_NAME, REGISTER_NAME + "-journal"}
     for path in sorted(archive.rglob("*")):
         relative = path.relative_to(archive).as_posix()
-        if path.is_file() and relative not in registered and relative not in own:
+        if any(relative == link or relative.startswith(link + "/") for link in links):
+            continue
+        if path.is_dir() and path.name.startswith(STAGING_PREFIX):
+            findings.append(
+                finding("archive-staging-left", None, f"{relative}：中断的发布留下的暂存文件夹，请删除它后再发布")
+            )
+        elif path.is_dir() and relative.count("/") == 1 and relative not in version_folders:
+            findings.append(
+                finding(
+                    "archive-unregistered-folder",
+                    None,
+                    f"{relative}：登记册中没有这个版本文件夹，它会阻止该版本发布：确认无用后删除或移出归档",
+                )
+            )
+        elif (
+            path.is_file()
+            and relative not in registered
+            and relative not in own
+            and not any(part.startswith(STAGING_PREFIX) for part in relative.split("/"))
+        ):
             findings.append(finding("archive-unregistered-file", None, f"{relative}：登记册中没有这个文件"))
     return Report(str(archive), findings)
 
