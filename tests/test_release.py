@@ -325,3 +325,21 @@ def test_a_refusal_by_verify_names_the_document_not_the_staging_copy(tmp_path, m
     assert result.exit_code == 1, result.output
     assert "QT-YW-GF-BH01-001_滨海市第一人民医院信息系统运维服务项目运维工作管理规范_V2.0.docx" in result.output
     assert ".opsdoc-staging" not in result.output
+
+
+def test_a_full_disk_while_staging_names_the_archive_and_the_cause(tmp_path, monkeypatch):
+    import errno
+
+    def full(path, data, **_kwargs):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        except OSError as exc:
+            raise OutputError(path, "无法写入") from exc
+
+    monkeypatch.setattr(control, "write_atomic", full)
+    archive = tmp_path / "归档"
+    result = _cli("issue", str(edit_sample(tmp_path)), "--archive", str(archive), "--backdate")
+    assert result.exit_code == 2, result.output
+    assert f"错误：{archive}: 无法写入归档（No space left on device）" in result.output
+    assert ".opsdoc-staging" not in result.output
+    assert [p.name for p in archive.iterdir()] == ["受控文件清单.sqlite"]

@@ -119,9 +119,13 @@ def release(
         staging = _staging(archive)
         try:
             staged = staging / "version"
-            staged.mkdir()
-            write_atomic(staged / docx_name, docx)
-            write_atomic((staged / docx_name).with_suffix(".pdf"), pdf)
+            try:
+                staged.mkdir()
+                write_atomic(staged / docx_name, docx)
+                write_atomic((staged / docx_name).with_suffix(".pdf"), pdf)
+            except (OSError, OutputError) as exc:  # the cause, said of the archive, not of a staging file
+                cause = exc.__cause__ if isinstance(exc, OutputError) else exc
+                raise _archive_error(archive, cause if isinstance(cause, OSError) else OSError(str(exc))) from exc
             report = verify_document(staged / docx_name, template, workbook)
             report.source = docx_name  # the document being issued, not the staging folder's copy
             if not report.passes():
@@ -189,8 +193,11 @@ def _staging(archive: Path) -> Path:
 
 def _archive_error(archive: Path, exc: OSError) -> OutputError:
     """The real cause, naming the file: a read-only archive, a full disk, a missing file."""
-    where = Path(exc.filename) if exc.filename else archive
-    return OutputError(where, f"无法写入归档（{exc.strerror or exc}），未发布任何内容，归档和登记册未改动")
+    inside = exc.filename and STAGING_PREFIX not in str(exc.filename)  # a staging file means nothing to the user
+    return OutputError(
+        Path(exc.filename) if inside else archive,
+        f"无法写入归档（{exc.strerror or exc}），未发布任何内容，归档和登记册未改动",
+    )
 
 
 def _already(known: Entry, docx: bytes, archive: Path) -> Issued:

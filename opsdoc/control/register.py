@@ -159,8 +159,8 @@ def open_register(archive: Path, *, create: bool = False) -> Iterator[sqlite3.Co
     try:
         # isolation_level=None: transactions are opened explicitly with BEGIN IMMEDIATE.
         connection = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise UnusableRegister(path, f"无法打开登记册（{exc}）") from None
+    except sqlite3.DatabaseError as exc:
+        raise _unusable(path, exc) from None
     try:
         connection.execute("PRAGMA journal_mode=DELETE")
         connection.execute("PRAGMA synchronous=FULL")
@@ -360,7 +360,13 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
             continue
         if not path.is_file():
             findings.append(finding("archive-missing-file", None, f"{relative}：登记册中有此文件，归档中不存在"))
-        elif _sha256_of(path) != digest:
+            continue
+        try:
+            altered = _sha256_of(path) != digest
+        except OSError as exc:
+            findings.append(finding("archive-missing-file", None, f"{relative}：无法读取（{exc.strerror}）"))
+            continue
+        if altered:
             findings.append(
                 finding("archive-altered-file", None, f"{relative}：内容与登记时不同（SHA-256 不符），文件已被改动")
             )
