@@ -16,6 +16,7 @@ everything a manager can fix is a `Finding` in a `Report`. For example::
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -149,12 +150,27 @@ def build_batch(
 
 
 def verify(
-    document: Path, *, template: Path | None = None, workbook: Path | None = None, skip: Iterable[str] = ()
+    document: Path,
+    *,
+    template: Path | None = None,
+    workbook: Path | None = None,
+    skip: Iterable[str] = (),
+    pdf: Path | None = None,
+    lay_out: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
-    """Every way the .docx differs from what its template (and, given one, its workbook) promises."""
+    """Every way the .docx differs from what its template (and, given one, its workbook) promises; with
+    its PDF, or laid out now by LibreOffice (`lay_out`), what its pages show (cover, header, blank pages)."""
     from opsdoc.qa.verify import verify_document
 
-    return verify_document(document, template, workbook, skip=skip)
+    if not lay_out:
+        return verify_document(document, template, workbook, skip=skip, pdf=pdf)
+    from opsdoc.generate.pdf import export_pdf
+
+    with tempfile.TemporaryDirectory(prefix="opsdoc-verify-") as work:
+        laid = Path(work) / "document.pdf"
+        export_pdf(document, laid, progress)
+        return verify_document(document, template, workbook, skip=skip, pdf=laid)
 
 
 def compare(old: Path, new: Path, options: CompareOptions = CompareOptions()) -> Compared:
@@ -216,6 +232,10 @@ def export_register(archive: Path, output: Path, *, force: bool = False) -> Writ
     from opsdoc.control.export import register_workbook
     from opsdoc.control.register import register_path
 
+    if output.resolve().is_relative_to(archive.resolve()):  # the archive holds registered files only
+        raise OpsdocError(
+            output, "导出的清单不能写在归档文件夹内（verify 会把它当作未登记的文件）：请用 -o 写到归档之外"
+        )
     outputs = Outputs(inputs=[register_path(archive)], force=force)
     outputs.add(FileKind.REGISTER, output, register_workbook(register_entries(archive)))
     (written,) = outputs.write()

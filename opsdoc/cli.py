@@ -155,6 +155,13 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     ctx.exit()
 
 
+def _named(value: str | None) -> str | None:
+    """--by: a person's name, never an empty one standing for the operating-system user."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("不能为空：请写明姓名，或省略该选项（使用当前操作系统用户）", param_hint="--by")
+    return value.strip() if value else value
+
+
 def _progress(message: str) -> None:
     click.echo(message, err=True)
 
@@ -335,13 +342,35 @@ def _build_batch(paths: tuple[Path, ...], output_dir: Path, options: api.BuildOp
 @click.option(
     "--workbook", "workbook_path", type=FILE, metavar="XLSX", help="生成该文档的工作簿：检查其中每个值都出现在文档中。"
 )
+@click.option(
+    "--pdf",
+    "pdf",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[PDF]",
+    help="同时检查排版后的页面（封面一页、页眉一行、无空白页、标题不落在页底）：给出该文档的 PDF，或不带值由 LibreOffice 现场排版。",
+)
 @output_format()
 @skip_option(api.Stage.VERIFY, help="不报告某个核对代码（可重复）。")
 def verify(
-    docx_path: Path, template: Path | None, workbook_path: Path | None, output_format: str, skip: tuple[str, ...]
+    docx_path: Path,
+    template: Path | None,
+    workbook_path: Path | None,
+    pdf: str | None,
+    output_format: str,
+    skip: tuple[str, ...],
 ) -> None:
     """对照模板（和工作簿）检查一份 .docx。退出码 0 通过，1 有问题，2 无法读取。"""
-    report = api.verify(docx_path, template=template, workbook=workbook_path, skip=skip)
+    report = api.verify(
+        docx_path,
+        template=template,
+        workbook=workbook_path,
+        skip=skip,
+        pdf=Path(pdf) if pdf else None,
+        lay_out=pdf == "",
+        progress=_progress,
+    )
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     sys.exit(0 if report.passes() else 1)
 
@@ -410,7 +439,7 @@ def redline_command(
 @archive_option(required=True)
 @template_option()
 @config_option()
-@click.option("--by", metavar="NAME", help="发布人（默认：当前操作系统用户）。")
+@click.option("--by", metavar="NAME", callback=lambda _c, _p, v: _named(v), help="发布人（默认：当前操作系统用户）。")
 @click.option("--backdate", is_flag=True, help="确认生效日期早于发布当天（追溯生效），记入登记册。")
 @click.option("--rename", is_flag=True, help="确认该文件编码下的文件名称改变（同一文件改名），记入登记册。")
 def issue_command(
@@ -480,7 +509,7 @@ def register_list(archive: Path, on: datetime | None, output_format: str) -> Non
 @register_group.command("sync")
 @archive_option()
 def register_sync(archive: Path) -> None:
-    """为今天已作废的版本生成作废副本（发布时也会自动进行）。退出码 0 完成，2 无法读取或写入，3 归档文件被改动。"""
+    """为今天已作废的版本生成作废副本（发布时也会自动进行）。退出码 0 完成，2 无法读取或写入、归档文件被改动，3 作废副本已存在但未登记。"""
     voided = api.sync_register(archive)
     for entry in voided:
         click.echo(f"{entry.file_code} {entry.version}：已作废（作废副本 {entry.void_pdf_path}）")
@@ -491,7 +520,7 @@ def register_sync(archive: Path) -> None:
 @click.argument("file_code", metavar="文件编码")
 @click.argument("version", metavar="版本号")
 @archive_option()
-@click.option("--by", metavar="NAME", help="撤销人（默认：当前操作系统用户）。")
+@click.option("--by", metavar="NAME", callback=lambda _c, _p, v: _named(v), help="撤销人（默认：当前操作系统用户）。")
 def register_withdraw(file_code: str, version: str, archive: Path, by: str | None) -> None:
     """撤销一个尚未生效（待生效）的版本；文件留在归档中，登记册记为撤销。退出码 0 已撤销，2 无此版本，3 该版本不是待生效。"""
     entry = api.withdraw(archive, file_code, version, by=by)

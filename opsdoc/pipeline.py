@@ -259,14 +259,15 @@ def write_redline(
 def _laid_out(
     data: bytes, progress: Callable[[str], None] | None, keywords: tuple[str, ...] | None = None
 ) -> tuple[bytes, bytes]:
-    """The .docx with its TOC page numbers written in, and its PDF (PDF/A-2b given `keywords`)."""
-    from opsdoc.generate.pdf import Archival, export_pdf, write_toc  # lxml and the UNO bridge: --pdf only
+    """The .docx with its TOC page numbers and 共 M 页 written in, and its PDF (PDF/A-2b given `keywords`)."""
+    # lxml and the UNO bridge: --pdf only
+    from opsdoc.generate.pdf import Archival, export_pdf, write_section_pages, write_toc
 
     with tempfile.TemporaryDirectory(prefix="opsdoc-build-") as work:
         source, target = Path(work) / "document.docx", Path(work) / "document.pdf"
         source.write_bytes(data)
-        entries = export_pdf(source, target, progress, Archival(keywords) if keywords is not None else None)
-        return write_toc(data, entries), target.read_bytes()
+        laid = export_pdf(source, target, progress, Archival(keywords) if keywords is not None else None)
+        return write_section_pages(write_toc(data, laid.toc), laid.section_pages), target.read_bytes()
 
 
 # The .docx as rendered, progress, and the keywords → the laid-out .docx and its PDF/A.

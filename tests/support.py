@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -34,14 +35,17 @@ def edit_sample(
     return path
 
 
-def template_variant(tmp_path: Path, *replacements: tuple[str, str], part: str = "word/document.xml") -> Path:
-    """The bundled template with each (old, new) of `replacements` made in turn, once, in one package part."""
+def template_variant(
+    tmp_path: Path, *replacements: tuple[str, str], part: str = "word/document.xml", source: Path | None = None
+) -> Path:
+    """The bundled template (or `source`) with each (old, new) of `replacements` made in turn, once, in one package part."""
     from opsdoc.generate.render import default_template
 
     path = tmp_path / "公司模板.docx"
-    with zipfile.ZipFile(default_template()) as source, zipfile.ZipFile(path, "w") as target:
-        for entry in source.infolist():
-            data = source.read(entry.filename)
+    original = (source or default_template()).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(original)) as package, zipfile.ZipFile(path, "w") as target:
+        for entry in package.infolist():
+            data = package.read(entry.filename)
             if entry.filename == part:
                 text = data.decode()
                 for old, new in replacements:
@@ -119,3 +123,34 @@ NEW_VERSION = {
 
 # P1 answers faster: the SLA and the contract change together (contract-sla-times).
 P1_FASTER = {"服务级别协议!C2": 10, "合同指标!B2": "响应10分钟，到场30分钟，2小时内恢复"}
+
+
+# Names as long as real projects have them (41 and 31 characters) and a customer to match.
+LONG_PROJECT = "滨海市第一人民医院东院区及南院区医疗信息系统与数据中心一体化运维服务项目（三期）"
+MIDDLE_PROJECT = "滨海市中心血站血液管理信息系统及冷链监控平台运维服务项目"
+LONG_CUSTOMER = "滨海市第一人民医院（滨海医科大学附属第一医院）东院区"
+
+
+def project_variant(
+    tmp_path: Path, project: str, *, customer: str | None = None, catalog: int | None = None, plan: int | None = None
+) -> Path:
+    """The sample as another project: its names, and its 服务目录 and 工作计划 grown or cut to `catalog`
+    and `plan` rows (grown rows repeat the sample's with their own codes, so every rule still holds)."""
+    book = openpyxl.load_workbook(SAMPLE)
+    book["文档信息"]["B1"] = project
+    if customer:
+        book["文档信息"]["B2"] = customer
+    for title, count, key in (("服务目录", catalog, 1), ("工作计划", plan, None)):
+        if count is None:
+            continue
+        sheet = book[title]
+        rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2) if row[0].value is not None]
+        sheet.delete_rows(2, sheet.max_row)
+        for index in range(count):
+            row = list(rows[index % len(rows)])
+            if key is not None and index >= len(rows):
+                row[key - 1] = f"SC-{index + 1:02d}"
+            sheet.append(row)
+    path = tmp_path / f"{project[:12]}.xlsx"
+    book.save(path)
+    return path

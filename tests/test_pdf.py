@@ -35,11 +35,11 @@ def exported(tmp_path_factory):
     target = folder / "规范.pdf"
     pdf.close_office()  # a cold start, so every progress message shows
     messages: list[str] = []
-    entries = export_pdf(SAMPLE_DOCX, target, progress=messages.append)
+    laid = export_pdf(SAMPLE_DOCX, target, progress=messages.append)
     pages = subprocess.run(
         ["pdftotext", "-layout", str(target), "-"], check=True, capture_output=True, text=True
     ).stdout.split("\f")
-    return entries, target, pages, messages
+    return laid, target, pages, messages
 
 
 def printed_number(page: str) -> str | None:
@@ -57,6 +57,19 @@ def test_cover_unnumbered_front_matter_in_roman_and_chapter_1_on_page_1(exported
     assert "1 项目背景" in [line.strip() for line in pages[3].splitlines()]
     assert printed_number(pages[3]) == "1"
     assert [printed_number(page) for page in pages[3:]] == [str(n) for n in range(1, len(pages) - 2)]
+
+
+def test_body_pages_say_how_many_pages_the_body_has(exported):
+    """第 N 页 共 M 页 from chapter 1 on, M the body's pages (LibreOffice does not compute SECTIONPAGES:
+    the export writes the count in); the front matter says 第 i 页 only."""
+    laid, _, pages, _ = exported
+    body = [page for page in pages if page.strip()][3:]
+    assert laid.section_pages == len(body)
+    totals = [re.search(r"第\s*(\d+)\s*页\s*共\s*(\d+)\s*页", page) for page in body]
+    assert [(int(t.group(1)), int(t.group(2))) for t in totals if t] == [
+        (n, len(body)) for n in range(1, len(body) + 1)
+    ]
+    assert "共" not in [page for page in pages if page.strip()][1].splitlines()[-1]
 
 
 def test_no_dejavu_font_stands_in(exported):
@@ -110,7 +123,8 @@ def test_progress_is_reported(exported):
 
 
 def test_toc_lists_the_ten_chapters_and_their_sub_sections(exported):
-    entries, _, _, _ = exported
+    laid, _, _, _ = exported
+    entries = laid.toc
     assert [e.title for e in entries if e.level == 1] == list(CHAPTERS)
     assert [e.number for e in entries if e.level == 1] == [str(n) for n in range(1, 11)]
     assert [(e.number, e.title) for e in entries if e.number.startswith("6.")][:2] == [
@@ -120,7 +134,8 @@ def test_toc_lists_the_ten_chapters_and_their_sub_sections(exported):
 
 
 def test_each_entry_names_the_page_its_heading_is_printed_on(exported):
-    entries, _, pages, _ = exported
+    laid, _, pages, _ = exported
+    entries = laid.toc
     for entry in entries:
         heading = f"{entry.number} {entry.title}"
         printed = [printed_number(page) for page in pages if any(line.strip() == heading for line in page.splitlines())]
@@ -128,7 +143,8 @@ def test_each_entry_names_the_page_its_heading_is_printed_on(exported):
 
 
 def test_the_pdf_toc_page_shows_the_entries_with_page_numbers(exported):
-    entries, _, pages, _ = exported
+    laid, _, pages, _ = exported
+    entries = laid.toc
     toc = pages[2]
     assert "目录" in toc
     shown = re.findall(r"^\s*(\d+(?:\.\d+)?) (\S+?)\.{5,}(\d+)\s*$", toc, flags=re.M)
@@ -136,7 +152,8 @@ def test_the_pdf_toc_page_shows_the_entries_with_page_numbers(exported):
 
 
 def test_the_docx_gets_the_same_toc_written_back(exported, tmp_path):
-    entries, _, _, _ = exported
+    laid, _, _, _ = exported
+    entries = laid.toc
     data = write_toc(SAMPLE_DOCX.read_bytes(), entries)
     assert write_toc(SAMPLE_DOCX.read_bytes(), entries) == data  # deterministic
     path = tmp_path / "规范.docx"
@@ -196,7 +213,7 @@ def test_a_conversion_that_takes_too_long_is_ended_and_leaves_nothing(tmp_path, 
         time.sleep(0.1)
     # The next document of a batch gets a new LibreOffice and is exported.
     monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 180)
-    assert export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")[0].title == "项目背景"
+    assert export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf").toc[0].title == "项目背景"
     assert len(helpers) == 2
 
 
@@ -238,7 +255,7 @@ def test_one_libreoffice_serves_every_export_of_a_process(tmp_path):
     assert pdf._helper is helper and helper is not None and helper.process.poll() is None
     assert first[0] == "正在启动 LibreOffice…" and second == ["正在打开文档…", "正在更新目录…", "正在导出 PDF…"]
     assert (tmp_path / "1.pdf").read_bytes() == (tmp_path / "2.pdf").read_bytes()
-    assert entries == cold and entries[0].title == "项目背景"
+    assert entries == cold and entries.toc[0].title == "项目背景"
     office = _descendants(helper.process.pid)
     assert office  # LibreOffice runs under the helper
     pdf.close_office()

@@ -131,7 +131,9 @@ def test_a_later_effective_date_leaves_the_predecessor_in_force_until_then(v20):
     assert control.sync(archive, datetime.now()) == []
     (voided,) = control.sync(archive, IN_TWO_WEEKS)
     assert voided.version == "V2.0" and (archive / voided.void_pdf_path).is_file()
-    assert api.verify_archive(archive).findings == []
+    from opsdoc.control.register import verify_archive
+
+    assert verify_archive(archive, IN_TWO_WEEKS.date()).findings == []
 
 
 def test_a_new_version_while_one_is_pending_is_refused_and_a_pending_one_can_be_withdrawn(v20):
@@ -317,7 +319,7 @@ assert os.sep == "/"  # the archive's paths are POSIX; these tests run where CI 
 def test_a_refusal_by_verify_names_the_document_not_the_staging_copy(tmp_path, monkeypatch):
     from opsdoc.contract.findings import Place, Report, finding
 
-    def verify_staged(path, template, workbook):
+    def verify_staged(path, template, workbook, pdf=None):
         return Report(str(path), [finding("toc-missing", Place(part="body"), "文档中没有目录域")])
 
     monkeypatch.setattr(control, "verify_document", verify_staged)
@@ -343,3 +345,142 @@ def test_a_full_disk_while_staging_names_the_archive_and_the_cause(tmp_path, mon
     assert f"错误：{archive}: 无法写入归档（No space left on device）" in result.output
     assert ".opsdoc-staging" not in result.output
     assert [p.name for p in archive.iterdir()] == ["受控文件清单.sqlite"]
+
+
+# ---------------------------------------------------------------- a hostile round's cases
+
+
+def test_a_register_that_is_a_symbolic_link_is_never_opened(tmp_path):
+    archive, outside = tmp_path / "归档", tmp_path / "外部"
+    archive.mkdir()
+    outside.mkdir()
+    (archive / REGISTER_NAME).symlink_to(outside / "planted.sqlite")
+    result = _cli("issue", str(edit_sample(tmp_path)), "--archive", str(archive), "--backdate")
+    assert result.exit_code == 2 and "符号链接" in result.output, result.output
+    assert list(outside.iterdir()) == []
+
+
+def test_the_register_checks_run_again_under_the_lock(v20, monkeypatch):
+    """A version another issue files while this one is being verified is seen before this one is filed."""
+    archive, folder = v20
+    v22 = {**V21, "文档信息!B4": "V2.2", "修订记录!A6": "V2.2"}
+    real_verify = control.verify_document
+    meanwhile = []
+
+    def verify_while_another_files(*args, **kwargs):
+        if not meanwhile:
+            meanwhile.append("V2.2")
+            _issue(edit_sample(folder, v22, name="V2.2.xlsx"), archive)
+        return real_verify(*args, **kwargs)
+
+    monkeypatch.setattr(control, "verify_document", verify_while_another_files)
+    with pytest.raises(IssuedVersionExists, match=r"已登记的 V2\.2 不低于 V2\.1"):
+        _issue(edit_sample(folder, V21, name="V2.1.xlsx"), archive)
+    assert [v for v, _ in _statuses(archive)] == ["V2.2", "V2.0"]
+
+
+@pytest.mark.parametrize("code", ["QT-YW-GF-BH01-001\u200b", "QТ-YW-GF-BH01-001", "QT-YW\u202e-001"])
+def test_a_code_with_invisible_or_lookalike_letters_is_refused_at_its_cell(tmp_path, code):
+    found = api.check(edit_sample(tmp_path, {"文档信息!B3": code})).report.findings
+    assert [(f.code, str(f.location)) for f in found] == [("bad-value", "文档信息!B3")]
+
+
+def test_another_documents_damaged_pdf_does_not_stop_a_release(v20):
+    archive, folder = v20
+    _issue(edit_sample(folder, {**V21, "文档信息!B9": IN_TWO_WEEKS}, name="V2.1.xlsx"), archive)
+    with sqlite3.connect(archive / REGISTER_NAME) as connection:  # V2.1 took effect yesterday, no sync since
+        connection.execute(
+            "UPDATE issued SET effective_on = ? WHERE version = 'V2.1'", ((TODAY - timedelta(days=1)).isoformat(),)
+        )
+    (v20_entry,) = [e for e in api.register_entries(archive) if e.version == "V2.0"]
+    (archive / v20_entry.pdf_path).write_bytes(b"%PDF-1.4 damaged")
+    other = edit_sample(
+        folder, {"文档信息!B3": "QT-YW-GF-BH02-001", "文档信息!B1": "滨海市中心血站信息系统运维服务项目"}, name="B.xlsx"
+    )
+    assert _issue(other, archive).issued is not None
+    assert "archive-void-pending" in [f.code for f in api.verify_archive(archive).findings]
+
+
+def test_the_printed_register_is_never_written_into_the_archive(v20):
+    archive, _ = v20
+    with pytest.raises(api.OpsdocError, match="不能写在归档文件夹内"):
+        api.export_register(archive, archive / "受控文件清单.xlsx")
+
+
+def test_a_hand_edited_register_is_reported_not_an_internal_error(v20):
+    archive, _ = v20
+    with sqlite3.connect(archive / REGISTER_NAME) as connection:
+        connection.execute(
+            "UPDATE issued SET docx_path = ?, effective_on = '2026-9-15', title = ?", ("a\x00b.docx", "甲\x01乙")
+        )
+    codes = [f.code for f in api.verify_archive(archive).findings]
+    assert "archive-unsafe-path" in codes and "register-inconsistent" in codes
+    assert api.export_register(archive, archive.parent / "清单.xlsx").status == "written"
+
+
+def test_a_pipe_where_a_registered_file_was_does_not_hang(v20):
+    archive, folder = v20
+    (entry,) = api.register_entries(archive)
+    (archive / entry.docx_path).unlink()
+    os.mkfifo(archive / entry.docx_path)
+    with pytest.raises(api.OpsdocError, match="不是普通文件"):
+        _issue(edit_sample(folder, name="again.xlsx"), archive)
+    assert "不是普通文件" in next(
+        f.message for f in api.verify_archive(archive).findings if f.code == "archive-missing-file"
+    )
+
+
+def test_a_staging_folder_is_reported_once(v20):
+    archive, _ = v20
+    (archive / ".opsdoc-staging-x" / "version").mkdir(parents=True)
+    (archive / ".opsdoc-staging-x" / "version" / "a.pdf").write_bytes(b"x")
+    assert [f.code for f in api.verify_archive(archive).findings] == ["archive-staging-left"]
+
+
+def test_a_failed_first_release_of_a_code_leaves_no_folder(tmp_path, monkeypatch):
+    from opsdoc.control import register
+
+    def fail(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(register, "insert", fail)
+    with pytest.raises(OutputError):
+        _issue(edit_sample(tmp_path), tmp_path / "归档")
+    assert [p.name for p in (tmp_path / "归档").iterdir()] == [REGISTER_NAME]
+
+
+def test_a_code_too_long_for_a_folder_name_is_refused_before_layout(tmp_path):
+    result = _issue(edit_sample(tmp_path, {"文档信息!B3": "、" * 40}), tmp_path / "归档")
+    assert result.issued is None and "file-code-unfilable" in [f.code for f in result.report.findings]
+
+
+def test_withdraw_takes_the_code_and_version_as_typed(v20):
+    archive, folder = v20
+    _issue(edit_sample(folder, {**V21, "文档信息!B9": IN_TWO_WEEKS}, name="V2.1.xlsx"), archive)
+    assert control.withdraw(archive, "ＱＴ-YW-GF-BH01-001", "Ｖ２．１", by="王芳").status == "撤销"
+
+
+def test_an_empty_by_is_a_usage_error(tmp_path):
+    result = _cli("issue", str(edit_sample(tmp_path)), "--archive", str(tmp_path / "归档"), "--by", " ")
+    assert result.exit_code == 2 and "--by" in result.output
+
+
+def test_a_day_before_a_version_was_filed_does_not_list_it(v20):
+    archive, _ = v20
+    assert _statuses(archive, on=date(2026, 1, 1)) == []
+
+
+def test_a_layout_1_register_whose_codes_would_share_a_folder_names_them(tmp_path):
+    archive = tmp_path / "归档"
+    archive.mkdir()
+    with sqlite3.connect(archive / REGISTER_NAME) as connection:
+        connection.executescript(LAYOUT_1)
+        for code in ("QT-1", "qt-1"):
+            connection.execute(
+                "INSERT INTO issued VALUES (NULL, ?, '甲规范', 'V1.0', 'a', '2026-01-01', 'b', '2026-01-02', 'c',"
+                " '2026-01-03', '2026-01-04', '内部', '现行', '', 'x.docx', 'x', 'x.pdf', 'y', NULL, NULL,"
+                " '2026-01-05T10:00:00+08:00', '文控', NULL, NULL)",
+                (code,),
+            )
+    with pytest.raises(api.OpsdocError, match="QT-1 与 qt-1"):
+        api.register_entries(archive)

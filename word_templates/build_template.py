@@ -432,7 +432,9 @@ def total_row(table):
 def key_value_table(document, pairs):
     table = new_table(document, [25, 75])
     for label, value in pairs:
-        label_cell, value_cell = table.add_row().cells
+        row = table.add_row()
+        row._tr.get_or_add_trPr().append(w("cantSplit"))  # a label and its value stay on one page
+        label_cell, value_cell = row.cells
         shade(label_cell)
         fill_cell(label_cell, label, TABLE_HEAD)
         # Labels look like a header but are rows: kept with the next, the whole table and what
@@ -467,7 +469,10 @@ def header_footer(section):
     header = section.header
     header.is_linked_to_previous = False
     draft_mark(header)
-    line = para(header, "{{ doc.file_code }}\t{{ doc.title }}", "Header")
+    # On one line whatever the title's length: the size (and, past 6.5 pt, the title) fitted to it.
+    line = para(header, "{{ doc.file_code }}\t{{ layout.header_title }}", "Header")
+    for run in line.runs:
+        fitted_size(run, "header_size")
     borders = w("pBdr")
     borders.append(w("bottom", val="single", sz=6, space=1, color="auto"))
     line._p.get_or_add_pPr().append(borders)
@@ -475,18 +480,22 @@ def header_footer(section):
     page_footer(section)  # the cover never shows it: its one page has the first-page footer
 
 
-def page_footer(section):
+def page_footer(section, *, total=False):
     """The section's own footer: the control marks on every page, so that a single printed
     sheet still says what it is, and the page number in the section's own format.
 
-    No "共 N 页": NUMPAGES counts the cover and front matter too (第 1 页 共 14 页 on an
-    11-page body), and SECTIONPAGES, which counts only the body, is a field LibreOffice
-    (and so the PDF export) does not compute."""
+    With `total`, 第 N 页 共 M 页: M is SECTIONPAGES, the pages of this section (the body from
+    chapter 1 on), which Word computes; LibreOffice does not, so the PDF export counts them and
+    writes the number into the field's result (opsdoc.generate.pdf). Its stored result here is
+    "—" until then."""
     footer = section.footer
     footer.is_linked_to_previous = False
     p = footer.paragraphs[0]
     p.add_run(f"版本号：{{{{ doc.version }}}}\t密级：{{{{ doc.secrecy }}}}\u3000受控状态：{CONTROL_MARK}\t第 ")
     add_field(p, "PAGE", "1")
+    if total:
+        p.add_run(" 页 共 ")
+        add_field(p, "SECTIONPAGES", "—")
     p.add_run(" 页")
 
 
@@ -537,7 +546,9 @@ def cover_lines(document, rows, weights):
     table = new_table(document, weights, width=TEXT_W * 4 // 5, style=None)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for label, *values in rows:
-        label_cell, *value_cells = table.add_row().cells
+        row = table.add_row()
+        row._tr.get_or_add_trPr().append(w("cantSplit"))
+        label_cell, *value_cells = row.cells
         fill_cell(label_cell, label + "：", COVER_TEXT, R)
         for cell, value in zip(value_cells, values, strict=True):
             fill_cell(cell, value, COVER_TEXT, C)
@@ -547,14 +558,32 @@ def cover_lines(document, rows, weights):
     return table
 
 
+def fitted_spacing(paragraph, side, tag):
+    """The paragraph's space before or after, in twips, from the context (opsdoc.generate.fitting)."""
+    spacing = w("spacing")
+    spacing.set(qn(f"w:{side}"), "{{ layout." + tag + " }}")
+    paragraph._p.get_or_add_pPr().append(spacing)
+
+
+def fitted_size(run, tag):
+    """The run's size, in half-points, from the context."""
+    properties = run._r.get_or_add_rPr()
+    for name in ("sz", "szCs"):
+        properties.append(w(name, val="{{ layout." + tag + " }}"))
+
+
 def cover(document):
     control_stamp(para(document, "文件编码：{{ doc.file_code }}", COVER_TEXT))
-    title = para(document, "{{ doc.project_name }}", COVER_TITLE)
+    # The project name broken where a reader breaks it, at the size that fits it (opsdoc.generate.fitting).
+    title = para(document, "{{ doc.cover_title }}", COVER_TITLE)
+    fitted_spacing(title, "before", "cover_before_title")
     title.add_run().add_break()
     title.add_run(DOCUMENT_KIND)
+    for run in title.runs:
+        fitted_size(run, "cover_title_size")
     version = para(document, "版本号：{{ doc.version }}", COVER_TEXT)
     version.alignment = C
-    version.paragraph_format.space_after = Pt(72)  # pushes the tables to the lower page
+    fitted_spacing(version, "after", "cover_after_version")  # pushes the tables to the lower page
 
     # The sign-off of the version in force: names and dates of the last 文件版本历史 row.
     cover_lines(
@@ -574,14 +603,14 @@ def cover(document):
             ("发布日期", "{{ release.approved_on }}"),
             ("实施日期", "{{ doc.effective_date }}"),
             ("密级", "{{ doc.secrecy }}"),
-            ("受控状态", "{{ doc.control_status }}"),
+            ("受控状态", CONTROL_MARK),  # a draft is never 受控
         ],
         [30, 70],
     )
     # The issuing body at the foot of the cover, where a standard's cover names its publisher.
     issuer = para(document, "{{ doc.org }}", COVER_TEXT)
     issuer.alignment = C
-    issuer.paragraph_format.space_before = Pt(42)
+    fitted_spacing(issuer, "before", "cover_before_issuer")
     for run in issuer.runs:
         run.font.size = Pt(16)
         run.bold = True
@@ -1246,7 +1275,7 @@ def build():
     page_footer(new_section(document, "lowerRoman"))
     revision_history(document)
     contents(document)
-    page_footer(new_section(document, "decimal"))
+    page_footer(new_section(document, "decimal"), total=True)
     for make_chapter in (
         chapter_1,
         chapter_2,

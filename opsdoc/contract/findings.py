@@ -213,6 +213,11 @@ CATALOGUE: dict[str, Code] = {
         Code("page-setup", VERIFY, E, "纸张大小、方向或页边距与模板不同"),
         Code("unknown-style", VERIFY, E, "使用了模板没有定义的段落或表格样式"),
         Code("toc-missing", VERIFY, E, "没有目录域（TOC）"),
+        Code("cover-overflow", VERIFY, E, "封面超过一页（排版后）"),
+        Code("header-wrapped", VERIFY, E, "页眉折成了多行（排版后）"),
+        Code("near-blank-page", VERIFY, E, "几乎空白的页面（排版后）"),
+        Code("heading-at-page-foot", VERIFY, E, "标题或表题单独留在页面底部（排版后）"),
+        Code("table-row-splittable", VERIFY, W, "表格行可能跨页断开（行未设“不允许跨页断行”）"),
         Code("workbook-invalid", VERIFY, E, "工作簿有错误，无法核对文档内容"),
         Code("value-missing", VERIFY, E, "工作簿中的值没有出现在文档中"),
         Code("value-misplaced", VERIFY, E, "补充说明没有出现在工作簿指定的章"),
@@ -235,6 +240,7 @@ CATALOGUE: dict[str, Code] = {
         Code("history-rewritten", ISSUE, E, "已发布版本的修订记录被改写（日期、人员或修订说明与登记时不同）"),
         Code("effective-before-issue", ISSUE, W, "生效日期早于发布当天（追溯生效须用 --backdate 确认，并记入登记册）"),
         Code("effective-before-predecessor", ISSUE, E, "生效日期早于现行版本的生效日期"),
+        Code("file-code-unfilable", ISSUE, E, "文件编码作为归档文件夹名过长或与登记册同名"),
         Code("archive-missing-file", REGISTER, E, "登记册中的文件在归档中不存在"),
         Code("archive-altered-file", REGISTER, E, "归档文件的 SHA-256 与登记册不符（文件被改动）"),
         Code("archive-unregistered-file", REGISTER, E, "归档中有登记册没有记录的文件"),
@@ -243,6 +249,12 @@ CATALOGUE: dict[str, Code] = {
         Code("archive-symlink", REGISTER, E, "归档中有符号链接（发布不会经由链接写入）"),
         Code("archive-unsafe-path", REGISTER, E, "登记册中的路径指向归档之外或经由符号链接"),
         Code("archive-void-pending", REGISTER, W, "已作废版本的作废副本尚未生成（opsdoc register sync）"),
+        Code(
+            "register-inconsistent",
+            REGISTER,
+            E,
+            "登记册的行不是 opsdoc 写的样子（日期格式、撤销时间、作废副本）：被手工改动过",
+        ),
         Code("import-foreign-paragraph", IMPORT, W, "段落不是模板的固定文字，也不属于任何已知的值：没有导入"),
         Code("import-unknown-table", IMPORT, W, "表格的表头不属于任何工作表：没有导入"),
         Code("import-extra-column", IMPORT, W, "表格有工作表没有的列：该列没有导入"),
@@ -271,6 +283,7 @@ PART_NAMES = {
     "footnotes": "脚注",
     "endnotes": "尾注",
     "properties": "文档属性",
+    "pages": "PDF",
 }
 
 
@@ -300,9 +313,12 @@ class Place:
     table: int | None = None
     row: int | None = None
     excerpt: str | None = None
+    page: int | None = None  # of the laid-out PDF (part "pages")
 
     def __str__(self) -> str:
         place = PART_NAMES.get(self.part, self.part)
+        if self.page is not None:
+            place += f" 第{self.page}页"
         if self.section is not None:
             place += f" 第{self.section}节"
         if self.table is not None:
@@ -319,6 +335,7 @@ class Place:
             "table": self.table,
             "row": self.row,
             "excerpt": self.excerpt,
+            "page": self.page,
         }
 
 

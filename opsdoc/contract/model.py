@@ -55,12 +55,34 @@ def _as_identifier(value: Any) -> Any:
     text = _as_text(value)
     if not isinstance(text, str):
         return text
-    text = unicodedata.normalize("NFKC", text).strip()
+    text = identifier(text)
     if len(text) > IDENTIFIER_CHARS:
         raise PydanticCustomError(
             "bad-value", "太长（共 {count} 个字符，最多 {limit} 个）", {"count": len(text), "limit": IDENTIFIER_CHARS}
         )
+    hidden = [c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+    if hidden:  # a zero-width space or a bidi control makes a second code that looks like the first
+        raise PydanticCustomError(
+            "bad-value",
+            "含有看不见的控制字符（{names}）：请删除后重新输入",
+            {"names": "、".join(f"U+{ord(c):04X}" for c in hidden)},
+        )
+    if _LATIN.search(text) and _LOOKALIKE.search(text):
+        raise PydanticCustomError(
+            "bad-value",
+            "混有外形与拉丁字母相同的西里尔或希腊字母（{letters}）：请用键盘重新输入",
+            {"letters": "".join(_LOOKALIKE.findall(text))},
+        )
     return text
+
+
+_LATIN = re.compile(r"[A-Za-z]")
+_LOOKALIKE = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")  # Greek and Cyrillic: Т, О, Р read as T, O, P
+
+
+def identifier(text: str) -> str:
+    """A 文件编码 or 版本号 as every command compares it: NFKC (full-width typing), trimmed."""
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 def _as_paragraphs(value: Any) -> Any:

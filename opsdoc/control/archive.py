@@ -68,6 +68,7 @@ def resolve(archive: Path, relative: str) -> Path:
         not parts
         or PurePosixPath(relative).is_absolute()
         or "\\" in relative
+        or "\x00" in relative
         or any(p in ("..", ".", "") for p in parts)
     ):
         raise UnsafeArchivePath(archive, f"登记册中的路径「{relative}」不在归档文件夹内，未读写任何文件")
@@ -83,6 +84,15 @@ def resolve(archive: Path, relative: str) -> Path:
         if stat.S_ISLNK(mode):
             raise UnsafeArchivePath(path, "是符号链接：归档中的文件和文件夹必须是真实的，未读写任何文件")
     return path
+
+
+def read_regular(path: Path) -> bytes:
+    """A file of the archive's content, read only when it is a regular file: a pipe would hang the
+    release, a device or folder is not what the register recorded."""
+    mode = os.lstat(path).st_mode  # FileNotFoundError when it is gone: the caller names it
+    if not stat.S_ISREG(mode):
+        raise UnsafeArchivePath(path, "不是普通文件（文件夹、管道或设备），与登记的文件不符：请从备份恢复")
+    return path.read_bytes()
 
 
 def symbolic_links(archive: Path) -> list[str]:

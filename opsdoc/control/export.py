@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from opsdoc.control.register import SUPERSEDED, WITHDRAWN, Entry
-from opsdoc.office.xlsx_write import as_data
+from opsdoc.office.xlsx_write import as_data, printable
 from opsdoc.workbook.blank import xlsx_bytes
 
 HEADERS = ["序号", "文件编码", "文件名称", "版本", "编制", "审核", "批准", "发布日期", "生效日期", "状态", "备注"]
@@ -28,7 +28,8 @@ def register_workbook(rows: list[Entry]) -> bytes:
     sheet.append(HEADERS)
     for number, entry in enumerate(rows, start=1):
         sheet.append(
-            [
+            printable(value)
+            for value in [
                 number,
                 entry.file_code,
                 entry.title,
@@ -72,8 +73,16 @@ def register_workbook(rows: list[Entry]) -> bytes:
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    stamp = max((datetime.fromisoformat(e.issued_at).replace(tzinfo=None) for e in rows), default=datetime(1980, 1, 1))
+    stamp = max((_issued(e) for e in rows), default=datetime(1980, 1, 1))
     return xlsx_bytes(book, stamp)
+
+
+def _issued(entry: Entry) -> datetime:
+    """When the entry was filed; a time written by hand in another form dates nothing."""
+    try:
+        return datetime.fromisoformat(entry.issued_at).replace(tzinfo=None)
+    except ValueError:
+        return datetime(1980, 1, 1)
 
 
 def _remark(entry: Entry) -> str:

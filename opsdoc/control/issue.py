@@ -32,12 +32,13 @@ from enum import StrEnum
 from pathlib import Path
 
 from opsdoc.contract.findings import Cell, Finding, Report, finding
-from opsdoc.contract.model import SHEETS, Document
+from opsdoc.contract.model import SHEETS, Document, identifier
 from opsdoc.contract.vocabulary import DOCUMENT_KIND, parse_version
 from opsdoc.control import register
-from opsdoc.control.archive import STAGING_PREFIX, resolve, version_folder
+from opsdoc.control.archive import STAGING_PREFIX, folder_name, read_regular, resolve, version_folder
 from opsdoc.control.register import (
     PENDING,
+    REGISTER_NAME,
     SUPERSEDED,
     WITHDRAWN,
     Entry,
@@ -53,6 +54,7 @@ from opsdoc.workbook.cells import Cells
 from opsdoc.workbook.reader import Workbook
 
 VOID_SUFFIX = "_作废"
+FOLDER_BYTES = 200  # a 文件编码's folder name, leaving room for the version folder and the file name
 
 
 class Outcome(StrEnum):
@@ -126,12 +128,23 @@ def release(
             except (OSError, OutputError) as exc:  # the cause, said of the archive, not of a staging file
                 cause = exc.__cause__ if isinstance(exc, OutputError) else exc
                 raise _archive_error(archive, cause if isinstance(cause, OSError) else OSError(str(exc))) from exc
-            report = verify_document(staged / docx_name, template, workbook)
+            # the staged document, its laid-out pages too: a cover on two pages is not issued
+            report = verify_document(
+                staged / docx_name, template, workbook, pdf=(staged / docx_name).with_suffix(".pdf")
+            )
             report.source = docx_name  # the document being issued, not the staging folder's copy
             if not report.passes():
                 return Issued(Outcome.REFUSED, report)
             connection.execute("BEGIN IMMEDIATE")  # from here on, concurrent issues wait for this one
             try:
+                # The register's checks again, now that no other issue can change it until the commit.
+                moment = now or datetime.now()
+                findings, notes = _fits(
+                    _Known.of(connection, info.file_code, moment.date()), workbook, moment.date(), acknowledged
+                )
+                if findings:
+                    connection.execute("ROLLBACK")
+                    return Issued(Outcome.REFUSED, Report(str(workbook.path), findings, tuple(s.title for s in SHEETS)))
                 issued = _file(connection, archive, staging, document, docx_name, docx, pdf, by, moment, notes)
             except BaseException:
                 if connection.in_transaction:
@@ -161,6 +174,7 @@ def withdraw(
 ) -> Entry:
     """撤销 a version that has not taken effect yet; its files stay in the archive, marked so in the register."""
     moment = now or datetime.now()
+    file_code, version = identifier(file_code), identifier(version)  # as the workbook's are compared
     with open_register(archive) as connection:
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -196,7 +210,7 @@ def _archive_error(archive: Path, exc: OSError) -> OutputError:
     inside = exc.filename and STAGING_PREFIX not in str(exc.filename)  # a staging file means nothing to the user
     return OutputError(
         Path(exc.filename) if inside else archive,
-        f"无法写入归档（{exc.strerror or exc}），未发布任何内容，归档和登记册未改动",
+        f"无法写入归档（{exc.strerror or exc}），归档和登记册未改动",
     )
 
 
@@ -214,7 +228,7 @@ def _already(known: Entry, docx: bytes, archive: Path) -> Issued:
             archived, f"{known.version} 已于 {known.issued_at} 发布且内容不同：请提升版本号后再发布"
         )
     try:
-        intact = sha256(resolve(archive, known.docx_path).read_bytes()) == known.docx_sha256
+        intact = sha256(read_regular(resolve(archive, known.docx_path))) == known.docx_sha256
     except OSError as exc:
         raise UnusableRegister(
             archived, f"已登记的归档文件无法读取（{exc.strerror}）：请用 opsdoc register verify 查明"
@@ -297,6 +311,15 @@ def _fits(known: _Known, workbook: Workbook, today: date, acknowledged: Acknowle
     cells = workbook.cells
     findings = _history_kept(document, [e for e in versions if e.status != WITHDRAWN], cells)
     effective_cell = Cell("文档信息", cells.ref("info", "effective_date"))
+    folder = folder_name(info.file_code)
+    if len(folder.encode("utf-8")) > FOLDER_BYTES or folder.startswith(REGISTER_NAME):
+        findings.append(
+            finding(
+                "file-code-unfilable",
+                Cell("文档信息", cells.ref("info", "file_code")),
+                f"文件编码作为归档文件夹名「{folder[:40]}」过长或与登记册同名：请使用较短的、常规的文件编码",
+            )
+        )
     in_force = next((e for e in versions if e.status == "现行"), None)
     if in_force is not None and info.effective_date.isoformat() < in_force.effective_on:
         findings.append(
@@ -398,30 +421,43 @@ def _file(
         )
     entry = _entry(document, f"{folder}/{docx_name}", docx, pdf, when, by, acknowledged)
     with _all_or_nothing(connection, archive) as undo:
-        register.bind(connection, info.file_code, entry.title)
-        ensure_folder(target.parent)
+        try:
+            register.bind(connection, info.file_code, entry.title)
+        except sqlite3.IntegrityError:  # a spelling of a code another issue registered meanwhile
+            raise IssuedVersionExists(
+                None,
+                f"文件编码 {info.file_code} 与刚登记的另一个文件编码只差大小写或写法，会共用归档文件夹：请使用已登记的写法",
+            ) from None
+        if not target.parent.exists():
+            target.parent.mkdir()
+            undo.append((target.parent, target.parent))  # a folder made here: removed again on failure
         os.rename(staging / "version", target)
         undo.append((target, staging / "version"))
         register.insert(connection, entry)
-        voided = _void_due(connection, archive, staging, moment.date(), undo)
+        # only this document's 作废 copies: another document's damaged PDF must not stop this release
+        voided = _void_due(connection, archive, staging, moment.date(), undo, info.file_code)
     filed = register.find(connection, info.file_code, info.version)
     return Issued(Outcome.ISSUED, entry=filed, superseded=voided)
 
 
 def _void_due(
-    connection: sqlite3.Connection, archive: Path, staging: Path, today: date, undo: list[tuple[Path, Path]]
+    connection: sqlite3.Connection,
+    archive: Path,
+    staging: Path,
+    today: date,
+    undo: list[tuple[Path, Path]],
+    file_code: str | None = None,
 ) -> list[Entry]:
-    """Inside a transaction: the 作废 copy of every version that is 作废 today and has none yet.
-
-    The copy is made from the archived PDF only while it still has its registered SHA-256.
+    """Inside a transaction: the 作废 copy of every version (of `file_code`, or of all) that is 作废
+    today and has none yet, made from the archived PDF only while it still has its registered SHA-256.
     """
     voided: list[Entry] = []
-    versions = register.entries(connection, on=today)
+    versions = register.entries(connection, file_code, on=today)
     for entry in (e for e in versions if e.status == SUPERSEDED and not e.void_pdf_path):
         successor = next(e for e in versions if e.file_code == entry.file_code and e.status == "现行")
         original = resolve(archive, entry.pdf_path)
         try:
-            data = original.read_bytes()
+            data = read_regular(original)
         except FileNotFoundError:
             raise OutputError(original, f"{entry.version} 的 PDF 不在归档中，无法生成作废副本：请从备份恢复") from None
         if sha256(data) != entry.pdf_sha256:
@@ -459,7 +495,10 @@ def _all_or_nothing(connection: sqlite3.Connection, archive: Path) -> Iterator[l
         connection.execute("COMMIT")
     except BaseException as exc:
         for moved, back in reversed(undo):
-            os.rename(moved, back)
+            if moved == back:  # a folder this release made
+                moved.rmdir()
+            else:
+                os.rename(moved, back)
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         if isinstance(exc, OSError):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from opsdoc.contract.findings import Finding, Report, finding
@@ -154,6 +156,10 @@ def open_register(archive: Path, *, create: bool = False) -> Iterator[sqlite3.Co
     Without `create`, a missing register is an error: reading never leaves a file behind.
     """
     path = register_path(archive)
+    if archive.exists() and not archive.is_dir():
+        raise UnusableRegister(archive, "不是文件夹：--archive 应是归档文件夹")
+    for own in (path, path.with_name(path.name + "-journal")):
+        _regular_or_absent(own)
     if not path.is_file() and not create:
         raise UnusableRegister(path, "登记册不存在：该文件夹还没有发布过任何版本（opsdoc issue 会创建它）")
     try:
@@ -172,13 +178,31 @@ def open_register(archive: Path, *, create: bool = False) -> Iterator[sqlite3.Co
         connection.close()
 
 
+def _regular_or_absent(path: Path) -> None:
+    """The register and its journal are opsdoc's own files: never a link (SQLite would write through
+    it, outside the archive), a folder or a pipe."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UnusableRegister(path, f"无法检查登记册（{exc.strerror}）") from None
+    if not stat.S_ISREG(mode):
+        kind = "符号链接" if stat.S_ISLNK(mode) else "文件夹" if stat.S_ISDIR(mode) else "管道、设备等特殊文件"
+        raise UnusableRegister(path, f"是{kind}，不是登记册文件：未读写任何内容，请查明后把它移出归档")
+
+
 def _unusable(path: Path, exc: sqlite3.DatabaseError) -> OpsdocError:
     """The real cause of a register failure, in the user's words: a full disk is not a damaged register."""
     text = str(exc).lower()
-    if "disk is full" in text or "disk i/o" in text:
-        return OutputError(path, f"磁盘已满或无法写入（{exc}），登记册未改动：请腾出空间后重试")
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
+    if "disk is full" in text:
+        return OutputError(path, f"磁盘已满（{exc}），登记册未改动：请腾出空间后重试")
+    if "disk i/o" in text:
+        return OutputError(path, f"读写登记册时出错（{exc}），登记册未改动：请检查磁盘或共享文件夹的连接")
+    if "readonly" in text or "read-only" in text:
         return OutputError(path, f"登记册或归档文件夹只读（{exc}），未作任何改动：请检查文件夹权限")
+    if "unable to open" in text:
+        return OutputError(path, f"无法打开登记册（{exc}）：请检查归档文件夹是否存在、是否可写")
     if "locked" in text or "busy" in text:
         return OutputError(path, f"登记册正被其他发布占用（{exc}），请稍后重试")
     return UnusableRegister(path, f"不是 opsdoc 登记册或已损坏（{exc}），未作任何改动；请从备份恢复")
@@ -258,19 +282,26 @@ def _migrate_from_1(connection: sqlite3.Connection, path: Path) -> None:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         if isinstance(exc, sqlite3.IntegrityError):
+            keys: dict[str, list[str]] = {}
+            for code, _title in latest:
+                keys.setdefault(collision_key(code), []).append(code)
+            clash = next((codes for codes in keys.values() if len(codes) > 1), [])
             raise UnusableRegister(
-                path, f"登记册无法升级到新格式（{exc}）：有两个文件编码会使用同一个归档文件夹"
+                path, f"登记册无法升级到新格式：文件编码 {' 与 '.join(clash)} 只差大小写或写法，会共用归档文件夹"
             ) from None
         raise
 
 
 def entries(connection: sqlite3.Connection, file_code: str | None = None, on: date | None = None) -> list[Entry]:
-    """Issued versions, newest first (by issue time, then by entry order), each with its status on `on` (today)."""
+    """Issued versions, newest first (by issue time, then by entry order), each with its status on `on`
+    (today). For a day in the past, the register as it stood that day: versions filed later are left out."""
     where, arguments = ("WHERE file_code = ?", (file_code,)) if file_code else ("", ())
     rows = connection.execute(
         f"SELECT {', '.join(COLUMNS)} FROM issued {where} ORDER BY issued_at DESC, id DESC", arguments
     )
     found = [Entry(*row) for row in rows]
+    if on is not None and on < date.today():
+        found = [e for e in found if e.issued_at[:10] <= on.isoformat()]
     by_code: dict[str, list[Entry]] = {}
     for entry in found:
         by_code.setdefault(entry.file_code, []).append(entry)
@@ -344,6 +375,7 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
     registered: dict[str, str] = {}
     for entry in versions:
         registered.update(entry.files())
+        findings += _inconsistent(entry)
         if entry.status == SUPERSEDED and not entry.void_pdf_path:
             findings.append(
                 finding(
@@ -358,8 +390,10 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
         except UnsafeArchivePath as exc:
             findings.append(finding("archive-unsafe-path", None, f"{relative}：{exc.message}；请从备份恢复登记册"))
             continue
-        if not path.is_file():
-            findings.append(finding("archive-missing-file", None, f"{relative}：登记册中有此文件，归档中不存在"))
+        if not path.is_file() or path.is_symlink():
+            there = os.path.lexists(path)
+            why = "不是普通文件（文件夹、管道或设备）" if there else "登记册中有此文件，归档中不存在"
+            findings.append(finding("archive-missing-file", None, f"{relative}：{why}"))
             continue
         try:
             altered = _sha256_of(path) != digest
@@ -379,9 +413,15 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
         relative = path.relative_to(archive).as_posix()
         if any(relative == link or relative.startswith(link + "/") for link in links):
             continue
+        if any(part.startswith(STAGING_PREFIX) for part in relative.split("/")[:-1]):
+            continue  # inside a staging folder: reported once, as the folder
         if path.is_dir() and path.name.startswith(STAGING_PREFIX):
             findings.append(
-                finding("archive-staging-left", None, f"{relative}：中断的发布留下的暂存文件夹，请删除它后再发布")
+                finding(
+                    "archive-staging-left",
+                    None,
+                    f"{relative}：发布用的暂存文件夹：若此刻没有正在进行的发布，它是中断的发布留下的，请删除",
+                )
             )
         elif path.is_dir() and relative.count("/") == 1 and relative not in version_folders:
             findings.append(
@@ -391,14 +431,40 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
                     f"{relative}：登记册中没有这个版本文件夹，它会阻止该版本发布：确认无用后删除或移出归档",
                 )
             )
-        elif (
-            path.is_file()
-            and relative not in registered
-            and relative not in own
-            and not any(part.startswith(STAGING_PREFIX) for part in relative.split("/"))
-        ):
-            findings.append(finding("archive-unregistered-file", None, f"{relative}：登记册中没有这个文件"))
+        elif not path.is_dir() and relative not in registered and relative not in own:
+            kind = "文件" if path.is_file() else "特殊文件（管道或设备）"
+            findings.append(finding("archive-unregistered-file", None, f"{relative}：登记册中没有这个{kind}"))
     return Report(str(archive), findings)
+
+
+_DATES = ("compiled_on", "reviewed_on", "approved_on", "effective_on")
+_TIMES = ("issued_at", "withdrawn_at", "superseded_at")
+
+
+def _inconsistent(entry: Entry) -> list[Finding]:
+    """A row no opsdoc writes: a date not in ISO form, a withdrawal after the version took effect,
+    a 作废 copy of a version in force. The register was changed by hand; its statuses cannot be trusted."""
+    problems = []
+    for name in _DATES + _TIMES:
+        value = getattr(entry, name)
+        if value is None and name in _TIMES[1:]:
+            continue
+        try:
+            (date.fromisoformat if name in _DATES else datetime.fromisoformat)(value)
+        except (TypeError, ValueError):
+            problems.append(f"{name}「{value}」不是 ISO 格式的日期")
+    if entry.withdrawn_at and entry.withdrawn_at[:10] > entry.effective_on:
+        problems.append(f"撤销于 {entry.withdrawn_at[:10]}，晚于生效日期 {entry.effective_on}")
+    if entry.void_pdf_path and entry.status != SUPERSEDED:
+        problems.append(f"有作废副本，但今天的状态是{entry.status}")
+    return [
+        finding(
+            "register-inconsistent",
+            None,
+            f"{entry.file_code} {entry.version}：{problem}；登记册被手工改动过，请从备份恢复",
+        )
+        for problem in problems
+    ]
 
 
 def _sha256_of(path: Path) -> str:

@@ -19,6 +19,7 @@ from opsdoc.contract.conventions import Conventions
 from opsdoc.contract.model import SHEETS, Document, SheetModel, SheetSpec
 from opsdoc.contract.shown import MONEY, NUMBER, PROSE_DAY
 from opsdoc.contract.vocabulary import DOCUMENT_KIND, ENGINEER, MANAGER, PENDING
+from opsdoc.generate.fitting import cover_spacing, cover_title, header_points, header_title
 
 TEMPLATE_NAME = f"{DOCUMENT_KIND}.docx"
 
@@ -31,7 +32,7 @@ Context = dict[str, Any]
 # The bundled template's version (`opsdoc --version`), raised with every change to it;
 # tests/test_template.py holds it to the template's bytes. It is not written into the template:
 # a changed core property would change every document built from it.
-TEMPLATE_VERSION = "1.0"
+TEMPLATE_VERSION = "1.1"
 
 
 def default_template() -> Path:
@@ -144,6 +145,22 @@ QUALITY_GROUPS = {
 }
 
 
+def _fitted(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the page has room for (opsdoc.generate.fitting): the cover title broken where a reader
+    breaks it (doc.cover_title), its size and the cover's spacing, the running header's size and title."""
+    title = cover_title(doc["project_name"])
+    spacing = cover_spacing(title, doc["customer"])
+    doc["cover_title"] = "\n".join(title.lines)
+    return {
+        "cover_title_size": title.points * 2,  # half-points, as w:sz takes them
+        "cover_before_title": spacing.before_title,  # twips
+        "cover_after_version": spacing.after_version,
+        "cover_before_issuer": spacing.before_issuer,
+        "header_size": round(header_points(doc["file_code"], doc["title"]) * 2),
+        "header_title": header_title(doc["file_code"], doc["title"], DOCUMENT_KIND),
+    }
+
+
 def build_context(
     document: Document, conventions: Conventions | None = None, *, draft: bool = False, pending: Pending = ()
 ) -> Context:
@@ -158,6 +175,7 @@ def build_context(
             context[spec.key] = shown_record(spec, data, None, pending)
     context["doc"]["title"] = f"{document.info.project_name}{DOCUMENT_KIND}"
     context["doc"]["draft"] = draft
+    context["layout"] = _fitted(context["doc"])
     # 补充说明 stand at the end of their chapter; 质量与验收 rows in the table of their 类型.
     notes: dict[str, list[str]] = {f"c{n}": [] for n in range(1, 11)}
     for note, shown in zip(document.notes, context["notes"], strict=False):

@@ -79,14 +79,22 @@ class Archival:
     keywords: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class LaidOut:
+    """What LibreOffice's layout tells of a document: its TOC, and the pages its body section counts."""
+
+    toc: list[TocEntry]
+    section_pages: int | None  # 共 M 页 (SECTIONPAGES); None for a document without the field
+
+
 def export_pdf(
     docx_path: Path | str, pdf_path: Path | str, progress: Progress | None = None, archival: Archival | None = None
-) -> list[TocEntry]:
-    """Write `pdf_path` (atomically) from the .docx, and return its TOC as LibreOffice laid it out.
+) -> LaidOut:
+    """Write `pdf_path` (atomically) from the .docx, and return its TOC and page count as LibreOffice laid it out.
 
     With `archival` the PDF is PDF/A-2b; title and subject come from the .docx's properties.
 
-    The .docx is not changed; pass the entries to write_toc for that. Raises UnusableDocument
+    The .docx is not changed; pass the result to write_toc and write_section_pages for that. Raises UnusableDocument
     for a file that is not a .docx, LibreOfficeMissing (with the apt-get line) when LibreOffice,
     python3-uno or the CJK fonts are missing, and PdfExportError when the conversion fails, takes
     longer than TIMEOUT_SECONDS, or LibreOffice dies on the document twice. Nothing is written then.
@@ -98,13 +106,13 @@ def export_pdf(
     soffice = _requirements()
     options = {"archival": True, "keywords": list(archival.keywords)} if archival else {}
     with tempfile.TemporaryDirectory(prefix="opsdoc-pdf-") as work:
-        lines, target = _convert(docx_path, soffice, Path(work), progress, options)
+        lines, section_pages, target = _convert(docx_path, soffice, Path(work), progress, options)
         if not target.is_file():
             raise PdfExportError(docx_path, "LibreOffice 没有生成 PDF")
         data = reproducible_pdf(target.read_bytes(), created)
     entries = [_entry(docx_path, style, text) for style, text in lines if text.strip()]
     write_atomic(pdf_path, data)
-    return entries
+    return LaidOut(entries, section_pages)
 
 
 def warm_up() -> None:
@@ -273,8 +281,8 @@ def close_office() -> None:
 
 def _convert(
     docx_path: Path, soffice: str, work: Path, progress: Progress | None, options: dict[str, Any]
-) -> tuple[list[Any], Path]:
-    """The TOC lines and the PDF LibreOffice wrote into `work`; a second try if LibreOffice died."""
+) -> tuple[list[Any], int | None, Path]:
+    """The TOC lines, the body's page count and the PDF LibreOffice wrote into `work`; a second try if LibreOffice died."""
     for attempt in (1, 2):
         # A copy per attempt: LibreOffice leaves a lock file beside what it opens, and a killed
         # one leaves it behind, which would stop the next from opening the document.
@@ -287,7 +295,7 @@ def _convert(
         outcome = helper.convert(request, progress, TIMEOUT_SECONDS)
         if "toc" in outcome:
             toc: list[Any] = outcome["toc"]
-            return toc, target
+            return toc, outcome.get("section_pages"), target
         error = outcome.get("error")
         if error == "failed" and helper.process.poll() is None:  # this document failed, LibreOffice lives on
             raise PdfExportError(docx_path, f"LibreOffice 转换失败：{outcome.get('message')}")
@@ -492,6 +500,36 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
 
     document = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
     return with_member(data, "word/document.xml", document)
+
+
+def write_section_pages(data: bytes, count: int | None) -> bytes:
+    """The .docx with `count` as the stored result of every SECTIONPAGES field of its footers (共 M 页),
+    so that a viewer which does not compute the field (LibreOffice) shows what the PDF shows. The
+    field stays, so Word still computes it. Unchanged for None or a document without the field."""
+    if count is None:
+        return data
+    package = zipfile.ZipFile(io.BytesIO(data))
+    for name in sorted(n for n in package.namelist() if re.fullmatch(r"word/footer\d*\.xml", n)):
+        root = etree.fromstring(package.read(name))
+        if _put_field_results(root, "SECTIONPAGES", str(count)):
+            data = with_member(
+                data, name, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            )
+    return data
+
+
+def _put_field_results(root: Element, code: str, value: str) -> bool:
+    """Each simple field `code` in `root` shows `value` (its first result text; the rest emptied)."""
+    changed, state = False, ""
+    for element in root.iter(f"{{{W}}}fldChar", f"{{{W}}}instrText", f"{{{W}}}t"):
+        if element.tag == f"{{{W}}}fldChar":
+            kind = element.get(f"{{{W}}}fldCharType")
+            state = {"begin": "code", "separate": "result" if state == "wanted" else "", "end": ""}.get(kind, state)
+        elif element.tag == f"{{{W}}}instrText" and state == "code" and element.text and element.text.strip() == code:
+            state = "wanted"
+        elif element.tag == f"{{{W}}}t" and state == "result":
+            element.text, value, changed = value, "", True
+    return changed
 
 
 def _toc_field(root: Element) -> tuple[Element, Element, Element] | None:

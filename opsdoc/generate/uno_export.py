@@ -9,7 +9,7 @@ line on stdin, {"docx": …, "pdf": …, "options": {"archival": true, "keywords
 long as stdin stays open: one LibreOffice for a whole batch. For each document it updates the
 indexes (the TOC gets its page numbers), reads the TOC lines back and stores the PDF (PDF/A-2b
 with those keywords when archival is asked). It reports on stdout, one JSON object per line:
-{"progress": …} while working, then per request {"toc": [[style, text], …]} or {"error": "failed",
+{"progress": …} while working, then per request {"toc": [[style, text], …], "section_pages": M or null} or {"error": "failed",
 "message": …} (the document failed, LibreOffice is still usable), {"error": "office-died", …}
 (LibreOffice is gone: this script exits and opsdoc starts a new one) or {"error": "no-uno"}.
 At the end of stdin LibreOffice is told to quit and waited for; opsdoc.generate.pdf kills the
@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 CONNECT_SECONDS = 60  # a first start with a fresh profile takes a few seconds
+FIELD_CODE = "vnd.oasis.opendocument.field.code"  # where LibreOffice keeps a Word field's instruction
 
 
 def say(**message: Any) -> None:
@@ -48,7 +49,7 @@ def main(soffice: str, profile: str) -> int:
             result.append(item)
         return tuple(result)
 
-    def export(desktop: Any, docx: str, pdf: str, wanted: dict[str, Any]) -> list[list[str]]:
+    def export(desktop: Any, docx: str, pdf: str, wanted: dict[str, Any]) -> tuple[list[list[str]], Any]:
         say(progress="正在打开文档…")
         document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(docx), "_blank", 0, properties(Hidden=True))
         if document is None:
@@ -62,6 +63,7 @@ def main(soffice: str, profile: str) -> int:
             for _ in range(2):
                 for index in indexes:
                     index.update()
+            section_pages = fill_section_pages(document)
             toc = []
             for index in indexes:
                 if index.supportsService("com.sun.star.text.ContentIndex"):
@@ -82,7 +84,53 @@ def main(soffice: str, profile: str) -> int:
         finally:
             with contextlib.suppress(Exception):  # LibreOffice may be gone; the caller finds out
                 document.close(True)
-        return toc
+        return toc, section_pages
+
+    def fill_section_pages(document: Any) -> Any:
+        """共 M 页: LibreOffice keeps Word's SECTIONPAGES field as the text stored in it. Count the
+        pages from the first chapter heading on (the section the footer numbers) and write the count
+        there; None for a document without the field."""
+        marks = []
+        fields = document.getTextFields().createEnumeration()
+        while fields.hasMoreElements():
+            field = fields.nextElement()
+            if field.supportsService("com.sun.star.text.Fieldmark"):
+                parameters = field.getParameters()
+                if parameters.hasByName(FIELD_CODE) and parameters.getByName(FIELD_CODE).strip() == "SECTIONPAGES":
+                    marks.append(field)
+        if not marks:
+            return None
+        controller = document.getCurrentController()
+        cursor = controller.getViewCursor()
+        start = 1
+        paragraphs = document.getText().createEnumeration()
+        while paragraphs.hasMoreElements():
+            paragraph = paragraphs.nextElement()
+            if paragraph.supportsService("com.sun.star.text.Paragraph") and paragraph.OutlineLevel == 1:
+                cursor.gotoRange(paragraph.getStart(), False)
+                start = cursor.getPage()
+                break
+        count = controller.getPropertyValue("PageCount") - start + 1
+        for mark in marks:
+            put_result(mark, str(count))
+        return count
+
+    def put_result(mark: Any, value: str) -> None:
+        """The text between a fieldmark's separator and its end becomes `value` (its markers stay)."""
+        paragraphs = mark.getAnchor().getText().createEnumeration()
+        while paragraphs.hasMoreElements():
+            portions = paragraphs.nextElement().createEnumeration()
+            inside = False
+            while portions.hasMoreElements():
+                portion = portions.nextElement()
+                kind = portion.TextPortionType
+                if kind == "TextFieldStart" and portion.Bookmark.getName() == mark.getName():
+                    inside = True
+                elif kind == "TextFieldEnd":
+                    inside = False
+                elif inside and kind == "Text":
+                    portion.setString(value)
+                    value = ""  # any further pieces of the old result are emptied
 
     def alive(desktop: Any) -> bool:
         try:
@@ -130,7 +178,7 @@ def main(soffice: str, profile: str) -> int:
         for line in sys.stdin:
             request = json.loads(line)
             try:
-                toc = export(desktop, request["docx"], request["pdf"], request.get("options", {}))
+                toc, section_pages = export(desktop, request["docx"], request["pdf"], request.get("options", {}))
             except Exception as exc:  # whatever LibreOffice raises, opsdoc turns it into one clear message
                 message = f"{type(exc).__name__}: {exc}"
                 if not alive(desktop):
@@ -139,7 +187,7 @@ def main(soffice: str, profile: str) -> int:
                     return 4
                 say(error="failed", message=message)
                 continue
-            say(toc=toc)
+            say(toc=toc, section_pages=section_pages)
         return 0
     finally:
         if desktop is not None:

@@ -46,6 +46,7 @@ class Target:
     sheet: SheetSpec
     columns: tuple[ColumnSpec, ...]
     suffix: str = ""  # printed after the value: the cover title is 项目名称 + 运维工作管理规范
+    unbroken: bool = False  # printed with line breaks where it fits the page (the cover title): read without them
     chapter: int | None = None  # 补充说明 of this chapter
 
 
@@ -57,9 +58,11 @@ def target(path: str, loops: dict[str, str] | None = None) -> Target | None:
     """The workbook place of a context path such as "doc.version" or "r.revised"; None when derived."""
     root, _, key = path.partition(".")
     root = (loops or {}).get(root, root).split(".")[0]
-    if root == "doc" and key == "title":
+    if root == "doc" and key in ("title", "cover_title"):
         spec = _sheet("doc")
         assert spec is not None
+        if key == "cover_title":
+            return Target(spec, (spec.column("项目名称"),), unbroken=True)
         return Target(spec, (spec.column("项目名称"),), suffix=DOCUMENT_KIND)
     notes = NOTES.match(path)
     if notes:

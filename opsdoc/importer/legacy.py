@@ -203,7 +203,8 @@ class LegacyReader:
             return False
         for i, where in enumerate(sentence.targets):
             if where is not None:
-                self._set(where, match.group(f"g{i}"), place)
+                value = match.group(f"g{i}")
+                self._set(where, re.sub(r"\s*\n\s*", "", value) if where.unbroken else value, place)
         return True
 
     # ------------------------------------------------------------ tables

@@ -131,7 +131,7 @@ def safe_file_name(stem: str, suffix: str = "") -> str:
     stem = stem.encode("utf-8")[: max(room, 1)].decode("utf-8", errors="ignore")
     name = (stem + suffix).rstrip(". ") or "_"
     device = name.partition(".")[0].rstrip(" ").upper()
-    return "_" + name if device in WINDOWS_DEVICES else name
+    return "_" + name if device in WINDOWS_DEVICES or name.startswith(".") else name  # a leading dot hides it
 
 
 def _clean(text: str) -> str:

@@ -1,9 +1,11 @@
-"""Writing user data into openpyxl sheets: every value is the data it is, never a formula."""
+"""Writing user data into openpyxl sheets: every value is the data it is, never a formula, never refused."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL
 
 
 def as_data(cells: Iterable[Any]) -> None:
@@ -17,3 +19,10 @@ def as_data(cells: Iterable[Any]) -> None:
     for cell in cells:
         if cell.data_type == "f" and isinstance(cell.value, str):
             cell.data_type = "s"
+
+
+def printable(value: Any) -> Any:
+    """A value openpyxl will store: control characters it refuses are shown as \\xNN, not dropped."""
+    if isinstance(value, str) and ILLEGAL.search(value):
+        return ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value

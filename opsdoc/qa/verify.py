@@ -8,6 +8,7 @@ value of the workbook must also be found in the document, as its column's render
 from __future__ import annotations
 
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from opsdoc.generate.context import default_template
 from opsdoc.office.docx_text import Paragraph, Table, WordDocument, read_document, shorten
 from opsdoc.qa.align import opcodes
 from opsdoc.qa.expectations import TEMPLATE_TAG, VERSION_LABEL, Expectations, read_expectations
+from opsdoc.qa.pages import page_findings, read_pages, splittable_rows
 from opsdoc.workbook.reader import Workbook, read_workbook
 
 SIMILAR = 0.6  # a paragraph this close to a fixed one is that paragraph, edited
@@ -35,11 +37,14 @@ def verify_document(
     template: Path | str | None = None,
     workbook: Path | str | Workbook | None = None,
     skip: Iterable[str] = (),
+    pdf: Path | None = None,
 ) -> Report:
     """Every difference between a .docx and its template (and, given one, its workbook: a path, or one read already).
 
-    Raises UnusableDocument when the file is not a readable .docx, TemplateError when the
-    template is not, UnusableWorkbook when the workbook is not.
+    With `pdf` (the document laid out), its pages are checked too (opsdoc.qa.pages).
+
+    Raises UnusableDocument when the file is not a readable .docx (or the PDF not a PDF),
+    TemplateError when the template is not, UnusableWorkbook when the workbook is not.
     """
     document = read_document(docx_path)
     expected = read_expectations(Path(template) if template else default_template())
@@ -62,8 +67,22 @@ def verify_document(
             )
         if source is not None:
             findings += _workbook_values(document, source, values, expected)
+        if pdf is not None:  # the document as laid out: its pages, and rows that may break across them
+            findings += page_findings(read_pages(pdf), expected.page)
+            findings += _splittable(Path(docx_path))
     skipped = set(skip)
     return Report(str(docx_path), [f for f in findings if f.code not in skipped])
+
+
+def _splittable(docx_path: Path) -> Iterator[Finding]:
+    with zipfile.ZipFile(docx_path) as package:
+        count = splittable_rows(package.read("word/document.xml"))
+    if count:
+        yield finding(
+            "table-row-splittable",
+            Place(part="body"),
+            f"有 {count} 个表格行可以跨页断开：在模板中为这些行设置“不允许跨页断行”，一条记录才不会分在两页",
+        )
 
 
 def _foreign(document: WordDocument, expected: Expectations) -> Iterator[Finding]:
