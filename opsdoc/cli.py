@@ -383,7 +383,9 @@ NEW_CONFIG = "NEW 为工作簿时的公司约定配置文件（默认：工作�
 @click.argument("old", metavar="OLD.docx", type=FILE)
 @click.argument("new", metavar="NEW", type=FILE)
 @output_format()
-@click.option("--note", is_flag=True, help="只输出可填入“修订说明”的摘要（每章一行）。")
+@click.option(
+    "--note", is_flag=True, help="只输出可填入“修订说明”的摘要：一行，各章以“；”分隔，可直接粘贴进一个单元格。"
+)
 @template_option(NEW_TEMPLATE)
 @config_option(NEW_CONFIG)
 def diff_command(
@@ -391,8 +393,9 @@ def diff_command(
 ) -> None:
     """逐章比较两个版本：新增、删除、修改的段落和表格行，以及可填入“修订说明”的摘要。
 
-    NEW 可以是 .docx，也可以是工作簿（.xlsx）：工作簿在内存中检查并生成后比较，不写任何文件。
-    退出码 0 完成，1 工作簿有错误，2 无法读取。
+    NEW 可以是 .docx，也可以是工作簿（.xlsx）：工作簿在内存中检查并生成后比较，不写任何文件；
+    新版本的修订说明尚未填写（空、占位或“待填写”）时照样比较，并提示该单元格。
+    退出码 0 完成，1 工作簿有（修订说明以外的）错误，2 无法读取。
     """
     compared = api.compare(old, new, api.CompareOptions(template=template, config=config))
     if compared.diff is None:
@@ -401,9 +404,11 @@ def diff_command(
         click.echo("工作簿存在错误，无法生成新版本进行比较。请按上面的提示修改工作簿。", err=True)
         sys.exit(1)
     changes = compared.diff
+    if compared.note_pending:
+        click.echo(f"修订说明（{compared.note_pending}）尚未填写：下面的摘要可以填入该单元格。", err=True)
     if note and output_format == "text":
-        for line in changes.summary_lines():  # none for identical versions: an empty note, not an empty line
-            click.echo(line)
+        if changes.note():  # none for identical versions: an empty note, not an empty line
+            click.echo(changes.note())
     else:
         click.echo(changes.to_json() if output_format == "json" else changes.to_text())
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
 from opsdoc.contract.findings import Report
-from opsdoc.contract.model import SHEETS, Document, DocumentInfo
+from opsdoc.contract.model import SHEET_BY_NAME, SHEETS, Document, DocumentInfo
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError, UnusableDocument
 from opsdoc.generate.context import build_context
@@ -451,6 +451,7 @@ class Compared:
 
     report: Report | None  # None when NEW is a .docx
     diff: DocumentDiff | None = None  # None: the workbook has errors, nothing was rendered
+    note_pending: str | None = None  # the 修订说明 cell still to fill, when that was the only gap
 
 
 def render_in_memory(path: Path, options: CompareOptions = CompareOptions()) -> tuple[Report, bytes | None]:
@@ -470,13 +471,34 @@ def compare(old: Path, new: Path, options: CompareOptions = CompareOptions()) ->
     from opsdoc.qa.diff import diff_documents
 
     with tempfile.TemporaryDirectory(prefix="opsdoc-diff-") as work:
-        rendered, report = new, None
+        rendered, report, pending = new, None, None
         if is_workbook(new):
-            report, data = render_in_memory(new, options)
-            if data is None:
+            checked = check(new, CheckOptions(config=options.config))
+            report, pending = checked.report, _pending_note(checked)
+            if may_render(checked, strict=False):
+                data = render_checked(checked, options.template)[1]
+            elif pending is not None:  # what diff --note is for: the summary that will fill it
+                document, context = _context(checked, draft=True)
+                context["doc"]["draft"] = False  # compared as the version will be, not as a draft
+                data = _render(document, context, options.template)
+            else:
                 return Compared(report)
             rendered = Path(work) / (new.stem + ".docx")
             rendered.write_bytes(data)
         diff = diff_documents(old, rendered)
     diff.new = str(new)
-    return Compared(report, diff)
+    return Compared(report, diff, pending)
+
+
+# What a 修订说明 still to be written is reported as: empty, a placeholder, or 待填写.
+NOTE_PENDING = frozenset({"missing-value", "placeholder-text", "revision-note"})
+
+
+def _pending_note(checked: Checked) -> str | None:
+    """The last 修订记录 row's 修订说明 cell when it is the workbook's only error, else None."""
+    errors = checked.report.errors
+    rows = checked.workbook.data.get(SHEET_BY_NAME["revisions"].title) or []
+    if not errors or not rows or any(f.code not in NOTE_PENDING for f in errors):
+        return None
+    cell = checked.workbook.cells.ref("revisions", len(rows) - 1, "note")
+    return cell if all(str(f.location) == cell for f in errors) else None

@@ -19,10 +19,10 @@ SAMPLE_DOCX = REPO / "samples" / "QT-YW-GF-BH01-001_滨海市第一人民医院�
 
 
 def edit_sample(
-    tmp_path: Path, changes: dict | None = None, *, delete_sheets=(), delete_rows=(), name="工作簿.xlsx"
+    tmp_path: Path, changes: dict | None = None, *, delete_sheets=(), delete_rows=(), name="工作簿.xlsx", source=SAMPLE
 ) -> Path:
-    """Save a copy of the sample with cells set ({"修订记录!B3": value}; None empties a cell)."""
-    book = openpyxl.load_workbook(SAMPLE)
+    """Save a copy of the sample (or `source`) with cells set ({"修订记录!B3": value}; None empties a cell)."""
+    book = openpyxl.load_workbook(source)
     for ref, value in (changes or {}).items():
         sheet, cell = ref.split("!")
         book[sheet][cell] = value

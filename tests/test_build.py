@@ -401,3 +401,20 @@ def test_a_build_starts_light_and_keeps_the_users_plugin_setting(tmp_path: Path,
     command = [sys.executable, "-c", START, str(SAMPLE), str(tmp_path)]
     run = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     assert run.stdout.splitlines()[-1] == f"0 {seen!r} False"
+
+
+def test_a_refusal_gives_the_advice_that_fits_what_the_file_is(tmp_path):
+    """Not 已发布的版本/请提升版本号 for a build's own earlier output or an annotated copy."""
+    runner = CliRunner()
+    workbook = edit_sample(tmp_path, {"项目背景!B1": "第一次生成时的背景。"})
+    assert runner.invoke(main, ["build", str(workbook), "-o", str(tmp_path / "out")]).exit_code == 0
+    again = edit_sample(tmp_path, {"项目背景!B1": "改过之后的背景。"})
+    refused = runner.invoke(main, ["build", str(again), "-o", str(tmp_path / "out")])
+    assert refused.exit_code == 3 and "先不带 --pdf 生成过，或工作簿又改过" in refused.output
+    broken = edit_sample(tmp_path, {"修订记录!C3": None}, name="有错.xlsx")
+    copy = tmp_path / "标注.xlsx"
+    copy.write_bytes(b"an earlier copy")
+    checked = runner.invoke(main, ["check", str(broken), "--annotate", str(copy)])
+    assert checked.exit_code == 3
+    assert "修订记录!C3" in checked.output  # the findings are printed before the copy is refused
+    assert "已有标注副本" in checked.output and "提升版本号" not in checked.output

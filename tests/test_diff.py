@@ -65,8 +65,8 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path, issued):
     diff = diff_documents(issued, new)
     # The cover's version and date and the new history row change every time: not in 修订说明.
     assert diff.summary_lines() == [
-        "第4章：服务目录新增SC-13等保测评配合、SC-14数据质量巡检；P1响应时间由15分钟调整为10分钟",
-        "第10章：P1级故障处理时限合同约定值由响应15分钟，到场30分钟，2小时内恢复调整为响应10分钟，到场30分钟，2小时内恢复",
+        "第4章：服务目录新增SC-13“等保测评配合”、SC-14“数据质量巡检”；P1响应时间由15分钟调整为10分钟",
+        "第10章：P1级故障处理时限合同约定值由“响应15分钟，到场30分钟，2小时内恢复”调整为“响应10分钟，到场30分钟，2小时内恢复”",
     ]
     assert changes(diff) == [
         *[("封面", "封面", "changed", line, ()) for line in ("编制", "审核", "批准", "发布日期", "实施日期")],
@@ -80,8 +80,8 @@ def test_catalog_rows_added_and_a_response_time_changed(tmp_path, issued):
     text = diff.to_text()
     assert "  服务级别协议 修改 P1 响应时间：15 → 10" in text
     assert text.endswith(
-        "修订说明摘要：\n第4章：服务目录新增SC-13等保测评配合、SC-14数据质量巡检；P1响应时间由15分钟调整为10分钟"
-        "\n第10章：P1级故障处理时限合同约定值由响应15分钟，到场30分钟，2小时内恢复调整为响应10分钟，到场30分钟，2小时内恢复"
+        "修订说明摘要：\n第4章：服务目录新增SC-13“等保测评配合”、SC-14“数据质量巡检”；P1响应时间由15分钟调整为10分钟"
+        "\n第10章：P1级故障处理时限合同约定值由“响应15分钟，到场30分钟，2小时内恢复”调整为“响应10分钟，到场30分钟，2小时内恢复”"
     )
     data = json.loads(diff.to_json())
     assert data["summary"] == diff.summary_lines()
@@ -105,7 +105,7 @@ def test_paragraphs_rows_with_shared_first_cells_and_removed_rows(tmp_path, issu
     diff = diff_documents(issued, new)
     assert diff.summary_lines() == [
         "第1章：建设背景将“综合医院”修改为“综合性医院”",
-        "第5章：任务分解计划任务将“配合HIS厂商完成医保结算接口升级及切换…”修改为“完成等保2.0三级测评遗留中、高风险项整…”",
+        "第5章：任务分解计划任务将“配合HIS厂商完成医保结算接口升级及切换…”修改为“完成等保2.0三级测评遗留中…”",
         "第6章：风险登记删除R-04",
         "第9章：正文新增“考核结果每季度向医院信息科通报。”",
     ]
@@ -164,7 +164,7 @@ def test_a_workbook_never_built_is_compared_in_memory(tmp_path, issued):
     assert result.exit_code == 0, result.output
     assert (
         result.output
-        == "第4章：P1响应时间由15分钟调整为10分钟\n第10章：P1级故障处理时限合同约定值由响应15分钟，到场30分钟，2小时内恢复调整为响应10分钟，到场30分钟，2小时内恢复\n"
+        == "第4章：P1响应时间由15分钟调整为10分钟；第10章：P1级故障处理时限合同约定值由“响应15分钟，到场30分钟，2小时内恢复”调整为“响应10分钟，到场30分钟，2小时内恢复”\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["我的项目.xlsx"]  # nothing written
 
@@ -179,3 +179,28 @@ def test_a_workbook_with_errors_is_exit_1_with_its_findings(tmp_path, issued):
 def test_identical_versions_have_an_empty_note(issued):
     result = CliRunner().invoke(main, ["diff", str(issued), str(issued), "--note"])
     assert (result.exit_code, result.output) == (0, "")
+
+
+def test_the_note_is_one_cells_text_in_whole_words(issued, tmp_path):
+    """Pasted into 修订说明 it is one cell: chapters joined with ；, a changed number quoted with its unit."""
+    background = openpyxl.load_workbook(SAMPLE)["项目背景"]["B1"].value
+    changes = {**NEW_VERSION, **P1_FASTER, "项目背景!B1": background.replace("在编人员12人", "在编人员14人")}
+    result = CliRunner().invoke(main, ["diff", str(issued), str(edit_sample(tmp_path, changes)), "--note"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith("第1章：") and "；第4章：" in line and "；第10章：" in line
+    assert "将“12人”修改为“14人”" in line
+
+
+@pytest.mark.parametrize("note", [None, "待填写", "〔待填写〕"])
+def test_diff_compares_while_the_new_versions_note_is_still_to_be_written(issued, tmp_path, note):
+    workbook = edit_sample(tmp_path, {**NEW_VERSION, **P1_FASTER, "修订记录!H6": note})
+    result = CliRunner().invoke(main, ["diff", str(issued), str(workbook), "--note"])
+    assert result.exit_code == 0, result.output
+    assert "修订说明（修订记录!H6）尚未填写" in result.output
+    assert "P1响应时间由15分钟调整为10分钟" in result.output
+
+
+def test_diff_still_refuses_a_workbook_with_other_errors(issued, tmp_path):
+    workbook = edit_sample(tmp_path, {**NEW_VERSION, "修订记录!H6": None, "文档信息!B2": None})
+    assert CliRunner().invoke(main, ["diff", str(issued), str(workbook)]).exit_code == 1

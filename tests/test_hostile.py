@@ -827,5 +827,5 @@ def test_verify_and_diff_of_a_25000_row_register_stay_within_500_mb(tmp_path):
     assert code == 0 and output.strip() == f"{new}：0 个错误，0 个警告", output
     assert kib * 1024 <= 500e6, f"verify peaked at {kib // 1024} MiB"
     code, kib, output = _peak("diff", "--note", str(old), str(new))
-    assert code == 0 and output.strip() == "第4章：SC-12345服务项由服务项12345调整为改名的服务项", output
+    assert code == 0 and output.strip() == "第4章：SC-12345服务项由“服务项12345”调整为“改名的服务项”", output
     assert kib * 1024 <= 500e6, f"diff peaked at {kib // 1024} MiB"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from opsdoc import api
-from opsdoc.qa.pages import read_pages
+from opsdoc.qa.pages import page_findings, read_pages
 from tests.support import (
     LONG_CUSTOMER,
     LONG_PROJECT,
@@ -130,3 +130,35 @@ def test_the_sample_lays_out_as_before(tmp_path):
 
     layout = json.loads(context.read_text(encoding="utf-8"))["layout"]
     assert (layout["cover_title_size"], layout["header_size"], layout["cover_before_title"]) == (44, 18, 2200)
+
+
+def test_a_long_projects_redline_says_what_it_is_and_keeps_its_cover_on_one_page(tmp_path):
+    """The 对比稿 shows each changed date twice (struck and new) and still fits its cover; it says 对比稿
+    where a controlled copy says 受控, on the cover and on every page, and a date changes whole."""
+    uno_python()
+    from tests.support import NEW_VERSION, P1_FASTER
+
+    shape = dict(customer=LONG_CUSTOMER, catalog=20, plan=12)
+    issued = api.build(project_variant(tmp_path, LONG_PROJECT, **shape), tmp_path / "v20").output
+    assert issued is not None
+    next_version = edit_sample(
+        tmp_path,
+        {**NEW_VERSION, **P1_FASTER},
+        name="下一版.xlsx",
+        source=project_variant(tmp_path, LONG_PROJECT, **shape),
+    )
+    result = api.build(next_version, tmp_path / "v21", api.BuildOptions(pdf=True), redline=issued)
+    marked = result.written(api.FileKind.REDLINE_PDF)
+    assert marked is not None
+    assert [f.code for f in page_findings(read_pages(marked.path), _page_setup())] == []
+    pages = [re.sub(r"\s", "", page) for page in _text(marked.path) if page.strip()]
+    assert "对比稿" in pages[0] and "文件版本历史" in pages[1]
+    assert all("受控状态：对比稿" in page for page in pages[1:])
+    assert [page.count("受控") - page.count("受控状态") for page in pages] == [0] * len(pages)
+
+
+def _page_setup():
+    from opsdoc.generate.context import default_template
+    from opsdoc.qa.expectations import read_expectations
+
+    return read_expectations(default_template()).page

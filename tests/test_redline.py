@@ -93,16 +93,23 @@ def libreoffice(folder: Path, jobs: dict[str, tuple[Path, str]]) -> dict[str, Pa
 
 
 def texts(path: Path) -> list[tuple]:
-    """Every body paragraph and every table cell, in order (the TOC lines left out: LibreOffice rewrites them)."""
+    """Every body paragraph and every table cell, in order (the TOC lines left out: LibreOffice rewrites them),
+    the control status read as one word: a 对比稿 says 对比稿 where the versions say 受控, and nothing else differs."""
     found: list[tuple] = []
     for block in read_document(path).body:
         if isinstance(block, Table):
             found += [
-                ("cell", block.number, r, c, text) for r, row in enumerate(block.rows) for c, text in enumerate(row)
+                ("cell", block.number, r, c, _status(text))
+                for r, row in enumerate(block.rows)
+                for c, text in enumerate(row)
             ]
         elif not block.is_toc_entry:
-            found.append(("paragraph", block.text))
+            found.append(("paragraph", _status(block.text)))
     return found
+
+
+def _status(text: str) -> str:
+    return text.replace("对比稿", "受控")
 
 
 def test_accepting_all_gives_the_new_version_and_rejecting_all_the_old(in_libreoffice):
@@ -122,7 +129,15 @@ def test_the_changed_p1_row_is_a_change_inside_that_row(marked):
     assert p1.find(f"{W}trPr/{W}ins") is None and p1.find(f"{W}trPr/{W}del") is None
     deleted = ["".join(d.itertext()) for d in p1.iter(W + "del")]
     inserted = ["".join(i.itertext()) for i in p1.iter(W + "ins")]
-    assert (deleted, inserted) == (["5"], ["0"])  # 15 → 10: the one character that differs
+    assert (deleted, inserted) == (["15"], ["10"])  # a number changes whole, never digit by digit
+
+
+def test_a_date_changes_whole_one_deletion_and_one_insertion(marked):
+    """实施日期 2026年9月15日 → 2026年10月20日: not 9̶10月1̶5̶20日."""
+    row = next(r for r in _body(marked).iter(W + "tr") if "实施日期" in "".join(r.itertext()))
+    deleted = ["".join(d.itertext()) for d in row.iter(W + "del")]
+    inserted = ["".join(i.itertext()) for i in row.iter(W + "ins")]
+    assert (deleted, inserted) == (["2026年9月15日"], ["2026年10月20日"])
 
 
 def test_rows_added_and_removed_are_tracked_row_changes_with_the_new_history_author(marked, versions):
@@ -136,18 +151,22 @@ def test_rows_added_and_removed_are_tracked_row_changes_with_the_new_history_aut
     assert redline(versions[0], versions[1]).data == marked.read_bytes()  # reproducible bytes
 
 
-def test_every_header_says_redline(marked):
-    headers = [p for p in read_document(marked).headers]
-    assert {p.text for p in headers if p.text.startswith("对比稿")}
+def test_every_page_says_redline_and_none_says_controlled(marked):
+    """The cover's stamp and 受控状态 row and every footer say 对比稿, in the place a controlled copy says 受控."""
+    document = read_document(marked)
+    footers = [p.text for p in document.footers if "受控状态" in p.text]
+    assert footers and all("受控状态：对比稿" in text for text in footers)
+    cover = [p.text for p in document.body_paragraphs()][:3]
+    assert any(text.strip().endswith("对比稿") for text in cover), cover
     with zipfile.ZipFile(marked) as package:
         for name in package.namelist():
-            if name.startswith("word/header"):
-                assert "对比稿" in package.read(name).decode("utf-8")
+            if name.startswith(("word/document", "word/footer", "word/header")):
+                assert "受控状态：受控" not in package.read(name).decode("utf-8"), name
 
 
 def test_the_summary_names_p1_and_the_new_catalogue_row(versions):
     (line,) = [s for s in diff_documents(versions[0], versions[1]).summary_lines() if s.startswith("第4章")]
-    assert "P1响应时间由15分钟调整为10分钟" in line and "新增SC-13等保测评配合" in line
+    assert "P1响应时间由15分钟调整为10分钟" in line and "新增SC-13“等保测评配合”" in line
 
 
 def test_identical_versions_give_no_tracked_change(versions, tmp_path):

@@ -228,6 +228,21 @@ class FileKind(StrEnum):
         }[self.value]
 
 
+# What to do when a file of the same name holds other bytes, by what the file is: only a
+# document can be an issued version; a copy, a dump or an export is simply an earlier one.
+TAKEN = {
+    FileKind.DOCUMENT: "已有内容不同的同名文档：若是此前生成、尚未发布的（例如先不带 --pdf 生成过，或工作簿又改过），"
+    "确认后加 --force 覆盖；若是已发布的版本，请提升版本号",
+    FileKind.PDF: "已有内容不同的同名 PDF：若是此前生成、尚未发布的，确认后加 --force 覆盖；若是已发布的版本，请提升版本号",
+    FileKind.REDLINE: "已有内容不同的同名对比稿（此前生成的）：加 --force 用这次的覆盖",
+    FileKind.REDLINE_PDF: "已有内容不同的同名对比稿 PDF（此前生成的）：加 --force 用这次的覆盖",
+    FileKind.ANNOTATED: "已有标注副本（此前检查写的）：加 --force 用这次的结果覆盖；原工作簿不受影响",
+    FileKind.CONTEXT: "已有内容不同的模板上下文文件：加 --force 覆盖",
+    FileKind.WORKBOOK: "已有内容不同的工作簿（可能已经填写）：确需覆盖请加 --force",
+    FileKind.REGISTER: "已有内容不同的受控文件清单（此前导出的）：加 --force 用这次的覆盖",
+}
+
+
 @dataclass(frozen=True)
 class Written:
     """A file a command published: what it is, where, and what publishing it did."""
@@ -328,7 +343,11 @@ class Outputs:
         self.planned: list[Planned] = []
 
     def add(self, kind: FileKind, path: Path, data: bytes) -> Planned:
-        planned = dataclasses.replace(guard_output(path, data, inputs=self.inputs, force=self.force), kind=kind)
+        try:
+            judged = guard_output(path, data, inputs=self.inputs, force=self.force)
+        except IssuedVersionExists as exc:  # the advice that fits what the file is
+            raise IssuedVersionExists(exc.path, TAKEN.get(kind, exc.message)) from None
+        planned = dataclasses.replace(judged, kind=kind)
         for earlier in self.planned:
             if _same_file(planned.path, earlier.path):
                 raise OutputError(planned.path, "本命令的两个输出是同一个文件，未写入：请换一个输出路径")

@@ -18,6 +18,7 @@ from opsdoc.contract.model import SHEETS
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CONTENTS, COVER, HISTORY, SECTION_STYLE, Change
 from opsdoc.office.docx_text import Table, WordDocument, read_document
 from opsdoc.qa.align import opcodes
+from opsdoc.qa.tokens import tokens, widened
 
 SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited, not one removed and one added
 UNIT = re.compile(r"[（(]([^）)]*)[）)]$")  # "响应时间（分钟）" is named 响应时间, its values are in 分钟
@@ -66,7 +67,7 @@ class TableDiff:
         """A row as the summary names it: its key and, where the table has one, its name (SC-13等保测评配合)."""
         cells = row.new or row.old or ()
         names = [i for i, column in enumerate(self.header) if column in NAME_COLUMNS and i < len(cells)]
-        return row.key + (_short(cells[names[0]]) if names else "")
+        return row.key + (f"“{_short(cells[names[0]])}”" if names else "")  # SC-05“PACS/LIS应用支持”
 
 
 @dataclass
@@ -134,8 +135,17 @@ class PartDiff:
 
 
 def _short(text: str, limit: int = EXCERPT) -> str:
+    """At most `limit` characters, cut after a punctuation mark where there is one, never inside a token."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
+    if len(text) <= limit:
+        return text
+    cut = 0
+    for token in tokens(text):
+        if cut + len(token) > limit:
+            break
+        cut += len(token)
+    pause = max(text.rfind(mark, 0, cut) for mark in "，、；。：")
+    return text[: pause if pause >= limit // 2 else cut] + "…"
 
 
 def _listed(items: list[str], unit: str = "项") -> str:
@@ -153,24 +163,45 @@ def _edited_paragraph(p: ParagraphChange) -> str:
 
 
 def _edited(where: str, old: str, new: str, unit: str = "") -> str:
-    """A short value whole (P1响应时间由15分钟调整为10分钟); in a long text, the passage that changed."""
+    """A short value whole (P1响应时间由15分钟调整为10分钟); in a long text, the passage that changed,
+    cut at whole tokens (将“12人”修改为“14人”), a character alone with two either side (将“综合医院”…)."""
     old, new = " ".join(old.split()), " ".join(new.split())
     if max(len(old), len(new)) <= EXCERPT:
         number = re.compile(r"-?[0-9.]+")
-        shown = [v + unit if unit and number.fullmatch(v) else v or "空" for v in (old, new)]
-        return f"{where}由{shown[0]}调整为{shown[1]}"
+        shown = [v + unit if unit and number.fullmatch(v) else v for v in (old, new)]
+        return f"{where}由{_value(shown[0])}调整为{_value(shown[1])}"
     matcher = SequenceMatcher(None, old, new, autojunk=False)
     edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
     i1, i2, j1, j2 = edits[0][1], edits[-1][2], edits[0][3], edits[-1][4]
-    if max(i2 - i1, j2 - j1) < 4:  # a character or two alone says nothing: quote a little around it
-        before = min(2, i1, j1)
-        after = min(2, len(old) - i2, len(new) - j2)
-        i1, j1, i2, j2 = i1 - before, j1 - before, i2 + after, j2 + after
+    (i1, i2), (j1, j2) = widened(old, i1, i2), widened(new, j1, j2)
+    if max(i2 - i1, j2 - j1) < 2:  # a character alone says nothing: two either side, within its clause
+        before = min(2, i1 - _clause(old, i1, i2)[0], j1 - _clause(new, j1, j2)[0])
+        after = min(2, _clause(old, i1, i2)[1] - i2, _clause(new, j1, j2)[1] - j2)
+        (i1, i2), (j1, j2) = widened(old, i1 - before, i2 + after), widened(new, j1 - before, j2 + after)
     if i1 == i2:
         return f"{where}增加“{_short(new[j1:j2])}”"
     if j1 == j2:
         return f"{where}删去“{_short(old[i1:i2])}”"
     return f"{where}将“{_short(old[i1:i2])}”修改为“{_short(new[j1:j2])}”"
+
+
+def _value(text: str) -> str:
+    """A value in 由…调整为…: a number, date, version or code as it is; other text quoted; nothing is 空."""
+    if not text:
+        return "空"
+    return text if tokens(text) == [text] else f"“{_short(text)}”"
+
+
+CLAUSE_MARKS = "，、；。：,;:（）()“”"
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) grown to the clause around it, between punctuation marks."""
+    while start > 0 and text[start - 1] not in CLAUSE_MARKS:
+        start -= 1
+    while end < len(text) and text[end] not in CLAUSE_MARKS:
+        end += 1
+    return start, end
 
 
 @dataclass
@@ -182,6 +213,10 @@ class DocumentDiff:
     def summary_lines(self) -> list[str]:
         """The 修订说明 lines: one per chapter with something to say."""
         return [line for line in (part.summary() for part in self.parts) if line]
+
+    def note(self) -> str:
+        """The 修订说明 as one cell's text: the chapters' lines joined with ；, so it pastes into one cell."""
+        return "；".join(self.summary_lines())
 
     def to_text(self) -> str:
         if not self.parts:
@@ -222,7 +257,7 @@ class DocumentDiff:
             data["summary"] = part.summary()
             parts.append(data)
         return json.dumps(
-            {"old": self.old, "new": self.new, "parts": parts, "summary": self.summary_lines()},
+            {"old": self.old, "new": self.new, "parts": parts, "summary": self.summary_lines(), "note": self.note()},
             ensure_ascii=False,
             indent=2,
         )

@@ -30,9 +30,13 @@ from opsdoc.errors import UnusableDocument
 from opsdoc.office.docx_text import W, WordDocument, read_document
 from opsdoc.office.output import deterministic_zip
 from opsdoc.qa.align import opcodes
+from opsdoc.qa.tokens import tokens
 
 Xml = Any  # an lxml element
 MARK = "对比稿"
+STATUS_LABEL = "受控状态"
+STATUSES = frozenset({"受控", "非受控", "草稿"})
+STATUS_AFTER_LABEL = re.compile(rf"({STATUS_LABEL}[:：]\s*)(?:非受控|受控|草稿)")
 SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited (as in diff)
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 TRACKED = ("ins", "del", "moveFrom", "moveTo", "rPrChange", "pPrChange")
@@ -74,12 +78,13 @@ def redline(old: Path, new: Path) -> Redline:
     for path, parts in ((old, old_parts), (new, new_parts)):
         if any(next(_body(parts).iter(W + tag), None) is not None for tag in TRACKED):
             raise UnusableDocument(path, "文档已含修订标记：请先在 Word 中接受或拒绝全部修订，再生成对比稿")
+    for parts in (old_parts, new_parts):
+        for root in parts.values():
+            _restamp(root)
     marks = _Marks(author, date)
     new_body = _body(new_parts)
     _compare_children(_body(old_parts), new_body, marks)
-    for name, root in new_parts.items():
-        if re.fullmatch(r"word/header[0-9]*\.xml", name):
-            _mark_header(root)
+    _tighten_cover(new_body)
     return Redline(_packed(new, new_parts), marks.count, author, date)
 
 
@@ -113,7 +118,9 @@ def _reviser(path: Path, document: WordDocument) -> tuple[str, str]:
 def _package(path: Path) -> dict[str, Xml]:
     with zipfile.ZipFile(path) as package:
         names = [
-            n for n in package.namelist() if n == "word/document.xml" or re.fullmatch(r"word/header[0-9]*\.xml", n)
+            n
+            for n in package.namelist()
+            if n == "word/document.xml" or re.fullmatch(r"word/(header|footer)[0-9]*\.xml", n)
         ]
         return {name: etree.fromstring(package.read(name)) for name in names}
 
@@ -134,15 +141,39 @@ def _packed(source: Path, parts: dict[str, Xml]) -> bytes:
     return deterministic_zip(packed.getvalue())
 
 
-def _mark_header(root: Xml) -> None:
-    """对比稿 at the head of the header: a reviewer never takes it for the issued version."""
-    run = etree.SubElement(etree.SubElement(root, W + "p"), W + "r")
-    props = etree.SubElement(run, W + "rPr")
-    etree.SubElement(props, W + "b")
-    etree.SubElement(props, W + "color").set(W + "val", "C00000")
-    text = etree.SubElement(run, W + "t")
-    text.text = f"{MARK}（修订标记显示与上一版本的差异）"
-    root.insert(0, run.getparent())
+def _tighten_cover(body: Xml) -> None:
+    """Half the cover's own spacing: a changed date is shown twice (struck through and new), and the
+    cover must still fit its one page."""
+    for block in body:
+        for spacing in block.iter(W + "spacing"):
+            for side in ("before", "after"):
+                value = spacing.get(W + side)
+                if value and value.isdigit():
+                    spacing.set(W + side, str(int(value) // 2))
+        if block.find(f"{W}pPr/{W}sectPr") is not None:  # the cover's section ends here
+            return
+
+
+def _restamp(root: Xml) -> None:
+    """对比稿 wherever the document states its control status (the cover's stamp and 受控状态 row, the
+    footer of every page): a 对比稿 is never taken for a controlled copy. Done to both versions
+    before they are compared, so the mark itself is no tracked change."""
+    for text in root.iter(W + "t"):
+        if text.text and STATUS_AFTER_LABEL.search(text.text):
+            text.text = STATUS_AFTER_LABEL.sub(rf"\g<1>{MARK}", text.text)
+    for run in root.iter(W + "r"):  # the cover's stamp: a bordered run holding only the status
+        if run.find(f"{W}rPr/{W}bdr") is not None:
+            for piece in run.iter(W + "t"):
+                if (piece.text or "").strip() in STATUSES:
+                    piece.text = (piece.text or "").replace(piece.text.strip(), MARK)
+    for row in root.iter(W + "tr"):  # the cover's row: 受控状态： | 受控
+        cells = row.findall(W + "tc")
+        if len(cells) >= 2 and _text(cells[0]).strip().startswith(STATUS_LABEL):
+            pieces = [t for t in cells[-1].iter(W + "t") if (t.text or "").strip()]
+            if pieces and "".join(t.text or "" for t in pieces).strip() in STATUSES:
+                for piece in pieces:
+                    piece.text = ""
+                pieces[0].text = MARK
 
 
 # ---------------------------------------------------------------- text
@@ -279,15 +310,18 @@ def _compare_paragraph(old: Xml, new: Xml, marks: _Marks) -> None:
         else:
             new.append(gone)
         return
-    matcher = SequenceMatcher(None, "".join(c for c, _ in old_chars), "".join(c for c, _ in new_chars), autojunk=False)
+    # Compared token by token (opsdoc.qa.tokens): a date, a version or a number with its unit changes whole.
+    old_tokens, new_tokens = (tokens("".join(c for c, _ in chars)) for chars in (old_chars, new_chars))
+    old_at, new_at = _starts(old_tokens), _starts(new_tokens)
+    matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
     pieces: list[tuple[str, Xml | None, str]] = []  # (kind, run properties, text)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op in ("delete", "replace"):
-            pieces += [("del", props, char) for char, props in old_chars[i1:i2]]
+            pieces += [("del", props, char) for char, props in old_chars[old_at[i1] : old_at[i2]]]
         if op in ("insert", "replace"):
-            pieces += [("ins", props, char) for char, props in new_chars[j1:j2]]
+            pieces += [("ins", props, char) for char, props in new_chars[new_at[j1] : new_at[j2]]]
         if op == "equal":
-            pieces += [("equal", props, char) for char, props in new_chars[j1:j2]]
+            pieces += [("equal", props, char) for char, props in new_chars[new_at[j1] : new_at[j2]]]
     runs = [c for c in new if c.tag == W + "r"]
     anchor = etree.Element(W + "r")
     runs[0].addprevious(anchor) if runs else new.append(anchor)
@@ -299,6 +333,14 @@ def _compare_paragraph(old: Xml, new: Xml, marks: _Marks) -> None:
             run = _wrap(run, marks.make(kind))
         anchor.addprevious(run)
     new.remove(anchor)
+
+
+def _starts(cut: list[str]) -> list[int]:
+    """Where each token starts in the text, and the text's end: token index → character index."""
+    starts = [0]
+    for token in cut:
+        starts.append(starts[-1] + len(token))
+    return starts
 
 
 def _plain(p: Xml) -> bool:
