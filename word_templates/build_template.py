@@ -867,12 +867,12 @@ def chapter_5(document):
     add_table(
         document,
         [
-            ("计划类别", 15, C),  # 任务分解计划 on one line
-            ("任务", 22, L),
+            ("计划类别", 12, C),  # four characters a line: 任务分解 / 计划, never inside a word
+            ("任务", 27, L),  # the widest: the task is the longest text of a row
             ("责任人", 8, C),
             ("开始日期", 19, C),  # 2026年10月19日 on one line, with the space around its digits
             ("结束日期", 19, C),
-            ("交付物", 17, L),
+            ("交付物", 15, L),
         ],
         loop(
             "t",
