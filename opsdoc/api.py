@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -289,4 +288,6 @@ class Versions:
 
 
 def versions() -> Versions:
+    from importlib import metadata  # 11 ms to import: only for --version
+
     return Versions(metadata.version("opsdoc"), TEMPLATE_VERSION, CONTRACT_VERSION)

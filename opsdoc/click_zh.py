@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import gettext
 import importlib
-from pathlib import Path
-
-import click
 
 # Every msgid the installed click passes to gettext; tests/test_click_zh.py fails on any a click upgrade adds.
 CHINESE: dict[str, str] = {
@@ -109,21 +106,22 @@ def _ngettext(singular: str, plural: str, n: int) -> str:
     return _gettext(singular if n == 1 else plural)
 
 
+# The click modules that take their messages from gettext; tests/test_click_zh.py holds the list
+# to the installed click, so no file is read at every start (_winconsole only runs on Windows).
+MODULES = (
+    "click.core", "click.decorators", "click.exceptions", "click.formatting", "click.parser",
+    "click.shell_completion", "click.termui", "click.types", "click.utils", "click._termui_impl",
+)  # fmt: skip
+
+
 def use_chinese() -> None:
     """Make click speak Chinese in this process.
 
     Call it before the commands are declared: click translates an option's help
     (--version, --yes) and click.Path's name when the decorator or type is created.
     """
-    package = Path(click.__file__).parent
-    for source in sorted(package.rglob("*.py")):
-        if b"gettext" not in source.read_bytes():
-            continue
-        module_name = ".".join(("click", *source.relative_to(package).with_suffix("").parts))
-        try:
-            module = importlib.import_module(module_name.removesuffix(".__init__"))
-        except (ImportError, AssertionError):  # _winconsole asserts that it runs on Windows
-            continue
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
         for name, english, chinese in (("_", gettext.gettext, _gettext), ("ngettext", gettext.ngettext, _ngettext)):
             # Only gettext's own functions, or ours from an earlier call: a "_" that is something else stays.
             if vars(module).get(name) in (english, chinese):

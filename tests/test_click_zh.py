@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from opsdoc.click_zh import CHINESE, use_chinese
+from opsdoc.click_zh import CHINESE, MODULES, use_chinese
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\(\w+\)s")
 CLICK_ENGLISH = re.compile(
@@ -109,3 +109,13 @@ def test_click_speaks_chinese(args: list[str], chinese: list[str]) -> None:
     assert CLICK_ENGLISH.findall(prose) == [], output
     assert set(re.findall(r"[A-Za-z]{3,}", prose)) - NOT_CLICK_PROSE - METAVARS == set(), output
     assert [text for text in chinese if text not in output] == [], output
+
+
+def test_the_modules_patched_are_the_ones_that_use_gettext() -> None:
+    package = Path(click.__file__).parent
+    using = {
+        ".".join(("click", *source.relative_to(package).with_suffix("").parts)).removesuffix(".__init__")
+        for source in package.rglob("*.py")
+        if b"gettext" in source.read_bytes()
+    }
+    assert using - {"click._winconsole"} == set(MODULES)
