@@ -311,8 +311,14 @@ def issue(
     archive = options.archive or _configured_archive(path, options.config, checked.conventions)
     acknowledged = Acknowledged(backdate=options.backdate, rename=options.rename)
     if checked.workbook.document is not None:  # the register's checks too, all at once, before LibreOffice
-        late = precheck(archive, checked.workbook, date.today(), acknowledged)
         report = checked.report
+        try:
+            late = precheck(archive, checked.workbook, date.today(), acknowledged)
+        except OpsdocError as refusal:  # what the 文控 must decide; the manager's part is said too
+            if not report.errors:
+                raise
+            more = f"；另外工作簿有 {len(report.errors)} 个错误（opsdoc check 查看）"
+            raise type(refusal)(refusal.path, refusal.message + more) from None
         checked = dataclasses.replace(
             checked, report=Report(report.source, [*report.findings, *late], report.sheet_order)
         )

@@ -484,3 +484,12 @@ def test_a_layout_1_register_whose_codes_would_share_a_folder_names_them(tmp_pat
             )
     with pytest.raises(api.OpsdocError, match="QT-1 与 qt-1"):
         api.register_entries(archive)
+
+
+def test_a_register_refusal_also_says_the_workbook_has_errors(v20):
+    archive, folder = v20
+    other = edit_sample(
+        folder, {**V21, "文档信息!B1": "滨海市中心血站信息系统运维服务项目", "绩效考核!B2": 90}, name="B.xlsx"
+    )
+    result = _cli("issue", str(other), "--archive", str(archive), "--backdate")
+    assert result.exit_code == 3 and "已登记为《" in result.output and "另外工作簿有 1 个错误" in result.output
