@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from opsdoc import pipeline
 from opsdoc.contract.findings import CATALOGUE, Code, Finding, Report, codes_of
 from opsdoc.contract.model import CONTRACT_VERSION
-from opsdoc.contract.vocabulary import Stage
+from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, Stage
 from opsdoc.errors import OpsdocError
 from opsdoc.generate.context import TEMPLATE_VERSION
 from opsdoc.office.output import FileKind, Outputs, Published, Written
@@ -50,6 +50,10 @@ if TYPE_CHECKING:  # the release and import paths load only when a command asks 
     from opsdoc.importer import ImportResult
 
 __all__ = [
+    "CURRENT",
+    "PENDING_EFFECT",
+    "SUPERSEDED",
+    "WITHDRAWN",
     "BatchItem",
     "BuildOptions",
     "BuildResult",
@@ -290,4 +294,8 @@ class Versions:
 def versions() -> Versions:
     from importlib import metadata  # 11 ms to import: only for --version
 
-    return Versions(metadata.version("opsdoc"), TEMPLATE_VERSION, CONTRACT_VERSION)
+    try:
+        installed = metadata.version("opsdoc")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        installed = "（未安装，源码运行）"
+    return Versions(installed, TEMPLATE_VERSION, CONTRACT_VERSION)

@@ -104,8 +104,9 @@ def force_option(help: str) -> Decorator[Any]:
     return click.option("--force", is_flag=True, help=help)
 
 
-def archive_option(required: bool = False) -> Decorator[Any]:
-    if required:
+def archive_option(configured: bool = False) -> Decorator[Any]:
+    """--archive DIR: for issue, no default (opsdoc.toml's `archive` stands in); elsewhere the current folder."""
+    if configured:
         return click.option(
             "--archive", type=FILE, metavar="DIR", help="归档文件夹（默认：opsdoc.toml 中的 archive）。"
         )
@@ -307,16 +308,15 @@ def build(
         if value:
             raise click.UsageError(f"{name} 只能用于单个工作簿")
     if not sources:
-        click.echo(f"错误：{workbook_paths[0]}: 文件夹中没有 .xlsx 工作簿", err=True)
-        sys.exit(2)
-    sys.exit(_build_batch(workbook_paths, output_dir, options, jobs, len(sources)))
+        raise api.OpsdocError(workbook_paths[0], "文件夹中没有 .xlsx 工作簿")
+    sys.exit(_build_batch(sources, output_dir, options, jobs))
 
 
-def _build_batch(paths: tuple[Path, ...], output_dir: Path, options: api.BuildOptions, jobs: int, count: int) -> int:
+def _build_batch(sources: list[Path], output_dir: Path, options: api.BuildOptions, jobs: int) -> int:
     """One line per workbook as it completes, a progress bar on stderr, and the worst exit code."""
-    started, codes = time.perf_counter(), list[int]()
+    started, codes, count = time.perf_counter(), list[int](), len(sources)
     with click.progressbar(length=count, label="生成中", file=sys.stderr, show_pos=True) as bar:
-        for item in api.build_batch(paths, output_dir, options, jobs=jobs):
+        for item in api.build_batch(sources, output_dir, options, jobs=jobs):
             codes.append(item.exit_code)
             if item.error or item.result is None:
                 line = f"✗ {item.source}：{item.error}"
@@ -441,7 +441,7 @@ def redline_command(
 
 @main.command("issue")
 @click.argument("workbook_path", metavar="WORKBOOK", type=FILE)
-@archive_option(required=True)
+@archive_option(configured=True)
 @template_option()
 @config_option()
 @click.option("--by", metavar="NAME", callback=lambda _c, _p, v: _named(v), help="发布人（默认：当前操作系统用户）。")
@@ -474,7 +474,7 @@ def issue_command(
     entry = issued.entry
     if entry is not None:
         click.echo(f"{entry.file_code} {entry.version}：{issued.outcome.label}（{entry.docx_path}）")
-        if entry.status == "待生效":
+        if entry.status == api.PENDING_EFFECT:
             click.echo(f"{entry.file_code} {entry.version}：待生效，{entry.effective_on} 起为现行版本")
     else:
         click.echo(f"{workbook_path}：{issued.outcome.label}", err=True)
@@ -529,7 +529,7 @@ def register_sync(archive: Path) -> None:
 def register_withdraw(file_code: str, version: str, archive: Path, by: str | None) -> None:
     """撤销一个尚未生效（待生效）的版本；文件留在归档中，登记册记为撤销。退出码 0 已撤销，2 无此版本，3 该版本不是待生效。"""
     entry = api.withdraw(archive, file_code, version, by=by)
-    click.echo(f"{entry.file_code} {entry.version}：{entry.status}（{entry.withdrawn_by}，{entry.withdrawn_at}）")
+    click.echo(f"{entry.file_code} {entry.version}：已撤销（{entry.withdrawn_by}，{(entry.withdrawn_at or '')[:10]}）")
 
 
 @register_group.command("export")

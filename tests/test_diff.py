@@ -204,3 +204,9 @@ def test_diff_compares_while_the_new_versions_note_is_still_to_be_written(issued
 def test_diff_still_refuses_a_workbook_with_other_errors(issued, tmp_path):
     workbook = edit_sample(tmp_path, {**NEW_VERSION, "修订记录!H6": None, "文档信息!B2": None})
     assert CliRunner().invoke(main, ["diff", str(issued), str(workbook)]).exit_code == 1
+
+
+def test_a_long_first_token_is_cut_not_lost():
+    from opsdoc.qa.diff import _short
+
+    assert _short("Zabbix-Prometheus-Grafana-Alertmanager监控平台") == "Zabbix-Prometheus-Gr…"

@@ -162,3 +162,27 @@ def _page_setup():
     from opsdoc.qa.expectations import read_expectations
 
     return read_expectations(default_template()).page
+
+
+def test_a_body_line_at_the_foot_of_a_page_is_not_taken_for_a_heading():
+    from opsdoc.qa.pages import Line, _stands_alone
+
+    assert not _stands_alone(Line(700.0, 713.7, "1800 张，年门急诊量约 210 万人次"))
+    assert _stands_alone(Line(700.0, 718.2, "6.1 预算管理"))
+    assert _stands_alone(Line(700.0, 711.0, "表 6 年度服务工作计划"))
+
+
+def test_a_word_field_with_switches_gets_its_page_count():
+    from lxml import etree
+
+    from opsdoc.generate.pdf import _put_field_results
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    footer = etree.fromstring(
+        f'<w:ftr xmlns:w="{w}"><w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        "<w:r><w:instrText> SECTIONPAGES \\* MERGEFORMAT </w:instrText></w:r>"
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>99</w:t></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:ftr>'
+    )
+    assert _put_field_results(footer, "SECTIONPAGES", "13")
+    assert [t.text for t in footer.iter(f"{{{w}}}t")] == ["13"]

@@ -493,3 +493,37 @@ def test_a_register_refusal_also_says_the_workbook_has_errors(v20):
     )
     result = _cli("issue", str(other), "--archive", str(archive), "--backdate")
     assert result.exit_code == 3 and "已登记为《" in result.output and "另外工作簿有 1 个错误" in result.output
+
+
+def test_a_void_copy_names_the_version_that_replaced_it_not_the_newest(v20):
+    """V2.0 → V2.1 (in effect, no sync since) → V2.2: V2.0 was replaced by V2.1."""
+    archive, folder = v20
+    _issue(edit_sample(folder, {**V21, "文档信息!B9": IN_TWO_WEEKS}, name="V2.1.xlsx"), archive)
+    with sqlite3.connect(archive / REGISTER_NAME) as connection:
+        yesterday = (TODAY - timedelta(days=1)).isoformat()
+        connection.execute("UPDATE issued SET effective_on = ? WHERE version = 'V2.1'", (yesterday,))
+    assert [(e.version, e.superseded_by) for e in api.register_entries(archive)] == [("V2.1", None), ("V2.0", "V2.1")]
+    today = datetime.combine(TODAY, datetime.min.time())
+    v22 = {**V21, "文档信息!B4": "V2.2", "修订记录!A7": "V2.2", "文档信息!B9": today}
+    v22.update(
+        {
+            f"修订记录!{c}7": v
+            for c, v in zip(
+                "BCDEFGH",
+                ["2026-10-20", "周建峰", "2026-10-21", "吴海燕", "2026-10-22", "陈立群", "WJGG-2026-070"],
+                strict=True,
+            )
+        }
+    )
+    _issue(edit_sample(folder, v22, name="V2.2.xlsx"), archive)
+    rows = {e.version: e for e in api.register_entries(archive)}
+    assert (rows["V2.0"].superseded_by, rows["V2.1"].superseded_by) == ("V2.1", "V2.2")
+
+
+def test_withdrawing_twice_says_it_is_withdrawn_already(v20):
+    archive, folder = v20
+    _issue(edit_sample(folder, {**V21, "文档信息!B9": IN_TWO_WEEKS}, name="V2.1.xlsx"), archive)
+    first = _cli("register", "withdraw", "QT-YW-GF-BH01-001", "V2.1", "--archive", str(archive), "--by", "王芳")
+    assert first.exit_code == 0 and f"V2.1：已撤销（王芳，{TODAY.isoformat()}）" in first.output
+    again = _cli("register", "withdraw", "QT-YW-GF-BH01-001", "V2.1", "--archive", str(archive))
+    assert again.exit_code == 3 and "V2.1 已撤销，不能再次撤销" in again.output

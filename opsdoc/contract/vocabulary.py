@@ -105,3 +105,7 @@ def parse_version(text: str) -> tuple[int, int] | None:
     """
     match = _VERSION.fullmatch(text.strip())
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+# A released version's status on a day (opsdoc.control.register.lifecycle).
+PENDING_EFFECT, CURRENT, SUPERSEDED, WITHDRAWN = "待生效", "现行", "作废", "撤销"

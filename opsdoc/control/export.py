@@ -8,7 +8,8 @@ from datetime import datetime
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from opsdoc.control.register import SUPERSEDED, WITHDRAWN, Entry
+from opsdoc.contract.vocabulary import SUPERSEDED, WITHDRAWN
+from opsdoc.control.register import Entry
 from opsdoc.office.xlsx_write import as_data, printable
 from opsdoc.workbook.blank import xlsx_bytes
 
@@ -87,7 +88,7 @@ def _issued(entry: Entry) -> datetime:
 
 def _remark(entry: Entry) -> str:
     if entry.status == SUPERSEDED:
-        remark = f"已被 {entry.superseded_by or '新版本'} 替代（{(entry.superseded_at or '')[:10]}）"
+        remark = f"已被 {entry.superseded_by} 替代（{(entry.superseded_at or '')[:10]}）"
     elif entry.status == WITHDRAWN:
         remark = f"{(entry.withdrawn_at or '')[:10]} 由 {entry.withdrawn_by} 撤销"
     else:

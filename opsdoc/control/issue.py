@@ -33,14 +33,11 @@ from pathlib import Path
 
 from opsdoc.contract.findings import Cell, Finding, Report, finding
 from opsdoc.contract.model import SHEETS, Document, identifier
-from opsdoc.contract.vocabulary import DOCUMENT_KIND, parse_version
+from opsdoc.contract.vocabulary import CURRENT, DOCUMENT_KIND, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, parse_version
 from opsdoc.control import register
 from opsdoc.control.archive import STAGING_PREFIX, folder_name, read_regular, resolve, version_folder
 from opsdoc.control.register import (
-    PENDING,
     REGISTER_NAME,
-    SUPERSEDED,
-    WITHDRAWN,
     Entry,
     UnusableRegister,
     open_register,
@@ -113,12 +110,7 @@ def release(
         known = register.find(connection, info.file_code, info.version)
         if known is not None:
             return _already(known, docx, archive)
-        findings, notes = _fits(
-            _Known.of(connection, info.file_code, moment.date()), workbook, moment.date(), acknowledged
-        )
-        if findings:
-            return Issued(Outcome.REFUSED, Report(str(workbook.path), findings, tuple(s.title for s in SHEETS)))
-        staging = _staging(archive)
+        staging = _staging(archive)  # pipeline.issue ran the register's checks; they run again under the lock
         try:
             staged = staging / "version"
             try:
@@ -158,12 +150,15 @@ def release(
 
 def sync(archive: Path, now: datetime | None = None) -> list[Entry]:
     """Give every version that has become 作废 by today its 作废 copy, all or nothing; the versions done."""
+    today = (now or datetime.now()).date()
     with open_register(archive) as connection:
+        if not any(e.status == SUPERSEDED and not e.void_pdf_path for e in register.entries(connection, on=today)):
+            return []  # nothing due: nothing written (a read-only archive is fine)
         staging = _staging(archive)
         try:
             connection.execute("BEGIN IMMEDIATE")
             with _all_or_nothing(connection, archive) as undo:
-                voided = _void_due(connection, archive, staging, (now or datetime.now()).date(), undo)
+                voided = _void_due(connection, archive, staging, today, undo)
             return voided
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -181,10 +176,10 @@ def withdraw(
             entry = register.find(connection, file_code, version)
             if entry is None:
                 raise UnusableRegister(archive, f"登记册中没有 {file_code} {version}")
-            if entry.status != PENDING:
-                raise IssuedVersionExists(
-                    archive / entry.docx_path, f"{version} 是{entry.status}版本：只有待生效的版本可以撤销"
-                )
+            if entry.status != PENDING_EFFECT:
+                done = entry.status == WITHDRAWN
+                why = "已撤销，不能再次撤销" if done else f"是{entry.status}版本：只有待生效的版本可以撤销"
+                raise IssuedVersionExists(archive / entry.docx_path, f"{version} {why}")
             register.withdraw(
                 connection, entry, at=moment.astimezone().isoformat(timespec="seconds"), by=by or _os_user()
             )
@@ -297,7 +292,7 @@ def _fits(known: _Known, workbook: Workbook, today: date, acknowledged: Acknowle
             None,
             f"文件编码 {info.file_code} 与已登记的 {sharing} 只差大小写或写法，会共用归档文件夹：请使用已登记的写法",
         )
-    for pending in (e for e in versions if e.status == PENDING):
+    for pending in (e for e in versions if e.status == PENDING_EFFECT):
         raise IssuedVersionExists(
             None,
             f"{pending.version} 待生效（生效日期 {pending.effective_on}）：先撤销它"
@@ -320,7 +315,7 @@ def _fits(known: _Known, workbook: Workbook, today: date, acknowledged: Acknowle
                 f"文件编码作为归档文件夹名「{folder[:40]}」过长或与登记册同名：请使用较短的、常规的文件编码",
             )
         )
-    in_force = next((e for e in versions if e.status == "现行"), None)
+    in_force = next((e for e in versions if e.status == CURRENT), None)
     if in_force is not None and info.effective_date.isoformat() < in_force.effective_on:
         findings.append(
             finding(
@@ -454,7 +449,8 @@ def _void_due(
     voided: list[Entry] = []
     versions = register.entries(connection, file_code, on=today)
     for entry in (e for e in versions if e.status == SUPERSEDED and not e.void_pdf_path):
-        successor = next(e for e in versions if e.file_code == entry.file_code and e.status == "现行")
+        successor = register.successor(entry, versions, today)
+        assert successor is not None  # 作废 means a later version is in effect
         original = resolve(archive, entry.pdf_path)
         try:
             data = read_regular(original)

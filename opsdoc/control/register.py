@@ -21,14 +21,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from opsdoc.contract.findings import Finding, Report, finding
-from opsdoc.contract.vocabulary import parse_version
+from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, parse_version
 from opsdoc.control.archive import STAGING_PREFIX, UnsafeArchivePath, collision_key, resolve, symbolic_links
 from opsdoc.errors import OpsdocError, OutputError
 
 REGISTER_NAME = "受控文件清单.sqlite"
 APPLICATION_ID = 0x4F505344  # "OPSD": this file is an opsdoc register
 SCHEMA_VERSION = 2
-PENDING, CURRENT, SUPERSEDED, WITHDRAWN = "待生效", "现行", "作废", "撤销"
 BUSY_SECONDS = 120  # another issue holds the register while it files its version
 
 # The version columns of layout 1 that layout 2 keeps (it drops the stored status, which is now
@@ -105,8 +104,8 @@ class Entry:
     void_pdf_sha256: str | None
     issued_at: str  # when it was filed (登记时间)
     issued_by: str
-    superseded_at: str | None  # when its 作废 copy was made
-    superseded_by: str | None
+    superseded_at: str | None  # the 生效日期 of the version that replaced it: the day it became 作废
+    superseded_by: str | None  # that version
     withdrawn_at: str | None = None  # 撤销 before it took effect
     withdrawn_by: str | None = None
     acknowledged: str = ""  # what the 文控 acknowledged at issue (a backdated 生效日期, a rename)
@@ -136,7 +135,7 @@ def lifecycle(versions: list[Entry], on: date) -> dict[str, str]:
         if entry.withdrawn_at and entry.withdrawn_at[:10] <= day:
             statuses[entry.version] = WITHDRAWN
         elif entry.effective_on > day:
-            statuses[entry.version] = PENDING
+            statuses[entry.version] = PENDING_EFFECT
         else:
             in_effect.append(entry)
     in_effect.sort(key=lambda e: parse_version(e.version) or (0, 0))
@@ -307,7 +306,28 @@ def entries(connection: sqlite3.Connection, file_code: str | None = None, on: da
         by_code.setdefault(entry.file_code, []).append(entry)
     day = on or date.today()
     statuses = {code: lifecycle(versions, day) for code, versions in by_code.items()}
-    return [dataclasses.replace(e, status=statuses[e.file_code][e.version]) for e in found]
+    shown = []
+    for entry in found:
+        status = statuses[entry.file_code][entry.version]
+        replaced = successor(entry, by_code[entry.file_code], day) if status == SUPERSEDED else None
+        if replaced is not None and not entry.superseded_by:  # 作废 before its copy is made: said from the dates
+            entry = dataclasses.replace(entry, superseded_by=replaced.version, superseded_at=replaced.effective_on)
+        shown.append(dataclasses.replace(entry, status=status))
+    return shown
+
+
+def successor(entry: Entry, versions: list[Entry], on: date) -> Entry | None:
+    """The version that replaced `entry` by `on`: the lowest of its code above it in effect then."""
+    rank, day = parse_version(entry.version) or (0, 0), on.isoformat()
+    later = [
+        v
+        for v in versions
+        if v.file_code == entry.file_code
+        and (parse_version(v.version) or (0, 0)) > rank
+        and v.effective_on <= day
+        and not (v.withdrawn_at and v.withdrawn_at[:10] <= day)
+    ]
+    return min(later, key=lambda v: parse_version(v.version) or (0, 0), default=None)
 
 
 def find(connection: sqlite3.Connection, file_code: str, version: str) -> Entry | None:
@@ -348,7 +368,7 @@ def insert(connection: sqlite3.Connection, entry: Entry) -> None:
 def record_void(
     connection: sqlite3.Connection, entry: Entry, *, by_version: str, at: str, void_pdf: tuple[str, str]
 ) -> None:
-    """The 作废 copy of `entry` made at `at`, now that `by_version` is in effect."""
+    """The 作废 copy of `entry`, replaced by `by_version`, in effect from `at` (its 生效日期)."""
     connection.execute(
         "UPDATE issued SET superseded_at = ?, superseded_by = ?, void_pdf_path = ?, void_pdf_sha256 = ?"
         " WHERE file_code = ? AND version = ?",

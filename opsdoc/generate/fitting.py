@@ -134,6 +134,7 @@ _SAFETY = 24.0  # what the estimate may be off by
 def cover_spacing(title: CoverTitle, customer: str) -> CoverSpacing:
     """The template's spaces, shrunk evenly (down to a floor) as far as a long title and customer need
     for the cover to stay on one page."""
+    # The customer's cell: 70 % of the info table, itself 4/5 of the text width, less its margins; 14 pt text.
     customer_lines = -(-width(customer) * 14 // (TEXT_WIDTH * 4 / 5 * 0.7 - 8)) or 1
     fixed = (
         _CODE_LINE

@@ -237,11 +237,15 @@ class _Helper:
         self.process.wait()
 
     def close(self) -> None:
-        """Ask the helper to quit LibreOffice (end of its stdin), then make sure nothing is left."""
+        """Ask the helper to quit LibreOffice (end of its stdin), then make sure nothing is left.
+
+        A Ctrl-C while it quits (at exit, after the work is done) only makes the end quicker:
+        the processes are killed at once, and no traceback follows the last line printed.
+        """
         with contextlib.suppress(OSError):
             if self.process.stdin:
                 self.process.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
             self.process.wait(timeout=10)
         self.kill()
         if self.process.stdout:
@@ -519,13 +523,14 @@ def write_section_pages(data: bytes, count: int | None) -> bytes:
 
 
 def _put_field_results(root: Element, code: str, value: str) -> bool:
-    """Each simple field `code` in `root` shows `value` (its first result text; the rest emptied)."""
+    """Each field `code` in `root` (begin/separate/end, switches such as \\* MERGEFORMAT allowed) shows
+    `value`: its first result text becomes it, the rest is emptied."""
     changed, state = False, ""
     for element in root.iter(f"{{{W}}}fldChar", f"{{{W}}}instrText", f"{{{W}}}t"):
         if element.tag == f"{{{W}}}fldChar":
             kind = element.get(f"{{{W}}}fldCharType")
             state = {"begin": "code", "separate": "result" if state == "wanted" else "", "end": ""}.get(kind, state)
-        elif element.tag == f"{{{W}}}instrText" and state == "code" and element.text and element.text.strip() == code:
+        elif element.tag == f"{{{W}}}instrText" and state == "code" and (element.text or "").split()[:1] == [code]:
             state = "wanted"
         elif element.tag == f"{{{W}}}t" and state == "result":
             element.text, value, changed = value, "", True

@@ -99,7 +99,8 @@ def main(soffice: str, profile: str) -> int:
             field = fields.nextElement()
             if field.supportsService("com.sun.star.text.Fieldmark"):
                 parameters = field.getParameters()
-                if parameters.hasByName(FIELD_CODE) and parameters.getByName(FIELD_CODE).strip() == "SECTIONPAGES":
+                code = parameters.getByName(FIELD_CODE).split() if parameters.hasByName(FIELD_CODE) else []
+                if code[:1] == ["SECTIONPAGES"]:  # Word writes switches after it: SECTIONPAGES \* MERGEFORMAT
                     marks.append(field)
         if not marks:
             return None

@@ -36,7 +36,7 @@ def import_document(source: Path, output: Path, *, template: Path | None = None,
     _refuse_legacy_doc(source)
     layout = read_layout(template or default_template())
     imported = read_legacy(read_document(source), layout)
-    outputs = Outputs(inputs=[source], force=True)
+    outputs = Outputs(inputs=[source], force=force)
     outputs.add(FileKind.WORKBOOK, output, filled_workbook(imported))
     (written,) = outputs.write()
     return ImportResult(Report(str(source), imported.findings, tuple(s.title for s in SHEETS)), written)

@@ -135,7 +135,8 @@ class PartDiff:
 
 
 def _short(text: str, limit: int = EXCERPT) -> str:
-    """At most `limit` characters, cut after a punctuation mark where there is one, never inside a token."""
+    """At most `limit` characters and …, cut before a punctuation mark in its second half where there is one,
+    never inside a token (a first token longer than `limit` is cut at `limit`)."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
@@ -144,6 +145,7 @@ def _short(text: str, limit: int = EXCERPT) -> str:
         if cut + len(token) > limit:
             break
         cut += len(token)
+    cut = cut or limit
     pause = max(text.rfind(mark, 0, cut) for mark in "，、；。：")
     return text[: pause if pause >= limit // 2 else cut] + "…"
 

@@ -23,10 +23,10 @@ from opsdoc.office.docx_text import PageSetup
 XHTML = "{http://www.w3.org/1999/xhtml}"
 SAME_ROW = 2.5  # points: words whose tops differ by less stand on one line
 FRONT_TITLE = "文件版本历史"  # the page after the cover begins with it
-MARKS = ("草稿", "对比稿")  # a draft's or 对比稿's own header line, above the running header
+MARKS = ("草稿",)  # a draft's own header line, above the running header
 HEADING = re.compile(r"^\d+(?:\.\d+)*\s*\S.{0,40}$")
 CAPTION = re.compile(r"^表\s*\d+\s")
-HEADING_POINTS = 13.0  # a line this tall is a heading (Heading 2 is 14 pt), not body text (12 pt)
+HEADING_POINTS = 16.0  # pdftotext's height of a Heading 2 line (14 pt) is 18; of a 12 pt body line, 13.7
 NEARLY_BLANK = (2, 30)  # at most this many body lines and characters
 
 

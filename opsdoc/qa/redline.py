@@ -144,14 +144,16 @@ def _packed(source: Path, parts: dict[str, Xml]) -> bytes:
 def _tighten_cover(body: Xml) -> None:
     """Half the cover's own spacing: a changed date is shown twice (struck through and new), and the
     cover must still fit its one page."""
-    for block in body:
+    blocks = list(body)
+    ends = [i for i, block in enumerate(blocks) if block.find(f"{W}pPr/{W}sectPr") is not None]
+    if not ends:  # a template without a section of its own for the cover: nothing to tighten
+        return
+    for block in blocks[: ends[0] + 1]:
         for spacing in block.iter(W + "spacing"):
             for side in ("before", "after"):
                 value = spacing.get(W + side)
                 if value and value.isdigit():
                     spacing.set(W + side, str(int(value) // 2))
-        if block.find(f"{W}pPr/{W}sectPr") is not None:  # the cover's section ends here
-            return
 
 
 def _restamp(root: Xml) -> None:
