@@ -186,3 +186,38 @@ def test_a_word_field_with_switches_gets_its_page_count():
     )
     assert _put_field_results(footer, "SECTIONPAGES", "13")
     assert [t.text for t in footer.iter(f"{{{w}}}t")] == ["13"]
+
+
+def test_a_column_widens_for_a_code_it_would_break_and_the_rest_give_the_room():
+    from opsdoc.generate.widths import _widths
+
+    def row(*texts: str) -> bytes:
+        return (
+            b"<w:tr>"
+            + b"".join(f"<w:tc><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:tc>".encode() for t in texts)
+            + b"</w:tr>"
+        )
+
+    grid = [700, 3000, 1400]
+    assert _widths(grid, [row("SC-01", "服务器巡检", "周建峰")]) == grid  # every unit fits: the template's widths
+    widened = _widths(grid, [row("SC-2026-EAST-001", "服务器巡检", "周建峰")])
+    assert sum(widened) == sum(grid) and widened[0] >= round(16 * 0.55 * 180) + 114
+    assert widened[1] < grid[1] and widened[2] <= grid[2]
+
+
+def test_long_codes_stand_whole_in_the_catalogue(tmp_path):
+    uno_python()
+    import openpyxl
+
+    book = openpyxl.load_workbook(SAMPLE)
+    sheet = book["服务目录"]
+    codes = []
+    for r in range(2, sheet.max_row + 1):
+        if sheet.cell(r, 1).value:
+            sheet.cell(r, 1).value = f"SC-2026-EAST-{r:03d}"
+            codes.append(sheet.cell(r, 1).value)
+    book.save(tmp_path / "长编号.xlsx")
+    docx, pdf = _built(tmp_path, tmp_path / "长编号.xlsx")
+    text = "\n".join(_text(pdf))
+    assert [code for code in codes if code not in text] == []  # each on one line, never broken
+    assert api.verify(docx, workbook=tmp_path / "长编号.xlsx", pdf=pdf).findings == []

@@ -34,6 +34,7 @@ from opsdoc.errors import OpsdocError, TemplateError
 from opsdoc.generate.cache import Cache
 from opsdoc.generate.context import default_template
 from opsdoc.generate.sandbox import BudgetExceeded, UnescapedOutput, jinja_environment, start_budget
+from opsdoc.generate.widths import fitted_tables
 from opsdoc.office.output import Deflated, deflated, deterministic_package
 from opsdoc.office.package import DOCUMENT, open_package
 
@@ -106,7 +107,7 @@ class _PreparedTemplate(DocxTemplate):  # type: ignore[misc]  # docxtpl ships no
     def fix_tables(self, xml: str) -> Any:
         if self.column_loops:
             return super().fix_tables(xml)
-        body = xml.encode("utf-8")  # one copy of a long body, joined without another
+        body = fitted_tables(xml.encode("utf-8"))  # one copy of a long body, joined without another
         opening = body.index(b">") + 1  # the serialized body repeats the root's namespace declarations
         tag = re.sub(r'\s+xmlns:\w+="[^"]*"', "", body[:opening].decode("utf-8")).encode("utf-8")
         document = b"".join([self.opened.head, tag, memoryview(body)[opening:], self.opened.tail])

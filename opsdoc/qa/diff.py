@@ -15,10 +15,10 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from opsdoc.contract.model import SHEETS
+from opsdoc.contract.tokens import tokens, widened
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CONTENTS, COVER, HISTORY, SECTION_STYLE, Change
 from opsdoc.office.docx_text import Table, WordDocument, read_document
 from opsdoc.qa.align import opcodes
-from opsdoc.qa.tokens import tokens, widened
 
 SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited, not one removed and one added
 UNIT = re.compile(r"[（(]([^）)]*)[）)]$")  # "响应时间（分钟）" is named 响应时间, its values are in 分钟

@@ -25,12 +25,12 @@ from typing import Any
 
 from lxml import etree
 
+from opsdoc.contract.tokens import tokens
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CHAPTERS, REVISION_HEADER
 from opsdoc.errors import UnusableDocument
 from opsdoc.office.docx_text import W, WordDocument, read_document
 from opsdoc.office.output import deterministic_zip
 from opsdoc.qa.align import opcodes
-from opsdoc.qa.tokens import tokens
 
 Xml = Any  # an lxml element
 MARK = "对比稿"
@@ -312,7 +312,7 @@ def _compare_paragraph(old: Xml, new: Xml, marks: _Marks) -> None:
         else:
             new.append(gone)
         return
-    # Compared token by token (opsdoc.qa.tokens): a date, a version or a number with its unit changes whole.
+    # Compared token by token (opsdoc.contract.tokens): a date, a version or a number with its unit changes whole.
     old_tokens, new_tokens = (tokens("".join(c for c, _ in chars)) for chars in (old_chars, new_chars))
     old_at, new_at = _starts(old_tokens), _starts(new_tokens)
     matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
