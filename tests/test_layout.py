@@ -220,4 +220,12 @@ def test_long_codes_stand_whole_in_the_catalogue(tmp_path):
     docx, pdf = _built(tmp_path, tmp_path / "长编号.xlsx")
     text = "\n".join(_text(pdf))
     assert [code for code in codes if code not in text] == []  # each on one line, never broken
+    import zipfile
+
+    body = zipfile.ZipFile(docx).read("word/document.xml")
+    start = body.rfind(b"<w:tbl>", 0, body.index(b"SC-2026-EAST-002"))
+    table = body[start : body.index(b"</w:tbl>", start)]
+    grid = re.findall(rb'<w:gridCol w:w="(\d+)"', table)
+    rows = re.findall(rb"<w:tr[ >].*?</w:tr>", table, re.S)
+    assert {tuple(re.findall(rb'<w:tcW w:type="dxa" w:w="(\d+)"', row)) for row in rows} == {tuple(grid)}
     assert api.verify(docx, workbook=tmp_path / "长编号.xlsx", pdf=pdf).findings == []
