@@ -11,7 +11,6 @@ widths, byte for byte; the table's total width never changes.
 
 from __future__ import annotations
 
-import html
 import itertools
 import re
 
@@ -99,7 +98,12 @@ def _widths(grid: list[int], rows: list[bytes]) -> list[int]:
 
 
 def _lines(cell: bytes) -> list[str]:
-    return [html.unescape(b"".join(TEXT.findall(p)).decode("utf-8")) for p in PARAGRAPH.findall(cell) if TEXT.search(p)]
+    lines = [b"".join(TEXT.findall(p)).decode("utf-8") for p in PARAGRAPH.findall(cell) if TEXT.search(p)]
+    if any("&" in line for line in lines):  # &amp; and the like: html loads only for a cell that has one
+        from html import unescape
+
+        return [unescape(line) for line in lines]
+    return lines
 
 
 def _unbroken(line: str) -> float:
