@@ -29,11 +29,13 @@ Decorator = Callable[[F], F]
 def _first_sentence(text: str | None) -> str:
     """A command's line in its group's list: the first sentence of its help, whole (click cuts at spaces,
     which Chinese has none of, and would print only "...")."""
-    first = (text or "").strip().splitlines()[0] if text and text.strip() else ""
-    return first.split("。")[0].split("：")[0]
+    lines = (text or "").strip().splitlines()
+    return lines[0].split("。")[0].split("：")[0] if lines else ""
 
 
 class Command(click.Command):
+    """opsdoc's commands: listed by their first sentence, usage in Chinese."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("options_metavar", "[选项]")
         super().__init__(*args, **kwargs)
@@ -42,19 +44,15 @@ class Command(click.Command):
         return self.short_help or _first_sentence(self.help)
 
 
-class Group(click.Group):
-    """opsdoc's groups: their commands listed by first sentence, and the one error boundary of the CLI."""
+class Group(Command, click.Group):
+    """opsdoc's groups: commands of their own kind, and the one error boundary of the CLI."""
 
     command_class = Command
     group_class = type  # subgroups are Groups too
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("options_metavar", "[选项]")
         kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
         super().__init__(*args, **kwargs)
-
-    def get_short_help_str(self, limit: int = 45) -> str:
-        return self.short_help or _first_sentence(self.help)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Every "cannot continue" is one clear line and its exit code, never a traceback."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import re
@@ -263,13 +262,16 @@ class Planned:
     kind: FileKind = FileKind.DOCUMENT
 
 
-def guard_output(path: Path, data: bytes, *, inputs: Iterable[Path] = (), force: bool = False) -> Planned:
+def guard_output(
+    path: Path, data: bytes, *, inputs: Iterable[Path] = (), force: bool = False, kind: FileKind = FileKind.DOCUMENT
+) -> Planned:
     """Judge one output before anything is written; raise if it must not be written.
 
     Refused: an input of the command (symlinks and hard links count), anything but a
     regular file at the name (a FIFO would block, a device would swallow the bytes; never
-    opened), and, without force, a file with other bytes: an issued version. A file whose
-    name differs from ours only by Unicode normalisation is the same name to a reader.
+    opened), and, without force, a file with other bytes, with the advice that fits what the
+    file is (TAKEN). A file whose name differs from ours only by Unicode normalisation is the
+    same name to a reader.
     """
     path = _existing_spelling(Path(path))
     for source in inputs:
@@ -280,19 +282,17 @@ def guard_output(path: Path, data: bytes, *, inputs: Iterable[Path] = (), force:
     except (FileNotFoundError, NotADirectoryError):
         if os.path.lexists(path):
             raise OutputError(path, "是指向不存在位置的链接，未写入：请删除它或换一个输出路径") from None
-        return Planned(path, data, Published.WRITTEN, force)
+        return Planned(path, data, Published.WRITTEN, force, kind)
     except OSError as exc:
         raise OutputError(path, f"无法检查输出文件（{exc.strerror}）") from exc
     if not stat.S_ISREG(info.st_mode):
-        kind = "文件夹" if stat.S_ISDIR(info.st_mode) else "设备、管道等特殊文件"
-        raise OutputError(path, f"输出位置已有一个{kind}，不是普通文件，未写入：请换一个输出路径")
+        what = "文件夹" if stat.S_ISDIR(info.st_mode) else "设备、管道等特殊文件"
+        raise OutputError(path, f"输出位置已有一个{what}，不是普通文件，未写入：请换一个输出路径")
     if info.st_size == len(data) and path.read_bytes() == data:
-        return Planned(path, data, Published.UNCHANGED, force)
+        return Planned(path, data, Published.UNCHANGED, force, kind)
     if not force:
-        raise IssuedVersionExists(
-            path, "已存在内容不同的同名文件（已发布的版本）：请提升版本号，或确认后使用 --force 覆盖"
-        )
-    return Planned(path, data, Published.OVERWRITTEN, force)
+        raise IssuedVersionExists(path, TAKEN[kind])
+    return Planned(path, data, Published.OVERWRITTEN, force, kind)
 
 
 def _existing_spelling(path: Path) -> Path:
@@ -327,7 +327,7 @@ def publish(planned: Planned) -> Published:
         write_atomic(planned.path, planned.data, replace=False)
         return Published.WRITTEN
     except FileExistsError:  # another build took the name meanwhile: judge what it wrote
-        return publish(guard_output(planned.path, planned.data, force=planned.force))
+        return publish(guard_output(planned.path, planned.data, force=planned.force, kind=planned.kind))
 
 
 class Outputs:
@@ -343,11 +343,7 @@ class Outputs:
         self.planned: list[Planned] = []
 
     def add(self, kind: FileKind, path: Path, data: bytes) -> Planned:
-        try:
-            judged = guard_output(path, data, inputs=self.inputs, force=self.force)
-        except IssuedVersionExists as exc:  # the advice that fits what the file is
-            raise IssuedVersionExists(exc.path, TAKEN.get(kind, exc.message)) from None
-        planned = dataclasses.replace(judged, kind=kind)
+        planned = guard_output(path, data, inputs=self.inputs, force=self.force, kind=kind)
         for earlier in self.planned:
             if _same_file(planned.path, earlier.path):
                 raise OutputError(planned.path, "本命令的两个输出是同一个文件，未写入：请换一个输出路径")
