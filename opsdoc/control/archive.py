@@ -95,12 +95,23 @@ def read_regular(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def symbolic_links(archive: Path) -> list[str]:
-    """Every symbolic link in the archive, relative, without following any."""
-    found: list[str] = []
+def contents(archive: Path) -> list[tuple[str, str]]:
+    """Everything in the archive, relative and sorted, with what it is: "link", "folder", "file" or
+    "special" (a pipe, a device). One walk, no link followed; a staging folder is listed, not its inside."""
+    found: list[tuple[str, str]] = []
     for folder, folders, files in os.walk(archive, followlinks=False):
         for name in [*folders, *files]:
             path = Path(folder) / name
-            if path.is_symlink():
-                found.append(path.relative_to(archive).as_posix())
+            mode = os.lstat(path).st_mode
+            kind = (
+                "link"
+                if stat.S_ISLNK(mode)
+                else "folder"
+                if stat.S_ISDIR(mode)
+                else "file"
+                if stat.S_ISREG(mode)
+                else "special"
+            )
+            found.append((path.relative_to(archive).as_posix(), kind))
+        folders[:] = [name for name in folders if not name.startswith(STAGING_PREFIX)]
     return sorted(found)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from opsdoc.contract.findings import Finding, Report, finding
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, parse_version
-from opsdoc.control.archive import STAGING_PREFIX, UnsafeArchivePath, collision_key, resolve, symbolic_links
+from opsdoc.control.archive import STAGING_PREFIX, UnsafeArchivePath, collision_key, contents, resolve
 from opsdoc.errors import OpsdocError, OutputError
 
 REGISTER_NAME = "受控文件清单.sqlite"
@@ -424,18 +424,15 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
             findings.append(
                 finding("archive-altered-file", None, f"{relative}：内容与登记时不同（SHA-256 不符），文件已被改动")
             )
-    links = symbolic_links(archive)
-    for relative in links:
-        findings.append(finding("archive-symlink", None, f"{relative}：归档中不应有符号链接，请换成真实的文件或文件夹"))
     version_folders = {relative.rsplit("/", 1)[0] for relative in registered}
     own = {REGISTER_NAME, REGISTER_NAME + "-journal"}
-    for path in sorted(archive.rglob("*")):
-        relative = path.relative_to(archive).as_posix()
-        if any(relative == link or relative.startswith(link + "/") for link in links):
-            continue
-        if any(part.startswith(STAGING_PREFIX) for part in relative.split("/")[:-1]):
-            continue  # inside a staging folder: reported once, as the folder
-        if path.is_dir() and path.name.startswith(STAGING_PREFIX):
+    for relative, kind in contents(archive):
+        name = relative.rsplit("/", 1)[-1]
+        if kind == "link":
+            findings.append(
+                finding("archive-symlink", None, f"{relative}：归档中不应有符号链接，请换成真实的文件或文件夹")
+            )
+        elif kind == "folder" and name.startswith(STAGING_PREFIX):
             findings.append(
                 finding(
                     "archive-staging-left",
@@ -443,7 +440,7 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
                     f"{relative}：发布用的暂存文件夹：若此刻没有正在进行的发布，它是中断的发布留下的，请删除",
                 )
             )
-        elif path.is_dir() and relative.count("/") == 1 and relative not in version_folders:
+        elif kind == "folder" and relative.count("/") == 1 and relative not in version_folders:
             findings.append(
                 finding(
                     "archive-unregistered-folder",
@@ -451,9 +448,9 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
                     f"{relative}：登记册中没有这个版本文件夹，它会阻止该版本发布：确认无用后删除或移出归档",
                 )
             )
-        elif not path.is_dir() and relative not in registered and relative not in own:
-            kind = "文件" if path.is_file() else "特殊文件（管道或设备）"
-            findings.append(finding("archive-unregistered-file", None, f"{relative}：登记册中没有这个{kind}"))
+        elif kind != "folder" and relative not in registered and relative not in own:
+            what = "文件" if kind == "file" else "特殊文件（管道或设备）"
+            findings.append(finding("archive-unregistered-file", None, f"{relative}：登记册中没有这个{what}"))
     return Report(str(archive), findings)
 
 
