@@ -27,6 +27,7 @@ from opsdoc import pipeline
 from opsdoc.contract.findings import CATALOGUE, Code, Finding, Report, codes_of
 from opsdoc.contract.model import CONTRACT_VERSION
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, Stage
+from opsdoc.control.copies import Handout
 from opsdoc.errors import OpsdocError
 from opsdoc.generate.context import TEMPLATE_VERSION
 from opsdoc.office.output import FileKind, Outputs, Published, Written
@@ -46,7 +47,10 @@ from opsdoc.pipeline import (
 )
 
 if TYPE_CHECKING:  # the release and import paths load only when a command asks for them
-    from opsdoc.control.register import Entry
+    from opsdoc.contract.conventions import Conventions
+    from opsdoc.control.copies import Distributed, Holding
+    from opsdoc.control.register import Copy, Entry, Review
+    from opsdoc.control.review import Due
     from opsdoc.importer import ImportResult
 
 __all__ = [
@@ -64,6 +68,7 @@ __all__ = [
     "Compared",
     "FileKind",
     "Finding",
+    "Handout",
     "IssueOptions",
     "IssueResult",
     "OpsdocError",
@@ -81,13 +86,19 @@ __all__ = [
     "check",
     "check_template",
     "compare",
+    "copies",
+    "dispose",
+    "distribute",
+    "due",
     "export_register",
     "finding_codes",
     "import_document",
     "issue",
     "new_workbook",
+    "recall",
     "redline",
     "register_entries",
+    "review",
     "sync_register",
     "unskippable",
     "verify",
@@ -230,19 +241,121 @@ def withdraw(archive: Path, file_code: str, version: str, *, by: str | None = No
     return run(archive, file_code, version, by=by)
 
 
-def export_register(archive: Path, output: Path, *, force: bool = False) -> Written:
-    """The register as the formatted 受控文件清单.xlsx auditors ask for."""
-    from opsdoc.control.export import register_workbook
-    from opsdoc.control.register import register_path
+def export_register(
+    archive: Path,
+    output: Path,
+    *,
+    force: bool = False,
+    config: Path | None = None,
+    by: str | None = None,
+    on: date | None = None,
+) -> Written:
+    """The register as the printed 受控文件清单.xlsx auditors ask for: the versions, the copies handed out
+    and recalled, each version's review and retention, as they stand on `on` (today); `by` is the 制表人."""
+    from opsdoc.control.copies import holdings_in
+    from opsdoc.control.export import Listing, company_of, register_workbook
+    from opsdoc.control.register import entries, open_register, operator, register_path, reviews
 
     if output.resolve().is_relative_to(archive.resolve()):  # the archive holds registered files only
         raise OpsdocError(
             output, "导出的清单不能写在归档文件夹内（verify 会把它当作未登记的文件）：请用 -o 写到归档之外"
         )
+    conventions = _register_conventions(archive, config)
+    day = on or date.today()
+    with open_register(archive) as connection:
+        versions = entries(connection, on=day)
+        listing = Listing(
+            versions,
+            holdings_in(connection, day),
+            reviews(connection),
+            conventions,
+            conventions.company or company_of(archive, versions),
+            by or operator(),
+            day,
+        )
     outputs = Outputs(inputs=[register_path(archive)], force=force)
-    outputs.add(FileKind.REGISTER, output, register_workbook(register_entries(archive)))
+    outputs.add(FileKind.REGISTER, output, register_workbook(listing))
     (written,) = outputs.write()
     return written
+
+
+def distribute(
+    archive: Path,
+    file_code: str,
+    version: str,
+    output: Path,
+    handout: Handout,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Distributed:
+    """Hand out a copy of a version in force: its PDF, made from the archived master, says on every page
+    受控 and its 分发号 (allocated and registered here), or 非受控（仅供参考）; written into `output`."""
+    from opsdoc.control.copies import distribute as run
+
+    return run(
+        archive,
+        file_code,
+        version,
+        output,
+        handout,
+        lay_out=lambda data: pipeline.copy_pdf(data, progress),
+        force=force,
+    )
+
+
+def recall(
+    archive: Path, file_code: str, version: str, number: str, *, on: date | None = None, by: str | None = None
+) -> Copy:
+    """Record the return of the controlled copy with this 分发号."""
+    from opsdoc.control.copies import recall as run
+
+    return run(archive, file_code, version, number, on=on, by=by)
+
+
+def copies(archive: Path, *, on: date | None = None) -> list[Holding]:
+    """Every copy handed out, with whether it is to be recalled on `on` (today)."""
+    from opsdoc.control.copies import holdings
+
+    return holdings(archive, on)
+
+
+def due(archive: Path, *, config: Path | None = None, on: date | None = None, soon: int = 30) -> list[Due]:
+    """What the 文控 must do by `on` (today) + `soon` days: reviews due, copies to recall, retention run out.
+    The review period and retention come from `config`, else the opsdoc.toml beside the archive folder."""
+    from opsdoc.control.review import due as run
+
+    return run(archive, _register_conventions(archive, config), on, soon)
+
+
+def review(
+    archive: Path,
+    file_code: str,
+    version: str,
+    *,
+    conclusion: str = "继续适用",
+    on: date | None = None,
+    by: str | None = None,
+) -> Review:
+    """Record a periodic review (定期评审) that found the version in force still fit."""
+    from opsdoc.control.review import review as run
+
+    return run(archive, file_code, version, conclusion=conclusion, on=on, by=by)
+
+
+def dispose(archive: Path, file_code: str, version: str, *, config: Path | None = None, by: str | None = None) -> Entry:
+    """Dispose of a 作废 or 撤销 version past its retention: the register row stays, the files are kept
+    or removed as opsdoc.toml's dispose_files says."""
+    from opsdoc.control.review import dispose as run
+
+    return run(archive, file_code, version, _register_conventions(archive, config), by=by)
+
+
+def _register_conventions(archive: Path, config: Path | None) -> Conventions:
+    """`config`, else the opsdoc.toml in the archive folder's parent (where issue's `archive` points from)."""
+    from opsdoc.contract.conventions import load_conventions
+
+    return load_conventions(archive.resolve(), config)
 
 
 def verify_archive(archive: Path) -> Report:

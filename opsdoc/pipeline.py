@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from opsdoc.contract.conventions import CONFIG_NAME, Conventions, load_conventions
 from opsdoc.contract.findings import Report
 from opsdoc.contract.model import SHEET_BY_NAME, SHEETS, Document, DocumentInfo
-from opsdoc.contract.vocabulary import DOCUMENT_KIND
+from opsdoc.contract.vocabulary import DOCUMENT_KIND, REDLINE_SUFFIX
 from opsdoc.errors import OpsdocError, UnusableDocument
 from opsdoc.generate.context import build_context
 from opsdoc.generate.draft import draft as draft_of
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # the release path (verify, python-docx) loads only for `opsd
     from opsdoc.qa.diff import DocumentDiff
 
 DRAFT_SUFFIX = "_草稿"
-REDLINE_SUFFIX = "_对比稿"
 
 
 @dataclass(frozen=True)
@@ -268,6 +267,17 @@ def _laid_out(
         source.write_bytes(data)
         laid = export_pdf(source, target, progress, Archival(keywords) if keywords is not None else None)
         return write_section_pages(write_toc(data, laid.toc), laid.section_pages), target.read_bytes()
+
+
+def copy_pdf(data: bytes, progress: Callable[[str], None] | None = None) -> bytes:
+    """The PDF of a copy's .docx (its marks set), laid out by LibreOffice as the master was."""
+    from opsdoc.generate.pdf import export_pdf
+
+    with tempfile.TemporaryDirectory(prefix="opsdoc-copy-") as work:
+        source, target = Path(work) / "copy.docx", Path(work) / "copy.pdf"
+        source.write_bytes(data)
+        export_pdf(source, target, progress)
+        return target.read_bytes()
 
 
 # The .docx as rendered, progress, and the keywords → the laid-out .docx and its PDF/A.

@@ -6,7 +6,7 @@ import hashlib
 import multiprocessing
 import sqlite3
 import subprocess
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -143,13 +143,14 @@ def test_exported_register_opens_in_libreoffice(archive, tmp_path):
     output = tmp_path / "受控文件清单.xlsx"
     result = CliRunner().invoke(main, ["register", "export", "--archive", str(archive), "-o", str(output)])
     assert result.exit_code == 0, result.output
-    converted = convert_with_libreoffice(output, CSV_UTF8, tmp_path)
-    csv = converted.read_text(encoding="utf-8")
-    lines = csv.splitlines()
-    assert lines[0] == "序号,文件编码,文件名称,版本,编制,审核,批准,发布日期,生效日期,状态,备注" and len(lines) == 3
-    assert "V2.1" in lines[1] and "现行" in lines[1] and "作废" in lines[2]
+    converted = convert_with_libreoffice(output, CSV_UTF8, tmp_path)  # the first sheet: the versions
+    lines = converted.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("海澜信息技术有限公司运维服务部 受控文件清单,")  # the 编制单位 the documents name
+    assert lines[1].startswith(f"截至 {date.today().isoformat()}　制表人：")
+    assert lines[2] == "序号,文件编码,文件名称,版本号,密级,编制,审核,批准,发布日期,实施日期,状态,修订说明,备注"
+    assert "V2.1" in lines[3] and "现行" in lines[3] and "作废" in lines[4]
     # the cover's 发布日期 (the last approval), not the day the version was filed
-    assert ",2026-10-12,2026-10-15,现行," in lines[1] and ",2026-09-07,2026-09-15,作废," in lines[2]
+    assert ",2026-10-12,2026-10-15,现行," in lines[3] and ",2026-09-07,2026-09-15,作废," in lines[4]
 
 
 def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):

@@ -15,7 +15,7 @@ from opsdoc import api
 from opsdoc.cli import main
 from opsdoc.control import issue as control
 from opsdoc.control.archive import folder_name, resolve, value_of
-from opsdoc.control.register import REGISTER_NAME, entries, open_register
+from opsdoc.control.register import REGISTER_NAME, SCHEMA_VERSION, entries, open_register
 from opsdoc.errors import IssuedVersionExists, OutputError
 from opsdoc.pipeline import IssueOptions, issue
 from tests.support import edit_sample
@@ -293,7 +293,7 @@ def test_a_register_of_layout_1_is_migrated_with_its_versions(tmp_path):
             )
     assert _statuses(archive) == [("V2.0", "现行"), ("V1.0", "作废")]
     with sqlite3.connect(archive / REGISTER_NAME) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert connection.execute("SELECT file_code, title FROM documents").fetchall() == [("QT-1", "甲规范")]
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from re import _constants, _parser  # type: ignore[attr-defined]  # the stdlib parser the re module itself uses
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -52,6 +53,10 @@ class Conventions(BaseModel):
     plan_adjust_months: int = Field(6, ge=1, le=120)
     risk_levels: RiskLevels = RiskLevels()
     archive: Path | None = None  # opsdoc issue's archive folder; relative to opsdoc.toml's folder
+    review_months: int = Field(12, ge=1, le=120)  # 定期评审: how long a version in force goes unreviewed
+    retention_years: int = Field(3, ge=1, le=100)  # 保存期限 of a 作废 or 撤销 version, from that day
+    dispose_files: Literal["keep", "remove"] = "keep"  # what register dispose does with the files
+    company: str | None = None  # the printed 受控文件清单's title; None: the newest version's 编制单位
 
     @field_validator("file_code_pattern", "change_request_pattern")
     @classmethod
@@ -124,3 +129,15 @@ def load_conventions(workbook: Path, config: Path | None = None) -> Conventions:
     except ValidationError as exc:
         problems = "；".join(f"{'.'.join(map(str, e['loc'])) or '（整体）'}：{e['msg']}" for e in exc.errors())
         raise UnusableConfig(path, f"配置有误：{problems}") from None
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (earlier, when negative), or that month's last day if it has no such day."""
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    for last_day in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, last_day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")

@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import Literal, get_args
 
 DOCUMENT_KIND = "运维工作管理规范"
+REDLINE_SUFFIX = "_对比稿"  # {document}_对比稿.docx, as build --redline and issue file it
+NOTES_SUFFIX = "_修订说明"  # {document}_修订说明.txt, filed by issue beside the 对比稿
 """The document opsdoc produces; the cover title is the 项目名称 followed by this."""
 
 CHAPTERS: tuple[str, ...] = (

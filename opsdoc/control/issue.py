@@ -18,7 +18,6 @@ A version takes effect on its 生效日期: the one it replaces stays 现行 unt
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
 import shutil
@@ -30,10 +29,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from opsdoc.contract.findings import Cell, Finding, Report, finding
 from opsdoc.contract.model import SHEETS, Document, identifier
-from opsdoc.contract.vocabulary import CURRENT, DOCUMENT_KIND, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, parse_version
+from opsdoc.contract.vocabulary import (
+    CURRENT,
+    DOCUMENT_KIND,
+    NOTES_SUFFIX,
+    PENDING_EFFECT,
+    REDLINE_SUFFIX,
+    SUPERSEDED,
+    WITHDRAWN,
+    parse_version,
+)
 from opsdoc.control import register
 from opsdoc.control.archive import STAGING_PREFIX, folder_name, read_regular, resolve, version_folder
 from opsdoc.control.register import (
@@ -41,10 +50,12 @@ from opsdoc.control.register import (
     Entry,
     UnusableRegister,
     open_register,
+    operator,
     register_path,
 )
 from opsdoc.control.stamp import stamp_void
 from opsdoc.errors import IssuedVersionExists, OutputError
+from opsdoc.generate.marks import marked
 from opsdoc.office.output import ensure_folder, write_atomic
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.cells import Cells
@@ -127,6 +138,7 @@ def release(
             report.source = docx_name  # the document being issued, not the staging folder's copy
             if not report.passes():
                 return Issued(Outcome.REFUSED, report)
+            package = _release_package(connection, archive, staged, docx_name, document)
             connection.execute("BEGIN IMMEDIATE")  # from here on, concurrent issues wait for this one
             try:
                 # The register's checks again, now that no other issue can change it until the commit.
@@ -137,7 +149,9 @@ def release(
                 if findings:
                     connection.execute("ROLLBACK")
                     return Issued(Outcome.REFUSED, Report(str(workbook.path), findings, tuple(s.title for s in SHEETS)))
-                issued = _file(connection, archive, staging, document, docx_name, docx, pdf, by, moment, notes)
+                issued = _file(
+                    connection, archive, staging, document, docx_name, (docx, pdf), package, by, moment, notes
+                )
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -181,7 +195,7 @@ def withdraw(
                 why = "已撤销，不能再次撤销" if done else f"是{entry.status}版本：只有待生效的版本可以撤销"
                 raise IssuedVersionExists(archive / entry.docx_path, f"{version} {why}")
             register.withdraw(
-                connection, entry, at=moment.astimezone().isoformat(timespec="seconds"), by=by or _os_user()
+                connection, entry, at=moment.astimezone().isoformat(timespec="seconds"), by=by or operator()
             )
             connection.execute("COMMIT")
         except BaseException:
@@ -389,20 +403,83 @@ def _history_kept(document: Document, issued: list[Entry], cells: Cells) -> list
     return findings
 
 
+def _release_package(
+    connection: sqlite3.Connection, archive: Path, staged: Path, docx_name: str, document: Document
+) -> dict[str, tuple[str, str]]:
+    """The 修订说明 and, when a version came before, the 对比稿 against it, written beside the staged
+    document and filed with it: {"redline"/"notes": (file name, sha256)}. The version before is the
+    highest registered one below this, neither withdrawn nor disposed of with its files."""
+    from opsdoc.qa.diff import diff_documents
+    from opsdoc.qa.redline import redline
+
+    info = document.info
+    rank = parse_version(info.version) or (0, 0)
+    before = [
+        e
+        for e in register.entries(connection, info.file_code)
+        if e.status != WITHDRAWN and not e.files_removed and (parse_version(e.version) or (0, 0)) < rank
+    ]
+    previous = max(before, key=lambda e: parse_version(e.version) or (0, 0), default=None)
+    stem = docx_name.removesuffix(".docx")
+    package: dict[str, tuple[str, str]] = {}
+    changes = ""
+    if previous is not None:
+        old = resolve(archive, previous.docx_path)
+        try:
+            intact = sha256(read_regular(old)) == previous.docx_sha256
+        except OSError as exc:
+            raise UnusableRegister(
+                old, f"{previous.version} 的 .docx 无法读取（{exc.strerror}），无法生成对比稿"
+            ) from None
+        if not intact:
+            raise UnusableRegister(
+                old, f"{previous.version} 的 .docx 被改动过（SHA-256 与登记册不符），不与它对比：请从备份恢复"
+            )
+        marked_up = redline(old, staged / docx_name).data
+        name = f"{stem}{REDLINE_SUFFIX}.docx"
+        write_atomic(staged / name, marked_up)
+        package["redline"] = (name, sha256(marked_up))
+        changes = diff_documents(old, staged / docx_name).to_text()
+    notes = _notes(document, previous, changes).encode("utf-8")
+    name = f"{stem}{NOTES_SUFFIX}.txt"
+    write_atomic(staged / name, notes)
+    package["notes"] = (name, sha256(notes))
+    return package
+
+
+def _notes(document: Document, previous: Entry | None, changes: str) -> str:
+    """The 修订说明 filed with a version: its history row as approved, and every change opsdoc found."""
+    info, last = document.info, document.revisions[-1]
+    lines = [
+        f"{info.project_name}{DOCUMENT_KIND} 修订说明",
+        f"文件编码：{info.file_code}",
+        f"版本：{info.version}" + (f"（替代 {previous.version}）" if previous else "（首次发布）"),
+        f"修订：{last.reviser} {last.revised_on.isoformat()}；审核：{last.reviewer} {last.reviewed_on.isoformat()}；"
+        f"批准：{last.approver} {last.approved_on.isoformat()}",
+        f"生效日期：{info.effective_date.isoformat()}",
+        "",
+        "修订记录中的修订说明：",
+        *(f"  {line}" for line in last.note),
+    ]
+    if previous is not None:
+        lines += ["", f"与 {previous.version} 的全部差异（opsdoc 比对，目录页不比较）：", changes]
+    return "\n".join(lines) + "\n"
+
+
 def _file(
     connection: sqlite3.Connection,
     archive: Path,
     staging: Path,
     document: Document,
     docx_name: str,
-    docx: bytes,
-    pdf: bytes,
+    files: tuple[bytes, bytes],
+    package: dict[str, tuple[str, str]],
     by: str | None,
     moment: datetime,
     acknowledged: str,
 ) -> Issued:
     """Inside the transaction: re-check, move into place, stamp what became 作废, commit; undo on failure."""
-    info = document.info
+    info, (docx, pdf) = document.info, files
     known = register.find(connection, info.file_code, info.version)  # another issue may have won meanwhile
     if known is not None:
         connection.execute("ROLLBACK")
@@ -415,6 +492,10 @@ def _file(
             target, "归档文件夹已存在但未登记：请先用 opsdoc register verify 查明，确认无用后删除或移出归档"
         )
     entry = _entry(document, f"{folder}/{docx_name}", docx, pdf, when, by, acknowledged)
+    columns: dict[str, Any] = {}  # the release package
+    for kind, (name, digest) in package.items():
+        columns |= {f"{kind}_path": f"{folder}/{name}", f"{kind}_sha256": digest}
+    entry = replace(entry, **columns)
     with _all_or_nothing(connection, archive) as undo:
         try:
             register.bind(connection, info.file_code, entry.title)
@@ -470,6 +551,9 @@ def _void_due(
         write_atomic(staged, stamped)
         os.rename(staged, void_path)
         undo.append((void_path, staged))
+        void_docx = _void_docx(archive, staging, entry, caption, undo)
+        if void_docx is not None:
+            register.record_void_docx(connection, entry, void_docx)
         register.record_void(
             connection,
             entry,
@@ -479,6 +563,32 @@ def _void_due(
         )
         voided.append(replace(entry, void_pdf_path=relative, superseded_by=successor.version))
     return voided
+
+
+def _void_docx(
+    archive: Path, staging: Path, entry: Entry, caption: str, undo: list[tuple[Path, Path]]
+) -> tuple[str, str] | None:
+    """The archived .docx marked 作废 (its control status, and `caption` atop every page), filed beside
+    it; None when the .docx is no longer there to mark (disposed of)."""
+    original = resolve(archive, entry.docx_path)
+    try:
+        data = read_regular(original)
+    except FileNotFoundError:
+        return None
+    if sha256(data) != entry.docx_sha256:
+        raise UnusableRegister(
+            original, f"{entry.version} 的 .docx 被改动过（SHA-256 与登记册不符），不为它加作废标记：请从备份恢复"
+        )
+    relative = entry.docx_path.removesuffix(".docx") + VOID_SUFFIX + ".docx"
+    target = resolve(archive, relative)
+    if target.exists():
+        raise IssuedVersionExists(target, "作废副本已存在但未登记：请先用 opsdoc register verify 查明原因")
+    voided = marked(data, SUPERSEDED, banner=caption)
+    staged = staging / f"void-{entry.version}.docx"
+    write_atomic(staged, voided)
+    os.rename(staged, target)
+    undo.append((target, staged))
+    return relative, sha256(voided)
 
 
 @contextmanager
@@ -526,15 +636,8 @@ def _entry(
         void_pdf_path=None,
         void_pdf_sha256=None,
         issued_at=when,
-        issued_by=by or _os_user(),
+        issued_by=by or operator(),
         superseded_at=None,
         superseded_by=None,
         acknowledged=acknowledged,
     )
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers): the uid is still a who
-        return f"uid {os.getuid()}"

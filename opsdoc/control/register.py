@@ -4,12 +4,19 @@ SQLite needs no server, and its transactions give what document control asks for
 is recorded whole or not at all, and `BEGIN IMMEDIATE` makes concurrent issues take turns.
 The rollback journal (not WAL) is used because archives live on shared folders, where WAL's
 shared memory does not work. The file says what it is through `PRAGMA application_id`; its
-layout through `PRAGMA user_version`, so a later opsdoc can migrate it.
+layout through `PRAGMA user_version`. A register of an earlier layout is migrated when it is
+opened, one step per layout, each in one transaction (the standard library's sqlite3 is the
+whole migration machinery: one embedded file, steps keyed by user_version, nothing to install).
+
+Besides the issued versions, the register keeps what ISO 9001 7.5.3.2 asks of their life after
+release: the copies handed out and recalled (`copies`), the periodic reviews (`reviews`) and
+the disposal of a 作废 version once its retention has run out.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import hashlib
 import os
 import sqlite3
@@ -27,7 +34,7 @@ from opsdoc.errors import OpsdocError, OutputError
 
 REGISTER_NAME = "受控文件清单.sqlite"
 APPLICATION_ID = 0x4F505344  # "OPSD": this file is an opsdoc register
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_SECONDS = 120  # another issue holds the register while it files its version
 
 # The version columns of layout 1 that layout 2 keeps (it drops the stored status, which is now
@@ -55,6 +62,46 @@ _ISSUED_COLUMNS = """
     issued_by TEXT NOT NULL,
     superseded_at TEXT,
     superseded_by TEXT"""
+# What layout 3 adds to each version: the 作废 .docx, the release package (对比稿 and 修订说明),
+# and its disposal.
+_ADDED_3 = """
+    void_docx_path TEXT,
+    void_docx_sha256 TEXT,
+    redline_path TEXT,
+    redline_sha256 TEXT,
+    notes_path TEXT,
+    notes_sha256 TEXT,
+    disposed_at TEXT,
+    disposed_by TEXT,
+    files_removed INTEGER NOT NULL DEFAULT 0"""
+# Tables layout 3 adds: copies handed out (分发号 NULL for a 非受控 copy) and periodic reviews.
+_TABLES_3 = """
+CREATE TABLE copies (
+    id INTEGER PRIMARY KEY,
+    file_code TEXT NOT NULL,
+    version TEXT NOT NULL,
+    number TEXT,
+    holder TEXT NOT NULL,
+    department TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    distributed_on TEXT NOT NULL,
+    distributed_by TEXT NOT NULL,
+    pdf_name TEXT NOT NULL,
+    pdf_sha256 TEXT NOT NULL,
+    recalled_on TEXT,
+    recalled_by TEXT,
+    UNIQUE (file_code, version, number),
+    FOREIGN KEY (file_code, version) REFERENCES issued (file_code, version)
+);
+CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY,
+    file_code TEXT NOT NULL,
+    version TEXT NOT NULL,
+    reviewed_on TEXT NOT NULL,
+    reviewed_by TEXT NOT NULL,
+    conclusion TEXT NOT NULL,
+    FOREIGN KEY (file_code, version) REFERENCES issued (file_code, version)
+)"""
 SCHEMA = f"""
 -- Each 文件编码 is bound to one document (its 文件名称) and one archive folder: another title under
 -- the code is a deliberate rename, and a code whose folder another code's would be is refused.
@@ -67,9 +114,9 @@ CREATE TABLE issued (
     id INTEGER PRIMARY KEY,{_ISSUED_COLUMNS},
     withdrawn_at TEXT,
     withdrawn_by TEXT,
-    acknowledged TEXT NOT NULL DEFAULT '',
+    acknowledged TEXT NOT NULL DEFAULT '',{_ADDED_3},
     UNIQUE (file_code, version)
-)
+);{_TABLES_3}
 """
 
 
@@ -109,17 +156,74 @@ class Entry:
     withdrawn_at: str | None = None  # 撤销 before it took effect
     withdrawn_by: str | None = None
     acknowledged: str = ""  # what the 文控 acknowledged at issue (a backdated 生效日期, a rename)
+    void_docx_path: str | None = None  # the archived .docx marked 作废 (layout 3 on)
+    void_docx_sha256: str | None = None
+    redline_path: str | None = None  # the release package: the 对比稿 against the version before
+    redline_sha256: str | None = None
+    notes_path: str | None = None  # and its 修订说明
+    notes_sha256: str | None = None
+    disposed_at: str | None = None  # 销毁/处置 after the retention ran out; the row stays
+    disposed_by: str | None = None
+    files_removed: int = 0  # the disposal removed the files (opsdoc.toml's dispose_files = "remove")
     status: str = ""  # 待生效, 现行, 作废 or 撤销 on the day asked (entries)
 
     def files(self) -> list[tuple[str, str]]:
-        """(path, sha256) of every file of this version in the archive."""
-        found = [(self.docx_path, self.docx_sha256), (self.pdf_path, self.pdf_sha256)]
-        if self.void_pdf_path and self.void_pdf_sha256:
-            found.append((self.void_pdf_path, self.void_pdf_sha256))
-        return found
+        """(path, sha256) of every file of this version the archive holds."""
+        if self.files_removed:
+            return []
+        pairs = [
+            (self.docx_path, self.docx_sha256),
+            (self.pdf_path, self.pdf_sha256),
+            (self.void_pdf_path, self.void_pdf_sha256),
+            (self.void_docx_path, self.void_docx_sha256),
+            (self.redline_path, self.redline_sha256),
+            (self.notes_path, self.notes_sha256),
+        ]
+        return [(path, digest) for path, digest in pairs if path and digest]
 
 
 COLUMNS = [f.name for f in fields(Entry) if f.name != "status"]
+_LAYOUT_1 = COLUMNS[: COLUMNS.index("withdrawn_at")]  # what a layout-1 row holds
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A copy handed out: a controlled one has its 分发号, a 非受控 (仅供参考) one has none."""
+
+    id: int
+    file_code: str
+    version: str
+    number: str | None
+    holder: str  # 接收人
+    department: str
+    count: int  # 份数
+    distributed_on: str
+    distributed_by: str
+    pdf_name: str  # the copy's PDF, as handed out (it is not kept in the archive)
+    pdf_sha256: str
+    recalled_on: str | None = None
+    recalled_by: str | None = None
+
+    @property
+    def controlled(self) -> bool:
+        return self.number is not None
+
+
+COPY_COLUMNS = [f.name for f in fields(Copy)]
+
+
+@dataclass(frozen=True)
+class Review:
+    """A periodic review (定期评审) that found the version still fit: its review clock starts again."""
+
+    file_code: str
+    version: str
+    reviewed_on: str
+    reviewed_by: str
+    conclusion: str
+
+
+REVIEW_COLUMNS = [f.name for f in fields(Review)]
 
 
 def lifecycle(versions: list[Entry], on: date) -> dict[str, str]:
@@ -245,14 +349,36 @@ def _check_version(connection: sqlite3.Connection, path: Path) -> None:
         raise UnusableRegister(path, f"登记册已损坏（{problem}），未作任何改动；请从备份恢复")
     if version == 1:
         _migrate_from_1(connection, path)
+    elif version == 2:
+        _migrate_from_2(connection)
     elif version != SCHEMA_VERSION:
         raise UnusableRegister(path, f"登记册格式 {version} 无法识别")
 
 
+def _migrate_from_2(connection: sqlite3.Connection) -> None:
+    """Layout 2 → 3, in one transaction: the new columns of each version (empty: nothing of the
+    kind was filed then) and the tables of copies and reviews. Every row is kept as it was."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if connection.execute("PRAGMA user_version").fetchone()[0] != 2:  # another process migrated it meanwhile
+            connection.execute("ROLLBACK")
+            return
+        for column in _ADDED_3.strip().split(",\n"):
+            connection.execute(f"ALTER TABLE issued ADD COLUMN {column.strip()}")
+        for statement in _TABLES_3.split(";"):
+            connection.execute(statement)
+        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
 def _migrate_from_1(connection: sqlite3.Connection, path: Path) -> None:
-    """Layout 1 → 2, in one transaction: each code bound to the title of its latest version, the
+    """Layout 1 → 3, in one transaction: each code bound to the title of its latest version, the
     stored 现行/作废 dropped (read from the dates now), the withdrawal and acknowledgement columns added."""
-    kept = [c for c in COLUMNS if c not in ("withdrawn_at", "withdrawn_by", "acknowledged")]
+    kept = _LAYOUT_1
     connection.execute("BEGIN IMMEDIATE")
     try:
         if connection.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process migrated it meanwhile
@@ -383,6 +509,70 @@ def withdraw(connection: sqlite3.Connection, entry: Entry, *, at: str, by: str) 
     )
 
 
+def record_void_docx(connection: sqlite3.Connection, entry: Entry, void_docx: tuple[str, str]) -> None:
+    connection.execute(
+        "UPDATE issued SET void_docx_path = ?, void_docx_sha256 = ? WHERE file_code = ? AND version = ?",
+        (*void_docx, entry.file_code, entry.version),
+    )
+
+
+def dispose(connection: sqlite3.Connection, entry: Entry, *, at: str, by: str, files_removed: bool) -> None:
+    connection.execute(
+        "UPDATE issued SET disposed_at = ?, disposed_by = ?, files_removed = ? WHERE file_code = ? AND version = ?",
+        (at, by, int(files_removed), entry.file_code, entry.version),
+    )
+
+
+def copies(connection: sqlite3.Connection, file_code: str | None = None, version: str | None = None) -> list[Copy]:
+    """Copies handed out, in the order they were (of one code, or one version of it)."""
+    where, arguments = "", []
+    if file_code is not None:
+        where, arguments = "WHERE file_code = ?", [file_code]
+        if version is not None:
+            where, arguments = where + " AND version = ?", [file_code, version]
+    rows = connection.execute(f"SELECT {', '.join(COPY_COLUMNS)} FROM copies {where} ORDER BY id", arguments)
+    return [Copy(*row) for row in rows]
+
+
+def next_copy_number(connection: sqlite3.Connection, file_code: str, version: str) -> str:
+    """The next 分发号 of a version: 001, 002, … in the order copies are handed out."""
+    row = connection.execute(
+        "SELECT max(CAST(number AS INTEGER)) FROM copies WHERE file_code = ? AND version = ? AND number IS NOT NULL",
+        (file_code, version),
+    ).fetchone()
+    return f"{(row[0] or 0) + 1:03d}"
+
+
+def add_copy(connection: sqlite3.Connection, copy: Copy) -> Copy:
+    """Record a copy; its id is the register's."""
+    names = [n for n in COPY_COLUMNS if n != "id"]
+    cursor = connection.execute(
+        f"INSERT INTO copies ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        [getattr(copy, n) for n in names],
+    )
+    return dataclasses.replace(copy, id=int(cursor.lastrowid or 0))
+
+
+def recall(connection: sqlite3.Connection, copy: Copy, *, on: str, by: str) -> None:
+    connection.execute("UPDATE copies SET recalled_on = ?, recalled_by = ? WHERE id = ?", (on, by, copy.id))
+
+
+def reviews(connection: sqlite3.Connection, file_code: str | None = None) -> list[Review]:
+    """Periodic reviews recorded, oldest first."""
+    where, arguments = ("WHERE file_code = ?", (file_code,)) if file_code else ("", ())
+    rows = connection.execute(
+        f"SELECT {', '.join(REVIEW_COLUMNS)} FROM reviews {where} ORDER BY reviewed_on, id", arguments
+    )
+    return [Review(*row) for row in rows]
+
+
+def add_review(connection: sqlite3.Connection, review: Review) -> None:
+    connection.execute(
+        f"INSERT INTO reviews ({', '.join(REVIEW_COLUMNS)}) VALUES ({', '.join('?' for _ in REVIEW_COLUMNS)})",
+        [getattr(review, n) for n in REVIEW_COLUMNS],
+    )
+
+
 def verify_archive(archive: Path, today: date | None = None) -> Report:
     """Re-hash every registered file, and report every state of the archive that is not what
     issue left, or that would stop the next issue: each finding says what clears it.
@@ -490,3 +680,11 @@ def _sha256_of(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def operator() -> str:
+    """Who is at the keyboard, when no name is given: the operating-system user."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers): the uid is still a who
+        return f"uid {os.getuid()}"

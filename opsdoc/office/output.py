@@ -212,6 +212,7 @@ class FileKind(StrEnum):
     CONTEXT = "context"  # the template context as JSON (--dump-context)
     WORKBOOK = "workbook"  # a blank or an imported workbook
     REGISTER = "register"  # the 受控文件清单.xlsx
+    COPY = "copy"  # a copy handed out (register distribute)
 
     @property
     def label(self) -> str:
@@ -224,6 +225,7 @@ class FileKind(StrEnum):
             "context": "模板上下文",
             "workbook": "工作簿",
             "register": "受控文件清单",
+            "copy": "分发副本",
         }[self.value]
 
 
@@ -239,6 +241,7 @@ TAKEN = {
     FileKind.CONTEXT: "已有内容不同的模板上下文文件：加 --force 覆盖",
     FileKind.WORKBOOK: "已有内容不同的工作簿（可能已经填写）：确需覆盖请加 --force",
     FileKind.REGISTER: "已有内容不同的受控文件清单（此前导出的）：加 --force 用这次的覆盖",
+    FileKind.COPY: "已有内容不同的同名副本（可能是另一次分发的）：请换一个输出文件夹；确认无用后加 --force 覆盖",
 }
 
 

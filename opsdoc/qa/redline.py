@@ -28,15 +28,13 @@ from lxml import etree
 from opsdoc.contract.tokens import tokens
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CHAPTERS, REVISION_HEADER
 from opsdoc.errors import UnusableDocument
+from opsdoc.generate.marks import restamp
 from opsdoc.office.docx_text import W, WordDocument, read_document
 from opsdoc.office.output import deterministic_zip
 from opsdoc.qa.align import opcodes
 
 Xml = Any  # an lxml element
 MARK = "对比稿"
-STATUS_LABEL = "受控状态"
-STATUSES = frozenset({"受控", "非受控", "草稿"})
-STATUS_AFTER_LABEL = re.compile(rf"({STATUS_LABEL}[:：]\s*)(?:非受控|受控|草稿)")
 SIMILAR = 0.5  # paragraphs at least this alike are one paragraph edited (as in diff)
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 TRACKED = ("ins", "del", "moveFrom", "moveTo", "rPrChange", "pPrChange")
@@ -80,7 +78,7 @@ def redline(old: Path, new: Path) -> Redline:
             raise UnusableDocument(path, "文档已含修订标记：请先在 Word 中接受或拒绝全部修订，再生成对比稿")
     for parts in (old_parts, new_parts):
         for root in parts.values():
-            _restamp(root)
+            restamp(root, MARK)  # both versions, so the mark itself is no tracked change
     marks = _Marks(author, date)
     new_body = _body(new_parts)
     _compare_children(_body(old_parts), new_body, marks)
@@ -154,28 +152,6 @@ def _tighten_cover(body: Xml) -> None:
                 value = spacing.get(W + side)
                 if value and value.isdigit():
                     spacing.set(W + side, str(int(value) // 2))
-
-
-def _restamp(root: Xml) -> None:
-    """对比稿 wherever the document states its control status (the cover's stamp and 受控状态 row, the
-    footer of every page): a 对比稿 is never taken for a controlled copy. Done to both versions
-    before they are compared, so the mark itself is no tracked change."""
-    for text in root.iter(W + "t"):
-        if text.text and STATUS_AFTER_LABEL.search(text.text):
-            text.text = STATUS_AFTER_LABEL.sub(rf"\g<1>{MARK}", text.text)
-    for run in root.iter(W + "r"):  # the cover's stamp: a bordered run holding only the status
-        if run.find(f"{W}rPr/{W}bdr") is not None:
-            for piece in run.iter(W + "t"):
-                if (piece.text or "").strip() in STATUSES:
-                    piece.text = (piece.text or "").replace(piece.text.strip(), MARK)
-    for row in root.iter(W + "tr"):  # the cover's row: 受控状态： | 受控
-        cells = row.findall(W + "tc")
-        if len(cells) >= 2 and _text(cells[0]).strip().startswith(STATUS_LABEL):
-            pieces = [t for t in cells[-1].iter(W + "t") if (t.text or "").strip()]
-            if pieces and "".join(t.text or "" for t in pieces).strip() in STATUSES:
-                for piece in pieces:
-                    piece.text = ""
-                pieces[0].text = MARK
 
 
 # ---------------------------------------------------------------- text

@@ -10,10 +10,9 @@ import itertools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date
 from typing import Any
 
-from opsdoc.contract.conventions import MATCHED_CHARS, Conventions
+from opsdoc.contract.conventions import MATCHED_CHARS, Conventions, add_months
 from opsdoc.contract.findings import CATALOGUE, Cell, Finding, finding
 from opsdoc.contract.model import SHEET_BY_NAME, Document
 from opsdoc.contract.vocabulary import ENGINEER, HIGH_RISK_LEVELS, MANAGER, Stage, parse_version
@@ -331,21 +330,10 @@ def sla_monotonic(document: Document, cells: Cells, conventions: Conventions) ->
                 )
 
 
-def _months_before(day: date, months: int) -> date:
-    month_index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(month_index, 12)
-    for last_day in (day.day, 30, 29, 28):  # the same day, or the month's last if it has no such day
-        try:
-            return date(year, month + 1, last_day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 def _age(code: str, document: Document, cells: Cells, field: str, what: str, months: int) -> Iterator[Finding]:
     info = document.info
     day = getattr(info, field)
-    if day < _months_before(info.effective_date, months):
+    if day < add_months(info.effective_date, -months):
         yield finding(
             code,
             cells.at("info", field),

@@ -1,0 +1,236 @@
+"""What falls due in a version's life after release: periodic review, recall, disposal.
+
+A version in force is reviewed every `review_months` (opsdoc.toml, default 12) from its 生效日期
+or its last recorded review; a review that finds it still fit is recorded (`review`), one that
+finds it is not leads to a new version. A 作废 or 撤销 version is kept `retention_years` (default 3)
+from that day; after that it may be disposed of (`dispose`): its register row stays, its files
+are kept or removed as opsdoc.toml's `dispose_files` says.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from opsdoc.contract.conventions import Conventions, add_months
+from opsdoc.contract.model import identifier
+from opsdoc.contract.vocabulary import CURRENT, SUPERSEDED, WITHDRAWN
+from opsdoc.control import register
+from opsdoc.control.archive import STAGING_PREFIX, resolve, version_folder
+from opsdoc.control.copies import holdings_in
+from opsdoc.control.register import Entry, Review, UnusableRegister, open_register, operator
+from opsdoc.errors import IssuedVersionExists, OpsdocError
+
+SOON_DAYS = 30  # a review due within this many days is listed as coming
+
+
+class Duty(StrEnum):
+    REVIEW = "review"
+    RECALL = "recall"
+    DISPOSAL = "disposal"
+
+    @property
+    def label(self) -> str:
+        return {"review": "定期评审", "recall": "回收副本", "disposal": "保存期满"}[self.value]
+
+
+@dataclass(frozen=True)
+class Due:
+    """One thing the 文控 has to do, and by when."""
+
+    duty: Duty
+    file_code: str
+    version: str
+    title: str
+    by: str  # the day it is due (ISO)
+    overdue: bool
+    what: str  # in the 文控's words
+
+
+def due(archive: Path, conventions: Conventions, on: date | None = None, soon: int = SOON_DAYS) -> list[Due]:
+    """Reviews due by `on` + `soon` days, copies to recall, and 作废 versions past their retention."""
+    today = on or date.today()
+    horizon = today + timedelta(days=soon)
+    found: list[Due] = []
+    with open_register(archive) as connection:
+        versions = register.entries(connection, on=today)
+        reviewed = _last_reviews(connection)
+        for entry in versions:
+            if entry.disposed_at:
+                continue
+            if entry.status == CURRENT:
+                last = max(entry.effective_on, reviewed.get((entry.file_code, entry.version), ""))
+                by = add_months(date.fromisoformat(last), conventions.review_months)
+                if by <= horizon:
+                    since = "上次评审" if last != entry.effective_on else "生效"
+                    found.append(
+                        _due(
+                            Duty.REVIEW,
+                            entry,
+                            by,
+                            today,
+                            f"{since}于 {last}，每 {conventions.review_months} 个月评审一次",
+                        )
+                    )
+            elif entry.status in (SUPERSEDED, WITHDRAWN):
+                ended = retention_start(entry)
+                if ended is not None:
+                    keep_until = add_months(ended, 12 * conventions.retention_years)
+                    if keep_until <= today:
+                        found.append(
+                            _due(
+                                Duty.DISPOSAL,
+                                entry,
+                                keep_until,
+                                today,
+                                f"{entry.status}于 {ended.isoformat()}，保存期限 {conventions.retention_years} 年已满，"
+                                "可处置（opsdoc register dispose）",
+                            )
+                        )
+        titles = {(e.file_code, e.version): e for e in versions}
+        for holding in holdings_in(connection, today):
+            if holding.to_recall:
+                copy = holding.copy
+                entry = titles[(copy.file_code, copy.version)]
+                since = (entry.superseded_at or entry.withdrawn_at or "")[:10] or today.isoformat()
+                found.append(
+                    Due(
+                        Duty.RECALL,
+                        copy.file_code,
+                        copy.version,
+                        entry.title,
+                        since,
+                        True,
+                        f"分发号 {copy.number} 在 {copy.holder}{f'（{copy.department}）' if copy.department else ''}"
+                        f"处，{copy.count} 份，版本已{holding.version_status}：请回收（opsdoc register recall）",
+                    )
+                )
+    order = {Duty.RECALL: 0, Duty.REVIEW: 1, Duty.DISPOSAL: 2}
+    return sorted(found, key=lambda d: (order[d.duty], d.by, d.file_code, d.version))
+
+
+def _due(duty: Duty, entry: Entry, by: date, today: date, what: str) -> Due:
+    return Due(duty, entry.file_code, entry.version, entry.title, by.isoformat(), by < today, what)
+
+
+def _last_reviews(connection: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    last: dict[tuple[str, str], str] = {}
+    for review in register.reviews(connection):
+        key = (review.file_code, review.version)
+        last[key] = max(last.get(key, ""), review.reviewed_on)
+    return last
+
+
+def retention_start(entry: Entry) -> date | None:
+    """The day a version stopped being in force: its retention runs from there."""
+    day = (entry.superseded_at or entry.withdrawn_at or "")[:10]
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        return None
+
+
+def review(
+    archive: Path,
+    file_code: str,
+    version: str,
+    *,
+    conclusion: str = "继续适用",
+    on: date | None = None,
+    by: str | None = None,
+) -> Review:
+    """Record a periodic review of the version in force that found it still fit."""
+    file_code, version = identifier(file_code), identifier(version)
+    day = on or date.today()
+    if day > date.today():
+        raise OpsdocError(None, f"评审日期 {day.isoformat()} 在今天之后：只能记录已经进行的评审")
+    with open_register(archive) as connection:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            entry = _version(connection, archive, file_code, version, day)
+            if entry.status != CURRENT:
+                raise IssuedVersionExists(
+                    None, f"{version} 在 {day.isoformat()} 是{entry.status}版本：只有现行版本需要定期评审"
+                )
+            found = Review(file_code, version, day.isoformat(), by or operator(), conclusion.strip() or "继续适用")
+            register.add_review(connection, found)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+    return found
+
+
+def dispose(
+    archive: Path,
+    file_code: str,
+    version: str,
+    conventions: Conventions,
+    *,
+    by: str | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """Dispose of a 作废 or 撤销 version whose retention has run out: the register row stays,
+    marked with who and when; its files are removed only when the company's rule says so."""
+    file_code, version = identifier(file_code), identifier(version)
+    moment = now or datetime.now()
+    with open_register(archive) as connection:
+        connection.execute("BEGIN IMMEDIATE")
+        staging: Path | None = None
+        try:
+            entry = _version(connection, archive, file_code, version, moment.date())
+            if entry.disposed_at:
+                raise IssuedVersionExists(None, f"{version} 已于 {entry.disposed_at[:10]} 由 {entry.disposed_by} 处置")
+            ended = retention_start(entry)
+            if entry.status not in (SUPERSEDED, WITHDRAWN) or ended is None:
+                raise IssuedVersionExists(None, f"{version} 是{entry.status}版本：只有作废或撤销的版本可以处置")
+            keep_until = add_months(ended, 12 * conventions.retention_years)
+            if moment.date() < keep_until:
+                raise IssuedVersionExists(
+                    None,
+                    f"{version} 的保存期限（{conventions.retention_years} 年）到 {keep_until.isoformat()} 才满，现在不能处置",
+                )
+            out = [h.copy for h in holdings_in(connection, moment.date()) if h.to_recall]
+            out = [c for c in out if (c.file_code, c.version) == (file_code, version)]
+            if out:
+                numbers = "、".join(str(c.number) for c in out)
+                raise IssuedVersionExists(None, f"{version} 还有受控副本未回收（分发号 {numbers}）：先回收再处置")
+            remove = conventions.dispose_files == "remove"
+            register.dispose(
+                connection,
+                entry,
+                at=moment.astimezone().isoformat(timespec="seconds"),
+                by=by or operator(),
+                files_removed=remove,
+            )
+            if remove:  # moved aside first: a failed commit moves it back
+                folder = resolve(archive, version_folder(file_code, version))
+                staging = folder.with_name(f"{STAGING_PREFIX}dispose-{os.getpid()}-{folder.name}")
+                os.rename(folder, staging)
+                try:
+                    connection.execute("COMMIT")
+                except BaseException:
+                    os.rename(staging, folder)
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        disposed = _version(connection, archive, file_code, version, moment.date())
+    return disposed
+
+
+def _version(connection: sqlite3.Connection, archive: Path, file_code: str, version: str, on: date) -> Entry:
+    entry = next((e for e in register.entries(connection, file_code, on=on) if e.version == version), None)
+    if entry is None:
+        raise UnusableRegister(archive, f"登记册中没有 {file_code} {version}")
+    return entry
