@@ -28,6 +28,7 @@ from opsdoc.contract.findings import CATALOGUE, Code, Finding, Report, codes_of
 from opsdoc.contract.model import CONTRACT_VERSION
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, Stage
 from opsdoc.control.copies import Handout
+from opsdoc.control.review import Duty
 from opsdoc.errors import OpsdocError
 from opsdoc.generate.context import TEMPLATE_VERSION
 from opsdoc.office.output import FileKind, Outputs, Published, Written
@@ -66,9 +67,14 @@ __all__ = [
     "Code",
     "CompareOptions",
     "Compared",
+    "Copy",
+    "Distributed",
+    "Due",
+    "Duty",
     "FileKind",
     "Finding",
     "Handout",
+    "Holding",
     "IssueOptions",
     "IssueResult",
     "OpsdocError",
@@ -77,6 +83,7 @@ __all__ = [
     "RedlineOptions",
     "RedlineResult",
     "Report",
+    "Review",
     "Stage",
     "Versions",
     "Written",

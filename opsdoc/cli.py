@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -152,6 +152,19 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     known = api.versions()
     click.echo(f"opsdoc {known.opsdoc}\n内置 Word 模板 {known.template}\n工作簿契约 {known.contract}")
     ctx.exit()
+
+
+def by_option(who: str) -> Decorator[Any]:
+    return click.option(
+        "--by", metavar="NAME", callback=lambda _c, _p, v: _named(v), help=f"{who}（默认：当前操作系统用户）。"
+    )
+
+
+def on_option(help: str) -> Decorator[Any]:
+    return click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help=help)
+
+
+REGISTER_CONFIG = "公司约定配置文件（默认：归档文件夹旁的 opsdoc.toml）。"
 
 
 def _named(value: str | None) -> str | None:
@@ -442,7 +455,7 @@ def redline_command(
 @archive_option(configured=True)
 @template_option()
 @config_option()
-@click.option("--by", metavar="NAME", callback=lambda _c, _p, v: _named(v), help="发布人（默认：当前操作系统用户）。")
+@by_option("发布人")
 @click.option("--backdate", is_flag=True, help="确认生效日期早于发布当天（追溯生效），记入登记册。")
 @click.option("--rename", is_flag=True, help="确认该文件编码下的文件名称改变（同一文件改名），记入登记册。")
 def issue_command(
@@ -478,7 +491,15 @@ def issue_command(
         click.echo(f"{workbook_path}：{issued.outcome.label}", err=True)
     for voided in issued.superseded:
         click.echo(f"{voided.file_code} {voided.version}：已作废（作废副本 {voided.void_pdf_path}）")
+    _echo_to_recall(issued.to_recall)
     sys.exit(1 if entry is None else 0)
+
+
+def _echo_to_recall(copies: Sequence[api.Copy]) -> None:
+    """The controlled copies of versions no longer in force that are still out."""
+    for c in copies:
+        where = f"（{c.department}）" if c.department else ""
+        click.echo(f"待回收：{c.file_code} {c.version} 分发号 {c.number}  {c.holder}{where}  {c.count} 份")
 
 
 @main.group("register", cls=Group)
@@ -488,9 +509,7 @@ def register_group() -> None:
 
 @register_group.command("list")
 @archive_option()
-@click.option(
-    "--on", "on", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="列出该日各版本的状态（默认：今天）。"
-)
+@on_option("列出该日各版本的状态（默认：今天）。")
 @output_format()
 def register_list(archive: Path, on: datetime | None, output_format: str) -> None:
     """列出各版本及其状态（待生效、现行、作废、撤销），最新的在前。"""
@@ -517,13 +536,14 @@ def register_sync(archive: Path) -> None:
     for entry in voided:
         click.echo(f"{entry.file_code} {entry.version}：已作废（作废副本 {entry.void_pdf_path}）")
     click.echo(f"共 {len(voided)} 个版本生成了作废副本")
+    _echo_to_recall([h.copy for h in api.copies(archive) if h.to_recall])
 
 
 @register_group.command("withdraw")
 @click.argument("file_code", metavar="文件编码")
 @click.argument("version", metavar="版本号")
 @archive_option()
-@click.option("--by", metavar="NAME", callback=lambda _c, _p, v: _named(v), help="撤销人（默认：当前操作系统用户）。")
+@by_option("撤销人")
 def register_withdraw(file_code: str, version: str, archive: Path, by: str | None) -> None:
     """撤销一个尚未生效（待生效）的版本；文件留在归档中，登记册记为撤销。退出码 0 已撤销，2 无此版本，3 该版本不是待生效。"""
     entry = api.withdraw(archive, file_code, version, by=by)
@@ -533,10 +553,181 @@ def register_withdraw(file_code: str, version: str, archive: Path, by: str | Non
 @register_group.command("export")
 @archive_option()
 @output_file("受控文件清单.xlsx", "导出的工作簿。")
-def register_export(archive: Path, output: Path, force: bool) -> None:
-    """把登记册导出为格式化的 受控文件清单.xlsx。退出码 0 成功，2 无法读取，3 拒绝覆盖。"""
-    written = api.export_register(archive, output, force=force)
-    click.echo(f"{written.path}：{written.status.label}（{len(api.register_entries(archive))} 个版本）")
+@config_option(REGISTER_CONFIG)
+@by_option("制表人")
+@on_option("清单反映该日的状态（默认：今天）。")
+def register_export(
+    archive: Path, output: Path, force: bool, config: Path | None, by: str | None, on: datetime | None
+) -> None:
+    """导出打印用的 受控文件清单.xlsx（A4 横向）：版本清单、分发回收记录、评审与保存。退出码 0 成功，2 无法读取，3 拒绝覆盖。"""
+    written = api.export_register(archive, output, force=force, config=config, by=by, on=on.date() if on else None)
+    click.echo(f"{written.path}：{written.status.label}")
+
+
+@register_group.command("distribute")
+@click.argument("file_code", metavar="文件编码")
+@click.argument("version", metavar="版本号")
+@click.option("--to", "holder", required=True, metavar="NAME", help="接收人。")
+@click.option("--dept", "department", default="", metavar="DEPT", help="接收部门。")
+@click.option("--copies", "count", type=click.IntRange(min=1), default=1, show_default=True, metavar="N", help="份数。")
+@click.option("--uncontrolled", is_flag=True, help="非受控副本（仅供参考）：无分发号，不回收。")
+@click.option(
+    "-o", "--output", type=FILE, metavar="DIR", default=Path("."), show_default=True, help="副本 PDF 写入的文件夹。"
+)
+@archive_option()
+@on_option("分发日期（默认：今天）。")
+@by_option("分发人")
+@force_option("覆盖内容不同的同名副本。")
+def register_distribute(
+    file_code: str,
+    version: str,
+    holder: str,
+    department: str,
+    count: int,
+    uncontrolled: bool,
+    output: Path,
+    archive: Path,
+    on: datetime | None,
+    by: str | None,
+    force: bool,
+) -> None:
+    """分发一份副本：由归档原件制作 PDF，每页标明“受控（分发号 NNN）”或“非受控（仅供参考）”，并登记接收人。
+
+    退出码 0 已分发，2 无此版本、无法读取或导出，3 该版本不是现行或待生效、拒绝覆盖。
+    """
+    handout = api.Handout(
+        holder=holder,
+        department=department,
+        count=count,
+        controlled=not uncontrolled,
+        on=on.date() if on else None,
+        by=by,
+    )
+    done = api.distribute(archive, file_code, version, output, handout, force=force, progress=_progress)
+    copy = done.copy
+    what = f"分发号 {copy.number}" if copy.number else "非受控副本"
+    click.echo(
+        f"{copy.file_code} {copy.version} {what}：{copy.holder} {copy.count} 份（{done.path}：{done.status.label}）"
+    )
+
+
+@register_group.command("recall")
+@click.argument("file_code", metavar="文件编码")
+@click.argument("version", metavar="版本号")
+@click.argument("number", metavar="分发号")
+@archive_option()
+@on_option("回收日期（默认：今天）。")
+@by_option("回收人")
+def register_recall(
+    file_code: str, version: str, number: str, archive: Path, on: datetime | None, by: str | None
+) -> None:
+    """登记受控副本的回收。退出码 0 已回收，2 无此副本，3 已回收过。"""
+    copy = api.recall(archive, file_code, version, number, on=on.date() if on else None, by=by)
+    click.echo(f"{copy.file_code} {copy.version} 分发号 {copy.number}：已回收（{copy.recalled_on} {copy.recalled_by}）")
+
+
+@register_group.command("copies")
+@archive_option()
+@click.option("--recall", "to_recall", is_flag=True, help="只列出待回收的受控副本。")
+@on_option("列出该日的情况（默认：今天）。")
+@output_format()
+def register_copies(archive: Path, to_recall: bool, on: datetime | None, output_format: str) -> None:
+    """列出分发的副本：在用、待回收（版本已作废或撤销）、已回收、非受控。退出码 0 无待回收，1 有待回收，2 无法读取。"""
+    import dataclasses
+    import json
+
+    found = api.copies(archive, on=on.date() if on else None)
+    shown = [h for h in found if h.to_recall] if to_recall else found
+    if output_format == "json":
+        rows = [
+            {**dataclasses.asdict(h.copy), "version_status": h.version_status, "to_recall": h.to_recall} for h in shown
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for h in shown:
+            c = h.copy
+            if not c.controlled:
+                state = "非受控"
+            elif c.recalled_on:
+                state = f"已回收 {c.recalled_on}"
+            else:
+                state = "待回收" if h.to_recall else "在用"
+            number = f"分发号 {c.number}" if c.number else "无分发号"
+            click.echo(
+                f"{state}  {c.file_code}  {c.version}（{h.version_status}）  {number}  {c.holder}"
+                f"{f'（{c.department}）' if c.department else ''}  {c.count} 份  分发 {c.distributed_on}"
+            )
+        click.echo(f"共 {len(shown)} 份，其中待回收 {sum(h.to_recall for h in shown)} 份")
+    sys.exit(1 if any(h.to_recall for h in found) else 0)
+
+
+@register_group.command("due")
+@archive_option()
+@on_option("以该日为准（默认：今天）。")
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    metavar="DAYS",
+    help="列出多少天内到期的评审。",
+)
+@config_option(REGISTER_CONFIG)
+@output_format()
+def register_due(archive: Path, on: datetime | None, within: int, config: Path | None, output_format: str) -> None:
+    """列出到期事项：定期评审（到期或逾期）、待回收的受控副本、保存期满可处置的作废版本。
+
+    评审周期和保存期限见 opsdoc.toml（review_months，默认 12；retention_years，默认 3）。退出码 0 无到期事项，1 有，2 无法读取。
+    """
+    import dataclasses
+    import json
+
+    found = api.due(archive, config=config, on=on.date() if on else None, soon=within)
+    if output_format == "json":
+        click.echo(json.dumps([dataclasses.asdict(d) for d in found], ensure_ascii=False, indent=2))
+    else:
+        for d in found:
+            when = f"已逾期（{d.by}）" if d.overdue else f"{d.by} 到期"
+            if d.duty is api.Duty.RECALL:
+                when = f"自 {d.by} 起"
+            click.echo(f"{d.duty.label}  {d.file_code}  {d.version}  {when}：{d.what}")
+        click.echo(f"共 {len(found)} 项到期事项")
+    sys.exit(1 if found else 0)
+
+
+@register_group.command("review")
+@click.argument("file_code", metavar="文件编码")
+@click.argument("version", metavar="版本号")
+@click.option("--conclusion", default="继续适用", show_default=True, metavar="NOTE", help="评审结论。")
+@archive_option()
+@on_option("评审日期（默认：今天）。")
+@by_option("评审人")
+def register_review(
+    file_code: str, version: str, conclusion: str, archive: Path, on: datetime | None, by: str | None
+) -> None:
+    """登记对现行版本的定期评审（结论为继续适用）；需要修改的，发布新版本。退出码 0 已登记，2 无此版本，3 不是现行版本。"""
+    found = api.review(archive, file_code, version, conclusion=conclusion, on=on.date() if on else None, by=by)
+    click.echo(
+        f"{found.file_code} {found.version}：已登记定期评审（{found.reviewed_on} {found.reviewed_by}：{found.conclusion}）"
+    )
+
+
+@register_group.command("dispose")
+@click.argument("file_code", metavar="文件编码")
+@click.argument("version", metavar="版本号")
+@archive_option()
+@config_option(REGISTER_CONFIG)
+@by_option("处置人")
+def register_dispose(file_code: str, version: str, archive: Path, config: Path | None, by: str | None) -> None:
+    """处置保存期满的作废或撤销版本：登记册保留记录；文件按 opsdoc.toml 的 dispose_files 保留或删除。
+
+    退出码 0 已处置，2 无此版本，3 不是作废或撤销、保存期未满、有副本未回收或已处置。
+    """
+    entry = api.dispose(archive, file_code, version, config=config, by=by)
+    files = "文件已删除" if entry.files_removed else "文件保留在归档中"
+    click.echo(
+        f"{entry.file_code} {entry.version}：已处置（{(entry.disposed_at or '')[:10]} {entry.disposed_by}，{files}）"
+    )
 
 
 @register_group.command("verify")

@@ -75,7 +75,7 @@ REVIEWS = [
     "保存期限至",
     "处置",
 ]
-WRAPPED = {"文件名称": 30, "修订说明": 44, "备注": 30, "评审记录": 34, "处置": 24}  # long texts wrap at these widths
+WRAPPED = {"文件名称": 24, "修订说明": 40, "备注": 26, "评审记录": 34, "处置": 24}  # long texts wrap at these widths
 LINE_HEIGHT = 15  # points per wrapped line: LibreOffice and Excel do not grow a row opsdoc wrote
 THIN = Side(style="thin", color="808080")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
@@ -125,9 +125,9 @@ def _version_row(entry: Entry) -> list[Any]:
         entry.title,
         entry.version,
         entry.secrecy,
-        f"{entry.compiled_by} {entry.compiled_on}",
-        f"{entry.reviewed_by} {entry.reviewed_on}",
-        f"{entry.approved_by} {entry.approved_on}",
+        f"{entry.compiled_by}\n{entry.compiled_on}",  # name over date: three narrow columns
+        f"{entry.reviewed_by}\n{entry.reviewed_on}",
+        f"{entry.approved_by}\n{entry.approved_on}",
         entry.approved_on,  # the cover's 发布日期
         entry.effective_on,  # the cover's 实施日期
         entry.status,

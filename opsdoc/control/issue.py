@@ -45,8 +45,10 @@ from opsdoc.contract.vocabulary import (
 )
 from opsdoc.control import register
 from opsdoc.control.archive import STAGING_PREFIX, folder_name, read_regular, resolve, version_folder
+from opsdoc.control.copies import holdings_in
 from opsdoc.control.register import (
     REGISTER_NAME,
+    Copy,
     Entry,
     UnusableRegister,
     open_register,
@@ -81,6 +83,7 @@ class Issued:
     report: Report | None = None  # why it was refused, or verify's report of the staged document
     entry: Entry | None = None  # with its status today: 现行, or 待生效 until its 生效日期
     superseded: list[Entry] = field(default_factory=list)  # versions that became 作废 and got their copy now
+    to_recall: list[Copy] = field(default_factory=list)  # controlled copies of this document's 作废 versions still out
 
 
 @dataclass(frozen=True)
@@ -439,7 +442,9 @@ def _release_package(
         name = f"{stem}{REDLINE_SUFFIX}.docx"
         write_atomic(staged / name, marked_up)
         package["redline"] = (name, sha256(marked_up))
-        changes = diff_documents(old, staged / docx_name).to_text()
+        found = diff_documents(old, staged / docx_name)
+        found.old, found.new = previous.version, info.version  # not the staging folder's path
+        changes = found.to_text()
     notes = _notes(document, previous, changes).encode("utf-8")
     name = f"{stem}{NOTES_SUFFIX}.txt"
     write_atomic(staged / name, notes)
@@ -513,7 +518,8 @@ def _file(
         # only this document's 作废 copies: another document's damaged PDF must not stop this release
         voided = _void_due(connection, archive, staging, moment.date(), undo, info.file_code)
     filed = register.find(connection, info.file_code, info.version)
-    return Issued(Outcome.ISSUED, entry=filed, superseded=voided)
+    out = [h.copy for h in holdings_in(connection, moment.date()) if h.to_recall and h.copy.file_code == info.file_code]
+    return Issued(Outcome.ISSUED, entry=filed, superseded=voided, to_recall=out)
 
 
 def _void_due(
