@@ -152,11 +152,11 @@ def review(
     with open_register(archive) as connection:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            entry = _version(connection, archive, file_code, version, day)
+            entry = _version(connection, archive, file_code, version, date.today())
             if entry.status != CURRENT:
-                raise IssuedVersionExists(
-                    None, f"{version} 在 {day.isoformat()} 是{entry.status}版本：只有现行版本需要定期评审"
-                )
+                raise IssuedVersionExists(None, f"{version} 是{entry.status}版本：只有现行版本需要定期评审")
+            if day.isoformat() < entry.effective_on:
+                raise OpsdocError(None, f"评审日期 {day.isoformat()} 早于该版本的生效日期 {entry.effective_on}")
             found = Review(file_code, version, day.isoformat(), by or operator(), conclusion.strip() or "继续适用")
             register.add_review(connection, found)
             connection.execute("COMMIT")
