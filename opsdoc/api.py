@@ -274,7 +274,7 @@ def export_register(
         listing = Listing(
             versions,
             holdings_in(connection, day),
-            reviews(connection),
+            [r for r in reviews(connection) if r.reviewed_on <= day.isoformat()],
             conventions,
             conventions.company or company_of(archive, versions),
             by or operator(),

@@ -521,8 +521,9 @@ def register_list(archive: Path, on: datetime | None, output_format: str) -> Non
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
         return
     for r in rows:
+        disposed = f"（{r.disposed_at[:10]} 已处置）" if r.disposed_at else ""
         click.echo(
-            f"{r.status}  {r.file_code}  {r.version}  {r.title}  发布日期 {r.approved_on}  生效 {r.effective_on}"
+            f"{r.status}{disposed}  {r.file_code}  {r.version}  {r.title}  发布日期 {r.approved_on}  生效 {r.effective_on}"
             f"  登记 {r.issued_at} {r.issued_by}"
         )
     click.echo(f"共 {len(rows)} 个版本" + (f"（{on.date().isoformat()} 的状态）" if on else ""))
@@ -548,6 +549,10 @@ def register_withdraw(file_code: str, version: str, archive: Path, by: str | Non
     """撤销一个尚未生效（待生效）的版本；文件留在归档中，登记册记为撤销。退出码 0 已撤销，2 无此版本，3 该版本不是待生效。"""
     entry = api.withdraw(archive, file_code, version, by=by)
     click.echo(f"{entry.file_code} {entry.version}：已撤销（{entry.withdrawn_by}，{(entry.withdrawn_at or '')[:10]}）")
+    withdrawn = (entry.file_code, entry.version)
+    _echo_to_recall(
+        [h.copy for h in api.copies(archive) if h.to_recall and (h.copy.file_code, h.copy.version) == withdrawn]
+    )
 
 
 @register_group.command("export")

@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -20,7 +20,7 @@ from opsdoc.cli import main
 from opsdoc.contract.conventions import Conventions
 from opsdoc.control import copies, review
 from opsdoc.control.register import REGISTER_NAME, SCHEMA_VERSION, entries, open_register
-from opsdoc.errors import IssuedVersionExists
+from opsdoc.errors import IssuedVersionExists, OpsdocError
 from opsdoc.pipeline import IssueOptions, issue
 from tests.support import edit_sample, unavailable, uno_python
 from tests.test_issue import V21, fake_lay_out
@@ -310,8 +310,117 @@ def test_a_register_written_by_opsdoc_0_1_0_is_upgraded_and_verifies(tmp_path):
         ("V2.0", "作废", "李文控"),
     ]
     assert upgraded[1].void_pdf_path and upgraded[1].void_docx_path is None  # nothing of 0.1.0's is lost or invented
+    # 0.1.0 marked only the PDF of a 作废 version: verify says so, and sync marks the .docx too
+    assert [f.code for f in api.verify_archive(archive).findings] == ["archive-void-pending"]
+    assert [e.version for e in api.sync_register(archive)] == ["V2.0"]
+    assert api.register_entries(archive)[1].void_docx_path.endswith("_V2.0_作废.docx")
     # and it goes on living: a copy of the version in force, a review
     done = copies.distribute(archive, CODE, "V2.1", tmp_path / "发放", copies.Handout("张伟"), lay_out=_pdf_stand_in)
     assert done.copy.number == "001"
     review.review(archive, CODE, "V2.1", by="吴海燕")
     assert api.verify_archive(archive).passes()
+
+
+def test_a_document_the_workbook_calls_uncontrolled_has_only_uncontrolled_copies(tmp_path):
+    archive = tmp_path / "归档"
+    _issue(edit_sample(tmp_path, {"文档信息!B8": "非受控"}, name="V2.0.xlsx"), archive)
+    refused = _cli(
+        "register", "distribute", CODE, "V2.0", "--archive", str(archive), "--to", "张伟", "-o", str(tmp_path)
+    )
+    assert refused.exit_code == 3 and "只能分发非受控副本（--uncontrolled）" in refused.output
+    assert _hand_out(archive, "张伟", controlled=False).number is None
+
+
+def test_a_copy_is_never_written_into_the_archive(v20):
+    inside = _cli(
+        "register", "distribute", CODE, "V2.0", "--archive", str(v20), "--to", "张伟", "-o", str(v20 / "发放")
+    )
+    assert inside.exit_code == 2 and "副本不能写在归档文件夹内" in inside.output
+    assert not (v20 / "发放").exists()
+
+
+def test_a_register_of_0_1_0_on_a_read_only_share_is_read_as_it_is(tmp_path, monkeypatch):
+    """An auditor who may only read the archive still lists and verifies it; nothing is written."""
+    import opsdoc.control.register as register
+
+    archive = tmp_path / "归档"
+    shutil.copytree(LEGACY, archive)
+    before = (archive / REGISTER_NAME).read_bytes()
+
+    def read_only(_connection):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(register, "_migrate_from_2", read_only)
+    listed = _cli("register", "list", "--archive", str(archive))
+    assert listed.exit_code == 0 and "现行  QT-YW-GF-BH01-001  V2.1" in listed.output, listed.output
+    assert _cli("register", "copies", "--archive", str(archive)).exit_code == 0
+    assert _cli("register", "verify", "--archive", str(archive)).exit_code == 0
+    assert (archive / REGISTER_NAME).read_bytes() == before
+
+
+def test_what_a_文控_types_for_a_copy_is_checked_before_anything_is_laid_out(v20, tmp_path):
+    def never(_docx: bytes) -> bytes:
+        raise AssertionError("laid out")
+
+    folder = tmp_path / "发放"
+    for handout, message in (
+        (copies.Handout("张伟", on=date.today() + timedelta(days=1)), "在今天之后"),
+        (copies.Handout("张\n伟"), "含有换行或控制字符"),
+        (copies.Handout("张伟", "运维\x1b[31m部"), "含有换行或控制字符"),
+        (copies.Handout("张" * 41), "超过 40 个字符"),
+        (copies.Handout("  "), "接收人不能为空"),
+        (copies.Handout("张伟", count=0), "份数应为 1 到 9999"),
+        (copies.Handout("张伟", count=10**20), "份数应为 1 到 9999"),
+    ):
+        with pytest.raises(OpsdocError, match=message):
+            copies.distribute(v20, CODE, "V2.0", folder, handout, lay_out=never)
+    a_file = tmp_path / "一个文件"
+    a_file.write_text("x")
+    not_a_folder = _cli(
+        "register", "distribute", CODE, "V2.0", "--archive", str(v20), "--to", "张伟", "-o", str(a_file)
+    )
+    assert not_a_folder.exit_code == 2 and "不是文件夹" in not_a_folder.output
+    with open_register(v20) as connection:
+        assert connection.execute("SELECT count(*) FROM copies").fetchone()[0] == 0
+
+
+def test_a_backdated_handout_of_a_version_no_longer_in_force_is_refused(v20, tmp_path):
+    _issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), v20)  # V2.0 was 现行 until 2026-10-15
+    with pytest.raises(IssuedVersionExists, match="只能分发现行或待生效的版本"):
+        copies.distribute(
+            v20, CODE, "V2.0", tmp_path / "发放", copies.Handout("张伟", on=date(2026, 10, 1)), lay_out=_pdf_stand_in
+        )
+
+
+def test_a_copy_number_is_recalled_however_it_is_typed_and_the_past_is_shown_as_it_was(v20):
+    _hand_out(v20, "张伟")
+    yesterday = date.today() - timedelta(days=1)
+    assert copies.holdings(v20, yesterday) == []  # handed out today
+    assert copies.recall(v20, CODE, "V2.0", "0001").number == "001"
+    assert copies.holdings(v20, yesterday) == []
+    (today,) = copies.holdings(v20)
+    assert today.copy.recalled_on == date.today().isoformat()
+
+
+def test_a_master_whose_pages_do_not_state_their_status_gives_no_copy(tmp_path):
+    from opsdoc.errors import UnusableDocument
+    from opsdoc.generate.marks import marked
+    from tests.support import SAMPLE_DOCX
+
+    with zipfile.ZipFile(SAMPLE_DOCX) as package:
+        members = {n: package.read(n) for n in package.namelist()}
+    edited = tmp_path / "edited.docx"
+    with zipfile.ZipFile(edited, "w") as package:  # a hand edit: "文件状态" where the template says 受控状态
+        for name, data in members.items():
+            package.writestr(name, data.replace("受控状态".encode(), "文件状态".encode()))
+    with pytest.raises(UnusableDocument, match="无法在每页标明副本的受控状态"):
+        marked(edited.read_bytes(), "受控（分发号 001）", required=True)
+    assert marked(SAMPLE_DOCX.read_bytes(), "受控（分发号 001）", required=True)
+
+
+def test_a_superseded_version_without_its_作废_copies_is_not_disposed_of(v20, tmp_path):
+    _issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), v20)
+    with open_register(v20) as connection:  # as if the 作废 copies had not been made yet
+        connection.execute("UPDATE issued SET void_pdf_path = NULL, void_pdf_sha256 = NULL WHERE version = 'V2.0'")
+    with pytest.raises(IssuedVersionExists, match="先运行 opsdoc register sync"):
+        review.dispose(v20, CODE, "V2.0", Conventions(dispose_files="remove"), now=datetime(2029, 10, 16, 12))

@@ -139,6 +139,16 @@ def test_every_command_runs_on_the_sample_from_outside_the_checkout(installed: P
     _run(installed, work, "register", "export", "--archive", "归档", "-o", "受控文件清单.xlsx")
     assert (work / "受控文件清单.xlsx").is_file()
     _run(installed, work, "register", "verify", "--archive", "归档")
+    code, version = "QT-YW-GF-BH01-001", "V2.0"
+    handed = _run(
+        installed, work, "register", "distribute", code, version, "--archive", "归档", "--to", "张伟", "-o", "发放"
+    )
+    assert "分发号 001" in handed and len(list((work / "发放").glob("*分发号001.pdf"))) == 1, handed
+    _run(installed, work, "register", "copies", "--archive", "归档")
+    _run(installed, work, "register", "review", code, version, "--archive", "归档")
+    _run(installed, work, "register", "due", "--archive", "归档")
+    _run(installed, work, "register", "recall", code, version, "001", "--archive", "归档")
+    _run(installed, work, "register", "verify", "--archive", "归档")
     _run(installed, work, "template", "check")
     assert "cover-version-mismatch" in _run(installed, work, "rules")
 

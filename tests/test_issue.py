@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import multiprocessing
 import sqlite3
 import subprocess
@@ -144,13 +146,30 @@ def test_exported_register_opens_in_libreoffice(archive, tmp_path):
     result = CliRunner().invoke(main, ["register", "export", "--archive", str(archive), "-o", str(output)])
     assert result.exit_code == 0, result.output
     converted = convert_with_libreoffice(output, CSV_UTF8, tmp_path)  # the first sheet: the versions
-    lines = converted.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("海澜信息技术有限公司运维服务部 受控文件清单,")  # the 编制单位 the documents name
-    assert lines[1].startswith(f"截至 {date.today().isoformat()}　制表人：")
-    assert lines[2] == "序号,文件编码,文件名称,版本号,密级,编制,审核,批准,发布日期,实施日期,状态,修订说明,备注"
-    assert "V2.1" in lines[3] and "现行" in lines[3] and "作废" in lines[4]
+    rows = list(csv.reader(io.StringIO(converted.read_text(encoding="utf-8"))))
+    assert rows[0][0] == "海澜信息技术有限公司运维服务部 受控文件清单"  # the 编制单位 the documents name
+    assert rows[1][0].startswith(f"截至 {date.today().isoformat()}　制表人：")
+    assert rows[2] == [
+        "序号",
+        "文件编码",
+        "文件名称",
+        "版本号",
+        "密级",
+        "编制",
+        "审核",
+        "批准",
+        "发布日期",
+        "实施日期",
+        "状态",
+        "修订说明",
+        "备注",
+    ]
+    newest, older = ({h: v for h, v in zip(rows[2], row, strict=True)} for row in rows[3:5])
+    assert (newest["版本号"], newest["状态"], older["版本号"], older["状态"]) == ("V2.1", "现行", "V2.0", "作废")
+    assert newest["批准"] == "陈立群\n2026-10-12"  # the name over the date
     # the cover's 发布日期 (the last approval), not the day the version was filed
-    assert ",2026-10-12,2026-10-15,现行," in lines[3] and ",2026-09-07,2026-09-15,作废," in lines[4]
+    assert (newest["发布日期"], newest["实施日期"]) == ("2026-10-12", "2026-10-15")
+    assert (older["发布日期"], older["实施日期"]) == ("2026-09-07", "2026-09-15")
 
 
 def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):

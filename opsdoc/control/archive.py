@@ -22,6 +22,7 @@ from opsdoc.office.output import WINDOWS_DEVICES
 # characters) is written %XX in UTF-8, so the name reads back to the exact value.
 _KEPT_MARKS = "-_.()（）"
 STAGING_PREFIX = ".opsdoc-staging-"  # issue's work folder inside the archive, removed when it ends
+DISPOSING = "dispose-"  # a version folder being disposed of: STAGING_PREFIX + DISPOSING + its name
 
 
 class UnsafeArchivePath(OpsdocError):

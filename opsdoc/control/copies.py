@@ -12,9 +12,13 @@ registered (who was given what) but never recalled, since nothing tells its hold
 from __future__ import annotations
 
 import hashlib
+import io
+import re
 import sqlite3
+import unicodedata
+import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -23,10 +27,13 @@ from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITH
 from opsdoc.control import register
 from opsdoc.control.archive import read_regular, resolve
 from opsdoc.control.register import Copy, Entry, UnusableRegister, open_register, operator
-from opsdoc.errors import IssuedVersionExists, OpsdocError
+from opsdoc.errors import IssuedVersionExists, OpsdocError, OutputError
 from opsdoc.office.output import FileKind, Published, guard_output, publish, safe_file_name
 
 UNCONTROLLED = "非受控（仅供参考）"
+MAX_NAME = 40  # characters of a 接收人 or 部门: what fits the printed register's column
+MAX_COUNT = 9999  # 份数 of one copy
+RACES = 3  # times a 分发号 taken meanwhile by another 文控 is tried again
 
 
 def controlled_mark(number: str) -> str:
@@ -66,64 +73,116 @@ def distribute(
     lay_out: LayOut,
     force: bool = False,
 ) -> Distributed:
-    """Make and register one copy of a version in force (现行 or 待生效), written into `output`.
+    """Make and register one copy of a version in force today (现行 or 待生效), written into `output`.
 
-    The 分发号 is allocated and the row written under the register's lock, and committed only
-    once the copy's PDF is in place: a failure leaves neither.
+    The copy is laid out (LibreOffice, seconds) with no lock held, under the 分发号 that is next
+    then; the register is locked only to check that the number is still free, write the PDF and
+    commit the row. Another 文控 who took the number meanwhile makes this one lay out again under
+    the next. A failure leaves neither the PDF nor the row.
     """
     from opsdoc.generate.marks import marked  # lxml: only when a copy is made
 
     file_code, version = identifier(file_code), identifier(version)
-    if handout.count < 1:
-        raise OpsdocError(None, f"份数应为正整数，而不是 {handout.count}")
-    if not handout.holder.strip():
-        raise OpsdocError(None, "接收人不能为空")
-    today = handout.on or date.today()
+    holder, department = _name(handout.holder, "接收人"), _name(handout.department, "部门", optional=True)
+    if not 1 <= handout.count <= MAX_COUNT:
+        raise OpsdocError(None, f"份数应为 1 到 {MAX_COUNT} 之间的整数，而不是 {handout.count}")
+    today = date.today()
+    day = handout.on or today
+    if day > today:
+        raise OpsdocError(None, f"分发日期 {day.isoformat()} 在今天之后：只能登记已经发出的副本")
+    _usable_folder(archive, output)
     with open_register(archive) as connection:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            entry = _in_force(connection, archive, file_code, version, today)
-            master = resolve(archive, entry.docx_path)
-            docx = read_regular(master)
-            if hashlib.sha256(docx).hexdigest() != entry.docx_sha256:
-                raise UnusableRegister(
-                    master, "归档的 .docx 被改动过（SHA-256 与登记册不符），不从它制作副本：请从备份恢复"
-                )
-            number = register.next_copy_number(connection, file_code, version) if handout.controlled else None
-            mark = controlled_mark(number) if number else UNCONTROLLED
-            pdf = lay_out(marked(docx, mark))
-            stem = Path(entry.docx_path).stem
-            name = safe_file_name(stem, f"_分发号{number}.pdf" if number else "_非受控.pdf")
-            planned = guard_output(output / name, pdf, inputs=[archive], force=force, kind=FileKind.COPY)
-            copy = register.add_copy(
-                connection,
-                Copy(
-                    id=0,
-                    file_code=file_code,
-                    version=version,
-                    number=number,
-                    holder=handout.holder.strip(),
-                    department=handout.department.strip(),
-                    count=handout.count,
-                    distributed_on=today.isoformat(),
-                    distributed_by=handout.by or operator(),
-                    pdf_name=planned.path.name,
-                    pdf_sha256=hashlib.sha256(pdf).hexdigest(),
-                ),
+        entry = _in_force(connection, archive, file_code, version, today)
+        if day.isoformat() < entry.issued_at[:10]:
+            raise OpsdocError(None, f"分发日期 {day.isoformat()} 早于该版本的登记日期 {entry.issued_at[:10]}")
+        master = resolve(archive, entry.docx_path)
+        docx = read_regular(master)
+        if hashlib.sha256(docx).hexdigest() != entry.docx_sha256:
+            raise UnusableRegister(
+                master, "归档的 .docx 被改动过（SHA-256 与登记册不符），不从它制作副本：请从备份恢复"
             )
-            output.mkdir(parents=True, exist_ok=True)
-            status = publish(planned)
+        if handout.controlled and _stated_status(docx) == "非受控":
+            raise IssuedVersionExists(
+                master, f"{version} 的受控状态是非受控（工作簿如此填写）：只能分发非受控副本（--uncontrolled）"
+            )
+        for _ in range(RACES):
+            number = register.next_copy_number(connection, file_code, version) if handout.controlled else None
+            pdf = lay_out(marked(docx, controlled_mark(number) if number else UNCONTROLLED, required=True))
+            name = safe_file_name(Path(entry.docx_path).stem, f"_分发号{number}.pdf" if number else "_非受控.pdf")
+            planned = guard_output(output / name, pdf, inputs=[archive], force=force, kind=FileKind.COPY)
+            connection.execute("BEGIN IMMEDIATE")
             try:
-                connection.execute("COMMIT")
+                if number and register.next_copy_number(connection, file_code, version) != number:
+                    connection.execute("ROLLBACK")  # taken meanwhile: lay out again under the next number
+                    continue
+                _in_force(connection, archive, file_code, version, today)  # not superseded meanwhile
+                copy = register.add_copy(
+                    connection,
+                    Copy(
+                        id=0,
+                        file_code=file_code,
+                        version=version,
+                        number=number,
+                        holder=holder,
+                        department=department,
+                        count=handout.count,
+                        distributed_on=day.isoformat(),
+                        distributed_by=handout.by or operator(),
+                        pdf_name=planned.path.name,
+                        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+                    ),
+                )
+                try:
+                    status = publish(planned)
+                except OSError as exc:
+                    raise OutputError(planned.path, f"无法写入副本（{exc.strerror or exc}），未登记") from exc
+                try:
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if status is Published.WRITTEN:
+                        planned.path.unlink(missing_ok=True)
+                    raise
             except BaseException:
-                if status is Published.WRITTEN:
-                    planned.path.unlink(missing_ok=True)
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-    return Distributed(copy, planned.path, status)
+            return Distributed(copy, planned.path, status)
+    raise OutputError(archive, "其他文控正在连续分发同一版本，分发号被占用：请稍后重试")
+
+
+def _name(value: str, what: str, *, optional: bool = False) -> str:
+    """A person's or department's name as the register and the printed list hold it: one line, printable."""
+    value = value.strip()
+    if not value and not optional:
+        raise OpsdocError(None, f"{what}不能为空")
+    if any(unicodedata.category(c).startswith("C") for c in value):
+        raise OpsdocError(None, f"{what}「{value.encode('unicode_escape').decode()}」含有换行或控制字符：请只写名称")
+    if len(value) > MAX_NAME:
+        raise OpsdocError(None, f"{what}「{value[:MAX_NAME]}…」超过 {MAX_NAME} 个字符：请写简称")
+    return value
+
+
+def _usable_folder(archive: Path, output: Path) -> None:
+    """The copy's folder: outside the archive, and a folder (made now if missing)."""
+    if output.resolve().is_relative_to(archive.resolve()):  # the archive holds registered files only
+        raise OpsdocError(output, "副本不能写在归档文件夹内（verify 会把它当作未登记的文件）：请用 -o 写到归档之外")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(output, "不是文件夹：-o 应是副本写入的文件夹") from None
+    except OSError as exc:
+        raise OutputError(output, f"无法创建副本文件夹（{exc.strerror or exc}）") from None
+
+
+def _stated_status(docx: bytes) -> str:
+    """The control status the master states (its core properties' contentStatus, as opsdoc writes it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(docx)) as package:
+            core = package.read("docProps/core.xml").decode("utf-8")
+    except (KeyError, zipfile.BadZipFile, UnicodeDecodeError):
+        return ""
+    found = re.search(r"<cp:contentStatus>([^<]*)</cp:contentStatus>", core)
+    return found.group(1).strip() if found else ""
 
 
 def _in_force(connection: sqlite3.Connection, archive: Path, file_code: str, version: str, today: date) -> Entry:
@@ -142,19 +201,21 @@ def recall(
 ) -> Copy:
     """Record the return of a controlled copy (回收)."""
     file_code, version, number = identifier(file_code), identifier(version), identifier(number)
+    if number.isdigit():
+        number = f"{int(number):03d}"  # as printed: 1, 01 and 0001 are copy 001
+    day = (on or date.today()).isoformat()
+    if day > date.today().isoformat():
+        raise OpsdocError(None, f"回收日期 {day} 在今天之后：只能登记已经收回的副本")
     with open_register(archive) as connection:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            found = next(
-                (c for c in register.copies(connection, file_code, version) if c.number == number.zfill(3)), None
-            )
+            found = next((c for c in register.copies(connection, file_code, version) if c.number == number), None)
             if found is None:
                 raise UnusableRegister(archive, f"登记册中没有 {file_code} {version} 分发号 {number} 的受控副本")
             if found.recalled_on:
                 raise IssuedVersionExists(
                     None, f"分发号 {found.number} 已于 {found.recalled_on} 由 {found.recalled_by} 回收"
                 )
-            day = (on or date.today()).isoformat()
             if day < found.distributed_on:
                 raise OpsdocError(None, f"回收日期 {day} 早于分发日期 {found.distributed_on}")
             register.recall(connection, found, on=day, by=by or operator())
@@ -183,9 +244,16 @@ def holdings(archive: Path, on: date | None = None) -> list[Holding]:
 
 
 def holdings_in(connection: sqlite3.Connection, on: date | None = None) -> list[Holding]:
+    """The holdings, inside an open register, as things stood on `on` (a copy handed out later is left out,
+    one recalled later is still out)."""
+    day = (on or date.today()).isoformat()
     statuses = {(e.file_code, e.version): e.status for e in register.entries(connection, on=on)}
     found = []
     for copy in register.copies(connection):
+        if copy.distributed_on > day:
+            continue
+        if copy.recalled_on and copy.recalled_on > day:
+            copy = replace(copy, recalled_on=None, recalled_by=None)
         status = statuses.get((copy.file_code, copy.version), "")
         out = copy.controlled and not copy.recalled_on
         found.append(Holding(copy, status, out and status in (SUPERSEDED, WITHDRAWN)))

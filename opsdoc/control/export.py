@@ -76,6 +76,8 @@ REVIEWS = [
     "处置",
 ]
 WRAPPED = {"文件名称": 24, "修订说明": 40, "备注": 26, "评审记录": 34, "处置": 24}  # long texts wrap at these widths
+CENTRED = {"序号", "版本号", "密级", "状态", "分发号", "类别", "份数"}  # short values, read down the column
+MAX_WIDTH = 30  # a column holding something unexpectedly long wraps rather than shrinking the printed page
 LINE_HEIGHT = 15  # points per wrapped line: LibreOffice and Excel do not grow a row opsdoc wrote
 THIN = Side(style="thin", color="808080")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
@@ -100,13 +102,13 @@ def register_workbook(listing: Listing) -> bytes:
     first = book.active
     assert first is not None  # a new Workbook always has its first sheet
     book.remove(first)
-    titles = {e.file_code: e.title for e in listing.entries}
+    titles = {(e.file_code, e.version): e.title for e in listing.entries}  # the title each version was issued under
     _sheet(book, "受控文件清单", VERSIONS, [_version_row(e) for e in listing.entries], listing, red_status=True)
     _sheet(
         book,
         "分发回收记录",
         COPIES,
-        [_copy_row(h, titles.get(h.copy.file_code, "")) for h in listing.holdings],
+        [_copy_row(h, titles.get((h.copy.file_code, h.copy.version), "")) for h in listing.holdings],
         listing,
         red_status=True,
     )
@@ -225,7 +227,7 @@ def _sheet(
     for index, header in enumerate(headers, start=1):
         values = [header, *(str(row[index - 2]) if index > 1 else str(n) for n, row in enumerate(rows, start=1))]
         widest = max(max(_width(line) for line in value.split("\n")) for value in values) + 2
-        widths[header] = min(widest, WRAPPED.get(header, widest))
+        widths[header] = min(widest, WRAPPED.get(header, MAX_WIDTH))
         sheet.column_dimensions[sheet.cell(3, index).column_letter].width = widths[header]
     status = headers.index("状态") if "状态" in headers else None
     for cell in sheet[3]:
@@ -237,7 +239,11 @@ def _sheet(
         lines = 1
         for cell, header in zip(row, headers, strict=True):
             cell.border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-            cell.alignment = Alignment(vertical="center", wrap_text=header in WRAPPED or "\n" in str(cell.value or ""))
+            cell.alignment = Alignment(
+                horizontal="center" if header in CENTRED else None,
+                vertical="center",
+                wrap_text=True,
+            )
             text = str(cell.value or "")
             room = widths[header] - 1
             lines = max(lines, sum(max(1, -(-_width(line) // room)) for line in text.split("\n")))
@@ -256,7 +262,7 @@ def _sheet(
     sheet.print_options.horizontalCentered = True
     sheet.page_margins.left = sheet.page_margins.right = 0.4
     sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
-    sheet.oddFooter.right.text = f"{listing.company} {title}".strip()
+    sheet.oddFooter.right.text = f"{listing.company} {title}".strip().replace("&", "&&")  # & starts a footer code
 
 
 def _width(text: str) -> int:

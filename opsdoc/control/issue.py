@@ -23,11 +23,12 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,7 @@ def release(
             report.source = docx_name  # the document being issued, not the staging folder's copy
             if not report.passes():
                 return Issued(Outcome.REFUSED, report)
-            package = _release_package(connection, archive, staged, docx_name, document)
+            previous, package = _release_package(connection, archive, staged, docx_name, document)
             connection.execute("BEGIN IMMEDIATE")  # from here on, concurrent issues wait for this one
             try:
                 # The register's checks again, now that no other issue can change it until the commit.
@@ -152,6 +153,11 @@ def release(
                 if findings:
                     connection.execute("ROLLBACK")
                     return Issued(Outcome.REFUSED, Report(str(workbook.path), findings, tuple(s.title for s in SHEETS)))
+                now_previous = _previous(connection, info.file_code, info.version)
+                if (now_previous and now_previous.version) != (previous and previous.version):
+                    raise IssuedVersionExists(
+                        None, "生成对比稿期间另一位文控登记了新版本，对比稿的基准已变：请重新运行 opsdoc issue"
+                    )
                 issued = _file(
                     connection, archive, staging, document, docx_name, (docx, pdf), package, by, moment, notes
                 )
@@ -169,7 +175,7 @@ def sync(archive: Path, now: datetime | None = None) -> list[Entry]:
     """Give every version that has become 作废 by today its 作废 copy, all or nothing; the versions done."""
     today = (now or datetime.now()).date()
     with open_register(archive) as connection:
-        if not any(e.status == SUPERSEDED and not e.void_pdf_path for e in register.entries(connection, on=today)):
+        if not any(register.void_pending(e) for e in register.entries(connection, on=today)):
             return []  # nothing due: nothing written (a read-only archive is fine)
         staging = _staging(archive)
         try:
@@ -408,21 +414,14 @@ def _history_kept(document: Document, issued: list[Entry], cells: Cells) -> list
 
 def _release_package(
     connection: sqlite3.Connection, archive: Path, staged: Path, docx_name: str, document: Document
-) -> dict[str, tuple[str, str]]:
+) -> tuple[Entry | None, dict[str, tuple[str, str]]]:
     """The 修订说明 and, when a version came before, the 对比稿 against it, written beside the staged
-    document and filed with it: {"redline"/"notes": (file name, sha256)}. The version before is the
-    highest registered one below this, neither withdrawn nor disposed of with its files."""
+    document and filed with it: the version before, and {"redline"/"notes": (file name, sha256)}."""
     from opsdoc.qa.diff import diff_documents
     from opsdoc.qa.redline import redline
 
     info = document.info
-    rank = parse_version(info.version) or (0, 0)
-    before = [
-        e
-        for e in register.entries(connection, info.file_code)
-        if e.status != WITHDRAWN and not e.files_removed and (parse_version(e.version) or (0, 0)) < rank
-    ]
-    previous = max(before, key=lambda e: parse_version(e.version) or (0, 0), default=None)
+    previous = _previous(connection, info.file_code, info.version)
     stem = docx_name.removesuffix(".docx")
     package: dict[str, tuple[str, str]] = {}
     changes = ""
@@ -449,7 +448,19 @@ def _release_package(
     name = f"{stem}{NOTES_SUFFIX}.txt"
     write_atomic(staged / name, notes)
     package["notes"] = (name, sha256(notes))
-    return package
+    return previous, package
+
+
+def _previous(connection: sqlite3.Connection, file_code: str, version: str) -> Entry | None:
+    """The version a new one follows: the highest registered below it, neither withdrawn nor disposed of
+    with its files."""
+    rank = parse_version(version) or (0, 0)
+    before = [
+        e
+        for e in register.entries(connection, file_code)
+        if e.status != WITHDRAWN and not e.files_removed and (parse_version(e.version) or (0, 0)) < rank
+    ]
+    return max(before, key=lambda e: parse_version(e.version) or (0, 0), default=None)
 
 
 def _notes(document: Document, previous: Entry | None, changes: str) -> str:
@@ -530,71 +541,76 @@ def _void_due(
     undo: list[tuple[Path, Path]],
     file_code: str | None = None,
 ) -> list[Entry]:
-    """Inside a transaction: the 作废 copy of every version (of `file_code`, or of all) that is 作废
-    today and has none yet, made from the archived PDF only while it still has its registered SHA-256.
+    """Inside a transaction: the 作废 copies (PDF and .docx) of every version (of `file_code`, or of all)
+    that is 作废 today and lacks one, each made from the archived original only while it still has its
+    registered SHA-256. (A version made 作废 by an opsdoc before the 作废 .docx gets that now.)
     """
     voided: list[Entry] = []
     versions = register.entries(connection, file_code, on=today)
-    for entry in (e for e in versions if e.status == SUPERSEDED and not e.void_pdf_path):
+    for entry in (e for e in versions if register.void_pending(e)):
         successor = register.successor(entry, versions, today)
         assert successor is not None  # 作废 means a later version is in effect
-        original = resolve(archive, entry.pdf_path)
-        try:
-            data = read_regular(original)
-        except FileNotFoundError:
-            raise OutputError(original, f"{entry.version} 的 PDF 不在归档中，无法生成作废副本：请从备份恢复") from None
-        if sha256(data) != entry.pdf_sha256:
-            raise UnusableRegister(
-                original, f"{entry.version} 的 PDF 被改动过（SHA-256 与登记册不符），不为它盖作废章：请从备份恢复"
-            )
         caption = f"作废：已被 {successor.version} 替代（{successor.effective_on}），仅供查阅"
-        relative = entry.pdf_path.removesuffix(".pdf") + VOID_SUFFIX + ".pdf"
-        void_path = resolve(archive, relative)
-        if void_path.exists():
-            raise IssuedVersionExists(void_path, "作废副本已存在但未登记：请先用 opsdoc register verify 查明原因")
-        stamped = stamp_void(data, caption)
-        staged = staging / f"void-{len(voided)}.pdf"
-        write_atomic(staged, stamped)
-        os.rename(staged, void_path)
-        undo.append((void_path, staged))
-        void_docx = _void_docx(archive, staging, entry, caption, undo)
-        if void_docx is not None:
-            register.record_void_docx(connection, entry, void_docx)
-        register.record_void(
-            connection,
-            entry,
-            by_version=successor.version,
-            at=successor.effective_on,
-            void_pdf=(relative, sha256(stamped)),
-        )
-        voided.append(replace(entry, void_pdf_path=relative, superseded_by=successor.version))
+        done = entry
+        if not entry.void_pdf_path:
+            pdf = _void_file(
+                archive,
+                staging,
+                entry.version,
+                entry.pdf_path,
+                entry.pdf_sha256,
+                partial(stamp_void, caption=caption),
+                undo,
+            )
+            register.record_void(
+                connection, entry, by_version=successor.version, at=successor.effective_on, void_pdf=pdf
+            )
+            done = replace(done, void_pdf_path=pdf[0], void_pdf_sha256=pdf[1], superseded_by=successor.version)
+        if not entry.void_docx_path:
+            docx = _void_file(
+                archive,
+                staging,
+                entry.version,
+                entry.docx_path,
+                entry.docx_sha256,
+                partial(marked, mark=SUPERSEDED, banner=caption),
+                undo,
+            )
+            register.record_void_docx(connection, entry, docx)
+            done = replace(done, void_docx_path=docx[0], void_docx_sha256=docx[1])
+        voided.append(done)
     return voided
 
 
-def _void_docx(
-    archive: Path, staging: Path, entry: Entry, caption: str, undo: list[tuple[Path, Path]]
-) -> tuple[str, str] | None:
-    """The archived .docx marked 作废 (its control status, and `caption` atop every page), filed beside
-    it; None when the .docx is no longer there to mark (disposed of)."""
-    original = resolve(archive, entry.docx_path)
+def _void_file(
+    archive: Path,
+    staging: Path,
+    version: str,
+    relative: str,
+    digest: str,
+    mark: Callable[[bytes], bytes],
+    undo: list[tuple[Path, Path]],
+) -> tuple[str, str]:
+    """The 作废 copy of one archived file, filed beside it as {name}_作废{suffix}: (its path, its SHA-256)."""
+    original = resolve(archive, relative)
+    what = f"{version} 的 {'PDF' if relative.endswith('.pdf') else '.docx'}"
     try:
         data = read_regular(original)
     except FileNotFoundError:
-        return None
-    if sha256(data) != entry.docx_sha256:
-        raise UnusableRegister(
-            original, f"{entry.version} 的 .docx 被改动过（SHA-256 与登记册不符），不为它加作废标记：请从备份恢复"
-        )
-    relative = entry.docx_path.removesuffix(".docx") + VOID_SUFFIX + ".docx"
-    target = resolve(archive, relative)
+        raise OutputError(original, f"{what} 不在归档中，无法生成作废副本：请从备份恢复") from None
+    if sha256(data) != digest:
+        raise UnusableRegister(original, f"{what} 被改动过（SHA-256 与登记册不符），不为它加作废标记：请从备份恢复")
+    stem, dot, suffix = relative.rpartition(".")
+    void_relative = f"{stem}{VOID_SUFFIX}{dot}{suffix}"
+    target = resolve(archive, void_relative)
     if target.exists():
         raise IssuedVersionExists(target, "作废副本已存在但未登记：请先用 opsdoc register verify 查明原因")
-    voided = marked(data, SUPERSEDED, banner=caption)
-    staged = staging / f"void-{entry.version}.docx"
+    voided = mark(data)
+    staged = staging / f"void-{len(undo)}.{suffix}"
     write_atomic(staged, voided)
     os.rename(staged, target)
     undo.append((target, staged))
-    return relative, sha256(voided)
+    return void_relative, sha256(voided)
 
 
 @contextmanager

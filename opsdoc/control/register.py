@@ -19,6 +19,7 @@ import dataclasses
 import getpass
 import hashlib
 import os
+import re
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from opsdoc.contract.findings import Finding, Report, finding
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, parse_version
-from opsdoc.control.archive import STAGING_PREFIX, UnsafeArchivePath, collision_key, contents, resolve
+from opsdoc.control.archive import DISPOSING, STAGING_PREFIX, UnsafeArchivePath, collision_key, contents, resolve
 from opsdoc.errors import OpsdocError, OutputError
 
 REGISTER_NAME = "受控文件清单.sqlite"
@@ -248,6 +249,11 @@ def lifecycle(versions: list[Entry], on: date) -> dict[str, str]:
     return statuses
 
 
+def void_pending(entry: Entry) -> bool:
+    """A 作废 version still lacking a 作废 copy (PDF or .docx) while its files are kept."""
+    return entry.status == SUPERSEDED and not entry.files_removed and not (entry.void_pdf_path and entry.void_docx_path)
+
+
 def register_path(archive: Path) -> Path:
     return archive / REGISTER_NAME
 
@@ -350,7 +356,12 @@ def _check_version(connection: sqlite3.Connection, path: Path) -> None:
     if version == 1:
         _migrate_from_1(connection, path)
     elif version == 2:
-        _migrate_from_2(connection)
+        try:
+            _migrate_from_2(connection)
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc).lower():
+                raise
+            _read_layout_2(connection)
     elif version != SCHEMA_VERSION:
         raise UnusableRegister(path, f"登记册格式 {version} 无法识别")
 
@@ -373,6 +384,20 @@ def _migrate_from_2(connection: sqlite3.Connection) -> None:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+
+
+def _read_layout_2(connection: sqlite3.Connection) -> None:
+    """A layout-2 register this user may only read (an auditor on a read-only share): shown as layout 3
+    through temporary views and tables (SQLite looks in `temp` first), nothing written to the file.
+    The first 文控 who opens it with write access migrates it."""
+    added = ", ".join(
+        f"{'0' if column.split()[0] == 'files_removed' else 'NULL'} AS {column.split()[0]}"
+        for column in _ADDED_3.strip().split(",\n")
+    )
+    connection.execute(f"CREATE TEMP VIEW issued AS SELECT *, {added} FROM main.issued")
+    for statement in _TABLES_3.split(";"):  # a temporary table cannot refer to the file's tables
+        statement = re.sub(r",\s*FOREIGN KEY[^\n]*", "", statement)
+        connection.execute(statement.replace("CREATE TABLE", "CREATE TEMP TABLE"))
 
 
 def _migrate_from_1(connection: sqlite3.Connection, path: Path) -> None:
@@ -586,12 +611,15 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
     for entry in versions:
         registered.update(entry.files())
         findings += _inconsistent(entry)
-        if entry.status == SUPERSEDED and not entry.void_pdf_path:
+        if void_pending(entry):
+            missing = "、".join(
+                what for what, path in (("PDF", entry.void_pdf_path), (".docx", entry.void_docx_path)) if not path
+            )
             findings.append(
                 finding(
                     "archive-void-pending",
                     None,
-                    f"{entry.file_code} {entry.version} 已作废，作废副本尚未生成：运行 opsdoc register sync",
+                    f"{entry.file_code} {entry.version} 已作废，作废副本（{missing}）尚未生成：运行 opsdoc register sync",
                 )
             )
     for relative, digest in sorted(registered.items()):
@@ -621,6 +649,16 @@ def verify_archive(archive: Path, today: date | None = None) -> Report:
         if kind == "link":
             findings.append(
                 finding("archive-symlink", None, f"{relative}：归档中不应有符号链接，请换成真实的文件或文件夹")
+            )
+        elif kind == "folder" and name.startswith(STAGING_PREFIX + DISPOSING):
+            back = name.removeprefix(STAGING_PREFIX + DISPOSING)
+            findings.append(
+                finding(
+                    "archive-staging-left",
+                    None,
+                    f"{relative}：中断的处置留下的版本文件夹（文件仍在其中）：若此刻没有正在进行的处置，"
+                    f"请把它改回原名 {back}，再重新处置",
+                )
             )
         elif kind == "folder" and name.startswith(STAGING_PREFIX):
             findings.append(

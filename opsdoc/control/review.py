@@ -21,7 +21,7 @@ from opsdoc.contract.conventions import Conventions, add_months
 from opsdoc.contract.model import identifier
 from opsdoc.contract.vocabulary import CURRENT, SUPERSEDED, WITHDRAWN
 from opsdoc.control import register
-from opsdoc.control.archive import STAGING_PREFIX, resolve, version_folder
+from opsdoc.control.archive import DISPOSING, STAGING_PREFIX, resolve
 from opsdoc.control.copies import holdings_in
 from opsdoc.control.register import Entry, Review, UnusableRegister, open_register, operator
 from opsdoc.errors import IssuedVersionExists, OpsdocError
@@ -59,7 +59,7 @@ def due(archive: Path, conventions: Conventions, on: date | None = None, soon: i
     found: list[Due] = []
     with open_register(archive) as connection:
         versions = register.entries(connection, on=today)
-        reviewed = _last_reviews(connection)
+        reviewed = _last_reviews(connection, today)
         for entry in versions:
             if entry.disposed_at:
                 continue
@@ -118,9 +118,10 @@ def _due(duty: Duty, entry: Entry, by: date, today: date, what: str) -> Due:
     return Due(duty, entry.file_code, entry.version, entry.title, by.isoformat(), by < today, what)
 
 
-def _last_reviews(connection: sqlite3.Connection) -> dict[tuple[str, str], str]:
+def _last_reviews(connection: sqlite3.Connection, on: date) -> dict[tuple[str, str], str]:
+    """The last review of each version recorded by `on`."""
     last: dict[tuple[str, str], str] = {}
-    for review in register.reviews(connection):
+    for review in (r for r in register.reviews(connection) if r.reviewed_on <= on.isoformat()):
         key = (review.file_code, review.version)
         last[key] = max(last.get(key, ""), review.reviewed_on)
     return last
@@ -196,6 +197,8 @@ def dispose(
                     None,
                     f"{version} 的保存期限（{conventions.retention_years} 年）到 {keep_until.isoformat()} 才满，现在不能处置",
                 )
+            if entry.status == SUPERSEDED and not entry.void_pdf_path:
+                raise IssuedVersionExists(None, f"{version} 的作废副本尚未生成：先运行 opsdoc register sync，再处置")
             out = [h.copy for h in holdings_in(connection, moment.date()) if h.to_recall]
             out = [c for c in out if (c.file_code, c.version) == (file_code, version)]
             if out:
@@ -210,8 +213,10 @@ def dispose(
                 files_removed=remove,
             )
             if remove:  # moved aside first: a failed commit moves it back
-                folder = resolve(archive, version_folder(file_code, version))
-                staging = folder.with_name(f"{STAGING_PREFIX}dispose-{os.getpid()}-{folder.name}")
+                folder = resolve(archive, entry.docx_path).parent  # where issue filed it, in any layout
+                if not folder.is_dir():
+                    raise UnusableRegister(folder, "该版本的归档文件夹不存在：请先用 opsdoc register verify 查明")
+                staging = folder.with_name(f"{STAGING_PREFIX}{DISPOSING}{folder.name}")
                 os.rename(folder, staging)
                 try:
                     connection.execute("COMMIT")

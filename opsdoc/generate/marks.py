@@ -16,6 +16,7 @@ import zipfile
 
 from lxml import etree
 
+from opsdoc.errors import UnusableDocument
 from opsdoc.office.docx_text import W
 from opsdoc.office.output import deterministic_zip
 
@@ -26,16 +27,19 @@ RED = "C00000"
 _PARTS = re.compile(r"word/(document|header[0-9]*|footer[0-9]*)\.xml")
 
 
-def restamp(root: etree._Element, mark: str) -> None:
-    """`mark` wherever the part `root` states the control status."""
+def restamp(root: etree._Element, mark: str) -> int:
+    """`mark` wherever the part `root` states the control status; how many places that was."""
+    count = 0
     for text in root.iter(W + "t"):
         if text.text and STATUS_AFTER_LABEL.search(text.text):
-            text.text = STATUS_AFTER_LABEL.sub(lambda found: found.group(1) + mark, text.text)
+            text.text, found = STATUS_AFTER_LABEL.subn(lambda found: found.group(1) + mark, text.text)
+            count += found
     for run in root.iter(W + "r"):  # the cover's stamp: a bordered run holding only the status
         if run.find(f"{W}rPr/{W}bdr") is not None:
             for piece in run.iter(W + "t"):
                 if (piece.text or "").strip() in STATUSES:
                     piece.text = (piece.text or "").replace(piece.text.strip(), mark)
+                    count += 1
     for row in root.iter(W + "tr"):  # the cover's row: 受控状态： | 受控
         cells = row.findall(W + "tc")
         if len(cells) >= 2 and "".join(cells[0].itertext()).strip().startswith(STATUS_LABEL):
@@ -44,22 +48,34 @@ def restamp(root: etree._Element, mark: str) -> None:
                 for piece in pieces:
                     piece.text = ""
                 pieces[0].text = mark
+                count += 1
+    return count
 
 
-def marked(docx: bytes, mark: str, banner: str | None = None) -> bytes:
+def marked(docx: bytes, mark: str, banner: str | None = None, *, required: bool = False) -> bytes:
     """The .docx with `mark` as its control status everywhere, and `banner` as a red first line of
-    every header (so every page carries it, the cover included)."""
+    every header (so every page carries it, the cover included).
+
+    With `required`, a document whose footers or cover state no control status where the
+    template puts it (a hand-edited one) is refused: a copy must never go out unmarked.
+    """
     out = io.BytesIO()
+    footers = cover = 0
     with zipfile.ZipFile(io.BytesIO(docx)) as package, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for entry in package.infolist():
             data = package.read(entry.filename)
             if _PARTS.fullmatch(entry.filename):
                 root = etree.fromstring(data)
-                restamp(root, mark)
+                count = restamp(root, mark)
+                footers += count if entry.filename.startswith("word/footer") else 0
+                cover += count if entry.filename == "word/document.xml" else 0
                 if banner and entry.filename.startswith("word/header"):
                     _banner(root, banner)
                 data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
             target.writestr(entry, data)
+    if required and not (footers and cover):
+        where = "页脚" if not footers else "封面"
+        raise UnusableDocument(None, f"文件的{where}没有按模板写出“受控状态：”，无法在每页标明副本的受控状态")
     return deterministic_zip(out.getvalue())
 
 
