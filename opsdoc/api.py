@@ -376,12 +376,18 @@ def verify_archive(archive: Path) -> Report:
 
 
 def import_document(
-    source: Path, output: Path | None = None, *, template: Path | None = None, force: bool = False
+    source: Path,
+    output: Path | None = None,
+    *,
+    template: Path | None = None,
+    force: bool = False,
+    config: Path | None = None,
 ) -> ImportResult:
-    """A hand-written specification read back into a workbook (default: beside it, same name, .xlsx)."""
+    """A specification written by hand (a .docx, or a .doc/.wps LibreOffice converts) read back into a
+    workbook (default: beside it, same name, .xlsx); `config`'s [synonyms] add to the bundled words."""
     from opsdoc.importer import import_document as run
 
-    return run(source, output or source.with_suffix(".xlsx"), template=template, force=force)
+    return run(source, output or source.with_suffix(".xlsx"), template=template, force=force, config=config)
 
 
 # ---------------------------------------------------------------- what opsdoc knows

@@ -764,13 +764,27 @@ def template_check(template_path: Path | None, skip: tuple[str, ...]) -> None:
 @click.argument("source", metavar="DOCX", type=FILE)
 @click.option("-o", "--output", type=FILE, metavar="XLSX", help="写出的工作簿（默认：与文档同名的 .xlsx）。")
 @template_option("文档所依据的 Word 模板（默认：内置模板）。")
+@config_option("公司约定配置文件，其 [synonyms] 补充表头和章节的同义词（默认：文档旁的 opsdoc.toml）。")
 @force_option("覆盖已存在的工作簿。")
 @output_format()
-def import_command(source: Path, output: Path | None, template: Path | None, force: bool, output_format: str) -> None:
-    """把已有的（手写的）运维工作管理规范 .docx 导入为数据工作簿。退出码 0 全部导入，1 有内容需要补填，2 无法读取，3 未覆盖。"""
-    result = api.import_document(source, output, template=template, force=force)
+def import_command(
+    source: Path, output: Path | None, template: Path | None, config: Path | None, force: bool, output_format: str
+) -> None:
+    """把已有的运维工作管理规范（.docx，或经 LibreOffice 转换的 .doc/.wps）导入为数据工作簿。
+
+    表头和章节标题按模板、同义词和相似度对应；放不进的内容都会报告，从不猜测。
+    退出码 0 全部导入，1 有内容需要补填，2 无法读取，3 未覆盖。
+    """
+    import json
+
+    result = api.import_document(source, output, template=template, force=force, config=config)
     report = result.report
-    click.echo(report.to_json() if output_format == "json" else report.to_text())
+    if output_format == "json":
+        click.echo(
+            json.dumps({"summary": result.summary, **json.loads(report.to_json())}, ensure_ascii=False, indent=2)
+        )
+    else:  # the summary first: how much landed, and whether the document follows the template at all
+        click.echo(f"{source}：{result.summary}\n{report.to_text()}")
     click.echo(f"{result.file.path}：已写出工作簿；下一步：opsdoc check {result.file.path}", err=True)
     sys.exit(0 if not report.findings else 1)
 

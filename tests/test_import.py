@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import docx
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from docx.oxml.ns import qn
@@ -26,7 +27,7 @@ from opsdoc.errors import IssuedVersionExists, UnusableDocument
 from opsdoc.importer import import_document
 from opsdoc.importer.values import read_value, split_period
 from opsdoc.workbook.reader import read_workbook
-from tests.support import SAMPLE, SAMPLE_DOCX, convert_with_libreoffice, edit_sample
+from tests.support import SAMPLE, SAMPLE_DOCX, convert_with_libreoffice, edit_sample, uno_python
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +176,7 @@ def test_headings_numbered_by_hand_in_plain_paragraphs(tmp_path, original):
     assert data == original
 
 
-def test_a_foreign_paragraph_in_chapter_1_is_reported_with_its_place(tmp_path):
+def test_a_foreign_paragraph_in_chapter_1_goes_to_its_补充说明_and_is_reported_with_its_place(tmp_path):
     def foreign(document):
         heading = next(p for p in document.paragraphs if p.style.name == "Heading 1")
         heading._p.addnext(copy.deepcopy(heading._p))
@@ -191,10 +192,14 @@ def test_a_foreign_paragraph_in_chapter_1_is_reported_with_its_place(tmp_path):
 
     report = json.loads(result.stdout)
     [found] = report["findings"]
-    assert found["code"] == "import-foreign-paragraph"
+    assert found["code"] == "import-text-kept"
     assert found["part"] == "body" and found["paragraph"] is not None
     assert found["excerpt"].startswith("本文件由信息科张工")
-    assert "补充说明" in found["message"] and "第1章" in found["message"]
+    assert "已放入「补充说明」（章节 1）" in found["message"] and "第1章" in found["message"]
+    notes = openpyxl.load_workbook(tmp_path / "w.xlsx")["补充说明"]
+    assert [row[1].value for row in notes.iter_rows(min_row=2) if row[0].value == 1] == [
+        "本文件由信息科张工于去年起草，仅供内部参考。"
+    ]
 
 
 @settings(
@@ -292,15 +297,27 @@ def test_an_existing_workbook_is_not_overwritten_without_force(tmp_path):
     assert read_workbook(workbook).document is not None
 
 
-def test_a_legacy_doc_says_how_to_convert_it(tmp_path):
+def test_a_doc_that_libreoffice_cannot_read_is_refused_with_the_reason(tmp_path):
+    uno_python()
     legacy = tmp_path / "旧规范.doc"
     legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
     result = CliRunner().invoke(main, ["import", str(legacy), "-o", str(tmp_path / "w.xlsx")])
     assert result.exit_code == 2
-    assert "另存为" in result.stderr and "--convert-to docx" in result.stderr
+    assert "LibreOffice 无法把它转换为 .docx" in result.stderr
     assert not (tmp_path / "w.xlsx").exists()
     with pytest.raises(UnusableDocument):
         import_document(legacy, tmp_path / "w.xlsx")
+
+
+def test_a_word_97_doc_is_converted_and_imported_like_its_docx(tmp_path):
+    uno_python()
+    doc = convert_with_libreoffice(SAMPLE_DOCX, "doc", tmp_path)
+    from_doc = import_document(doc, tmp_path / "doc.xlsx")
+    from_docx = import_document(SAMPLE_DOCX, tmp_path / "docx.xlsx")
+    assert from_doc.summary.startswith("（已由 LibreOffice 转换为 .docx）放入 563 个值")
+    assert from_doc.summary.removeprefix("（已由 LibreOffice 转换为 .docx）") == from_docx.summary
+    assert [f.code for f in from_doc.report.findings] == []
+    assert read_workbook(tmp_path / "doc.xlsx").document == read_workbook(tmp_path / "docx.xlsx").document
 
 
 def test_a_workbook_is_not_a_document(tmp_path):

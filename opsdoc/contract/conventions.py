@@ -42,6 +42,15 @@ class RiskLevels(BaseModel):
         return "一般" if score >= self.moderate else "低"
 
 
+class SynonymsConfig(BaseModel):
+    """A company's own words for the template's headers and chapter titles (opsdoc import)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    headers: dict[str, list[str]] = Field(default_factory=dict)
+    chapters: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class Conventions(BaseModel):
     """Defaults follow the company template and rules.md."""
 
@@ -57,6 +66,7 @@ class Conventions(BaseModel):
     retention_years: int = Field(3, ge=1, le=100)  # 保存期限 of a 作废 or 撤销 version, from that day
     dispose_files: Literal["keep", "remove"] = "keep"  # what register dispose does with the files
     company: str | None = None  # the printed 受控文件清单's title; None: the newest version's 编制单位
+    synonyms: SynonymsConfig = SynonymsConfig()  # added to opsdoc/contract/synonyms.toml for import
 
     @field_validator("file_code_pattern", "change_request_pattern")
     @classmethod

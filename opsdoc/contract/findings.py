@@ -263,6 +263,14 @@ CATALOGUE: dict[str, Code] = {
         Code("import-placeholder", IMPORT, W, "保留了模板的填写说明【…】或占位内容：没有导入"),
         Code("import-total-mismatch", IMPORT, W, "合计行与各行之和不一致"),
         Code("import-value-missing", IMPORT, W, "文档中没有找到模板中的值或表格：单元格留空"),
+        Code("import-text-kept", IMPORT, W, "章节中有不属于模板固定文字或值的段落：已放入该章的「补充说明」，请核对"),
+        Code(
+            "import-unreadable-content",
+            IMPORT,
+            E,
+            "文档中有 opsdoc 读不了的内容（嵌入的 HTML/RTF 等 altChunk）：没有导入",
+        ),
+        Code("import-value-too-long", IMPORT, E, "值超过 Excel 单元格上限 32767 个字符：只写入了前面部分"),
     ]
 }
 """Every finding code of every stage."""

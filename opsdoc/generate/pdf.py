@@ -42,7 +42,7 @@ from typing import IO, Any, TypeAlias
 
 from lxml import etree
 
-from opsdoc.errors import LibreOfficeMissing, OpsdocError, PdfExportError
+from opsdoc.errors import LibreOfficeMissing, OpsdocError, PdfExportError, UnusableDocument
 from opsdoc.generate.cache import cache_folder
 from opsdoc.office.docx_text import modified_time
 from opsdoc.office.output import with_member, write_atomic
@@ -113,6 +113,43 @@ def export_pdf(
     entries = [_entry(docx_path, style, text) for style, text in lines if text.strip()]
     write_atomic(pdf_path, data)
     return LaidOut(entries, section_pages)
+
+
+def convert_to_docx(source: Path, folder: Path) -> Path:
+    """A Word 97-2003 .doc or a WPS .wps as a .docx, converted by LibreOffice into `folder`.
+
+    Raises LibreOfficeMissing (with the apt-get line) and UnusableDocument when LibreOffice cannot read it.
+    """
+    soffice = _requirements()
+    claimed = _claim_profile()  # a profile LibreOffice made before starts in seconds, not ten
+    profile = claimed[0] if claimed else folder / "profile"
+    try:
+        result = subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "docx:MS Word 2007 XML",
+                "--outdir",
+                str(folder),
+                str(source.resolve()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise PdfExportError(source, f"LibreOffice 转换 .docx 超过 {TIMEOUT_SECONDS} 秒，已放弃") from None
+    finally:
+        if claimed:
+            claimed[1].close()
+    converted = folder / f"{source.stem}.docx"
+    if not converted.is_file():
+        said = (result.stderr or result.stdout).strip().splitlines()
+        raise UnusableDocument(source, f"LibreOffice 无法把它转换为 .docx（{said[-1] if said else '没有输出'}）")
+    return converted
 
 
 def warm_up() -> None:

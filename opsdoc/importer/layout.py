@@ -140,6 +140,11 @@ class TableColumn:
     period: bool = False  # one cell holding start and end
     line: re.Pattern[str] | None = None  # one paragraph of a multi-line cell (•\xa0…, 1.\xa0…): its value
 
+    @property
+    def title(self) -> str:
+        """The column as the workbook names it (修订日期/修订人 for a joined one)."""
+        return "/".join(c.label for c in self.target.columns) if self.target else min(self.headers, key=len)
+
     def value(self, cell: str) -> str:
         """The cell's text without what the template puts around each line (a bullet, a number)."""
         if self.line is None:

@@ -18,6 +18,8 @@ from openpyxl.utils import get_column_letter
 
 from opsdoc.contract.findings import Cell, Finding, Place, finding
 from opsdoc.contract.model import SHEET_BY_NAME, SHEETS, ColumnSpec, SheetSpec
+from opsdoc.contract.synonyms import SIMILAR, SUGGEST, Synonyms, similar
+from opsdoc.contract.synonyms import norm as header_norm
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, SECTION_STYLE
 from opsdoc.importer.layout import Layout, Pairs, Sentence, Slot, Target, TemplateTable, norm, unmarked
 from opsdoc.importer.values import Read, read_date, read_value, split_period
@@ -44,6 +46,8 @@ class Imported:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)  # key-value sheets: column → value
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # table sheets
     findings: list[Finding] = field(default_factory=list)
+    chapters: int = 0  # template chapters recognised
+    kept: int = 0  # paragraphs put into their chapter's 补充说明
 
 
 def _cell(spec: SheetSpec, column: ColumnSpec, record: int | None) -> Cell:
@@ -55,8 +59,18 @@ def _cell(spec: SheetSpec, column: ColumnSpec, record: int | None) -> Cell:
 
 
 class LegacyReader:
-    def __init__(self, layout: Layout):
+    def __init__(self, layout: Layout, synonyms: Synonyms):
         self.layout = layout
+        self.synonyms = synonyms
+        # per template table, per column: every word that stands for it (the template's, the workbook's, synonyms)
+        self.words = {
+            id(t): [synonyms.words_for(set(c.headers)) for c in t.columns]
+            for t in layout.tables()
+            if isinstance(t, TemplateTable)
+        }
+        self.chapters_seen: set[int] = set()
+        self.astray = False  # under a chapter heading the template does not have: its text has no chapter
+        self.kept: dict[int, list[Place]] = {}  # chapter → paragraphs put into its 补充说明
         self.out = Imported()
         self.chapter = 0
         self.anchor = -1  # index of the last slot of the chapter the document was seen at
@@ -70,14 +84,15 @@ class LegacyReader:
     def read(self, document: WordDocument) -> Imported:
         # A document whose chapters are real headings marks its headings by style: a plain
         # paragraph that happens to read 服务合同 is then text, not a chapter.
-        styled = {heading_words(p.text) for p in document.body_paragraphs() if p.style == CHAPTER_STYLE}
-        self.by_style = len(styled & set(self.layout.chapters[1:])) >= len(self.layout.chapters[1:]) // 2
+        styled = {self._chapter_of(p) for p in document.body_paragraphs() if p.style == CHAPTER_STYLE}
+        self.by_style = len(styled - {None}) >= len(self.layout.chapters[1:]) // 2
         for block in document.body:
             if isinstance(block, Table):
                 self._table(block)
             else:
                 self._paragraph(block)
         self._finish()
+        self.out.chapters, self.out.kept = len(self.chapters_seen), sum(len(p) for p in self.kept.values())
         return self.out
 
     def _slots(self) -> list[Slot]:
@@ -89,8 +104,13 @@ class LegacyReader:
             return
         words = heading_words(text)
         may_head = not self.by_style or p.style in (CHAPTER_STYLE, SECTION_STYLE)
-        if may_head and words in self.layout.chapters[1:]:
-            self.chapter, self.anchor = self.layout.chapters.index(words), -1
+        chapter = self._chapter_of(p) if may_head else None
+        if chapter is not None:
+            self.chapter, self.anchor, self.astray = chapter, -1, False
+            self.chapters_seen.add(chapter)
+            return
+        if p.style == CHAPTER_STYLE and not any(s.kind == "section" and words == s.text for s in self._slots()):
+            self._unknown_heading(p, words)
             return
         slots = self._slots()
         for index, slot in enumerate(slots):
@@ -111,14 +131,17 @@ class LegacyReader:
                 return
         for index, slot in enumerate(slots):
             said = slot.sentence
-            if said and said.bare and (label or index <= self.anchor):
-                continue  # a bare value takes only an unlabelled paragraph at or after its place
+            if said and said.bare and (label or index != self.anchor + 1):
+                continue  # a bare value (编制单位 alone on its line) takes only the unlabelled paragraph right at its place
             if slot.kind == "sentence" and said and self._sentence(said, text, p.location()):
                 self.anchor = max(self.anchor, index)
                 return
         if label and self._labelled(label.group(1), label.group(2).strip(), p.location()):
             return
         here = self._lines_slot()
+        if (here is None or here.lines is None) and self.chapter and not self.astray:
+            self._keep(p)
+            return
         if here is None or here.lines is None:
             self._foreign(p)
             return
@@ -136,6 +159,59 @@ class LegacyReader:
         """The paragraph place right after the document's position in the template, if any."""
         following = self._slots()[self.anchor + 1 : self.anchor + 2]
         return following[0] if following and following[0].kind == "lines" else None
+
+    def _chapter_of(self, p: Paragraph) -> int | None:
+        """The template chapter a paragraph heads: by its words, a synonym, or (for a paragraph that looks
+        like a heading: a heading style or hand numbering, and short) a title alike enough."""
+        words = heading_words(p.text)
+        titles = self.layout.chapters
+        if words in titles[1:]:
+            return titles.index(words)
+        looks_like_heading = (
+            p.style in (CHAPTER_STYLE, SECTION_STYLE)
+            or p.style.lower().startswith(("heading", "标题"))
+            or bool(NUMBERING.match(unicodedata.normalize("NFKC", p.text)))
+        )
+        if not looks_like_heading or len(words) > 30:
+            return None
+        for index, title in enumerate(titles[1:], start=1):
+            if words in self.synonyms.chapters.get(title, frozenset()):
+                return index
+        alike = max(((similar(words, t), i) for i, t in enumerate(titles[1:], start=1)), default=(0.0, 0))
+        return alike[1] if alike[0] >= SIMILAR else None
+
+    def _unknown_heading(self, p: Paragraph, words: str) -> None:
+        """A chapter heading the template does not have: reported with the chapter it is most like, and
+        the text under it is reported too (it belongs to no chapter) until a known chapter begins."""
+        self.astray = True
+        titles = self.layout.chapters[1:]
+        scores = {
+            i: max([similar(words, t), *(similar(words, w) for w in self.synonyms.chapters.get(t, ()))])
+            for i, t in enumerate(titles, start=1)
+        }
+        top = max(scores.values())
+        alike = [f"第{i}章「{titles[i - 1]}」" for i, score in scores.items() if score == top]
+        hint = f"，最接近的是{'或'.join(alike)}" if top >= SUGGEST else ""
+        self.out.findings.append(
+            finding(
+                "import-foreign-paragraph",
+                p.location(),
+                f"这个一级标题不是模板的章节{hint}：其下的文字没有归入任何章节，请核对后填入对应的工作表"
+                "（确是该章的另一种说法，可在 opsdoc.toml 的 [synonyms.chapters] 中加上）",
+                [Cell("补充说明")],
+            )
+        )
+
+    def _keep(self, p: Paragraph) -> None:
+        """A paragraph under a chapter heading that is neither template text nor a value: the chapter's 补充说明."""
+        guidance = read_value(SHEET_BY_NAME["notes"].column("正文"), p.text)
+        if guidance.code == "import-placeholder":
+            self._report(guidance, p.location(), None)
+            return
+        notes = SHEET_BY_NAME["notes"]
+        lines = [line.strip() for line in p.text.split("\n") if line.strip()]
+        self.lines.setdefault((notes.name, notes.column("正文").name, self.chapter), []).extend(lines)
+        self.kept.setdefault(self.chapter, []).append(p.location())
 
     def _foreign(self, p: Paragraph) -> None:
         guidance = read_value(SHEET_BY_NAME["notes"].column("正文"), p.text)
@@ -212,13 +288,14 @@ class LegacyReader:
     def _table(self, table: Table) -> None:
         if not any(cell.strip() for row in table.rows for cell in row):
             return
-        matched = self._match(table)
+        matched, near = self._match(table)
         if matched is None:
             self.out.findings.append(
                 finding(
                     "import-unknown-table",
                     table.location(1),
-                    "表格的表头不属于任何工作表，没有导入；请把内容填入对应的工作表",
+                    "表格的表头不属于任何工作表，没有导入；" + (near or "请把内容填入对应的工作表"),
+                    [Cell(near_sheet)] if (near_sheet := self._near_sheet) else (),
                 )
             )
             return
@@ -231,8 +308,12 @@ class LegacyReader:
         else:
             self._records(table, template, header_row, columns)
 
-    def _match(self, table: Table) -> tuple[TemplateTable | Pairs, int, list[int | None]] | None:
+    def _match(self, table: Table) -> tuple[tuple[TemplateTable | Pairs, int, list[int | None]] | None, str]:
+        """The template table this one is, with its header row and each cell's column; else None and,
+        when some headers match a sheet's, a suggestion naming the sheet and the columns that match."""
         best: tuple[tuple[int, int, int], TemplateTable | Pairs, int, list[int | None]] | None = None
+        near: tuple[int, TemplateTable, tuple[str, ...], list[int | None]] | None = None
+        self._near_sheet = ""
         caption = norm(table.caption)
         for template in self.layout.tables():
             same_chapter = int(template.chapter == self.chapter)
@@ -245,15 +326,43 @@ class LegacyReader:
                         best = (score, template, -1, [])
                 continue
             for header_row, row in enumerate(table.rows[:3]):
-                columns = [_column_of(template, cell) for cell in row]
+                columns = [self._column_of(template, cell) for cell in row]
                 hits = len({c for c in columns if c is not None})
                 wanted = len([c for c in template.columns if not c.period])
                 if hits < min(wanted, max(2, (wanted + 1) // 2)):
+                    if hits and (near is None or hits > near[0]):
+                        near = (hits, template, row, columns)
                     continue
                 score = (hits, int(bool(caption) and caption == template.caption), same_chapter)
                 if best is None or score > best[0]:
                     best = (score, template, header_row, columns)
-        return None if best is None else best[1:]
+        if best is not None:
+            return best[1:], ""
+        if near is None:
+            return None, ""
+        _, template, header, columns = near
+        pairs = [
+            f"{cell.strip()}→{template.columns[at].title}"
+            for cell, at in zip(header, columns, strict=False)
+            if at is not None
+        ]
+        self._near_sheet = template.sheet.title
+        return None, f"看起来是「{template.sheet.title}」（{'、'.join(pairs)}），但对应的列太少：请核对后填入该工作表"
+
+    def _column_of(self, template: TemplateTable, header: str) -> int | None:
+        """The template column a document's header names: exactly, through a synonym, or alike enough."""
+        name, bare = norm(header), header_norm(header)
+        exact = next((i for i, c in enumerate(template.columns) if name in c.headers or bare in c.headers), None)
+        if exact is not None or not bare:
+            return exact
+        words = self.words[id(template)]
+        by_synonym = [i for i, w in enumerate(words) if bare in w]
+        if len(by_synonym) == 1:
+            return by_synonym[0]
+        scored = sorted(((max(similar(bare, w) for w in ws), i) for i, ws in enumerate(words) if ws), reverse=True)
+        if scored and scored[0][0] >= SIMILAR and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+            return scored[0][1]
+        return None
 
     def _labelled(self, label: str, value: str, place: Place) -> bool:
         """A cover or contract field typed as a paragraph (密级：内部) instead of in the template's table."""
@@ -385,6 +494,17 @@ class LegacyReader:
 
     def _finish(self) -> None:
         notes = SHEET_BY_NAME["notes"]
+        for number, places in sorted(self.kept.items()):
+            title = self.layout.chapters[number]
+            self.out.findings.append(
+                finding(
+                    "import-text-kept",
+                    places[0],
+                    f"第{number}章（{title}）有 {len(places)} 段文字不是模板的固定文字或值，已放入「补充说明」（章节 {number}）："
+                    "请核对，删去与其他工作表重复的，或移到对应的工作表",
+                    [Cell(notes.title)],
+                )
+            )
         for (sheet, column, chapter), lines in self.lines.items():
             text = "\n".join(lines)
             if sheet == notes.name:
@@ -399,31 +519,40 @@ class LegacyReader:
             for c in t.columns
             if not t.sheet.is_table
         }
+        # What the document never says, one finding per sheet (a document in another shape misses many):
+        # the values of a key-value sheet, with each cell; the tables, with each sheet.
+        tables = [spec for spec in SHEETS if spec.is_table and spec.required and spec.name not in self.tables_seen]
         for spec in SHEETS:
             if spec.is_table:
-                if spec.required and spec.name not in self.tables_seen:
-                    self.out.findings.append(
-                        finding(
-                            "import-value-missing",
-                            None,
-                            f"文档中没有找到工作表「{spec.title}」的表格，请在工作簿中填写",
-                            [Cell(spec.title)],
-                        )
-                    )
                 continue
             values = self.out.values.get(spec.name, {})
-            for wanted in spec.columns:
-                if not wanted.required and wanted.kind == "paragraphs":
-                    continue  # an optional list of paragraphs may have none (本项目没有流程特例)
-                if (spec.name, wanted.name) in expected and values.get(wanted.name) is None:
-                    self.out.findings.append(
-                        finding(
-                            "import-value-missing",
-                            None,
-                            f"文档中没有找到「{wanted.label}」，单元格留空，请在工作簿中填写",
-                            [_cell(spec, wanted, None)],
-                        )
+            missing = [
+                wanted
+                for wanted in spec.columns
+                # an optional list of paragraphs may have none (本项目没有流程特例)
+                if (wanted.required or wanted.kind != "paragraphs")
+                and (spec.name, wanted.name) in expected
+                and values.get(wanted.name) is None
+            ]
+            if missing:
+                self.out.findings.append(
+                    finding(
+                        "import-value-missing",
+                        None,
+                        f"文档中没有找到「{spec.title}」的 {len(missing)} 项（{'、'.join(w.label for w in missing)}），"
+                        "单元格留空，请在工作簿中填写",
+                        [_cell(spec, wanted, None) for wanted in missing],
                     )
+                )
+        if tables:
+            self.out.findings.append(
+                finding(
+                    "import-value-missing",
+                    None,
+                    f"文档中没有找到 {len(tables)} 个工作表的表格（{'、'.join(t.title for t in tables)}），请在工作簿中填写",
+                    [Cell(t.title) for t in tables],
+                )
+            )
 
 
 def _slot_targets(slot: Slot) -> list[Target]:
@@ -434,11 +563,6 @@ def _slot_targets(slot: Slot) -> list[Target]:
     if isinstance(slot.table, Pairs):
         return [t for _, s in slot.table.rows for t in s.targets if t]
     return []
-
-
-def _column_of(template: TemplateTable, header: str) -> int | None:
-    name = norm(header)
-    return next((i for i, c in enumerate(template.columns) if name in c.headers), None)
 
 
 def _split_pair(text: str, where: Target) -> list[str]:
@@ -454,5 +578,41 @@ def _split_pair(text: str, where: Target) -> list[str]:
     return [first.strip(), second.strip()]
 
 
-def read_legacy(document: WordDocument, layout: Layout) -> Imported:
-    return LegacyReader(layout).read(document)
+def read_legacy(document: WordDocument, layout: Layout, synonyms: Synonyms | None = None) -> Imported:
+    from opsdoc.contract.synonyms import bundled
+
+    return LegacyReader(layout, synonyms or bundled()).read(document)
+
+
+def summary(imported: Imported, layout: Layout, *, converted: bool = False) -> str:
+    """The report's first line for a manager: how much was placed, by sheet; what is left to look at;
+    and, plainly, when the document does not follow the template."""
+    placed: dict[str, int] = {}
+    for spec in SHEETS:
+        if spec.is_table:
+            count = sum(
+                1
+                for record in imported.records.get(spec.name, [])
+                for key, value in record.items()
+                if key != "chapter" and value not in (None, "")
+            )
+        else:
+            count = sum(1 for value in imported.values.get(spec.name, {}).values() if value not in (None, ""))
+        if count:
+            placed[spec.title] = count
+    codes = [f.code for f in imported.findings]
+    paragraphs = codes.count("import-foreign-paragraph") + imported.kept
+    tables = codes.count("import-unknown-table")
+    chapters = len(layout.chapters) - 1
+    line = f"放入 {sum(placed.values())} 个值" + (
+        f"（{'、'.join(f'{title} {n}' for title, n in placed.items())}）" if placed else ""
+    )
+    line += f"；需要查看：{paragraphs} 段文字、{tables} 个表格" + ("（见下）" if paragraphs or tables else "")
+    if converted:
+        line = "（已由 LibreOffice 转换为 .docx）" + line
+    if imported.chapters < chapters // 2:
+        line += (
+            f"。这份文档不是按公司模板写的：{chapters} 个章节只认出 {imported.chapters} 个，"
+            "放入的值请逐一核对，其余内容按下面的提示填入工作簿"
+        )
+    return line

@@ -7,11 +7,14 @@ from datetime import date
 from typing import Any
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 
+from opsdoc.contract.findings import Cell, finding
 from opsdoc.contract.model import SHEETS
 from opsdoc.importer.legacy import Imported
 from opsdoc.office.xlsx_write import as_data
 from opsdoc.workbook.blank import STAMP, new_workbook, xlsx_bytes
+from opsdoc.workbook.reader import MAX_CELL_CHARS
 
 
 def _cell_value(value: Any) -> Any:
@@ -20,18 +23,35 @@ def _cell_value(value: Any) -> Any:
 
 
 def filled_workbook(imported: Imported) -> bytes:
-    """The .xlsx bytes of the blank workbook holding every imported value."""
+    """The .xlsx bytes of the blank workbook holding every imported value. A text longer than an
+    Excel cell holds is cut there, and the cut is reported at its cell (imported.findings)."""
     book = openpyxl.load_workbook(io.BytesIO(new_workbook()))
+
+    def put(sheet: Any, row: int, col: int, value: Any) -> None:
+        value = _cell_value(value)
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            cell = Cell(sheet.title, f"{sheet.title}!{get_column_letter(col)}{row}")
+            imported.findings.append(
+                finding(
+                    "import-value-too-long",
+                    cell,
+                    f"这个值有 {len(value)} 个字符，超过 Excel 单元格上限 {MAX_CELL_CHARS}：只写入了前 {MAX_CELL_CHARS} 个，"
+                    "其余请从文档中拆分到多行或精简",
+                )
+            )
+            value = value[:MAX_CELL_CHARS]
+        as_data([sheet.cell(row=row, column=col, value=value)])
+
     for spec in SHEETS:
         sheet = book[spec.title]
         if spec.is_table:
             for row, record in enumerate(imported.records.get(spec.name, []), start=2):
                 for col, column in enumerate(spec.columns, start=1):
                     if record.get(column.name) is not None:
-                        as_data([sheet.cell(row=row, column=col, value=_cell_value(record[column.name]))])
+                        put(sheet, row, col, record[column.name])
         else:
             values = imported.values.get(spec.name, {})
             for row, column in enumerate(spec.columns, start=1):
                 if values.get(column.name) is not None:
-                    as_data([sheet.cell(row=row, column=2, value=_cell_value(values[column.name]))])
+                    put(sheet, row, 2, values[column.name])
     return xlsx_bytes(book, STAMP)

@@ -38,7 +38,7 @@ MC_FALLBACK = MC + "Fallback"
 TRANSPARENT = {W + "sdt", W + "sdtContent", W + "customXml"}
 # Text that is not part of the paragraph it sits in: deleted text, text boxes (read as paragraphs
 # of their own, see _text_boxes), and the fallback copy of drawings.
-SKIPPED = {W + "del", W + "txbxContent", MC_FALLBACK, W + "pPr", W + "rPr"}
+SKIPPED = {W + "del", W + "moveFrom", W + "txbxContent", MC_FALLBACK, W + "pPr", W + "rPr"}  # accepted view
 TEXT = (W + "t", W + "tab", W + "br", W + "cr")  # what a paragraph's text is made of
 OFF = ("0", "false", "off")
 Xml = Any  # an lxml element (lxml ships no type stubs here)
@@ -207,7 +207,7 @@ class _Reader:
         default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
         self.default_style = default.name if default is not None else "Normal"
         # What makes a paragraph more than runs of text, so that _texts must walk it.
-        self.intricate: tuple[str, ...] = (W + "del", W + "txbxContent", MC_FALLBACK, W + "vanish")
+        self.intricate: tuple[str, ...] = (W + "del", W + "moveFrom", W + "txbxContent", MC_FALLBACK, W + "vanish")
         self.intricate += (W + "rStyle",) if self.hiding_styles else ()
         # What _Rows._plain_cells looks at.
         self.plain_row = (W + "tc", W + "p", W + "pStyle", W + "vMerge", W + "gridSpan", *TEXT, *self.intricate)

@@ -1,0 +1,65 @@
+"""The words documents use for the template's headers and chapter titles (synonyms.toml, and a
+company's own in opsdoc.toml's [synonyms]), and the similarity below which a word is no match.
+
+One place, as data: `opsdoc import` matches a header or a chapter title exactly, then through
+these words, then by similarity; anything weaker is a suggestion in the report, never a value.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from importlib import resources
+
+SIMILAR = 0.8  # SequenceMatcher ratio from which two header words are taken for one another
+SUGGEST = 0.4  # from this ratio an unknown heading names the chapter it is most like (a hint, no placement)
+SHORTEST = 3  # characters a word needs before similarity may stand in for equality
+
+
+def norm(text: str) -> str:
+    """Text as compared: NFKC, no whitespace, no trailing colon or asterisk, no unit in parentheses."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).rstrip(":*")
+    return re.sub(r"\([^()]*\)$", "", text) or text
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """norm(label) → the normalised words that stand for it, for headers and for chapter titles."""
+
+    headers: dict[str, frozenset[str]] = field(default_factory=dict)
+    chapters: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def words_for(self, labels: frozenset[str] | set[str]) -> frozenset[str]:
+        """Every word that stands for a column known by `labels`."""
+        found = set(labels)
+        for label in labels:
+            found |= self.headers.get(label, frozenset())
+        return frozenset(found)
+
+    def merged(self, extra: dict[str, dict[str, list[str]]]) -> Synonyms:
+        """These words and a company's own (opsdoc.toml's [synonyms.headers] and [synonyms.chapters])."""
+        return Synonyms(
+            _merge(self.headers, extra.get("headers", {})), _merge(self.chapters, extra.get("chapters", {}))
+        )
+
+
+def _merge(base: dict[str, frozenset[str]], extra: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    merged = dict(base)
+    for label, words in extra.items():
+        merged[norm(label)] = merged.get(norm(label), frozenset()) | {norm(w) for w in words if norm(w)}
+    return merged
+
+
+def similar(a: str, b: str) -> float:
+    """How alike two normalised words are; 0 for words too short to judge."""
+    if min(len(a), len(b)) < SHORTEST:
+        return 0.0
+    return SequenceMatcher(None, a, b).ratio()
+
+
+def bundled() -> Synonyms:
+    data = tomllib.loads(resources.files("opsdoc.contract").joinpath("synonyms.toml").read_text(encoding="utf-8"))
+    return Synonyms().merged(data)

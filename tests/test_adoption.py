@@ -1,0 +1,134 @@
+"""Importing the documents companies actually have: not made from the template, written in every shape.
+
+Each document here is typed as people write them (python-docx, no opsdoc template): a 实施方案 with a
+version table of the most common real form, an SLA table in other words, text straight under chapter
+headings, a table that is half a 组织职责, a table no sheet holds, and a document that is no
+specification at all. What lands in the workbook is what the document says; the rest is reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docx
+import openpyxl
+from click.testing import CliRunner
+
+from opsdoc.cli import main
+from opsdoc.importer import import_document
+
+
+def _table(document, rows: list[list[str]]) -> None:
+    table = document.add_table(rows=len(rows), cols=len(rows[0]))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+
+
+def _real_world(path: Path) -> Path:
+    """An O&M 实施方案 as a company writes it: its own title page, its own words."""
+    document = docx.Document()
+    document.add_paragraph("滨海市第一人民医院信息系统运维实施方案")
+    document.add_paragraph("启泰信息技术有限公司")
+    document.add_paragraph("版本记录")
+    _table(
+        document,
+        [
+            ["版本号", "编辑人", "更新日期", "相关主管审核", "更新内容"],
+            ["V1.0", "周建峰", "2025-08-20", "吴海燕", "首次编制"],
+            ["V1.1", "周建峰", "2026.3.1", "吴海燕", "调整服务级别"],
+        ],
+    )
+    document.add_heading("一、项目概述", level=1)
+    document.add_paragraph("医院现有HIS、EMR、PACS等核心系统，需要7×24小时运维保障。")
+    document.add_paragraph("本方案适用于2026年度的运维服务。")
+    document.add_heading("二、服务水平协议", level=1)
+    _table(
+        document,
+        [
+            ["服务类型", "定义", "响应时间", "到达时间", "解决时间"],
+            ["P1", "全院核心业务中断", "15分钟", "30分钟", "2小时"],
+            ["P2", "单个科室业务受影响", "30分钟", "2小时", "8小时"],
+        ],
+    )
+    document.add_heading("三、人员安排", level=1)
+    _table(document, [["姓名", "职位", "备注"], ["周建峰", "服务项目经理", "兼质量员"]])
+    _table(document, [["序号", "设备名称", "数量"], ["1", "核心交换机", "2"]])
+    document.save(path)
+    return path
+
+
+def test_a_real_world_plan_lands_where_it_belongs_and_the_rest_is_reported(tmp_path):
+    source = _real_world(tmp_path / "实施方案.docx")
+    result = import_document(source, tmp_path / "导入.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "导入.xlsx")
+
+    # the most common real version table: 版本号/编辑人/更新日期/相关主管审核/更新内容
+    history = [[c.value for c in row] for row in book["修订记录"].iter_rows(min_row=2) if row[0].value]
+    assert [row[:3] for row in history] == [["V1.0", "2025-08-20", "周建峰"], ["V1.1", "2026-03-01", "周建峰"]] or [
+        (row[0], str(row[1])[:10], row[2]) for row in history
+    ] == [("V1.0", "2025-08-20", "周建峰"), ("V1.1", "2026-03-01", "周建峰")]
+    assert [row[4] for row in history] == ["吴海燕", "吴海燕"]  # 相关主管审核 → 审核人
+    assert [row[-1] for row in history] == ["首次编制", "调整服务级别"]  # 更新内容 → 修订说明
+
+    # the SLA in other words: 服务类型 → 级别, 到达时间 → 到场时间, minutes and hours converted
+    sla = [[c.value for c in row] for row in book["服务级别协议"].iter_rows(min_row=2) if row[0].value]
+    assert [row[:5] for row in sla] == [
+        ["P1", "全院核心业务中断", 15, 30, 2],
+        ["P2", "单个科室业务受影响", 30, 120, 8],
+    ]
+
+    # text straight under a chapter heading: that chapter's 补充说明, said once per chapter
+    notes = [(row[0].value, row[1].value) for row in book["补充说明"].iter_rows(min_row=2) if row[1].value]
+    assert notes == [(1, "医院现有HIS、EMR、PACS等核心系统，需要7×24小时运维保障。\n本方案适用于2026年度的运维服务。")]
+    kept = [f for f in result.report.findings if f.code == "import-text-kept"]
+    assert len(kept) == 1 and "第1章（项目背景）有 2 段文字" in kept[0].message
+
+    # nothing guessed: the title and the company are not put into 编制单位 on a weak guess
+    info = {row[0].value: row[1].value for row in book["文档信息"].iter_rows()}
+    assert info["编制单位"] is None and info["项目名称"] is None
+
+    # a table half a 组织职责 is suggested, with the columns that match; one no sheet holds says so
+    unknown = [f.message for f in result.report.findings if f.code == "import-unknown-table"]
+    assert any("看起来是「组织职责」" in m and "职位→岗位" in m for m in unknown), unknown
+    assert any(m.endswith("请把内容填入对应的工作表") for m in unknown)
+    heading = [f.message for f in result.report.findings if getattr(f.location, "excerpt", None) == "三、人员安排"]
+    assert heading and "不是模板的章节，最接近的是第2章「组织职责」" in heading[0]
+
+    # the summary says what was placed and that this is not the company template
+    assert result.summary.startswith("放入 ")
+    assert "修订记录 " in result.summary and "服务级别协议 " in result.summary
+    assert "需要查看：6 段文字、2 个表格" in result.summary  # 3 cover lines, 2 kept, the unknown heading
+    assert "这份文档不是按公司模板写的" in result.summary
+
+
+def test_a_document_that_is_no_specification_places_nothing_and_says_so(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("关于召开2026年度工作会议的通知")
+    document.add_paragraph("各部门：定于12月20日召开年度工作会议，请准时参加。")
+    _table(document, [["时间", "地点"], ["12月20日", "三楼会议室"]])
+    document.save(tmp_path / "通知.docx")
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "通知.docx"), "-o", str(tmp_path / "w.xlsx")])
+    assert result.exit_code == 1
+    first = result.stdout.splitlines()[0]  # the report opens with its summary
+    assert first.startswith(f"{tmp_path / '通知.docx'}：放入 0 个值；需要查看：2 段文字、1 个表格（见下）")
+    assert "这份文档不是按公司模板写的：10 个章节只认出 0 个" in first
+
+
+def test_a_companys_own_words_come_from_opsdoc_toml(tmp_path):
+    document = docx.Document()
+    _table(
+        document,
+        [
+            ["版本标识", "编辑人", "更新日期", "审批意见", "更新内容"],
+            ["V1.0", "周建峰", "2025-08-20", "同意", "首次编制"],
+        ],
+    )
+    document.save(tmp_path / "a.docx")
+    without = import_document(tmp_path / "a.docx", tmp_path / "without.xlsx")
+    assert not openpyxl.load_workbook(tmp_path / "without.xlsx")["修订记录"]["A2"].value
+    assert any("看起来是「修订记录」" in f.message for f in without.report.findings)
+    (tmp_path / "opsdoc.toml").write_text('[synonyms.headers]\n"文件版本" = ["版本标识"]\n', encoding="utf-8")
+    with_words = import_document(tmp_path / "a.docx", tmp_path / "with.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "with.xlsx")["修订记录"]["A2"].value == "V1.0"
+    assert "修订记录 " in with_words.summary
