@@ -8,6 +8,7 @@ specification at all. What lands in the workbook is what the document says; the 
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import docx
@@ -132,3 +133,91 @@ def test_a_companys_own_words_come_from_opsdoc_toml(tmp_path):
     with_words = import_document(tmp_path / "a.docx", tmp_path / "with.xlsx")
     assert openpyxl.load_workbook(tmp_path / "with.xlsx")["修订记录"]["A2"].value == "V1.0"
     assert "修订记录 " in with_words.summary
+
+
+def _with_body(
+    source: Path, target: Path, body_xml: str, extra: dict[str, bytes] | None = None, rels: str = ""
+) -> Path:
+    """`source` with `body_xml` put before its final section properties (and parts and relationships added)."""
+    with zipfile.ZipFile(source) as package:
+        members = {n: package.read(n) for n in package.namelist()}
+    document = members["word/document.xml"].decode("utf-8")
+    at = document.rindex("<w:sectPr")
+    members["word/document.xml"] = (document[:at] + body_xml + document[at:]).encode("utf-8")
+    if rels:
+        members["word/_rels/document.xml.rels"] = members["word/_rels/document.xml.rels"].replace(
+            b"</Relationships>", rels.encode() + b"</Relationships>"
+        )
+    members.update(extra or {})
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"</Types>", b'<Default Extension="htm" ContentType="application/xhtml+xml"/></Types>'
+    )
+    with zipfile.ZipFile(target, "w") as package:
+        for name, data in members.items():
+            package.writestr(name, data)
+    return target
+
+
+def _plain(path: Path) -> Path:
+    document = docx.Document()
+    document.add_heading("项目背景", level=1)
+    document.save(path)
+    return path
+
+
+def test_what_opsdoc_cannot_read_is_reported_not_dropped(tmp_path):
+    chunk = _with_body(
+        _plain(tmp_path / "plain.docx"),
+        tmp_path / "chunk.docx",
+        '<w:altChunk xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:id="rIdChunk"/>',
+        {"word/chunk.htm": "<html><body><p>旧系统说明</p></body></html>".encode()},
+        '<Relationship Id="rIdChunk" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk"'
+        ' Target="chunk.htm"/>',
+    )
+    result = import_document(chunk, tmp_path / "chunk.xlsx")
+    [unread] = [f for f in result.report.findings if f.code == "import-unreadable-content"]
+    assert "/word/chunk.htm" in unread.message and unread.is_error
+
+
+def test_a_pending_move_is_read_once_at_its_new_place(tmp_path):
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    moved = (
+        f'<w:p {w}><w:moveFrom w:id="1" w:author="a" w:date="2026-01-01T00:00:00Z"><w:r><w:t>医院有三个院区。</w:t></w:r>'
+        f"</w:moveFrom></w:p><w:p {w}><w:r><w:t>本项目覆盖全院。</w:t></w:r></w:p>"
+        f'<w:p {w}><w:moveTo w:id="2" w:author="a" w:date="2026-01-01T00:00:00Z"><w:r><w:t>医院有三个院区。</w:t></w:r>'
+        "</w:moveTo></w:p>"
+    )
+    source = _with_body(_plain(tmp_path / "plain.docx"), tmp_path / "moved.docx", moved)
+    import_document(source, tmp_path / "moved.xlsx")
+    notes = [row[1].value for row in openpyxl.load_workbook(tmp_path / "moved.xlsx")["补充说明"].iter_rows(min_row=2)]
+    assert notes[0] == "本项目覆盖全院。\n医院有三个院区。"  # once, where it was moved to
+
+
+def test_a_value_longer_than_a_cell_is_cut_there_and_reported_at_its_cell(tmp_path):
+    document = docx.Document()
+    document.add_heading("项目背景", level=1)
+    document.add_paragraph("长" * 40_000)
+    document.save(tmp_path / "long.docx")
+    result = import_document(tmp_path / "long.docx", tmp_path / "long.xlsx")
+    [cut] = [f for f in result.report.findings if f.code == "import-value-too-long"]
+    assert "40000 个字符" in cut.message and str(cut.location) == "补充说明!B2"
+    assert len(openpyxl.load_workbook(tmp_path / "long.xlsx")["补充说明"]["B2"].value) == 32_767
+
+
+def test_a_synonym_never_takes_a_column_from_its_own_header(tmp_path):
+    """备注 stands for 修订说明 in a version table, but not beside a 修订说明 column: that one keeps it."""
+    document = docx.Document()
+    _table(
+        document,
+        [
+            ["文件版本", "修订日期", "修订人", "修订说明", "备注"],
+            ["V1.0", "2025-08-20", "周建峰", "首次编制", "纸质版已归档"],
+        ],
+    )
+    document.save(tmp_path / "a.docx")
+    result = import_document(tmp_path / "a.docx", tmp_path / "a.xlsx")
+    history = openpyxl.load_workbook(tmp_path / "a.xlsx")["修订记录"]
+    assert [c.value for c in history[2]][:3] == ["V1.0", history["B2"].value, "周建峰"]
+    assert history["H2"].value == "首次编制"
+    [extra] = [f for f in result.report.findings if f.code == "import-extra-column"]
+    assert "「备注」" in extra.message

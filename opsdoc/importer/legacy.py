@@ -326,7 +326,7 @@ class LegacyReader:
                         best = (score, template, -1, [])
                 continue
             for header_row, row in enumerate(table.rows[:3]):
-                columns = [self._column_of(template, cell) for cell in row]
+                columns = self._columns_of(template, row)
                 hits = len({c for c in columns if c is not None})
                 wanted = len([c for c in template.columns if not c.period])
                 if hits < min(wanted, max(2, (wanted + 1) // 2)):
@@ -349,19 +349,36 @@ class LegacyReader:
         self._near_sheet = template.sheet.title
         return None, f"看起来是「{template.sheet.title}」（{'、'.join(pairs)}），但对应的列太少：请核对后填入该工作表"
 
-    def _column_of(self, template: TemplateTable, header: str) -> int | None:
-        """The template column a document's header names: exactly, through a synonym, or alike enough."""
+    def _columns_of(self, template: TemplateTable, header: tuple[str, ...]) -> list[int | None]:
+        """The template column each header cell names. Two cells never feed one column on a weaker
+        match (备注 is a synonym of 修订说明, but not beside a 修订说明 column): the strongest keeps it,
+        or the two strongest for a column holding a date and a name (更新日期 and 编辑人)."""
+        matched = [self._column_of(template, cell) for cell in header]
+        columns: list[int | None] = [m[0] if m else None for m in matched]
+        for at in {c for c in columns if c is not None}:
+            cells = sorted((i for i, c in enumerate(columns) if c == at), key=lambda i: -(matched[i] or (0, 0))[1])
+            target = template.columns[at].target
+            room = 2 if target is not None and len(target.columns) == 2 else 1
+            for i in cells[room:]:
+                columns[i] = None  # reported as a column the sheet does not have
+        return columns
+
+    def _column_of(self, template: TemplateTable, header: str) -> tuple[int, int] | None:
+        """The template column a document's header names and how surely: 3 exactly, 2 through a
+        synonym, 1 alike enough (and clearly the most alike)."""
         name, bare = norm(header), header_norm(header)
         exact = next((i for i, c in enumerate(template.columns) if name in c.headers or bare in c.headers), None)
-        if exact is not None or not bare:
-            return exact
+        if exact is not None:
+            return exact, 3
+        if not bare:
+            return None
         words = self.words[id(template)]
         by_synonym = [i for i, w in enumerate(words) if bare in w]
         if len(by_synonym) == 1:
-            return by_synonym[0]
+            return by_synonym[0], 2
         scored = sorted(((max(similar(bare, w) for w in ws), i) for i, ws in enumerate(words) if ws), reverse=True)
         if scored and scored[0][0] >= SIMILAR and (len(scored) == 1 or scored[1][0] < scored[0][0]):
-            return scored[0][1]
+            return scored[0][1], 1
         return None
 
     def _labelled(self, label: str, value: str, place: Place) -> bool:
