@@ -55,6 +55,8 @@ def _real_world(path: Path) -> Path:
     document.add_heading("三、人员安排", level=1)
     _table(document, [["姓名", "职位", "备注"], ["周建峰", "服务项目经理", "兼质量员"]])
     _table(document, [["序号", "设备名称", "数量"], ["1", "核心交换机", "2"]])
+    document.add_heading("四、应急预案", level=1)
+    document.add_paragraph("发生重大故障时立即启动应急预案，30分钟内向院方报告。")
     document.save(path)
     return path
 
@@ -93,13 +95,18 @@ def test_a_real_world_plan_lands_where_it_belongs_and_the_rest_is_reported(tmp_p
     unknown = [f.message for f in result.report.findings if f.code == "import-unknown-table"]
     assert any("看起来是「组织职责」" in m and "职位→岗位" in m for m in unknown), unknown
     assert any(m.endswith("请把内容填入对应的工作表") for m in unknown)
-    heading = [f.message for f in result.report.findings if getattr(f.location, "excerpt", None) == "三、人员安排"]
-    assert heading and "不是模板的章节，最接近的是第2章「组织职责」" in heading[0]
+    # a chapter heading the template lacks is reported, and so is the text under it: it has no chapter
+    heading = [f.message for f in result.report.findings if getattr(f.location, "excerpt", None) == "四、应急预案"]
+    assert heading and "这个一级标题不是模板的章节" in heading[0]
+    under = [f for f in result.report.findings if str(getattr(f.location, "excerpt", "")).startswith("发生重大故障")]
+    assert [f.code for f in under] == ["import-foreign-paragraph"]
 
     # the summary says what was placed and that this is not the company template
     assert result.summary.startswith("放入 ")
     assert "修订记录 " in result.summary and "服务级别协议 " in result.summary
-    assert "需要查看：6 段文字、2 个表格" in result.summary  # 3 cover lines, 2 kept, the unknown heading
+    # the title and company lines, the 2 kept, the unknown heading and its paragraph (版本记录 is the history's heading)
+    assert "需要查看：6 段文字、2 个表格" in result.summary
+    assert "10 个章节只认出 3 个" in result.summary  # 项目背景, 服务级别协议, 组织职责 (人员安排)
     assert "这份文档不是按公司模板写的" in result.summary
 
 
@@ -221,3 +228,38 @@ def test_a_synonym_never_takes_a_column_from_its_own_header(tmp_path):
     assert history["H2"].value == "首次编制"
     [extra] = [f for f in result.report.findings if f.code == "import-extra-column"]
     assert "「备注」" in extra.message
+
+
+def test_a_bid_with_its_own_headings_and_words(tmp_path):
+    """A 投标书's shapes: numbered headings of its own, 故障级别 written 一级, 修订内容, 考核项 and 权重 in %."""
+    document = docx.Document()
+    document.add_heading("1 修订记录", level=1)  # the history's heading, as many documents call it
+    _table(
+        document,
+        [
+            ["版本", "日期", "修订人", "审核", "批准", "修订内容"],
+            ["V1.0", "2025年8月1日", "张三", "李四", "王五", "初稿"],
+        ],
+    )
+    document.add_heading("2 服务级别", level=1)
+    _table(
+        document,
+        [
+            ["故障级别", "故障描述", "响应时间（分钟）", "到场时间", "解决时间（小时）"],
+            ["一级", "全院停机", "10", "30分钟", "4"],
+            ["二级", "单科室停机", "30", "2小时", "8"],
+        ],
+    )
+    document.add_heading("3 考核办法", level=1)
+    _table(document, [["考核项", "权重", "目标值", "评分标准"], ["响应及时率", "30%", "≥95%", "每低1%扣1分"]])
+    document.save(tmp_path / "bid.docx")
+    result = import_document(tmp_path / "bid.docx", tmp_path / "bid.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "bid.xlsx")
+    history = [c.value for c in book["修订记录"][2]]
+    assert (history[0], history[2], history[4], history[6], history[7]) == ("V1.0", "张三", "李四", "王五", "初稿")
+    assert [[c.value for c in row][:5] for row in book["服务级别协议"].iter_rows(min_row=2, max_row=3)] == [
+        ["P1", "全院停机", 10, 30, 4],
+        ["P2", "单科室停机", 30, 120, 8],
+    ]
+    assert [c.value for c in book["绩效考核"][2]][:4] == ["响应及时率", 30, "≥95%", "每低1%扣1分"]
+    assert not [f for f in result.report.findings if f.code in ("import-foreign-paragraph", "import-unknown-table")]

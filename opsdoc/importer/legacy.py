@@ -20,7 +20,7 @@ from opsdoc.contract.findings import Cell, Finding, Place, finding
 from opsdoc.contract.model import SHEET_BY_NAME, SHEETS, ColumnSpec, SheetSpec
 from opsdoc.contract.synonyms import SIMILAR, SUGGEST, Synonyms, similar
 from opsdoc.contract.synonyms import norm as header_norm
-from opsdoc.contract.vocabulary import CHAPTER_STYLE, SECTION_STYLE
+from opsdoc.contract.vocabulary import CHAPTER_STYLE, HISTORY, SECTION_STYLE
 from opsdoc.importer.layout import Layout, Pairs, Sentence, Slot, Target, TemplateTable, norm, unmarked
 from opsdoc.importer.values import Read, read_date, read_value, split_period
 from opsdoc.office.docx_text import Paragraph, Table, WordDocument, shorten
@@ -104,6 +104,8 @@ class LegacyReader:
             return
         words = heading_words(text)
         may_head = not self.by_style or p.style in (CHAPTER_STYLE, SECTION_STYLE)
+        if words in self.synonyms.chapters.get(HISTORY, frozenset()) | {HISTORY}:
+            return  # the version table's heading, in the front matter as in the template (修订记录, 版本记录)
         chapter = self._chapter_of(p) if may_head else None
         if chapter is not None:
             self.chapter, self.anchor, self.astray = chapter, -1, False

@@ -59,6 +59,11 @@ _UNIT_FACTORS = {
     ("%", "%"): 1.0,
 }
 _YES, _NO = {"是", "√", "✓", "✔", "Y", "y", "有"}, {"否", "×", "✗", "✘", "X", "x", "N", "n", "无"}
+# Priorities written in words: 一级 is P1 in every O&M contract that uses both (domain-notes).
+_PRIORITY_WORDS = {
+    f"{word}{unit}": f"P{n}" for n, word in enumerate("一二三四", start=1) for unit in ("级", "级故障", "级事件")
+}
+_PRIORITY_WORDS |= {f"{n}级": f"P{n}" for n in range(1, 5)} | {f"P{n}级": f"P{n}" for n in range(1, 5)}
 # Levels of another scale: which of 低/一般/较大/重大 the author meant is not ours to guess.
 _OTHER_RISK_SCALE = {"高", "中", "低", "极高", "很高", "较高", "较低", "极低", "严重", "一般风险", "中等"}
 
@@ -147,6 +152,11 @@ def _choice(column: ColumnSpec, text: str) -> Read:
             return Read("是")
         if text in _NO:
             return Read("否")
+    plain = unicodedata.normalize("NFKC", text).strip().upper()
+    if plain in column.choices:
+        return Read(plain)  # ｐ１, p1
+    if _PRIORITY_WORDS.get(plain) in column.choices:
+        return Read(_PRIORITY_WORDS[plain])
     if column.choices == RISK_LEVELS and text in _OTHER_RISK_SCALE:
         return Read(
             None,
