@@ -47,7 +47,7 @@ def _real_world(path: Path) -> Path:
     _table(
         document,
         [
-            ["服务类型", "定义", "响应时间", "到达时间", "解决时间"],
+            ["优先级", "定义", "响应时间", "到达时间", "解决时间"],
             ["P1", "全院核心业务中断", "15分钟", "30分钟", "2小时"],
             ["P2", "单个科室业务受影响", "30分钟", "2小时", "8小时"],
         ],
@@ -74,7 +74,7 @@ def test_a_real_world_plan_lands_where_it_belongs_and_the_rest_is_reported(tmp_p
     assert [row[4] for row in history] == ["吴海燕", "吴海燕"]  # 相关主管审核 → 审核人
     assert [row[-1] for row in history] == ["首次编制", "调整服务级别"]  # 更新内容 → 修订说明
 
-    # the SLA in other words: 服务类型 → 级别, 到达时间 → 到场时间, minutes and hours converted
+    # the SLA in other words: 优先级 → 级别, 到达时间 → 到场时间, minutes and hours converted
     sla = [[c.value for c in row] for row in book["服务级别协议"].iter_rows(min_row=2) if row[0].value]
     assert [row[:5] for row in sla] == [
         ["P1", "全院核心业务中断", 15, 30, 2],
@@ -94,6 +94,8 @@ def test_a_real_world_plan_lands_where_it_belongs_and_the_rest_is_reported(tmp_p
     # a table half a 组织职责 is suggested, with the columns that match; one no sheet holds says so
     unknown = [f.message for f in result.report.findings if f.code == "import-unknown-table"]
     assert any("看起来是「组织职责」" in m and "职位→岗位" in m for m in unknown), unknown
+    staff = [f.message for f in result.report.findings if getattr(f.location, "excerpt", None) == "三、人员安排"]
+    assert staff and "最接近的是第2章「组织职责」" in staff[0]
     assert any(m.endswith("请把内容填入对应的工作表") for m in unknown)
     # a chapter heading the template lacks is reported, and so is the text under it: it has no chapter
     heading = [f.message for f in result.report.findings if getattr(f.location, "excerpt", None) == "四、应急预案"]
@@ -104,9 +106,10 @@ def test_a_real_world_plan_lands_where_it_belongs_and_the_rest_is_reported(tmp_p
     # the summary says what was placed and that this is not the company template
     assert result.summary.startswith("放入 ")
     assert "修订记录 " in result.summary and "服务级别协议 " in result.summary
-    # the title and company lines, the 2 kept, the unknown heading and its paragraph (版本记录 is the history's heading)
-    assert "需要查看：6 段文字、2 个表格" in result.summary
-    assert "10 个章节只认出 3 个" in result.summary  # 项目背景, 服务级别协议, 组织职责 (人员安排)
+    # the title and company lines, the 2 kept, the two unknown headings and the paragraph under one of them
+    # (版本记录 is the history's heading)
+    assert "需要查看：7 段文字、2 个表格" in result.summary
+    assert "10 个章节只认出 2 个" in result.summary  # 项目背景 (项目概述), 服务目录和服务级别协议 (服务水平协议)
     assert "这份文档不是按公司模板写的" in result.summary
 
 
@@ -263,3 +266,103 @@ def test_a_bid_with_its_own_headings_and_words(tmp_path):
     ]
     assert [c.value for c in book["绩效考核"][2]][:4] == ["响应及时率", 30, "≥95%", "每低1%扣1分"]
     assert not [f for f in result.report.findings if f.code in ("import-foreign-paragraph", "import-unknown-table")]
+
+
+def _imported(tmp_path: Path, build) -> tuple[object, openpyxl.Workbook]:
+    document = docx.Document()
+    build(document)
+    document.save(tmp_path / "d.docx")
+    result = import_document(tmp_path / "d.docx", tmp_path / "d.xlsx")
+    return result, openpyxl.load_workbook(tmp_path / "d.xlsx")
+
+
+def _rows(book: openpyxl.Workbook, sheet: str, width: int) -> list[list[object]]:
+    return [[c.value for c in row][:width] for row in book[sheet].iter_rows(min_row=2) if row[0].value is not None]
+
+
+def test_a_unit_in_a_header_converts_the_numbers_under_it_or_they_are_reported(tmp_path):
+    def build(document):
+        document.add_heading("服务目录和服务级别协议", 1)
+        _table(
+            document,
+            [
+                ["级别", "定义", "响应时间(小时)", "到场时间(小时)", "解决时间(天)"],
+                ["P1", "核心系统中断", "0.5", "1", "1"],
+            ],
+        )
+        document.add_heading("项目管理", 1)
+        _table(document, [["预算项", "类别", "金额(万元)", "说明"], ["人工", "人员", "50", ""], ["合计", "", "50", ""]])
+
+    result, book = _imported(tmp_path, build)
+    assert _rows(book, "服务级别协议", 5) == [["P1", "核心系统中断", 30, 60, None]]  # 1天: no hours on a guess
+    assert _rows(book, "预算", 3) == [["人工", "人员", 500000]]
+    codes = [f.code for f in result.report.findings if f.location is not None]
+    assert codes.count("import-ambiguous-value") == 1 and "import-total-mismatch" not in codes  # 合计 50万元 adds up
+
+
+def test_a_version_table_in_separate_columns_keeps_each_name_and_date_in_its_own_cell(tmp_path):
+    def build(document):
+        _table(
+            document,
+            [
+                ["版本号", "编辑人", "更新日期", "审核", "批准", "更新内容"],
+                ["V1.0", "张三", "2024/3/1", "李四\n2024.1.2", "王五/2024/1/5", "首次发布"],
+            ],
+        )
+
+    _, book = _imported(tmp_path, build)
+    (row,) = _rows(book, "修订记录", 8)
+    assert (row[0], str(row[1])[:10], row[2], str(row[3])[:10], row[4], str(row[5])[:10], row[6], row[7]) == (
+        "V1.0",
+        "2024-03-01",
+        "张三",
+        "2024-01-02",
+        "李四",
+        "2024-01-05",
+        "王五",
+        "首次发布",
+    )
+
+
+def test_generic_headers_alone_never_make_a_table_a_sheets_and_equal_guesses_place_nothing(tmp_path):
+    def build(document):
+        document.add_heading("目标和范围", 1)
+        _table(
+            document,
+            [["阶段", "工作内容", "起止时间", "说明"], ["启动", "人员进场", "2024年1月1日至2024年1月31日", ""]],
+        )
+        document.add_heading("服务目录和服务级别协议", 1)
+        _table(
+            document,
+            [["优先级", "等级", "定义", "响应时间", "到场时间", "解决时间"], ["P1", "一级", "中断", "15", "30", "4"]],
+        )
+
+    result, book = _imported(tmp_path, build)
+    assert _rows(book, "服务周期", 3) == []  # 起止时间 and 说明 are not what makes a 服务周期 table
+    unknown = [f.message for f in result.report.findings if f.code == "import-unknown-table"]
+    assert any("看起来是「服务周期」" in m for m in unknown)
+    sla = [[c.value for c in row][:5] for row in book["服务级别协议"].iter_rows(min_row=2) if row[1].value]
+    assert sla == [[None, "中断", 15, 30, 4]]
+    [extra] = [f.message for f in result.report.findings if f.code == "import-extra-column"]
+    assert "「优先级、等级」" in extra  # both say 级别 as surely as each other: neither is taken
+
+
+def test_a_cover_date_line_is_never_the_编制单位_and_a_two_row_header_is_no_record(tmp_path):
+    def build(document):
+        _table(document, [["客户名称", "滨海市第一人民医院"], ["密级", "内部"], ["受控状态", "受控"]])
+        document.add_paragraph("二〇二四年三月")
+        document.add_heading("服务目录和服务级别协议", 1)
+        table = document.add_table(rows=4, cols=5)
+        for c, text in enumerate(["级别", "定义", "响应时间", "", "解决时间"]):
+            table.cell(0, c).text = text
+        for c, text in enumerate(["级别", "定义", "工作时间", "非工作时间", "解决时间"]):
+            table.cell(1, c).text = text
+        for r, values in enumerate((["P1", "中断", "15", "30", "4"], ["P2", "异常", "30", "60", "8"]), start=2):
+            for c, text in enumerate(values):
+                table.cell(r, c).text = text
+
+    result, book = _imported(tmp_path, build)
+    info = {row[0].value: row[1].value for row in book["文档信息"].iter_rows()}
+    assert info["编制单位"] is None and info["客户名称"] == "滨海市第一人民医院"
+    assert _rows(book, "服务级别协议", 5) == [["P1", "中断", 15, None, 4], ["P2", "异常", 30, None, 8]]
+    assert any("「非工作时间」" in f.message for f in result.report.findings if f.code == "import-extra-column")

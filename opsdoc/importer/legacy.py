@@ -30,8 +30,15 @@ NUMBERING = re.compile(
     r"^\s*(?:第[一二三四五六七八九十百\d]+[章节条]|\d+(?:\.\d+)*\.?|[一二三四五六七八九十]+[、.]|"
     r"\([一二三四五六七八九十\d]+\)|[一二三四五六七八九十]+(?=\s))\s*"
 )
+# Numbering of a chapter, not of a section: 第四章, 四、, 4、, "4 " (not 4.1, （四）, (1)).
+TOP_NUMBERING = re.compile(
+    r"^\s*(?:第[一二三四五六七八九十百\d]+章|[一二三四五六七八九十]+[、.]|\d+(?:[、.](?!\d)|\s))"
+)
 # A line of a table of contents typed by hand: dot leaders or a tab, then the page number.
 TOC_LINE = re.compile(r"(?:\.{2,}|…+|·{2,}|\t)\s*\d+\s*$")
+CHINESE_DATE = re.compile(
+    r"[〇零一二三四五六七八九十\d]{2,4}\s*年\s*[〇零一二三四五六七八九十\d]{1,2}\s*月(?:\s*[〇零一二三四五六七八九十\d]{1,3}\s*日)?"
+)
 TOTAL_WORDS = {"合计", "总计", "小计"}
 
 
@@ -68,8 +75,21 @@ class LegacyReader:
             for t in layout.tables()
             if isinstance(t, TemplateTable)
         }
+        # per template table, the columns whose words another sheet's tables use too (说明, 开始日期, 起止):
+        # they alone never make a table that sheet's
+        sheets_of: dict[str, set[str]] = {}
+        for t in layout.tables():
+            if isinstance(t, TemplateTable):
+                for column in t.columns:
+                    for word in column.headers:
+                        sheets_of.setdefault(word, set()).add(t.sheet.name)
+        self.generic = {
+            id(t): {i for i, c in enumerate(t.columns) if c.period or any(len(sheets_of[w]) > 1 for w in c.headers)}
+            for t in layout.tables()
+            if isinstance(t, TemplateTable)
+        }
         self.chapters_seen: set[int] = set()
-        self.astray = False  # under a chapter heading the template does not have: its text has no chapter
+        self.astray = ""  # the chapter heading the template does not have that the text is under
         self.kept: dict[int, list[Place]] = {}  # chapter → paragraphs put into its 补充说明
         self.out = Imported()
         self.chapter = 0
@@ -108,7 +128,7 @@ class LegacyReader:
             return  # the version table's heading, in the front matter as in the template (修订记录, 版本记录)
         chapter = self._chapter_of(p) if may_head else None
         if chapter is not None:
-            self.chapter, self.anchor, self.astray = chapter, -1, False
+            self.chapter, self.anchor, self.astray = chapter, -1, ""
             self.chapters_seen.add(chapter)
             return
         if p.style == CHAPTER_STYLE and not any(s.kind == "section" and words == s.text for s in self._slots()):
@@ -133,15 +153,18 @@ class LegacyReader:
                 return
         for index, slot in enumerate(slots):
             said = slot.sentence
-            if said and said.bare and (label or index != self.anchor + 1):
+            if said and said.bare and (label or index != self.anchor + 1 or _dated(text)):
                 continue  # a bare value (编制单位 alone on its line) takes only the unlabelled paragraph right at its place
             if slot.kind == "sentence" and said and self._sentence(said, text, p.location()):
                 self.anchor = max(self.anchor, index)
                 return
         if label and self._labelled(label.group(1), label.group(2).strip(), p.location()):
             return
+        if self.astray:  # under a heading the template does not have: no chapter's place is this text's
+            self._foreign(p)
+            return
         here = self._lines_slot()
-        if (here is None or here.lines is None) and self.chapter and not self.astray:
+        if (here is None or here.lines is None) and self.chapter:
             self._keep(p)
             return
         if here is None or here.lines is None:
@@ -169,10 +192,8 @@ class LegacyReader:
         titles = self.layout.chapters
         if words in titles[1:]:
             return titles.index(words)
-        looks_like_heading = (
-            p.style in (CHAPTER_STYLE, SECTION_STYLE)
-            or p.style.lower().startswith(("heading", "标题"))
-            or bool(NUMBERING.match(unicodedata.normalize("NFKC", p.text)))
+        looks_like_heading = p.style == CHAPTER_STYLE or bool(
+            TOP_NUMBERING.match(unicodedata.normalize("NFKC", p.text))
         )
         if not looks_like_heading or len(words) > 30:
             return None
@@ -185,7 +206,7 @@ class LegacyReader:
     def _unknown_heading(self, p: Paragraph, words: str) -> None:
         """A chapter heading the template does not have: reported with the chapter it is most like, and
         the text under it is reported too (it belongs to no chapter) until a known chapter begins."""
-        self.astray = True
+        self.astray = shorten(p.text.strip())
         titles = self.layout.chapters[1:]
         scores = {
             i: max([similar(words, t), *(similar(words, w) for w in self.synonyms.chapters.get(t, ()))])
@@ -220,14 +241,22 @@ class LegacyReader:
         if guidance.code == "import-placeholder":
             self._report(guidance, p.location(), None)
             return
-        where = f"第{self.chapter}章" if self.chapter else "封面和文件版本历史"
+        where = (
+            f"标题「{self.astray}」下"
+            if self.astray
+            else f"第{self.chapter}章"
+            if self.chapter
+            else "封面和文件版本历史"
+        )
         self.out.findings.append(
             finding(
                 "import-foreign-paragraph",
                 p.location(),
                 f"{where}的这段文字不是模板的固定文字，也不属于任何已知的值，没有导入；"
                 + (
-                    f"如需保留，请写入工作表「补充说明」（章节 {self.chapter}）"
+                    "如需保留，请写入它所属章节的「补充说明」或对应的工作表"
+                    if self.astray
+                    else f"如需保留，请写入工作表「补充说明」（章节 {self.chapter}）"
                     if self.chapter
                     else "请核对「文档信息」各项"
                 ),
@@ -256,6 +285,17 @@ class LegacyReader:
             if read.value is None:
                 continue
             if record is not None:
+                if record.get(column.name) not in (None, read.value):
+                    self.out.findings.append(
+                        finding(
+                            "import-ambiguous-value",
+                            place,
+                            f"「{column.label}」在这一行有两个不同的值（「{record[column.name]}」和「{read.value}」），单元格留空",
+                            [_cell(spec, column, index)],
+                        )
+                    )
+                    record[column.name] = None
+                    continue
                 record[column.name] = read.value
                 continue
             values = self.out.values.setdefault(spec.name, {})
@@ -331,11 +371,16 @@ class LegacyReader:
                 columns = self._columns_of(template, row)
                 hits = len({c for c in columns if c is not None})
                 wanted = len([c for c in template.columns if not c.period])
-                if hits < min(wanted, max(2, (wanted + 1) // 2)):
+                captioned = int(bool(caption) and caption == template.caption)
+                # Half the columns place a table in its own chapter or under its caption; elsewhere it takes
+                # nearly all of them (阶段/工作内容/起止时间/说明 is no 服务周期 just because two words match).
+                enough = min(wanted, max(2, (wanted + 1) // 2)) if same_chapter or captioned else max(3, wanted - 1)
+                specific = any(c is not None and c not in self.generic[id(template)] for c in columns)
+                if hits < min(wanted, enough) or not specific:
                     if hits and (near is None or hits > near[0]):
                         near = (hits, template, row, columns)
                     continue
-                score = (hits, int(bool(caption) and caption == template.caption), same_chapter)
+                score = (hits, captioned, same_chapter)
                 if best is None or score > best[0]:
                     best = (score, template, header_row, columns)
         if best is not None:
@@ -349,21 +394,41 @@ class LegacyReader:
             if at is not None
         ]
         self._near_sheet = template.sheet.title
-        return None, f"看起来是「{template.sheet.title}」（{'、'.join(pairs)}），但对应的列太少：请核对后填入该工作表"
+        return (
+            None,
+            f"看起来是「{template.sheet.title}」（{'、'.join(pairs)}），但能对应的列不足以确定是它：请核对后填入该工作表",
+        )
 
     def _columns_of(self, template: TemplateTable, header: tuple[str, ...]) -> list[int | None]:
-        """The template column each header cell names. Two cells never feed one column on a weaker
-        match (备注 is a synonym of 修订说明, but not beside a 修订说明 column): the strongest keeps it,
-        or the two strongest for a column holding a date and a name (更新日期 and 编辑人)."""
+        """The template column each header cell names. Two cells never share one column on a guess: an
+        exact header keeps it against a synonym (备注 beside 修订说明), two equally good weaker matches place
+        neither (服务类型 and 服务级别 for 级别: both reported); a column of a date and a name (修订日期/修订人)
+        takes one cell for each (更新日期 and 编辑人)."""
         matched = [self._column_of(template, cell) for cell in header]
         columns: list[int | None] = [m[0] if m else None for m in matched]
         for at in {c for c in columns if c is not None}:
-            cells = sorted((i for i, c in enumerate(columns) if c == at), key=lambda i: -(matched[i] or (0, 0))[1])
-            target = template.columns[at].target
-            room = 2 if target is not None and len(target.columns) == 2 else 1
-            for i in cells[room:]:
-                columns[i] = None  # reported as a column the sheet does not have
+            cells = [i for i, c in enumerate(columns) if c == at]
+            if len(cells) == 1:
+                continue
+            parts = {i: self._part_of(template, at, header[i]) for i in cells}
+            if len(cells) == 2 and None not in parts.values() and len(set(map(id, parts.values()))) == 2:
+                continue  # 更新日期 and 编辑人: each its own part of 修订日期/修订人
+            strength = {i: (matched[i] or (0, 0))[1] for i in cells}
+            best = max(strength.values())
+            keep = [i for i in cells if strength[i] == best]
+            for i in cells:
+                if i not in keep or len(keep) > 1:
+                    columns[i] = None  # reported as a column the sheet does not have
         return columns
+
+    def _part_of(self, template: TemplateTable, at: int, header: str) -> ColumnSpec | None:
+        """Which of a joined column's two (修订日期 or 修订人) a header names, if it names one alone."""
+        where = template.columns[at].target
+        if where is None or len(where.columns) != 2:
+            return None
+        bare = header_norm(header)
+        named = [c for c in where.columns if bare in self.synonyms.words_for({header_norm(c.label)})]
+        return named[0] if len(named) == 1 else None
 
     def _column_of(self, template: TemplateTable, header: str) -> tuple[int, int] | None:
         """The template column a document's header names and how surely: 3 exactly, 2 through a
@@ -428,7 +493,19 @@ class LegacyReader:
         spec = template.sheet
         self.tables_seen.add(spec.name)
         header = table.rows[header_row]
-        extra = [cell for cell, c in zip(header, columns, strict=False) if c is None and cell.strip()]
+        below = table.rows[header_row + 1] if header_row + 1 < len(table.rows) else ()
+        continued = _continues(
+            header, below
+        )  # a second header row under cells merged down (响应时间: 工作时间 | 非工作时间)
+        body = table.rows[header_row + (2 if continued else 1) :]
+        # A column with no header of its own (the second half of a cell merged across) but data under it
+        # is a column the sheet does not have: named by its sub-header, or by its place.
+        unnamed = [
+            (below[i] if continued and i < len(below) and below[i].strip() else f"第{i + 1}列")
+            for i, (cell, c) in enumerate(zip(header, columns, strict=False))
+            if c is None and not cell.strip() and any(i < len(row) and row[i].strip() for row in body)
+        ]
+        extra = [cell for cell, c in zip(header, columns, strict=False) if c is None and cell.strip()] + unnamed
         if extra:
             self.out.findings.append(
                 finding(
@@ -439,12 +516,14 @@ class LegacyReader:
                 )
             )
         present = {c for c in columns if c is not None}
+        periods = [template.columns[j].target for j in present if template.columns[j].period]
+        by_period = {column.name for where in periods if where for column in where.columns}  # 起止时间: start, end
         missing = [
             column.label
             for i, tc in enumerate(template.columns)
             if i not in present and tc.target and not tc.period
             for column in tc.target.columns
-            if column.required and not any(template.columns[j].period for j in present)
+            if column.required and column.name not in by_period
         ]
         if missing:
             self.out.findings.append(
@@ -455,27 +534,39 @@ class LegacyReader:
                     [Cell(spec.title)],
                 )
             )
+        parts = [
+            self._part_of(template, at, cell) if at is not None else None
+            for cell, at in zip(header, columns, strict=False)
+        ]
+        units = [_unit_in(cell) for cell in header]  # 金额(万元): a bare 50 in it is 50 万元
         sums: dict[str, float] = {}
-        for number, row in enumerate(table.rows[header_row + 1 :], start=header_row + 2):
+        for number, row in enumerate(body, start=header_row + (3 if continued else 2)):
             if not any(cell.strip() for cell in row) or [norm(c) for c in row] == [norm(c) for c in header]:
                 continue  # an empty row, or the header repeated on a new page
             first = next(cell for cell in row if cell.strip())
             if norm(first) in TOTAL_WORDS:
-                self._total(table, number, row, template, columns, sums)
+                self._total(table, number, _with_units(row, units), template, columns, sums)
                 continue
             record: dict[str, Any] = dict(template.fixed)
             place = table.location(number)
-            for cell, at in zip(row, columns, strict=False):
+            for i, (cell, at) in enumerate(zip(row, columns, strict=False)):
                 if at is None or template.columns[at].target is None:
                     continue
-                where = template.columns[at].target
-                assert where is not None
+                joined = where = template.columns[at].target
+                assert joined is not None and where is not None
+                part = parts[i]
+                if part is not None:  # a column of its own for one half of a date/name pair
+                    where = Target(spec, (part,))
+                if units[i] and where.columns[0].kind == "number":
+                    cell = _with_unit(cell, units[i])
+                if part is not None and all(_split_pair(cell, joined)):
+                    where = joined  # 审核 holding 李四 and its date: both halves
                 if template.columns[at].period:
                     period = split_period(cell)
                     if period is None and cell.strip():
                         self._set(Target(spec, where.columns[:1]), cell, place, record)
-                    for column, part in zip(where.columns, period or (), strict=False):
-                        self._set(Target(spec, (column,)), part, place, record)
+                    for column, text in zip(where.columns, period or (), strict=False):
+                        self._set(Target(spec, (column,)), text, place, record)
                     continue
                 self._set(where, template.columns[at].value(cell), place, record)
             for column in spec.columns:
@@ -585,16 +676,53 @@ def _slot_targets(slot: Slot) -> list[Target]:
 
 
 def _split_pair(text: str, where: Target) -> list[str]:
-    """ "20260301/张三" (or the two on separate lines) as the date and the name."""
+    """ "20260301/张三", "张三\n2026.3.1" or "王五/2024/1/5" as [date, name]: the part that reads as a date is
+    the date, whichever side it stands on; one value alone is a date if it reads as one, else the name."""
     text = text.strip()
-    if "\n" in text:
-        first, _, second = text.partition("\n")
-    elif "/" in text:
-        first, _, second = text.rpartition("/")
-    else:
-        # One of the two only: a date is a date, anything else the name.
-        return [text, ""] if read_date(text) else ["", text]
-    return [first.strip(), second.strip()]
+    if read_date(text):
+        return [text, ""]
+    cuts = [text.partition("\n")[::2]] if "\n" in text else []
+    if "/" in text:
+        cuts += [text.partition("/")[::2], text.rpartition("/")[::2]]
+    for first, second in cuts:
+        if read_date(first.strip()):
+            return [first.strip(), second.strip()]
+        if read_date(second.strip()):
+            return [second.strip(), first.strip()]
+    if cuts:
+        return [cuts[-1][0].strip(), cuts[-1][1].strip()]
+    return ["", text]
+
+
+def _unit_in(header: str) -> str:
+    """The unit a header gives its column: 金额(万元) → 万元."""
+    found = re.search(r"\(([^()]*)\)\s*$", unicodedata.normalize("NFKC", header).strip())
+    return found.group(1).strip() if found else ""
+
+
+_BARE_NUMBER = re.compile(r"[-+]?\d[\d,，]*(?:\.\d+)?")
+
+
+def _dated(text: str) -> bool:
+    """A line that gives a date (2024.3.1, 二〇二四年三月), which no bare cover value (编制单位) is."""
+    return read_date(text) is not None or bool(CHINESE_DATE.fullmatch(text.strip()))
+
+
+def _continues(header: tuple[str, ...], row: tuple[str, ...]) -> bool:
+    """Whether `row` is the second line of a two-row header: most of its cells repeat the header's above
+    (cells merged down read as their text in every row they cover) and the rest name sub-columns."""
+    filled = [(h, c) for h, c in zip(header, row, strict=False) if c.strip()]
+    repeated = sum(norm(h) == norm(c) for h, c in filled)
+    return bool(filled) and 0 < repeated < len(filled) and repeated * 2 >= len(filled)
+
+
+def _with_unit(cell: str, unit: str) -> str:
+    """A bare number under a header that names its unit (金额(万元): 50) with that unit (50万元)."""
+    return cell.strip() + unit if unit and _BARE_NUMBER.fullmatch(cell.strip()) else cell
+
+
+def _with_units(row: tuple[str, ...], units: list[str]) -> tuple[str, ...]:
+    return tuple(_with_unit(cell, unit) for cell, unit in zip(row, [*units, *[""] * len(row)], strict=False))
 
 
 def read_legacy(document: WordDocument, layout: Layout, synonyms: Synonyms | None = None) -> Imported:
