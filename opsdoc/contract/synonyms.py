@@ -54,10 +54,13 @@ def _merge(base: dict[str, frozenset[str]], extra: dict[str, list[str]]) -> dict
 
 
 def similar(a: str, b: str) -> float:
-    """How alike two normalised words are; 0 for words too short to judge."""
-    if min(len(a), len(b)) < SHORTEST:
+    """How alike two normalised words are; 0 for words too short to judge, or too unlike in length or
+    letters to come near SIMILAR (checked first: data cells are tried against every header word)."""
+    shorter, longer = sorted((len(a), len(b)))
+    if shorter < SHORTEST or 2 * shorter / (shorter + longer) < SUGGEST:
         return 0.0
-    return SequenceMatcher(None, a, b).ratio()
+    matcher = SequenceMatcher(None, a, b)
+    return matcher.ratio() if matcher.quick_ratio() >= SUGGEST else 0.0
 
 
 def bundled() -> Synonyms:

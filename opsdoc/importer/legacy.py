@@ -39,6 +39,7 @@ TOC_LINE = re.compile(r"(?:\.{2,}|…+|·{2,}|\t)\s*\d+\s*$")
 CHINESE_DATE = re.compile(
     r"[〇零一二三四五六七八九十\d]{2,4}\s*年\s*[〇零一二三四五六七八九十\d]{1,2}\s*月(?:\s*[〇零一二三四五六七八九十\d]{1,3}\s*日)?"
 )
+HEADER_CHARS = 12  # longer text in a table's first rows is a value, never a header word to liken
 TOTAL_WORDS = {"合计", "总计", "小计"}
 
 
@@ -443,6 +444,8 @@ class LegacyReader:
         by_synonym = [i for i, w in enumerate(words) if bare in w]
         if len(by_synonym) == 1:
             return by_synonym[0], 2
+        if len(bare) > HEADER_CHARS or any(c.isdigit() for c in bare):
+            return None  # a value, not a header: no similarity is tried (tables' first rows are tried as headers)
         scored = sorted(((max(similar(bare, w) for w in ws), i) for i, ws in enumerate(words) if ws), reverse=True)
         if scored and scored[0][0] >= SIMILAR and (len(scored) == 1 or scored[1][0] < scored[0][0]):
             return scored[0][1], 1
