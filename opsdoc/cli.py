@@ -789,6 +789,61 @@ def import_command(
     sys.exit(0 if not report.findings else 1)
 
 
+@main.command("serve")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, metavar="ADDR", help="监听地址（0.0.0.0：局域网内可访问）。"
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, metavar="PORT", help="端口。")
+@click.option(
+    "--data",
+    type=FILE,
+    metavar="DIR",
+    default=Path("opsdoc-web"),
+    show_default=True,
+    help="账户、操作日志和上传文件的文件夹。",
+)
+@archive_option()
+@config_option("公司约定配置文件（检查和发布时使用）。")
+def serve_command(host: str, port: int, data: Path, archive: Path, config: Path | None) -> None:
+    """启动网页：登录后按角色检查工作簿、下载标注副本、发布版本、查阅受控文件清单和操作日志。
+
+    先用 opsdoc user add 建立账户。按 Ctrl-C 停止。退出码 0 正常停止，2 缺少网页所需的软件包。
+    """
+    from opsdoc import web
+
+    click.echo(f"opsdoc 网页：http://{host}:{port}/（归档 {archive}，数据 {data}）；按 Ctrl-C 停止", err=True)
+    web.serve(data, archive, config, host, port)
+
+
+@main.group("user", cls=Group)
+def user_group() -> None:
+    """网页的账户。"""
+
+
+@user_group.command("add")
+@click.argument("name", metavar="NAME")
+@click.option(
+    "--role",
+    type=click.Choice(["manager", "controller", "qa", "auditor"]),
+    required=True,
+    help="角色：manager 服务项目经理，controller 文控，qa QA，auditor 审计。",
+)
+@click.option(
+    "--data", type=FILE, metavar="DIR", default=Path("opsdoc-web"), show_default=True, help="网页的数据文件夹。"
+)
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（脚本用）；否则提示输入两次。")
+def user_add(name: str, role: str, data: Path, password_stdin: bool) -> None:
+    """添加网页账户（密码只保存其加盐散列）。退出码 0 已添加，2 输入有误，3 用户已存在或密码太短。"""
+    from opsdoc import web
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+    label = web.add_user(data, name, role, password)
+    click.echo(f"{name}：已添加（{label}）")
+
+
 @main.command("rules")
 @output_format("text", "json", "markdown")
 def list_rules(output_format: str) -> None:

@@ -1,0 +1,30 @@
+"""`opsdoc serve`: the web page, and the accounts that may use it (see app.py and accounts.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opsdoc.errors import OpsdocError
+
+INSTALL = "pip install 'opsdoc[web]'"
+
+
+def serve(data: Path, archive: Path, config: Path | None, host: str, port: int) -> None:
+    """Serve the web page with waitress (a production WSGI server, pure Python) until interrupted."""
+    try:
+        import waitress
+
+        from opsdoc.web.app import Settings, create_app
+    except ImportError as exc:
+        raise OpsdocError(
+            None, f"网页需要 Flask、Flask-Login、Flask-WTF 和 waitress（{exc.name}）：请安装（{INSTALL}）"
+        ) from None
+    app = create_app(Settings(data=data, archive=archive, config=config))
+    waitress.serve(app, host=host, port=port, threads=4, ident="opsdoc")
+
+
+def add_user(data: Path, name: str, role: str, password: str) -> str:
+    """Add an account; the role's label."""
+    from opsdoc.web.accounts import Accounts
+
+    return Accounts(data).add(name, role, password).role.label

@@ -1,0 +1,221 @@
+"""The web page as its users use it, and as an attacker would: login, roles, CSRF, uploads, the audit log.
+
+Flask's test client drives the real application (the same create_app that `opsdoc serve` runs);
+every form is posted with the CSRF token the page gave, as a browser would.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import openpyxl
+import pytest
+
+from opsdoc.web.accounts import AccountError, Accounts
+from opsdoc.web.app import MAX_UPLOAD, Settings, create_app
+from tests.support import SAMPLE, edit_sample, uno_python
+
+PASSWORD = "correct-horse-9"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def site(tmp_path):
+    data = tmp_path / "web"
+    accounts = Accounts(data)
+    for name, role in (("周建峰", "manager"), ("李文控", "controller"), ("质检", "qa"), ("审计员", "auditor")):
+        accounts.add(name, role, PASSWORD)
+    app = create_app(Settings(data=data, archive=tmp_path / "归档"))
+    return app, accounts
+
+
+def _token(page: bytes) -> str:
+    found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert found, page[:300]
+    return found.group(1).decode()
+
+
+def _signed_in(app, name: str):
+    client = app.test_client()
+    token = _token(client.get("/login").data)
+    answer = client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302, answer.data.decode()
+    return client
+
+
+def _upload(client, path: str, workbook: Path, **fields):
+    token = _token(client.get(path).data)
+    data = {"csrf_token": token, "workbook": (io.BytesIO(workbook.read_bytes()), workbook.name), **fields}
+    return client.post(path, data=data, content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("path", ["/", "/check", "/issue", "/register", "/audit", "/check/abc/annotated.xlsx"])
+def test_no_page_and_no_file_without_login(site, path):
+    app, _ = site
+    answer = app.test_client().get(path)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")
+
+
+def test_a_wrong_password_signs_nobody_in_and_is_logged(site):
+    app, accounts = site
+    client = app.test_client()
+    token = _token(client.get("/login").data)
+    answer = client.post("/login", data={"name": "周建峰", "password": "wrong-password", "csrf_token": token})
+    assert answer.status_code == 401 and "用户名或密码错误" in answer.data.decode()
+    assert client.get("/").status_code == 302
+    assert (accounts.events()[0].user, accounts.events()[0].outcome) == ("周建峰", "拒绝：用户名或密码错误")
+
+
+def test_a_form_posted_without_the_pages_token_is_refused(site):
+    app, _ = site
+    client = _signed_in(app, "周建峰")
+    answer = client.post(
+        "/check", data={"workbook": (io.BytesIO(SAMPLE.read_bytes()), "a.xlsx")}, content_type="multipart/form-data"
+    )
+    assert answer.status_code == 400 and "请求被拒绝" in answer.data.decode()
+
+
+def test_a_manager_checks_a_workbook_by_sheet_and_downloads_the_annotated_copy(site, tmp_path):
+    app, accounts = site
+    client = _signed_in(app, "周建峰")
+    workbook = edit_sample(tmp_path, {"文档信息!B4": "V2.1"}, name="我的项目.xlsx")  # cover ≠ history
+    answer = _upload(client, "/check", workbook)
+    page = answer.data.decode()
+    assert answer.status_code == 200
+    assert "我的项目.xlsx：1 个错误" in page and "cover-version-mismatch" in page
+    assert "<h3>文档信息</h3>" in page and "文档信息!B4" in page
+    link = re.search(r'id="annotated" href="([^"]+)"', page).group(1)
+    download = client.get(link)
+    assert download.status_code == 200 and download.mimetype == XLSX
+    assert "filename*=UTF-8''" + quote("我的项目_检查.xlsx") in download.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(download.data))
+    assert book.sheetnames[0] == "检查结果"
+    assert [e.action for e in accounts.events()[:3]] == ["annotate", "check", "login"]
+    # another user never gets this upload's copy: not even that it exists
+    other = _signed_in(app, "质检")
+    assert other.get(link).status_code == 404
+
+
+def test_an_auditor_is_refused_an_issue_and_the_refusal_is_logged(site):
+    app, accounts = site
+    client = _signed_in(app, "审计员")
+    assert client.get("/issue").status_code == 403
+    token = _token(client.get("/register").data)
+    answer = client.post("/issue", data={"csrf_token": token}, content_type="multipart/form-data")
+    assert answer.status_code == 403 and "无权限" in answer.data.decode()
+    assert accounts.events()[0].outcome == "拒绝：角色无权限" and accounts.events()[0].user == "审计员"
+    assert client.get("/check").status_code == 403
+    assert client.get("/register").status_code == 200 and client.get("/audit").status_code == 200
+
+
+def test_uploads_are_bounded_and_read_like_the_clis_inputs(site, tmp_path):
+    app, _ = site
+    assert app.config["MAX_CONTENT_LENGTH"] == MAX_UPLOAD == 20 * 2**20
+    app.config["MAX_CONTENT_LENGTH"] = 4096  # the same refusal, without 20 MB in the test client's spool
+    client = _signed_in(app, "周建峰")
+    token = _token(client.get("/check").data)
+    big = {"csrf_token": token, "workbook": (io.BytesIO(b"0" * 8192), "big.xlsx")}
+    refused = client.post("/check", data=big, content_type="multipart/form-data")
+    assert refused.status_code == 413 and "文件过大" in refused.data.decode()
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
+    not_a_workbook = tmp_path / "../../../../etc/passwd.xlsx"
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("not a workbook")
+    answer = _upload(client, "/check", fake)
+    assert answer.status_code == 400 and "无法完成" in answer.data.decode()
+    assert not (tmp_path / "web" / "uploads" / not_a_workbook.name).exists()  # stored under a random name only
+    assert all(re.fullmatch(r"[\w-]{22}\.xlsx", p.name) for p in (tmp_path / "web" / "uploads").iterdir())
+
+
+def test_a_controller_issues_and_every_role_reads_the_register(site, tmp_path):
+    uno_python()
+    app, accounts = site
+    controller = _signed_in(app, "李文控")
+    answer = _upload(controller, "/issue", edit_sample(tmp_path, name="V2.0.xlsx"), backdate="on")
+    page = answer.data.decode()
+    assert "QT-YW-GF-BH01-001 V2.0：已发布并登记" in page, page
+    for name in ("审计员", "质检", "周建峰"):
+        register = _signed_in(app, name).get("/register").data.decode()
+        assert "<td>V2.0</td>" in register and "现行" in register and "<td>李文控</td>" in register
+    assert [e.outcome for e in accounts.events() if e.action == "issue"] == ["QT-YW-GF-BH01-001 V2.0：已发布并登记"]
+
+
+def test_accounts_refuse_weak_passwords_taken_names_and_unknown_roles(tmp_path):
+    accounts = Accounts(tmp_path)
+    with pytest.raises(AccountError, match="至少 10 个字符"):
+        accounts.add("甲", "manager", "short")
+    accounts.add("甲", "manager", PASSWORD)
+    with pytest.raises(AccountError, match="已存在"):
+        accounts.add("甲", "qa", PASSWORD)
+    with pytest.raises(AccountError, match="角色应为"):
+        accounts.add("乙", "admin", PASSWORD)
+    stored = (tmp_path / "opsdoc-web.sqlite").read_bytes()
+    assert PASSWORD.encode() not in stored and b"scrypt:" in stored  # only a salted hash is kept
+    assert accounts.verify("甲", PASSWORD).role.value == "manager" and accounts.verify("甲", "x" * 12) is None
+
+
+def test_opsdoc_serve_answers_on_its_port_and_user_add_keeps_only_a_hash(tmp_path):
+    """The commands as a 文控 runs them: an account from standard input, then the server, reached over HTTP."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    data = tmp_path / "web"
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opsdoc",
+            "user",
+            "add",
+            "李文控",
+            "--role",
+            "controller",
+            "--data",
+            str(data),
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0 and "李文控：已添加（文控）" in added.stdout, added.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "opsdoc",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+            "--archive",
+            str(tmp_path / "归档"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("opsdoc serve did not answer")
+        assert "登录 opsdoc" in page and 'name="csrf_token"' in page
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
