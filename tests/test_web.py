@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import openpyxl
 import pytest
@@ -219,3 +219,106 @@ def test_opsdoc_serve_answers_on_its_port_and_user_add_keeps_only_a_hash(tmp_pat
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def _post(client, path: str, form_page: str, **fields):
+    token = _token(client.get(form_page).data)
+    return client.post(path, data={"csrf_token": token, **fields})
+
+
+@pytest.fixture
+def issued(site, tmp_path):
+    """The sample's V2.0 in the site's archive (issued through the library, as the CLI would)."""
+    from opsdoc.pipeline import IssueOptions, issue
+    from tests.test_issue import fake_lay_out
+
+    app, accounts = site
+    result = issue(
+        edit_sample(tmp_path, name="V2.0.xlsx"),
+        IssueOptions(archive=tmp_path / "归档", backdate=True, by="李文控"),
+        lay_out=fake_lay_out,
+    )
+    assert result.issued is not None
+    return app, accounts
+
+
+def test_a_manager_sees_the_修订说明_against_the_version_in_force_and_previews_the_document(issued, tmp_path):
+    from tests.test_issue import V21
+
+    app, _ = issued
+    client = _signed_in(app, "周建峰")
+    workbook = edit_sample(tmp_path, {**V21, "服务级别协议!C2": 10}, name="V2.1.xlsx")
+    page = _upload(client, "/check", workbook).data.decode()
+    assert "与现行版本 V2.0 相比的修订说明" in page and "10分钟" in page, page
+    assert 'id="preview"' not in page  # a workbook with errors is not previewed (the contract still says 15)
+    uno_python()
+    page = _upload(client, "/check", edit_sample(tmp_path, V21, name="V2.1-clean.xlsx")).data.decode()
+    link = re.search(r'id="preview" href="([^"]+)"', page).group(1)
+    pdf = client.get(link)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+
+
+def test_a_controller_hands_out_a_copy_and_records_its_return_an_auditor_may_not(issued, tmp_path):
+    uno_python()
+    app, accounts = issued
+    controller = _signed_in(app, "李文控")
+    copy = _post(
+        controller,
+        "/distribute",
+        "/register",
+        file_code="QT-YW-GF-BH01-001",
+        version="V2.0",
+        holder="张伟",
+        department="运维服务部",
+        count="2",
+    )
+    assert copy.status_code == 200 and copy.mimetype == "application/pdf"
+    assert "分发号001" in unquote(copy.headers["Content-Disposition"])
+    register = controller.get("/register").data.decode()
+    assert "张伟" in register and "在用" in register
+    back = _post(controller, "/recall", "/register", file_code="QT-YW-GF-BH01-001", version="V2.0", number="001")
+    assert back.status_code == 302 and "已回收" in controller.get("/register").data.decode()
+    auditor = _signed_in(app, "审计员")
+    refused = _post(auditor, "/distribute", "/register", file_code="QT-YW-GF-BH01-001", version="V2.0", holder="某人")
+    assert refused.status_code == 403
+    export = auditor.get("/register/受控文件清单.xlsx")
+    assert export.status_code == 200 and openpyxl.load_workbook(io.BytesIO(export.data)).sheetnames == [
+        "受控文件清单",
+        "分发回收记录",
+        "评审与保存",
+    ]
+    assert [e.action for e in accounts.events() if e.user == "李文控"][:2] == ["recall", "distribute"]
+
+
+def test_qa_compares_two_versions_and_verifies_a_document(site, tmp_path):
+    from tests.support import SAMPLE_DOCX
+    from tests.test_issue import V21
+
+    app, _ = site
+    client = _signed_in(app, "质检")
+    token = _token(client.get("/compare").data)
+    newer = edit_sample(tmp_path, {**V21, "服务级别协议!C2": 10}, name="V2.1.xlsx")
+    answer = client.post(
+        "/compare",
+        data={
+            "csrf_token": token,
+            "old": (io.BytesIO(SAMPLE_DOCX.read_bytes()), "V2.0.docx"),
+            "new": (io.BytesIO(newer.read_bytes()), "V2.1.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
+    page = answer.data.decode()
+    assert answer.status_code == 200 and "V2.0.docx → V2.1.xlsx" in page and "10分钟" in page
+    token = _token(client.get("/verify").data)
+    checked = client.post(
+        "/verify",
+        data={"csrf_token": token, "document": (io.BytesIO(SAMPLE_DOCX.read_bytes()), "V2.0.docx")},
+        content_type="multipart/form-data",
+    )
+    assert "V2.0.docx：0 个错误" in checked.data.decode()
+    wrong = client.post(
+        "/verify",
+        data={"csrf_token": _token(client.get("/verify").data), "document": (io.BytesIO(b"x"), "V2.0.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code == 400 and "请上传 .docx 文件" in wrong.data.decode()

@@ -11,6 +11,7 @@ and read by the same code as the CLI's inputs.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -138,13 +139,13 @@ def create_app(settings: Settings) -> Flask:
     @app.get("/")
     @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
     def home() -> str:
-        return render_template("home.html", user=current_user.user)
+        return render_template("home.html")
 
     @app.route("/check", methods=["GET", "POST"])
     @allowed(Role.MANAGER, Role.CONTROLLER, Role.QA)
     def check() -> str | tuple[str, int]:
         if request.method == "GET":
-            return render_template("check.html", user=current_user.user)
+            return render_template("check.html")
         token, name = _keep_upload(uploads, "workbook")
         checked = api.check(uploads / f"{token}.xlsx", api.CheckOptions(config=settings.config))
         session.setdefault("uploads", {})[token] = name
@@ -153,9 +154,33 @@ def create_app(settings: Settings) -> Flask:
         accounts.record(
             current_user.user.name, "check", name, f"{len(report.errors)} 个错误，{len(report.warnings)} 个警告"
         )
+        in_force, note = _note_against_current(uploads / f"{token}.xlsx", checked, settings)
         return render_template(
-            "check.html", user=current_user.user, name=name, token=token, groups=_by_sheet(report), report=report
+            "check.html",
+            name=name,
+            token=token,
+            groups=_by_sheet(report),
+            report=report,
+            previewable=report.passes(),
+            in_force=in_force,
+            note=note,
         )
+
+    @app.get("/check/<token>/preview.pdf")
+    @allowed(Role.MANAGER, Role.CONTROLLER, Role.QA)
+    def preview(token: str) -> Response:
+        name = session.get("uploads", {}).get(token)
+        if name is None:
+            abort(404)
+        with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work:
+            # the server's LibreOffice stays warm between previews (opsdoc.generate.pdf keeps one per process)
+            result = api.build(_stored(uploads, token), Path(work), api.BuildOptions(pdf=True, config=settings.config))
+            pdf = result.written(api.FileKind.PDF)
+            if pdf is None:
+                abort(400, "工作簿还有错误，无法预览：请先按检查结果修改")
+            data = pdf.path.read_bytes()
+        accounts.record(current_user.user.name, "preview", name, "已生成 PDF")
+        return send_file(_bytes(data), download_name=f"{Path(name).stem}.pdf", mimetype="application/pdf")
 
     @app.get("/check/<token>/annotated.xlsx")
     @allowed(Role.MANAGER, Role.CONTROLLER, Role.QA)
@@ -179,7 +204,7 @@ def create_app(settings: Settings) -> Flask:
     @allowed(Role.CONTROLLER)
     def issue() -> str | tuple[str, int]:
         if request.method == "GET":
-            return render_template("issue.html", user=current_user.user)
+            return render_template("issue.html")
         token, name = _keep_upload(uploads, "workbook")
         options = api.IssueOptions(
             archive=settings.archive,
@@ -193,9 +218,7 @@ def create_app(settings: Settings) -> Flask:
         outcome = f"{entry.file_code} {entry.version}：{issued.outcome.label}" if issued and entry else "未发布"
         accounts.record(current_user.user.name, "issue", name, outcome)
         refused = issued.report if issued and issued.report and not issued.report.passes() else result.report
-        return render_template(
-            "issue.html", user=current_user.user, name=name, outcome=outcome, issued=issued, groups=_by_sheet(refused)
-        )
+        return render_template("issue.html", name=name, outcome=outcome, issued=issued, groups=_by_sheet(refused))
 
     @app.get("/register")
     @allowed(Role.CONTROLLER, Role.QA, Role.AUDITOR, Role.MANAGER)
@@ -206,12 +229,100 @@ def create_app(settings: Settings) -> Flask:
             entries, problem = [], exc.message
         else:
             problem = ""
-        return render_template("register.html", user=current_user.user, entries=entries, problem=problem)
+        copies = api.copies(settings.archive) if entries else []
+        return render_template("register.html", entries=entries, problem=problem, copies=copies)
+
+    @app.get("/register/受控文件清单.xlsx")
+    @allowed(Role.CONTROLLER, Role.QA, Role.AUDITOR)
+    def register_export() -> Response:
+        with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work:
+            written = api.export_register(
+                settings.archive, Path(work) / "受控文件清单.xlsx", config=settings.config, by=current_user.user.name
+            )
+            data = written.path.read_bytes()
+        accounts.record(current_user.user.name, "register-export", "受控文件清单.xlsx", "已下载")
+        return send_file(
+            _bytes(data),
+            download_name="受控文件清单.xlsx",
+            as_attachment=True,
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+
+    @app.post("/distribute")
+    @allowed(Role.CONTROLLER)
+    def distribute() -> Response:
+        form = request.form
+        try:
+            count = int(form.get("count", "1"))
+        except ValueError:
+            abort(400, "份数应为整数")
+        handout = api.Handout(
+            holder=form.get("holder", ""),
+            department=form.get("department", ""),
+            count=count,
+            controlled=form.get("uncontrolled") != "on",
+            by=current_user.user.name,
+        )
+        code, version = form.get("file_code", ""), form.get("version", "")
+        with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work:
+            done = api.distribute(settings.archive, code, version, Path(work), handout)
+            data = done.path.read_bytes()
+        what = f"分发号 {done.copy.number}" if done.copy.number else "非受控副本"
+        accounts.record(current_user.user.name, "distribute", f"{code} {version}", f"{what}：{done.copy.holder}")
+        return send_file(_bytes(data), download_name=done.path.name, as_attachment=True, mimetype="application/pdf")
+
+    @app.post("/recall")
+    @allowed(Role.CONTROLLER)
+    def recall() -> Response:
+        form = request.form
+        copy = api.recall(
+            settings.archive,
+            form.get("file_code", ""),
+            form.get("version", ""),
+            form.get("number", ""),
+            by=current_user.user.name,
+        )
+        accounts.record(current_user.user.name, "recall", f"{copy.file_code} {copy.version}", f"分发号 {copy.number}")
+        flash(f"{copy.file_code} {copy.version} 分发号 {copy.number}：已回收")
+        return redirect(url_for("register"))
+
+    @app.route("/compare", methods=["GET", "POST"])
+    @allowed(Role.QA, Role.CONTROLLER)
+    def compare() -> str:
+        if request.method == "GET":
+            return render_template("compare.html")
+        old_token, old_name = _keep_upload(uploads, "old", (".docx",))
+        new_token, new_name = _keep_upload(uploads, "new", (".docx", ".xlsx"))
+        compared = api.compare(
+            _stored(uploads, old_token), _stored(uploads, new_token), api.CompareOptions(config=settings.config)
+        )
+        text = compared.diff.to_text().replace(str(_stored(uploads, old_token)), old_name) if compared.diff else ""
+        text = text.replace(str(_stored(uploads, new_token)), new_name)
+        accounts.record(
+            current_user.user.name, "compare", f"{old_name} → {new_name}", "已比较" if compared.diff else "工作簿有错误"
+        )
+        groups = _by_sheet(compared.report) if compared.report and not compared.diff else []
+        return render_template("compare.html", old=old_name, new=new_name, text=text, groups=groups)
+
+    @app.route("/verify", methods=["GET", "POST"])
+    @allowed(Role.QA, Role.CONTROLLER)
+    def verify() -> str:
+        if request.method == "GET":
+            return render_template("verify.html")
+        token, name = _keep_upload(uploads, "document", (".docx",))
+        workbook = None
+        if request.files.get("workbook") and request.files["workbook"].filename:
+            workbook = _stored(uploads, _keep_upload(uploads, "workbook")[0])
+        report = api.verify(_stored(uploads, token), workbook=workbook)
+        accounts.record(
+            current_user.user.name, "verify", name, f"{len(report.errors)} 个错误，{len(report.warnings)} 个警告"
+        )
+        return render_template("verify.html", name=name, report=report, groups=_by_sheet(report))
 
     @app.get("/audit")
     @allowed(Role.CONTROLLER, Role.AUDITOR)
     def audit() -> str:
-        return render_template("audit.html", user=current_user.user, events=accounts.events())
+        return render_template("audit.html", events=accounts.events())
 
     @app.errorhandler(api.OpsdocError)
     def unusable(error: api.OpsdocError) -> tuple[str, int]:
@@ -222,15 +333,44 @@ def create_app(settings: Settings) -> Flask:
     return app
 
 
-def _keep_upload(folder: Path, field: str) -> tuple[str, str]:
-    """The uploaded workbook saved as {random}.xlsx; its token and the name the browser gave (shown only)."""
+def _keep_upload(folder: Path, field: str, suffixes: tuple[str, ...] = (".xlsx",)) -> tuple[str, str]:
+    """The uploaded file saved as {random}{suffix}, the suffix one of `suffixes` as the browser's name has it
+    (a workbook and a document are told apart by it, as the CLI does); its token and that name (shown only)."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
         abort(400, "没有选择文件")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in suffixes:
+        abort(400, f"请上传 {' 或 '.join(suffixes)} 文件，而不是「{Path(upload.filename).name[:60]}」")
     folder.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(16)
-    upload.save(folder / f"{token}.xlsx")
+    upload.save(folder / f"{token}{suffix}")
     return token, Path(upload.filename).name[:120]
+
+
+def _stored(folder: Path, token: str) -> Path:
+    """An upload of this session by its token (the caller checked it is this user's)."""
+    found = [p for p in (folder / f"{token}.xlsx", folder / f"{token}.docx") if p.is_file()]
+    if not found or not re.fullmatch(r"[\w-]{22}", token):
+        abort(404)
+    return found[0]
+
+
+def _note_against_current(workbook: Path, checked: api.Checked, settings: Settings) -> tuple[str, list[str]]:
+    """The version of this document in force in the register, and the 修订说明 lines from it to the workbook
+    (as opsdoc diff --note gives them); ("", []) when there is none or the workbook is another version's."""
+    document = checked.workbook.document
+    if document is None:
+        return "", []
+    try:
+        entries = api.register_entries(settings.archive)
+    except api.OpsdocError:
+        return "", []
+    current = next((e for e in entries if e.file_code == document.info.file_code and e.status == api.CURRENT), None)
+    if current is None or current.version == document.info.version:
+        return "", []
+    compared = api.compare(settings.archive / current.docx_path, workbook, api.CompareOptions(config=settings.config))
+    return current.version, compared.diff.summary_lines() if compared.diff else []
 
 
 def _by_sheet(report: api.Report) -> list[tuple[str, list[api.Finding]]]:
