@@ -139,7 +139,11 @@ def test_a_controller_issues_and_every_role_reads_the_register(site, tmp_path):
     assert "QT-YW-GF-BH01-001 V2.0：已发布并登记" in page, page
     for name in ("审计员", "质检", "周建峰"):
         register = _signed_in(app, name).get("/register").data.decode()
-        assert "<td>V2.0</td>" in register and "现行" in register and "<td>李文控</td>" in register
+        assert (
+            '<td class="short">V2.0</td>' in register
+            and "现行" in register
+            and '<td class="short">李文控</td>' in register
+        )
     assert [e.outcome for e in accounts.events() if e.action == "issue"] == ["QT-YW-GF-BH01-001 V2.0：已发布并登记"]
 
 
@@ -247,10 +251,14 @@ def test_a_manager_sees_the_修订说明_against_the_version_in_force_and_previe
 
     app, _ = issued
     client = _signed_in(app, "周建峰")
-    workbook = edit_sample(tmp_path, {**V21, "服务级别协议!C2": 10}, name="V2.1.xlsx")
-    page = _upload(client, "/check", workbook).data.decode()
-    assert "与现行版本 V2.0 相比的修订说明" in page and "10分钟" in page, page
-    assert 'id="preview"' not in page  # a workbook with errors is not previewed (the contract still says 15)
+    faster = {**V21, "服务级别协议!C2": 10, "合同指标!B2": "响应10分钟，到场30分钟，2小时内恢复"}
+    page = _upload(client, "/check", edit_sample(tmp_path, faster, name="V2.1.xlsx")).data.decode()
+    note = re.search(r'<ol id="note">(.*?)</ol>', page, re.S)
+    assert "与现行版本 V2.0 相比的修订说明" in page and note and "10分钟" in note.group(1), page
+    slower = edit_sample(tmp_path, {**V21, "服务级别协议!C2": 10}, name="V2.1-矛盾.xlsx")  # SLA ≠ contract: an error
+    assert 'id="preview"' not in _upload(client, "/check", slower).data.decode()  # what has errors is not previewed
+    wrong = _upload(client, "/check", edit_sample(tmp_path, {**V21, "文档信息!B4": "V2.2"}, name="V2.2.xlsx"))
+    assert "工作簿还有错误，修正后才能比较出修订说明" in wrong.data.decode()  # not "nothing changed"
     uno_python()
     page = _upload(client, "/check", edit_sample(tmp_path, V21, name="V2.1-clean.xlsx")).data.decode()
     link = re.search(r'id="preview" href="([^"]+)"', page).group(1)

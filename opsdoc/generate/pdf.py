@@ -157,7 +157,7 @@ def warm_up() -> None:
 
     Missing requirements are left for export_pdf to report.
     """
-    with contextlib.suppress(OpsdocError):
+    with contextlib.suppress(OpsdocError), _OFFICE_LOCK:
         _office(_requirements())
 
 
@@ -297,6 +297,9 @@ _helper: _Helper | None = None
 _closing_registered = False
 
 
+_OFFICE_LOCK = threading.RLock()  # this process's LibreOffice helper serves one conversion at a time
+
+
 def _office(soffice: str) -> _Helper:
     """This process's helper, started (or replaced, if it died) as needed."""
     global _helper, _closing_registered
@@ -323,7 +326,17 @@ def close_office() -> None:
 def _convert(
     docx_path: Path, soffice: str, work: Path, progress: Progress | None, options: dict[str, Any]
 ) -> tuple[list[Any], int | None, Path]:
-    """The TOC lines, the body's page count and the PDF LibreOffice wrote into `work`; a second try if LibreOffice died."""
+    """The TOC lines, the body's page count and the PDF LibreOffice wrote into `work`; a second try if LibreOffice died.
+
+    One conversion at a time per process: the helper answers requests in turn over one pipe, and the web
+    page's threads (opsdoc serve) would otherwise interleave theirs."""
+    with _OFFICE_LOCK:
+        return _convert_alone(docx_path, soffice, work, progress, options)
+
+
+def _convert_alone(
+    docx_path: Path, soffice: str, work: Path, progress: Progress | None, options: dict[str, Any]
+) -> tuple[list[Any], int | None, Path]:
     for attempt in (1, 2):
         # A copy per attempt: LibreOffice leaves a lock file beside what it opens, and a killed
         # one leaves it behind, which would stop the next from opening the document.

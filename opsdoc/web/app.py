@@ -356,9 +356,10 @@ def _stored(folder: Path, token: str) -> Path:
     return found[0]
 
 
-def _note_against_current(workbook: Path, checked: api.Checked, settings: Settings) -> tuple[str, list[str]]:
+def _note_against_current(workbook: Path, checked: api.Checked, settings: Settings) -> tuple[str, list[str] | None]:
     """The version of this document in force in the register, and the 修订说明 lines from it to the workbook
-    (as opsdoc diff --note gives them); ("", []) when there is none or the workbook is another version's."""
+    (as opsdoc diff --note gives them; None while errors keep the workbook from being rendered);
+    ("", []) when there is no version in force or the workbook is that version."""
     document = checked.workbook.document
     if document is None:
         return "", []
@@ -370,7 +371,7 @@ def _note_against_current(workbook: Path, checked: api.Checked, settings: Settin
     if current is None or current.version == document.info.version:
         return "", []
     compared = api.compare(settings.archive / current.docx_path, workbook, api.CompareOptions(config=settings.config))
-    return current.version, compared.diff.summary_lines() if compared.diff else []
+    return current.version, compared.diff.summary_lines() if compared.diff else None
 
 
 def _by_sheet(report: api.Report) -> list[tuple[str, list[api.Finding]]]:
