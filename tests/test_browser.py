@@ -118,7 +118,20 @@ def _submit(driver, url: str, page: str, files: dict[str, Path], tick: tuple[str
     for box in tick:
         driver.find_element(By.NAME, box).click()
     _click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "main button[type=submit]"))
+    _job_done(driver)
     return driver.find_element(By.TAG_NAME, "main").text
+
+
+def _job_done(driver) -> None:
+    """Long work (an issue) answers with its progress page, which refreshes itself until the work is done."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 300, poll_frequency=0.3, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return document.readyState === 'complete' && !document.getElementById('job-running')"
+        )
+    )
 
 
 def _click_and_wait(driver, button) -> None:

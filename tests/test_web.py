@@ -46,6 +46,20 @@ def _signed_in(app, name: str):
     return client
 
 
+def _finished(client, answer, timeout: float = 300):
+    """The page of the background job `answer` redirected to, once the job is done (the page stops refreshing)."""
+    import time
+
+    assert answer.status_code == 302 and "/jobs/" in answer.headers["Location"], answer.data.decode()[:300]
+    location = answer.headers["Location"]
+    deadline = time.monotonic() + timeout
+    while True:
+        page = client.get(location)
+        if b'id="job-running"' not in page.data or time.monotonic() > deadline:
+            return page
+        time.sleep(0.2)
+
+
 def _upload(client, path: str, workbook: Path, **fields):
     token = _token(client.get(path).data)
     data = {"csrf_token": token, "workbook": (io.BytesIO(workbook.read_bytes()), workbook.name), **fields}
@@ -134,7 +148,9 @@ def test_a_controller_issues_and_every_role_reads_the_register(site, tmp_path):
     uno_python()
     app, accounts = site
     controller = _signed_in(app, "李文控")
-    answer = _upload(controller, "/issue", edit_sample(tmp_path, name="V2.0.xlsx"), backdate="on")
+    answer = _finished(
+        controller, _upload(controller, "/issue", edit_sample(tmp_path, name="V2.0.xlsx"), backdate="on")
+    )
     page = answer.data.decode()
     assert "QT-YW-GF-BH01-001 V2.0：已发布并登记" in page, page
     for name in ("审计员", "质检", "周建峰"):
@@ -262,15 +278,20 @@ def test_a_manager_sees_the_修订说明_against_the_version_in_force_and_previe
     uno_python()
     page = _upload(client, "/check", edit_sample(tmp_path, V21, name="V2.1-clean.xlsx")).data.decode()
     link = re.search(r'id="preview" href="([^"]+)"', page).group(1)
-    pdf = client.get(link)
+    done = _finished(client, client.get(link)).data.decode()
+    assert "正在生成" in done or "打开预览" in done
+    pdf = client.get(re.search(r'id="job-file" href="([^"]+)"', done).group(1))
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    other = _signed_in(app, "质检")  # a job and its file are its owner's only
+    assert other.get(link.replace("/check/", "/x/")).status_code == 404
+    assert other.get(re.search(r'id="job-file" href="([^"]+)"', done).group(1)).status_code == 404
 
 
 def test_a_controller_hands_out_a_copy_and_records_its_return_an_auditor_may_not(issued, tmp_path):
     uno_python()
     app, accounts = issued
     controller = _signed_in(app, "李文控")
-    copy = _post(
+    started = _post(
         controller,
         "/distribute",
         "/register",
@@ -280,6 +301,9 @@ def test_a_controller_hands_out_a_copy_and_records_its_return_an_auditor_may_not
         department="运维服务部",
         count="2",
     )
+    done = _finished(controller, started).data.decode()
+    assert "下载副本 PDF（分发号 001，张伟）" in done
+    copy = controller.get(re.search(r'id="job-file" href="([^"]+)"', done).group(1))
     assert copy.status_code == 200 and copy.mimetype == "application/pdf"
     assert "分发号001" in unquote(copy.headers["Content-Disposition"])
     register = controller.get("/register").data.decode()

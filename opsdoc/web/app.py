@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response
 
 from opsdoc import api
 from opsdoc.web.accounts import Accounts, Role, User
+from opsdoc.web.jobs import Job, Jobs
 
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes: a workbook of 25,000 rows is under 5 MB
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> Flask:
     )
     CSRFProtect(app)
     accounts = Accounts(settings.data)
+    jobs = Jobs()
     uploads = settings.data / "uploads"
     logins = LoginManager(app)
     logins.login_view = "login"
@@ -172,15 +174,27 @@ def create_app(settings: Settings) -> Flask:
         name = session.get("uploads", {}).get(token)
         if name is None:
             abort(404)
-        with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work:
-            # the server's LibreOffice stays warm between previews (opsdoc.generate.pdf keeps one per process)
-            result = api.build(_stored(uploads, token), Path(work), api.BuildOptions(pdf=True, config=settings.config))
-            pdf = result.written(api.FileKind.PDF)
-            if pdf is None:
-                abort(400, "工作簿还有错误，无法预览：请先按检查结果修改")
-            data = pdf.path.read_bytes()
-        accounts.record(current_user.user.name, "preview", name, "已生成 PDF")
-        return send_file(_bytes(data), download_name=f"{Path(name).stem}.pdf", mimetype="application/pdf")
+        workbook, user = _stored(uploads, token), current_user.user.name
+
+        def work(job: Job) -> dict[str, Any]:
+            with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as folder:
+                # the server's LibreOffice stays warm between previews (opsdoc.generate.pdf keeps one per process)
+                options = api.BuildOptions(pdf=True, config=settings.config)
+                result = api.build(workbook, Path(folder), options, progress=job.say)
+                pdf = result.written(api.FileKind.PDF)
+                if pdf is None:
+                    raise api.OpsdocError(None, "工作簿还有错误，无法预览：请先按检查结果修改")
+                data = pdf.path.read_bytes()
+            accounts.record(user, "preview", name, "已生成 PDF")
+            return {
+                "data": data,
+                "download_name": f"{Path(name).stem}.pdf",
+                "mimetype": "application/pdf",
+                "attachment": False,
+                "label": "打开预览（PDF）",
+            }
+
+        return redirect(url_for("job", job_id=jobs.start(user, f"预览 {name}", work).id))
 
     @app.get("/check/<token>/annotated.xlsx")
     @allowed(Role.MANAGER, Role.CONTROLLER, Role.QA)
@@ -202,7 +216,7 @@ def create_app(settings: Settings) -> Flask:
 
     @app.route("/issue", methods=["GET", "POST"])
     @allowed(Role.CONTROLLER)
-    def issue() -> str | tuple[str, int]:
+    def issue() -> str | Response:
         if request.method == "GET":
             return render_template("issue.html")
         token, name = _keep_upload(uploads, "workbook")
@@ -212,13 +226,50 @@ def create_app(settings: Settings) -> Flask:
             by=current_user.user.name,  # the register records who issued it, as signed in
             backdate=request.form.get("backdate") == "on",
         )
-        result = api.issue(uploads / f"{token}.xlsx", options)
-        issued = result.issued
-        entry = issued.entry if issued else None
-        outcome = f"{entry.file_code} {entry.version}：{issued.outcome.label}" if issued and entry else "未发布"
-        accounts.record(current_user.user.name, "issue", name, outcome)
-        refused = issued.report if issued and issued.report and not issued.report.passes() else result.report
-        return render_template("issue.html", name=name, outcome=outcome, issued=issued, groups=_by_sheet(refused))
+        user = current_user.user.name
+
+        def work(job: Job) -> dict[str, Any]:
+            result = api.issue(uploads / f"{token}.xlsx", options, progress=job.say)
+            issued = result.issued
+            entry = issued.entry if issued else None
+            outcome = f"{entry.file_code} {entry.version}：{issued.outcome.label}" if issued and entry else "未发布"
+            accounts.record(user, "issue", name, outcome)
+            refused = issued.report if issued and issued.report and not issued.report.passes() else result.report
+            return {
+                "page": "issue.html",
+                "name": name,
+                "outcome": outcome,
+                "issued": issued,
+                "groups": _by_sheet(refused),
+            }
+
+        return redirect(url_for("job", job_id=jobs.start(user, f"发布 {name}", work).id))
+
+    @app.get("/jobs/<job_id>")
+    @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
+    def job(job_id: str) -> str:
+        found = jobs.of(current_user.user.name, job_id)
+        if found is None:  # not this user's (or not one at all): the same answer
+            abort(404)
+        if found.done and found.error is not None:
+            return render_template("message.html", title="无法完成", message=found.error)
+        if found.done and found.result and "page" in found.result:
+            return render_template(found.result["page"], **{k: v for k, v in found.result.items() if k != "page"})
+        return render_template("job.html", job=found)
+
+    @app.get("/jobs/<job_id>/file")
+    @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
+    def job_file(job_id: str) -> Response:
+        found = jobs.of(current_user.user.name, job_id)
+        if found is None or not found.done or not found.result or "data" not in found.result:
+            abort(404)
+        result = found.result
+        return send_file(
+            _bytes(result["data"]),
+            download_name=result["download_name"],
+            as_attachment=result.get("attachment", True),
+            mimetype=result["mimetype"],
+        )
 
     @app.get("/register")
     @allowed(Role.CONTROLLER, Role.QA, Role.AUDITOR, Role.MANAGER)
@@ -263,13 +314,22 @@ def create_app(settings: Settings) -> Flask:
             controlled=form.get("uncontrolled") != "on",
             by=current_user.user.name,
         )
-        code, version = form.get("file_code", ""), form.get("version", "")
-        with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work:
-            done = api.distribute(settings.archive, code, version, Path(work), handout)
-            data = done.path.read_bytes()
-        what = f"分发号 {done.copy.number}" if done.copy.number else "非受控副本"
-        accounts.record(current_user.user.name, "distribute", f"{code} {version}", f"{what}：{done.copy.holder}")
-        return send_file(_bytes(data), download_name=done.path.name, as_attachment=True, mimetype="application/pdf")
+        code, version, user = form.get("file_code", ""), form.get("version", ""), current_user.user.name
+
+        def work(job: Job) -> dict[str, Any]:
+            with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as folder:
+                done = api.distribute(settings.archive, code, version, Path(folder), handout, progress=job.say)
+                data = done.path.read_bytes()
+            what = f"分发号 {done.copy.number}" if done.copy.number else "非受控副本"
+            accounts.record(user, "distribute", f"{code} {version}", f"{what}：{done.copy.holder}")
+            return {
+                "data": data,
+                "download_name": done.path.name,
+                "mimetype": "application/pdf",
+                "label": f"下载副本 PDF（{what}，{done.copy.holder}）",
+            }
+
+        return redirect(url_for("job", job_id=jobs.start(user, f"分发 {code} {version}", work).id))
 
     @app.post("/recall")
     @allowed(Role.CONTROLLER)
