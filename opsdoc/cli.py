@@ -804,7 +804,8 @@ def import_command(
 )
 @archive_option()
 @config_option("公司约定配置文件（检查和发布时使用）。")
-def serve_command(host: str, port: int, data: Path, archive: Path, config: Path | None) -> None:
+@click.option("--https", is_flag=True, help="在终止 HTTPS 的反向代理之后运行：Cookie 只经 HTTPS 发送，记录访问者地址。")
+def serve_command(host: str, port: int, data: Path, archive: Path, config: Path | None, https: bool) -> None:
     """启动网页：登录后按角色检查工作簿、下载标注副本、发布版本、查阅受控文件清单和操作日志。
 
     先用 opsdoc user add 建立账户。按 Ctrl-C 停止。退出码 0 正常停止，2 缺少网页所需的软件包。
@@ -812,7 +813,7 @@ def serve_command(host: str, port: int, data: Path, archive: Path, config: Path 
     from opsdoc import web
 
     click.echo(f"opsdoc 网页：http://{host}:{port}/（归档 {archive}，数据 {data}）；按 Ctrl-C 停止", err=True)
-    web.serve(data, archive, config, host, port)
+    web.serve(data, archive, config, host, port, https)
 
 
 @main.group("user", cls=Group)
@@ -836,12 +837,41 @@ def user_add(name: str, role: str, data: Path, password_stdin: bool) -> None:
     """添加网页账户（密码只保存其加盐散列）。退出码 0 已添加，2 输入有误，3 用户已存在或密码太短。"""
     from opsdoc import web
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
-    label = web.add_user(data, name, role, password)
+    label = web.add_user(data, name, role, _password(password_stdin))
     click.echo(f"{name}：已添加（{label}）")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次"))
+
+
+@user_group.command("passwd")
+@click.argument("name", metavar="NAME")
+@click.option(
+    "--data", type=FILE, metavar="DIR", default=Path("opsdoc-web"), show_default=True, help="网页的数据文件夹。"
+)
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码（脚本用）；否则提示输入两次。")
+def user_passwd(name: str, data: Path, password_stdin: bool) -> None:
+    """设置新密码；该用户已登录的会话全部失效。退出码 0 已设置，3 没有该用户或密码太短。"""
+    from opsdoc import web
+
+    web.set_password(data, name, _password(password_stdin))
+    click.echo(f"{name}：已设置新密码，原有登录已失效")
+
+
+@user_group.command("remove")
+@click.argument("name", metavar="NAME")
+@click.option(
+    "--data", type=FILE, metavar="DIR", default=Path("opsdoc-web"), show_default=True, help="网页的数据文件夹。"
+)
+def user_remove(name: str, data: Path) -> None:
+    """删除账户；其登录立即失效，操作日志保留。退出码 0 已删除，3 没有该用户。"""
+    from opsdoc import web
+
+    web.remove_user(data, name)
+    click.echo(f"{name}：已删除，登录已失效")
 
 
 @main.command("rules")

@@ -32,6 +32,11 @@ def site(tmp_path):
     return app, accounts
 
 
+def _events(accounts: Accounts):
+    """The audit log's events, newest first."""
+    return [event for _, event in accounts.events()]
+
+
 def _token(page: bytes) -> str:
     found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
     assert found, page[:300]
@@ -80,7 +85,7 @@ def test_a_wrong_password_signs_nobody_in_and_is_logged(site):
     answer = client.post("/login", data={"name": "周建峰", "password": "wrong-password", "csrf_token": token})
     assert answer.status_code == 401 and "用户名或密码错误" in answer.data.decode()
     assert client.get("/").status_code == 302
-    assert (accounts.events()[0].user, accounts.events()[0].outcome) == ("周建峰", "拒绝：用户名或密码错误")
+    assert (_events(accounts)[0].user, _events(accounts)[0].outcome) == ("周建峰", "拒绝：用户名或密码错误")
 
 
 def test_a_form_posted_without_the_pages_token_is_refused(site):
@@ -107,7 +112,7 @@ def test_a_manager_checks_a_workbook_by_sheet_and_downloads_the_annotated_copy(s
     assert "filename*=UTF-8''" + quote("我的项目_检查.xlsx") in download.headers["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(download.data))
     assert book.sheetnames[0] == "检查结果"
-    assert [e.action for e in accounts.events()[:3]] == ["annotate", "check", "login"]
+    assert [e.action for e in _events(accounts)[:3]] == ["annotate", "check", "login"]
     # another user never gets this upload's copy: not even that it exists
     other = _signed_in(app, "质检")
     assert other.get(link).status_code == 404
@@ -120,7 +125,7 @@ def test_an_auditor_is_refused_an_issue_and_the_refusal_is_logged(site):
     token = _token(client.get("/register").data)
     answer = client.post("/issue", data={"csrf_token": token}, content_type="multipart/form-data")
     assert answer.status_code == 403 and "无权限" in answer.data.decode()
-    assert accounts.events()[0].outcome == "拒绝：角色无权限" and accounts.events()[0].user == "审计员"
+    assert _events(accounts)[0].outcome == "拒绝：角色无权限" and _events(accounts)[0].user == "审计员"
     assert client.get("/check").status_code == 403
     assert client.get("/register").status_code == 200 and client.get("/audit").status_code == 200
 
@@ -160,7 +165,7 @@ def test_a_controller_issues_and_every_role_reads_the_register(site, tmp_path):
             and "现行" in register
             and '<td class="short">李文控</td>' in register
         )
-    assert [e.outcome for e in accounts.events() if e.action == "issue"] == ["QT-YW-GF-BH01-001 V2.0：已发布并登记"]
+    assert [e.outcome for e in _events(accounts) if e.action == "issue"] == ["QT-YW-GF-BH01-001 V2.0：已发布并登记"]
 
 
 def test_accounts_refuse_weak_passwords_taken_names_and_unknown_roles(tmp_path):
@@ -277,13 +282,14 @@ def test_a_manager_sees_the_修订说明_against_the_version_in_force_and_previe
     assert "工作簿还有错误，修正后才能比较出修订说明" in wrong.data.decode()  # not "nothing changed"
     uno_python()
     page = _upload(client, "/check", edit_sample(tmp_path, V21, name="V2.1-clean.xlsx")).data.decode()
-    link = re.search(r'id="preview" href="([^"]+)"', page).group(1)
-    done = _finished(client, client.get(link)).data.decode()
+    link = re.search(r'id="preview" method="post" action="([^"]+)"', page).group(1)
+    assert client.get(link).status_code == 405  # a GET (a reloaded link) starts no work
+    done = _finished(client, client.post(link, data={"csrf_token": _token(page.encode())})).data.decode()
     assert "正在生成" in done or "打开预览" in done
     pdf = client.get(re.search(r'id="job-file" href="([^"]+)"', done).group(1))
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     other = _signed_in(app, "质检")  # a job and its file are its owner's only
-    assert other.get(link.replace("/check/", "/x/")).status_code == 404
+    assert other.post(link, data={"csrf_token": _token(other.get("/check").data)}).status_code == 404
     assert other.get(re.search(r'id="job-file" href="([^"]+)"', done).group(1)).status_code == 404
 
 
@@ -319,7 +325,7 @@ def test_a_controller_hands_out_a_copy_and_records_its_return_an_auditor_may_not
         "分发回收记录",
         "评审与保存",
     ]
-    assert [e.action for e in accounts.events() if e.user == "李文控"][:2] == ["recall", "distribute"]
+    assert [e.action for e in _events(accounts) if e.user == "李文控"][:2] == ["recall", "distribute"]
 
 
 def test_qa_compares_two_versions_and_verifies_a_document(site, tmp_path):
@@ -354,3 +360,55 @@ def test_qa_compares_two_versions_and_verifies_a_document(site, tmp_path):
         content_type="multipart/form-data",
     )
     assert wrong.status_code == 400 and "请上传 .docx 文件" in wrong.data.decode()
+
+
+def test_logout_ends_the_session_for_good_and_a_new_password_or_removal_ends_every_session(site, tmp_path):
+    app, accounts = site
+    client = _signed_in(app, "周建峰")
+    cookie = client.get_cookie("session").value
+    client.post("/logout", data={"csrf_token": _token(client.get("/").data)})
+    copied = app.test_client()
+    copied.set_cookie("session", cookie)
+    assert copied.get("/").status_code == 302  # a copy of the cookie taken before logout no longer signs in
+    other = _signed_in(app, "质检")
+    accounts.set_password("质检", "another-horse-10")
+    assert other.get("/").status_code == 302
+    third = _signed_in(app, "审计员")
+    accounts.remove("审计员")
+    assert third.get("/register").status_code == 302
+
+
+def test_guessing_passwords_is_slowed_and_what_a_visitor_types_is_bounded(site):
+    app, accounts = site
+    client = app.test_client()
+    token = _token(client.get("/login").data)
+    for _ in range(5):
+        client.post("/login", data={"name": "李文控", "password": "wrong-password", "csrf_token": token})
+    blocked = client.post("/login", data={"name": "李文控", "password": PASSWORD, "csrf_token": token})
+    assert blocked.status_code == 429 and "失败次数过多" in blocked.data.decode()  # even the right password waits
+    client.post("/login", data={"name": "X" * 100_000, "password": "x", "csrf_token": token})
+    assert max(len(e.user) for e in _events(accounts)) <= 40
+    assert all(e.address == "127.0.0.1" for e in _events(accounts))
+
+
+def test_pages_tell_browsers_not_to_frame_sniff_or_keep_them(site):
+    app, _ = site
+    client = _signed_in(app, "审计员")
+    headers = client.get("/register").headers
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cache-Control"] == "no-store" and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert client.get("/logout").status_code == 405 and "请求方式不对" in client.get("/logout").data.decode()
+
+
+def test_uploads_are_the_servers_only_and_a_refused_one_is_not_kept(site, tmp_path):
+    app, _ = site
+    client = _signed_in(app, "周建峰")
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("not a workbook")
+    _upload(client, "/check", fake)
+    _upload(client, "/check", edit_sample(tmp_path, name="a.xlsx"))
+    uploads = tmp_path / "web" / "uploads"
+    kept = list(uploads.iterdir())
+    assert len(kept) == 1 and oct(kept[0].stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "web").stat().st_mode & 0o777) == "0o700"
+    assert oct((tmp_path / "web" / "opsdoc-web.sqlite").stat().st_mode & 0o777) == "0o600"

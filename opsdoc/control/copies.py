@@ -201,7 +201,7 @@ def recall(
 ) -> Copy:
     """Record the return of a controlled copy (回收)."""
     file_code, version, number = identifier(file_code), identifier(version), identifier(number)
-    if number.isdigit():
+    if number.isdigit() and len(number) <= 9:
         number = f"{int(number):03d}"  # as printed: 1, 01 and 0001 are copy 001
     day = (on or date.today()).isoformat()
     if day > date.today().isoformat():

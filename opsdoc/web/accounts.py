@@ -7,6 +7,7 @@ refused, is a row of the audit log with who, when, what, on what, and how it end
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,8 @@ CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     role TEXT NOT NULL,
     password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0  -- raised by logout, a new password, removal: older sessions end
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
@@ -34,9 +36,17 @@ CREATE TABLE IF NOT EXISTS audit (
     user TEXT NOT NULL,
     action TEXT NOT NULL,
     target TEXT NOT NULL,
-    outcome TEXT NOT NULL
+    outcome TEXT NOT NULL,
+    address TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    token TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    at TEXT NOT NULL
 )
 """
+KEPT_TEXT = 200  # characters of a name or target the audit log keeps: what a visitor types is bounded
 
 
 class Role(StrEnum):
@@ -60,6 +70,7 @@ class AccountError(OpsdocError):
 class User:
     name: str
     role: Role
+    generation: int = 0  # the session's; one from before a logout or a new password is no longer valid
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class Event:
     action: str
     target: str
     outcome: str
+    address: str = ""
 
 
 class Accounts:
@@ -79,7 +91,11 @@ class Accounts:
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)  # password hashes, the audit log and uploaded workbooks: the server's user only
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         connection = sqlite3.connect(self.path, timeout=30)
         try:
             connection.executescript(SCHEMA)
@@ -89,15 +105,12 @@ class Accounts:
             connection.close()
 
     def add(self, name: str, role: str, password: str) -> User:
-        name = name.strip()
-        if not name or any(not c.isprintable() for c in name) or len(name) > 40:
-            raise AccountError(None, "用户名应为 1–40 个可打印字符")
+        name = _checked_name(name)
         try:
             kind = Role(role)
         except ValueError:
             raise AccountError(None, f"角色应为 {'、'.join(r.value for r in Role)} 之一，而不是 {role}") from None
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(None, f"密码至少 {MIN_PASSWORD} 个字符")
+        _strong(password)
         with self._connection() as connection:
             try:
                 connection.execute(
@@ -108,33 +121,92 @@ class Accounts:
                 raise AccountError(None, f"用户 {name} 已存在") from None
         return User(name, kind)
 
+    def set_password(self, name: str, password: str) -> None:
+        """A new password; every session of the user ends."""
+        _strong(password)
+        with self._connection() as connection:
+            changed = connection.execute(
+                "UPDATE users SET password_hash = ?, generation = generation + 1 WHERE name = ?",
+                (generate_password_hash(password), name),
+            ).rowcount
+        if not changed:
+            raise AccountError(None, f"没有用户 {name}")
+
+    def remove(self, name: str) -> None:
+        """Remove an account; its sessions end (its audit entries stay)."""
+        with self._connection() as connection:
+            if not connection.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount:
+                raise AccountError(None, f"没有用户 {name}")
+            connection.execute("DELETE FROM uploads WHERE owner = ?", (name,))
+
+    def end_sessions(self, name: str) -> None:
+        with self._connection() as connection:
+            connection.execute("UPDATE users SET generation = generation + 1 WHERE name = ?", (name,))
+
     def verify(self, name: str, password: str) -> User | None:
         """The user with this name and password; None for either wrong (said the same way to the caller)."""
         with self._connection() as connection:
-            row = connection.execute("SELECT role, password_hash FROM users WHERE name = ?", (name,)).fetchone()
+            row = connection.execute(
+                "SELECT role, password_hash, generation FROM users WHERE name = ?", (name[:40],)
+            ).fetchone()
         if row is None:
             generate_password_hash(password)  # the same work as a real check: the time tells no name apart
             return None
-        return User(name, Role(row[0])) if check_password_hash(row[1], password) else None
+        return User(name, Role(row[0]), row[2]) if check_password_hash(row[1], password) else None
 
     def get(self, name: str) -> User | None:
         with self._connection() as connection:
-            row = connection.execute("SELECT role FROM users WHERE name = ?", (name,)).fetchone()
-        return User(name, Role(row[0])) if row else None
+            row = connection.execute("SELECT role, generation FROM users WHERE name = ?", (name,)).fetchone()
+        return User(name, Role(row[0]), row[1]) if row else None
 
-    def record(self, user: str, action: str, target: str, outcome: str) -> None:
+    def record(self, user: str, action: str, target: str, outcome: str, address: str = "") -> None:
         with self._connection() as connection:
             connection.execute(
-                "INSERT INTO audit (at, user, action, target, outcome) VALUES (?, ?, ?, ?, ?)",
-                (_now(), user, action, target, outcome),
+                "INSERT INTO audit (at, user, action, target, outcome, address) VALUES (?, ?, ?, ?, ?, ?)",
+                (_now(), user[:KEPT_TEXT], action, target[:KEPT_TEXT], outcome[:KEPT_TEXT], address[:64]),
             )
 
-    def events(self, limit: int = 200) -> list[Event]:
+    def events(self, limit: int = 200, before: int | None = None) -> list[tuple[int, Event]]:
+        """The newest `limit` events (before the event numbered `before`), newest first, with their numbers."""
         with self._connection() as connection:
             rows = connection.execute(
-                "SELECT at, user, action, target, outcome FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+                "SELECT id, at, user, action, target, outcome, address FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
+                (before if before is not None else 2**62, limit),
             ).fetchall()
-        return [Event(*row) for row in rows]
+        return [(row[0], Event(*row[1:])) for row in rows]
+
+    def own_upload(self, token: str, owner: str, name: str) -> None:
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO uploads (token, owner, name, at) VALUES (?, ?, ?, ?)", (token, owner, name, _now())
+            )
+
+    def upload_name(self, token: str, owner: str) -> str | None:
+        """The name an upload was sent under, for its owner only."""
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT name FROM uploads WHERE token = ? AND owner = ?", (token, owner)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def forget_uploads(self, before: str) -> list[str]:
+        """The tokens of uploads made before `before` (ISO time), no longer known to anyone."""
+        with self._connection() as connection:
+            tokens = [r[0] for r in connection.execute("SELECT token FROM uploads WHERE at < ?", (before,))]
+            connection.execute("DELETE FROM uploads WHERE at < ?", (before,))
+        return tokens
+
+
+def _checked_name(name: str) -> str:
+    name = name.strip()
+    if not name or any(not c.isprintable() for c in name) or len(name) > 40:
+        raise AccountError(None, "用户名应为 1–40 个可打印字符")
+    return name
+
+
+def _strong(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(None, f"密码至少 {MIN_PASSWORD} 个字符")
 
 
 def _now() -> str:

@@ -3,19 +3,25 @@
 Flask serves the pages, Flask-Login keeps who is signed in, Flask-WTF guards every form against
 cross-site requests; all three are the maintained libraries Flask users rely on. Each page asks
 for a role; a page or a file is never served to anyone not signed in, and an action outside the
-user's role is refused and written to the audit log like every other action. Uploads are bounded
-in size, stored under a random name in the data folder (never under the name the browser sent),
-and read by the same code as the CLI's inputs.
+user's role is refused and written to the audit log like every other action, with the address it
+came from. A session ends for good at logout, a new password or the account's removal. Uploads are
+bounded in size, stored under a random name readable by the server only, owned by the user who sent
+them, forgotten after a day, and read by the same code as the CLI's inputs.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
 import tempfile
+import threading
+import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +30,7 @@ from flask import Flask, abort, flash, redirect, render_template, request, send_
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from opsdoc import api
@@ -31,6 +38,11 @@ from opsdoc.web.accounts import Accounts, Role, User
 from opsdoc.web.jobs import Job, Jobs
 
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes: a workbook of 25,000 rows is under 5 MB
+MAX_UNPACKED = 100 * 1024 * 1024  # bytes of a workbook's parts, unpacked, that the page will annotate
+UPLOAD_HOURS = 24  # an upload (and its annotated copy) is kept this long for its owner
+FAILURES = 5  # failed logins from one address or for one name within FAILURE_WINDOW …
+FAILURE_WINDOW = 300  # … seconds: further attempts wait that long
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -39,13 +51,36 @@ class Settings:
     data: Path  # accounts, audit log, uploads, the session key
     archive: Path  # the register's archive folder
     config: Path | None = None  # opsdoc.toml for checks and issues
+    https: bool = False  # served behind an HTTPS proxy: cookies only over HTTPS, the proxy's address logged
     extra: dict[str, Any] = field(default_factory=dict)  # Flask settings (tests)
 
 
 class _Login(UserMixin):  # type: ignore[misc]
     def __init__(self, user: User):
         self.user = user
-        self.id = user.name
+        self.id = f"{user.generation}:{user.name}"  # a session of an older generation no longer signs in
+
+
+class _Throttle:
+    """Failed logins by address and by name: after FAILURES within FAILURE_WINDOW, further tries wait."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(
+                len([t for t in self._failures.get(key, []) if now - t < FAILURE_WINDOW]) >= FAILURES for key in keys
+            )
+
+    def fail(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                recent = [t for t in self._failures.get(key, []) if now - t < FAILURE_WINDOW]
+                self._failures[key] = [*recent, now]
 
 
 def create_app(settings: Settings) -> Flask:
@@ -55,21 +90,32 @@ def create_app(settings: Settings) -> Flask:
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.https,
         WTF_CSRF_TIME_LIMIT=None,  # a form stays valid for the session
         **settings.extra,
     )
+    if settings.https:  # the proxy's X-Forwarded-For and -Proto: the visitor's address, https links
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     CSRFProtect(app)
     accounts = Accounts(settings.data)
     jobs = Jobs()
+    throttle = _Throttle()
     uploads = settings.data / "uploads"
     logins = LoginManager(app)
     logins.login_view = "login"
     logins.login_message = "请先登录"
 
     @logins.user_loader  # type: ignore[untyped-decorator]  # flask-login ships no type information
-    def load(name: str) -> _Login | None:
+    def load(session_id: str) -> _Login | None:
+        generation, _, name = session_id.partition(":")
         user = accounts.get(name)
-        return _Login(user) if user else None
+        return _Login(user) if user and str(user.generation) == generation else None
+
+    def audit(user: str, action: str, target: str, outcome: str) -> None:
+        accounts.record(user, action, target, outcome, request.remote_addr or "")
+
+    def who() -> str:
+        return current_user.user.name if current_user.is_authenticated else "（未登录）"
 
     def allowed(*roles: Role) -> Callable[[F], F]:
         """The view for these roles only; anyone else gets 403, and the refusal is in the audit log."""
@@ -80,7 +126,7 @@ def create_app(settings: Settings) -> Flask:
             def guarded(*args: Any, **kwargs: Any) -> Any:
                 user: User = current_user.user
                 if user.role not in roles:
-                    accounts.record(user.name, request.endpoint or "", request.path, "拒绝：角色无权限")
+                    audit(user.name, request.endpoint or "", request.path, "拒绝：角色无权限")
                     abort(403)
                 return view(*args, **kwargs)
 
@@ -88,52 +134,92 @@ def create_app(settings: Settings) -> Flask:
 
         return decorate
 
+    def page_of(title: str, message: str, status: int) -> tuple[str, int]:
+        return render_template("message.html", title=title, message=message), status
+
     @app.context_processor
     def signed_in() -> dict[str, Any]:
         return {"user": current_user.user if current_user.is_authenticated else None}
 
+    @app.after_request
+    def guarded_headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"
+        )
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cache-Control"] = "no-store"  # no page of the register from a shared PC's history
+        return response
+
     @app.errorhandler(CSRFError)
     def stale(_error: HTTPException) -> tuple[str, int]:
-        message = "页面已过期，或请求不是从本站页面发出的：请刷新页面后重试"
-        return render_template("message.html", title="请求被拒绝", message=message), 400
+        audit(who(), request.endpoint or "", request.path, "拒绝：缺少或无效的 CSRF 令牌")
+        return page_of("请求被拒绝", "页面已过期，或请求不是从本站页面发出的：请刷新页面后重试", 400)
 
     @app.errorhandler(400)
     def bad_request(error: HTTPException) -> tuple[str, int]:
-        return render_template("message.html", title="请求有误", message=error.description or "请求有误"), 400
+        audit(who(), request.endpoint or "", request.path, f"拒绝：{error.description or '请求有误'}")
+        return page_of("请求有误", error.description or "请求有误", 400)
 
     @app.errorhandler(404)
     def missing(_error: HTTPException) -> tuple[str, int]:
-        return render_template("message.html", title="没有这个页面", message="页面或文件不存在，或不属于您"), 404
+        return page_of("没有这个页面", "页面或文件不存在，或不属于您", 404)
+
+    @app.errorhandler(405)
+    def wrong_method(_error: HTTPException) -> tuple[str, int]:
+        return page_of("请求方式不对", "请从页面上的按钮进行这项操作", 405)
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error: HTTPException) -> tuple[str, int]:
-        return render_template(
-            "message.html", title="文件过大", message=f"上传的文件超过 {MAX_UPLOAD // 2**20} MB"
-        ), 413
+        audit(who(), request.endpoint or "", request.path, "拒绝：上传的文件过大")
+        return page_of("文件过大", f"上传的文件超过 {MAX_UPLOAD // 2**20} MB", 413)
 
     @app.errorhandler(403)
     def forbidden(_error: HTTPException) -> tuple[str, int]:
-        return render_template("message.html", title="无权限", message="您的角色不能进行这项操作"), 403
+        return page_of("无权限", "您的角色不能进行这项操作", 403)
+
+    @app.errorhandler(api.OpsdocError)
+    def unusable(error: api.OpsdocError) -> tuple[str, int]:
+        audit(who(), request.endpoint or "", request.path, f"失败：{error.message}")
+        return page_of("无法完成", error.message, 400)
+
+    @app.errorhandler(Exception)
+    def fault(error: Exception) -> tuple[str, int]:
+        if isinstance(error, HTTPException):
+            return page_of(error.name, error.description or "", error.code or 500)
+        app.logger.exception("opsdoc web: %s", error)
+        audit(who(), request.endpoint or "", request.path, f"内部错误：{type(error).__name__}")
+        return page_of(
+            "内部错误", f"opsdoc 出错了（{type(error).__name__}），这项操作没有完成：请把时间告诉管理员", 500
+        )
 
     @app.route("/login", methods=["GET", "POST"])
-    def login() -> str | Response:
+    def login() -> str | tuple[str, int] | Response:
         if request.method == "POST":
-            name = request.form.get("name", "").strip()
+            name = request.form.get("name", "").strip()[:40]
+            address = request.remote_addr or ""
+            if throttle.blocked(f"addr:{address}", f"name:{name}"):
+                audit(name or "（空）", "login", "", "拒绝：失败次数过多，暂停登录")
+                return page_of("请稍后再试", f"登录失败次数过多，请 {FAILURE_WINDOW // 60} 分钟后再试", 429)
             user = accounts.verify(name, request.form.get("password", ""))
             if user is None:
-                accounts.record(name or "（空）", "login", "", "拒绝：用户名或密码错误")
+                throttle.fail(f"addr:{address}", f"name:{name}")
+                audit(name or "（空）", "login", "", "拒绝：用户名或密码错误")
                 flash("用户名或密码错误")
-                return render_template("login.html"), 401  # type: ignore[return-value]
+                return render_template("login.html"), 401
             session.clear()
             login_user(_Login(user))
-            accounts.record(user.name, "login", "", "成功")
+            audit(user.name, "login", "", "成功")
             return redirect(url_for("home"))
         return render_template("login.html")
 
     @app.post("/logout")
     @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
     def logout() -> Response:
-        accounts.record(current_user.user.name, "logout", "", "成功")
+        name = current_user.user.name
+        accounts.end_sessions(name)  # a copied cookie of this session no longer signs in
+        audit(name, "logout", "", "成功")
         logout_user()
         session.clear()
         return redirect(url_for("login"))
@@ -143,24 +229,62 @@ def create_app(settings: Settings) -> Flask:
     def home() -> str:
         return render_template("home.html")
 
+    def keep(field: str, suffixes: tuple[str, ...] = (".xlsx",)) -> tuple[Path, str]:
+        """An uploaded file, kept for its owner under a random name; its path and the name it was sent as."""
+        forget_old_uploads()
+        path, name = _keep_upload(uploads, field, suffixes)
+        accounts.own_upload(path.stem, current_user.user.name, name)
+        return path, name
+
+    def forget_old_uploads() -> None:
+        cutoff = (datetime.now().astimezone() - timedelta(hours=UPLOAD_HOURS)).isoformat(timespec="seconds")
+        for token in accounts.forget_uploads(cutoff):
+            for old in uploads.glob(f"{token}*"):
+                old.unlink(missing_ok=True)
+
+    def owned(token: str) -> tuple[Path, str]:
+        """This user's upload by its token; 404 for anyone else's, or none (the same answer)."""
+        name = accounts.upload_name(token, current_user.user.name) if re.fullmatch(r"[\w-]{22}", token) else None
+        found = [p for p in (uploads / f"{token}.xlsx", uploads / f"{token}.docx") if p.is_file()]
+        if name is None or not found:
+            abort(404)
+        return found[0], name
+
+    def start(title: str, work: Callable[[Job], dict[str, Any]], action: str, target: str) -> Response:
+        """Long work in the background, its page at once; refused while the user has work running."""
+        user = current_user.user.name
+        running = jobs.running(user)
+        if running is not None:
+            flash(f"您的「{running.title}」还在进行，完成后再开始新的工作")
+            return redirect(url_for("job", job_id=running.id))
+        address = request.remote_addr or ""
+
+        def failed(message: str) -> None:
+            accounts.record(user, action, target, f"失败：{message}", address)
+
+        job = jobs.start(user, title, work, failed)
+        if job is None:
+            abort(503)
+        return redirect(url_for("job", job_id=job.id))
+
     @app.route("/check", methods=["GET", "POST"])
     @allowed(Role.MANAGER, Role.CONTROLLER, Role.QA)
-    def check() -> str | tuple[str, int]:
+    def check() -> str:
         if request.method == "GET":
             return render_template("check.html")
-        token, name = _keep_upload(uploads, "workbook")
-        checked = api.check(uploads / f"{token}.xlsx", api.CheckOptions(config=settings.config))
-        session.setdefault("uploads", {})[token] = name
-        session.modified = True
+        path, name = keep("workbook")
+        try:
+            checked = api.check(path, api.CheckOptions(config=settings.config))
+        except api.OpsdocError:
+            path.unlink(missing_ok=True)  # not a workbook: nothing of it is kept
+            raise
         report = checked.report
-        accounts.record(
-            current_user.user.name, "check", name, f"{len(report.errors)} 个错误，{len(report.warnings)} 个警告"
-        )
-        in_force, note = _note_against_current(uploads / f"{token}.xlsx", checked, settings)
+        audit(current_user.user.name, "check", name, f"{len(report.errors)} 个错误，{len(report.warnings)} 个警告")
+        in_force, note = _note_against_current(path, checked, settings)
         return render_template(
             "check.html",
             name=name,
-            token=token,
+            token=path.stem,
             groups=_by_sheet(report),
             report=report,
             previewable=report.passes(),
@@ -168,13 +292,11 @@ def create_app(settings: Settings) -> Flask:
             note=note,
         )
 
-    @app.get("/check/<token>/preview.pdf")
+    @app.post("/check/<token>/preview")
     @allowed(Role.MANAGER, Role.CONTROLLER, Role.QA)
     def preview(token: str) -> Response:
-        name = session.get("uploads", {}).get(token)
-        if name is None:
-            abort(404)
-        workbook, user = _stored(uploads, token), current_user.user.name
+        workbook, name = owned(token)
+        user = current_user.user.name
 
         def work(job: Job) -> dict[str, Any]:
             with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as folder:
@@ -194,24 +316,27 @@ def create_app(settings: Settings) -> Flask:
                 "label": "打开预览（PDF）",
             }
 
-        return redirect(url_for("job", job_id=jobs.start(user, f"预览 {name}", work).id))
+        return start(f"预览 {name}", work, "preview", name)
 
     @app.get("/check/<token>/annotated.xlsx")
     @allowed(Role.MANAGER, Role.CONTROLLER, Role.QA)
     def annotated(token: str) -> Response:
-        name = session.get("uploads", {}).get(token)
-        if name is None:  # not this user's upload (or not one at all): the same answer
-            abort(404)
-        checked = api.check(uploads / f"{token}.xlsx", api.CheckOptions(config=settings.config))
-        with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work:
-            written = api.annotate(checked, Path(work) / "annotated.xlsx")
-            data = written.path.read_bytes()
-        accounts.record(current_user.user.name, "annotate", name, "已下载")
+        workbook, name = owned(token)
+        copy = uploads / f"{token}-annotated.xlsx"
+        if not copy.is_file():  # made once per upload: a reload costs nothing
+            if _unpacked_size(workbook) > MAX_UNPACKED:
+                abort(
+                    400,
+                    f"工作簿解压后超过 {MAX_UNPACKED // 2**20} MB，网页不为它生成标注副本：请用 opsdoc check --annotate",
+                )
+            checked = api.check(workbook, api.CheckOptions(config=settings.config))
+            with tempfile.TemporaryDirectory(prefix="opsdoc-web-", dir=uploads) as work:
+                written = api.annotate(checked, Path(work) / "annotated.xlsx")
+                os.replace(written.path, copy)
+        audit(current_user.user.name, "annotate", name, "已下载")
+        data = copy.read_bytes()  # a few MB at most; no file left open on a response a client drops
         return send_file(
-            _bytes(data),
-            download_name=f"{Path(name).stem}_检查.xlsx",
-            as_attachment=True,
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            io.BytesIO(data), download_name=f"{Path(name).stem}_检查.xlsx", as_attachment=True, mimetype=XLSX
         )
 
     @app.route("/issue", methods=["GET", "POST"])
@@ -219,7 +344,7 @@ def create_app(settings: Settings) -> Flask:
     def issue() -> str | Response:
         if request.method == "GET":
             return render_template("issue.html")
-        token, name = _keep_upload(uploads, "workbook")
+        path, name = keep("workbook")
         options = api.IssueOptions(
             archive=settings.archive,
             config=settings.config,
@@ -229,7 +354,7 @@ def create_app(settings: Settings) -> Flask:
         user = current_user.user.name
 
         def work(job: Job) -> dict[str, Any]:
-            result = api.issue(uploads / f"{token}.xlsx", options, progress=job.say)
+            result = api.issue(path, options, progress=job.say)
             issued = result.issued
             entry = issued.entry if issued else None
             outcome = f"{entry.file_code} {entry.version}：{issued.outcome.label}" if issued and entry else "未发布"
@@ -243,7 +368,7 @@ def create_app(settings: Settings) -> Flask:
                 "groups": _by_sheet(refused),
             }
 
-        return redirect(url_for("job", job_id=jobs.start(user, f"发布 {name}", work).id))
+        return start(f"发布 {name}", work, "issue", name)
 
     @app.get("/jobs/<job_id>")
     @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
@@ -251,11 +376,12 @@ def create_app(settings: Settings) -> Flask:
         found = jobs.of(current_user.user.name, job_id)
         if found is None:  # not this user's (or not one at all): the same answer
             abort(404)
-        if found.done and found.error is not None:
+        done = found.done  # read once: the page shows one state, whatever the job does meanwhile
+        if done and found.error is not None:
             return render_template("message.html", title="无法完成", message=found.error)
-        if found.done and found.result and "page" in found.result:
+        if done and found.result and "page" in found.result:
             return render_template(found.result["page"], **{k: v for k, v in found.result.items() if k != "page"})
-        return render_template("job.html", job=found)
+        return render_template("job.html", job=found, done=done)
 
     @app.get("/jobs/<job_id>/file")
     @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
@@ -265,7 +391,7 @@ def create_app(settings: Settings) -> Flask:
             abort(404)
         result = found.result
         return send_file(
-            _bytes(result["data"]),
+            io.BytesIO(result["data"]),
             download_name=result["download_name"],
             as_attachment=result.get("attachment", True),
             mimetype=result["mimetype"],
@@ -291,26 +417,20 @@ def create_app(settings: Settings) -> Flask:
                 settings.archive, Path(work) / "受控文件清单.xlsx", config=settings.config, by=current_user.user.name
             )
             data = written.path.read_bytes()
-        accounts.record(current_user.user.name, "register-export", "受控文件清单.xlsx", "已下载")
-        return send_file(
-            _bytes(data),
-            download_name="受控文件清单.xlsx",
-            as_attachment=True,
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+        audit(current_user.user.name, "register-export", "受控文件清单.xlsx", "已下载")
+        return send_file(io.BytesIO(data), download_name="受控文件清单.xlsx", as_attachment=True, mimetype=XLSX)
 
     @app.post("/distribute")
     @allowed(Role.CONTROLLER)
     def distribute() -> Response:
         form = request.form
-        try:
-            count = int(form.get("count", "1"))
-        except ValueError:
-            abort(400, "份数应为整数")
+        count = form.get("count", "1").strip()
+        if not count.isdigit() or len(count) > 4:
+            abort(400, "份数应为 1 到 9999 之间的整数")
         handout = api.Handout(
             holder=form.get("holder", ""),
             department=form.get("department", ""),
-            count=count,
+            count=int(count),
             controlled=form.get("uncontrolled") != "on",
             by=current_user.user.name,
         )
@@ -329,7 +449,7 @@ def create_app(settings: Settings) -> Flask:
                 "label": f"下载副本 PDF（{what}，{done.copy.holder}）",
             }
 
-        return redirect(url_for("job", job_id=jobs.start(user, f"分发 {code} {version}", work).id))
+        return start(f"分发 {code} {version}", work, "distribute", f"{code} {version}")
 
     @app.post("/recall")
     @allowed(Role.CONTROLLER)
@@ -342,7 +462,7 @@ def create_app(settings: Settings) -> Flask:
             form.get("number", ""),
             by=current_user.user.name,
         )
-        accounts.record(current_user.user.name, "recall", f"{copy.file_code} {copy.version}", f"分发号 {copy.number}")
+        audit(current_user.user.name, "recall", f"{copy.file_code} {copy.version}", f"分发号 {copy.number}")
         flash(f"{copy.file_code} {copy.version} 分发号 {copy.number}：已回收")
         return redirect(url_for("register"))
 
@@ -351,14 +471,11 @@ def create_app(settings: Settings) -> Flask:
     def compare() -> str:
         if request.method == "GET":
             return render_template("compare.html")
-        old_token, old_name = _keep_upload(uploads, "old", (".docx",))
-        new_token, new_name = _keep_upload(uploads, "new", (".docx", ".xlsx"))
-        compared = api.compare(
-            _stored(uploads, old_token), _stored(uploads, new_token), api.CompareOptions(config=settings.config)
-        )
-        text = compared.diff.to_text().replace(str(_stored(uploads, old_token)), old_name) if compared.diff else ""
-        text = text.replace(str(_stored(uploads, new_token)), new_name)
-        accounts.record(
+        old, old_name = keep("old", (".docx",))
+        new, new_name = keep("new", (".docx", ".xlsx"))
+        compared = api.compare(old, new, api.CompareOptions(config=settings.config))
+        text = compared.diff.to_text().replace(str(old), old_name).replace(str(new), new_name) if compared.diff else ""
+        audit(
             current_user.user.name, "compare", f"{old_name} → {new_name}", "已比较" if compared.diff else "工作簿有错误"
         )
         groups = _by_sheet(compared.report) if compared.report and not compared.diff else []
@@ -369,51 +486,48 @@ def create_app(settings: Settings) -> Flask:
     def verify() -> str:
         if request.method == "GET":
             return render_template("verify.html")
-        token, name = _keep_upload(uploads, "document", (".docx",))
+        document, name = keep("document", (".docx",))
         workbook = None
         if request.files.get("workbook") and request.files["workbook"].filename:
-            workbook = _stored(uploads, _keep_upload(uploads, "workbook")[0])
-        report = api.verify(_stored(uploads, token), workbook=workbook)
-        accounts.record(
-            current_user.user.name, "verify", name, f"{len(report.errors)} 个错误，{len(report.warnings)} 个警告"
-        )
+            workbook = keep("workbook")[0]
+        report = api.verify(document, workbook=workbook)
+        audit(current_user.user.name, "verify", name, f"{len(report.errors)} 个错误，{len(report.warnings)} 个警告")
         return render_template("verify.html", name=name, report=report, groups=_by_sheet(report))
 
     @app.get("/audit")
     @allowed(Role.CONTROLLER, Role.AUDITOR)
-    def audit() -> str:
-        return render_template("audit.html", events=accounts.events())
-
-    @app.errorhandler(api.OpsdocError)
-    def unusable(error: api.OpsdocError) -> tuple[str, int]:
-        if current_user.is_authenticated:
-            accounts.record(current_user.user.name, request.endpoint or "", request.path, f"失败：{error.message}")
-        return render_template("message.html", title="无法完成", message=error.message), 400
+    def audit_log() -> str:
+        before = request.args.get("before", "")
+        events = accounts.events(before=int(before) if before.isdigit() and len(before) < 18 else None)
+        return render_template("audit.html", events=events)
 
     return app
 
 
-def _keep_upload(folder: Path, field: str, suffixes: tuple[str, ...] = (".xlsx",)) -> tuple[str, str]:
-    """The uploaded file saved as {random}{suffix}, the suffix one of `suffixes` as the browser's name has it
-    (a workbook and a document are told apart by it, as the CLI does); its token and that name (shown only)."""
+def _keep_upload(folder: Path, field: str, suffixes: tuple[str, ...]) -> tuple[Path, str]:
+    """The uploaded file saved as {random}{suffix}, readable by the server only, the suffix one of `suffixes`
+    as the browser's name has it (a workbook and a document are told apart by it, as the CLI does); its path
+    and that name (shown only, never a path)."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
         abort(400, "没有选择文件")
-    suffix = Path(upload.filename).suffix.lower()
+    name = Path(upload.filename.replace("\\", "/")).name[:120]
+    suffix = Path(name).suffix.lower()
     if suffix not in suffixes:
-        abort(400, f"请上传 {' 或 '.join(suffixes)} 文件，而不是「{Path(upload.filename).name[:60]}」")
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(16)
-    upload.save(folder / f"{token}{suffix}")
-    return token, Path(upload.filename).name[:120]
+        abort(400, f"请上传 {' 或 '.join(suffixes)} 文件，而不是「{name[:60]}」")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{secrets.token_urlsafe(16)}{suffix}"
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
+        upload.save(stream)
+    return path, name
 
 
-def _stored(folder: Path, token: str) -> Path:
-    """An upload of this session by its token (the caller checked it is this user's)."""
-    found = [p for p in (folder / f"{token}.xlsx", folder / f"{token}.docx") if p.is_file()]
-    if not found or not re.fullmatch(r"[\w-]{22}", token):
-        abort(404)
-    return found[0]
+def _unpacked_size(path: Path) -> int:
+    try:
+        with zipfile.ZipFile(path) as package:
+            return sum(entry.file_size for entry in package.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return 0  # the check says what is wrong with it
 
 
 def _note_against_current(workbook: Path, checked: api.Checked, settings: Settings) -> tuple[str, list[str] | None]:
@@ -443,18 +557,22 @@ def _by_sheet(report: api.Report) -> list[tuple[str, list[api.Finding]]]:
     return sorted(groups.items(), key=lambda item: order.get(item[0], len(order)))
 
 
+KEY_BYTES = 32
+
+
 def _secret_key(folder: Path) -> bytes:
-    """The key that signs sessions: made once per installation, readable by its owner only."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """The key that signs sessions: made once per installation, readable by its owner only; one that is
+    not whole (a crash while it was written) is made anew, which ends every session."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / "session.key"
-    if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(secrets.token_bytes(32))
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        key = b""
+    if len(key) == KEY_BYTES:
+        return key
+    staged = folder / f".session.key.{os.getpid()}"
+    with os.fdopen(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as stream:
+        stream.write(secrets.token_bytes(KEY_BYTES))
+    os.replace(staged, path)
     return path.read_bytes()
-
-
-def _bytes(data: bytes) -> Any:
-    import io
-
-    return io.BytesIO(data)
