@@ -294,6 +294,7 @@ class IssueOptions:
     by: str | None = None  # 发布人; None: the operating-system user
     backdate: bool = False  # accept a 生效日期 before the day of issue (recorded with the version)
     rename: bool = False  # accept a new 文件名称 under a registered 文件编码 (recorded with the version)
+    signed: str = ""  # the web page's record of who reviewed and approved it (recorded with the version)
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def issue(
 
     checked = check(path, CheckOptions(config=options.config, strict=True))
     archive = options.archive or _configured_archive(path, options.config, checked.conventions)
-    acknowledged = Acknowledged(backdate=options.backdate, rename=options.rename)
+    acknowledged = Acknowledged(backdate=options.backdate, rename=options.rename, signed=options.signed)
     if checked.workbook.document is not None:  # the register's checks too, all at once, before LibreOffice
         report = checked.report
         try:

@@ -412,3 +412,50 @@ def test_uploads_are_the_servers_only_and_a_refused_one_is_not_kept(site, tmp_pa
     assert len(kept) == 1 and oct(kept[0].stat().st_mode & 0o777) == "0o600"
     assert oct((tmp_path / "web").stat().st_mode & 0o777) == "0o700"
     assert oct((tmp_path / "web" / "opsdoc-web.sqlite").stat().st_mode & 0o777) == "0o600"
+
+
+def test_审核_and_批准_are_signed_by_the_people_the_workbook_names_and_recorded_with_the_issue(site, tmp_path):
+    """The sample's last history row names 吴海燕 (审核) and 陈立群 (批准): only they sign, in that order, and the
+    文控 issues exactly the workbook they signed; the register records their signatures."""
+    uno_python()
+    app, accounts = site
+    accounts.add("吴海燕", "manager", PASSWORD)
+    accounts.add("陈立群", "qa", PASSWORD)
+    manager = _signed_in(app, "周建峰")
+    sent = _upload(manager, "/signoffs", edit_sample(tmp_path, name="V2.0.xlsx"))
+    page = sent.data.decode()
+    assert "已送审：待 吴海燕 审核，再由 陈立群 批准" in page and "待审核" in page
+    signoff_id = re.search(
+        r"/signoffs/([\w-]+)/review", _signed_in(app, "吴海燕").get("/signoffs").data.decode()
+    ).group(1)
+
+    def act(name: str, action: str, **form):
+        client = _signed_in(app, name)
+        return client, client.post(
+            f"/signoffs/{signoff_id}/{action}", data={"csrf_token": _token(client.get("/signoffs").data), **form}
+        )
+
+    assert act("陈立群", "approve")[1].status_code == 302  # before the review: the step is refused, said so
+    assert accounts.signoff(signoff_id).state == "待审核"
+    assert act("周建峰", "review")[1].status_code == 403  # not the 审核人
+    assert act("审计员", "review")[1].status_code == 403
+    assert act("吴海燕", "review")[1].status_code == 302 and accounts.signoff(signoff_id).state == "待批准"
+    assert act("陈立群", "approve")[1].status_code == 302 and accounts.signoff(signoff_id).state == "已批准"
+    controller, started = act("李文控", "issue", backdate="on")
+    done = _finished(controller, started).data.decode()
+    assert "QT-YW-GF-BH01-001 V2.0：已发布并登记" in done, done
+    assert accounts.signoff(signoff_id).state == "已发布"
+    from opsdoc import api
+
+    (entry,) = api.register_entries(tmp_path / "归档")
+    assert "网页签署：审核 吴海燕" in entry.acknowledged and "批准 陈立群" in entry.acknowledged
+    assert entry.issued_by == "李文控"
+
+
+def test_a_workbook_with_findings_is_not_sent_for_signatures(site, tmp_path):
+    app, accounts = site
+    manager = _signed_in(app, "周建峰")
+    page = _upload(manager, "/signoffs", edit_sample(tmp_path, {"文档信息!B4": "V2.1"}, name="w.xlsx")).data.decode()
+    assert "cover-version-mismatch" in page and accounts.signoffs() == []
+    qa = _signed_in(app, "质检")
+    assert _upload(qa, "/signoffs", edit_sample(tmp_path, name="v.xlsx")).status_code == 403

@@ -93,6 +93,7 @@ class Acknowledged:
 
     backdate: bool = False  # a 生效日期 before the day of issue
     rename: bool = False  # a new 文件名称 under a registered 文件编码
+    signed: str = ""  # who reviewed and approved it in the web page, and when (recorded as it is)
 
 
 def sha256(data: bytes) -> str:
@@ -367,6 +368,8 @@ def _fits(known: _Known, workbook: Workbook, today: date, acknowledged: Acknowle
                 f"批准日期 {last.approved_on.isoformat()} 晚于今天 {today.isoformat()}：版本批准后才能发布",
             )
         )
+    if acknowledged.signed:
+        notes.append(acknowledged.signed)
     return findings, "；".join(notes)
 
 

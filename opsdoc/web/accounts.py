@@ -44,6 +44,24 @@ CREATE TABLE IF NOT EXISTS uploads (
     owner TEXT NOT NULL,
     name TEXT NOT NULL,
     at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signoffs (
+    id TEXT PRIMARY KEY,
+    upload TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    file_code TEXT NOT NULL,
+    version TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    submitted_by TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    reviewed_at TEXT,
+    approved_at TEXT,
+    refused_by TEXT,
+    refused_at TEXT,
+    refusal TEXT NOT NULL DEFAULT '',
+    issued_at TEXT
 )
 """
 KEPT_TEXT = 200  # characters of a name or target the audit log keeps: what a visitor types is bounded
@@ -71,6 +89,63 @@ class User:
     name: str
     role: Role
     generation: int = 0  # the session's; one from before a logout or a new password is no longer valid
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """A workbook sent for 审核 and 批准 in the page, signed by the accounts the workbook names."""
+
+    id: str
+    upload: str  # the stored workbook's token: what is signed is exactly what is issued
+    name: str
+    sha256: str
+    file_code: str
+    version: str
+    reviewer: str  # the last 修订记录 row's 审核人
+    approver: str  # and its 批准人
+    submitted_by: str
+    submitted_at: str
+    reviewed_at: str | None = None
+    approved_at: str | None = None
+    refused_by: str | None = None
+    refused_at: str | None = None
+    refusal: str = ""
+    issued_at: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.issued_at:
+            return "已发布"
+        if self.refused_at:
+            return "已退回"
+        if self.approved_at:
+            return "已批准"
+        return "待批准" if self.reviewed_at else "待审核"
+
+    @property
+    def signed(self) -> str:
+        """What the register records of the signatures."""
+        return f"网页签署：审核 {self.reviewer} {self.reviewed_at}，批准 {self.approver} {self.approved_at}"
+
+
+SIGNOFF_COLUMNS = [
+    "id",
+    "upload",
+    "name",
+    "sha256",
+    "file_code",
+    "version",
+    "reviewer",
+    "approver",
+    "submitted_by",
+    "submitted_at",
+    "reviewed_at",
+    "approved_at",
+    "refused_by",
+    "refused_at",
+    "refusal",
+    "issued_at",
+]
 
 
 @dataclass(frozen=True)
@@ -115,7 +190,7 @@ class Accounts:
             try:
                 connection.execute(
                     "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                    (name, kind.value, generate_password_hash(password), _now()),
+                    (name, kind.value, generate_password_hash(password), now()),
                 )
             except sqlite3.IntegrityError:
                 raise AccountError(None, f"用户 {name} 已存在") from None
@@ -163,7 +238,7 @@ class Accounts:
         with self._connection() as connection:
             connection.execute(
                 "INSERT INTO audit (at, user, action, target, outcome, address) VALUES (?, ?, ?, ?, ?, ?)",
-                (_now(), user[:KEPT_TEXT], action, target[:KEPT_TEXT], outcome[:KEPT_TEXT], address[:64]),
+                (now(), user[:KEPT_TEXT], action, target[:KEPT_TEXT], outcome[:KEPT_TEXT], address[:64]),
             )
 
     def events(self, limit: int = 200, before: int | None = None) -> list[tuple[int, Event]]:
@@ -178,7 +253,7 @@ class Accounts:
     def own_upload(self, token: str, owner: str, name: str) -> None:
         with self._connection() as connection:
             connection.execute(
-                "INSERT INTO uploads (token, owner, name, at) VALUES (?, ?, ?, ?)", (token, owner, name, _now())
+                "INSERT INTO uploads (token, owner, name, at) VALUES (?, ?, ?, ?)", (token, owner, name, now())
             )
 
     def upload_name(self, token: str, owner: str) -> str | None:
@@ -192,9 +267,47 @@ class Accounts:
     def forget_uploads(self, before: str) -> list[str]:
         """The tokens of uploads made before `before` (ISO time), no longer known to anyone."""
         with self._connection() as connection:
-            tokens = [r[0] for r in connection.execute("SELECT token FROM uploads WHERE at < ?", (before,))]
-            connection.execute("DELETE FROM uploads WHERE at < ?", (before,))
+            # a workbook waiting for its signatures or its issue is kept until it is issued or sent back
+            waiting = "SELECT upload FROM signoffs WHERE issued_at IS NULL AND refused_at IS NULL"
+            old = f"at < ? AND token NOT IN ({waiting})"
+            tokens = [r[0] for r in connection.execute(f"SELECT token FROM uploads WHERE {old}", (before,))]
+            connection.execute(f"DELETE FROM uploads WHERE {old}", (before,))
         return tokens
+
+    def submit(self, signoff: SignOff) -> None:
+        with self._connection() as connection:
+            connection.execute(
+                f"INSERT INTO signoffs ({', '.join(SIGNOFF_COLUMNS)}) VALUES ({', '.join('?' for _ in SIGNOFF_COLUMNS)})",
+                [getattr(signoff, c) for c in SIGNOFF_COLUMNS],
+            )
+
+    def signoffs(self) -> list[SignOff]:
+        with self._connection() as connection:
+            rows = connection.execute(f"SELECT {', '.join(SIGNOFF_COLUMNS)} FROM signoffs ORDER BY submitted_at DESC")
+            return [SignOff(*row) for row in rows]
+
+    def signoff(self, signoff_id: str) -> SignOff | None:
+        return next((s for s in self.signoffs() if s.id == signoff_id), None)
+
+    def mark(self, signoff_id: str, state: str, **values: str) -> bool:
+        """Record a step (reviewed_at, approved_at, refused_*, issued_at) if the sign-off is still in `state`;
+        False when someone else's step came first."""
+        allowed = {"reviewed_at", "approved_at", "refused_by", "refused_at", "refusal", "issued_at"}
+        assert set(values) <= allowed
+        with self._connection() as connection:
+            found = self._in(connection, signoff_id)
+            if found is None or found.state != state:
+                return False
+            assignments = ", ".join(f"{name} = ?" for name in values)
+            connection.execute(f"UPDATE signoffs SET {assignments} WHERE id = ?", [*values.values(), signoff_id])
+        return True
+
+    @staticmethod
+    def _in(connection: sqlite3.Connection, signoff_id: str) -> SignOff | None:
+        row = connection.execute(
+            f"SELECT {', '.join(SIGNOFF_COLUMNS)} FROM signoffs WHERE id = ?", (signoff_id,)
+        ).fetchone()
+        return SignOff(*row) if row else None
 
 
 def _checked_name(name: str) -> str:
@@ -209,5 +322,5 @@ def _strong(password: str) -> None:
         raise AccountError(None, f"密码至少 {MIN_PASSWORD} 个字符")
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")

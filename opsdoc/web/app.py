@@ -11,6 +11,7 @@ them, forgotten after a day, and read by the same code as the CLI's inputs.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -34,7 +35,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from opsdoc import api
-from opsdoc.web.accounts import Accounts, Role, User
+from opsdoc.web.accounts import Accounts, Role, SignOff, User, now
 from opsdoc.web.jobs import Job, Jobs
 
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes: a workbook of 25,000 rows is under 5 MB
@@ -493,6 +494,128 @@ def create_app(settings: Settings) -> Flask:
         report = api.verify(document, workbook=workbook)
         audit(current_user.user.name, "verify", name, f"{len(report.errors)} 个错误，{len(report.warnings)} 个警告")
         return render_template("verify.html", name=name, report=report, groups=_by_sheet(report))
+
+    @app.route("/signoffs", methods=["GET", "POST"])
+    @allowed(Role.MANAGER, Role.CONTROLLER, Role.QA, Role.AUDITOR)
+    def signoffs() -> str:
+        """审核 and 批准 in the page: a workbook without errors is sent for signatures; the accounts named as its
+        last 修订记录 row's 审核人 and 批准人 sign it, in that order; the 文控 then issues exactly that workbook."""
+        user: User = current_user.user
+        groups: list[tuple[str, list[api.Finding]]] = []
+        if request.method == "POST":
+            if user.role not in (Role.MANAGER, Role.CONTROLLER):
+                audit(user.name, "signoff-submit", request.path, "拒绝：角色无权限")
+                abort(403)
+            path, name = keep("workbook")
+            checked = api.check(path, api.CheckOptions(config=settings.config, strict=True))
+            document = checked.workbook.document
+            if document is None or not checked.report.passes(strict=True):
+                groups = _by_sheet(checked.report)
+                audit(user.name, "signoff-submit", name, "拒绝：工作簿有错误或警告")
+            else:
+                last = document.revisions[-1]
+                signoff = SignOff(
+                    id=secrets.token_urlsafe(12),
+                    upload=path.stem,
+                    name=name,
+                    sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                    file_code=document.info.file_code,
+                    version=document.info.version,
+                    reviewer=last.reviewer,
+                    approver=last.approver,
+                    submitted_by=user.name,
+                    submitted_at=now(),
+                )
+                accounts.submit(signoff)
+                audit(
+                    user.name, "signoff-submit", f"{signoff.file_code} {signoff.version}", f"待 {signoff.reviewer} 审核"
+                )
+                flash(
+                    f"{signoff.file_code} {signoff.version} 已送审：待 {signoff.reviewer} 审核，再由 {signoff.approver} 批准"
+                )
+        every = accounts.signoffs()
+        mine = user.role in (Role.CONTROLLER, Role.AUDITOR)
+        shown = [s for s in every if mine or user.name in (s.reviewer, s.approver, s.submitted_by)]
+        return render_template("signoffs.html", signoffs=shown, groups=groups)
+
+    def step(signoff_id: str, action: str) -> SignOff:
+        found = accounts.signoff(signoff_id)
+        if found is None:
+            abort(404)
+        user: User = current_user.user
+        signer = {"review": found.reviewer, "approve": found.approver}.get(action)
+        allowed_here = (
+            user.name == signer
+            or (action == "refuse" and user.name in (found.reviewer, found.approver))
+            or (action == "issue" and user.role == Role.CONTROLLER)
+        )
+        if user.role == Role.AUDITOR or not allowed_here:
+            audit(user.name, f"signoff-{action}", f"{found.file_code} {found.version}", "拒绝：不是签署人或无权限")
+            abort(403)
+        return found
+
+    @app.post("/signoffs/<signoff_id>/<action>")
+    @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
+    def sign(signoff_id: str, action: str) -> Response:
+        if action not in ("review", "approve", "refuse", "issue"):
+            abort(404)
+        found = step(signoff_id, action)
+        name, target = current_user.user.name, f"{found.file_code} {found.version}"
+        if action == "issue":
+            return issue_signed(found)
+        if action == "refuse":
+            reason = request.form.get("reason", "").strip()[:200] or "（未说明）"
+            done = any(
+                accounts.mark(found.id, state, refused_by=name, refused_at=now(), refusal=reason)
+                for state in ("待审核", "待批准")
+            )
+            outcome = f"退回：{reason}"
+        else:
+            field, state = ("reviewed_at", "待审核") if action == "review" else ("approved_at", "待批准")
+            done = accounts.mark(found.id, state, **{field: now()})
+            outcome = "审核通过" if action == "review" else "批准"
+        if not done:  # another signature (or a refusal) came first
+            now_state = found.state if (latest := accounts.signoff(found.id)) is None else latest.state
+            flash(f"{target} 现在是「{now_state}」，这一步不能进行")
+            outcome = "拒绝：状态已变"
+        audit(name, f"signoff-{action}", target, outcome)
+        return redirect(url_for("signoffs"))
+
+    def issue_signed(found: SignOff) -> Response:
+        """Issue the signed workbook itself: its bytes as signed, the signatures recorded with the version."""
+        if found.state != "已批准":
+            flash(f"{found.file_code} {found.version} 是「{found.state}」：批准之后才能发布")
+            return redirect(url_for("signoffs"))
+        path = uploads / f"{found.upload}.xlsx"
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != found.sha256:
+            abort(400, "送审的工作簿已不在或被改动过，不能发布：请重新送审")
+        options = api.IssueOptions(
+            archive=settings.archive,
+            config=settings.config,
+            by=current_user.user.name,
+            backdate=request.form.get("backdate") == "on",
+            signed=found.signed,
+        )
+        user = current_user.user.name
+
+        def work(job: Job) -> dict[str, Any]:
+            result = api.issue(path, options, progress=job.say)
+            issued = result.issued
+            entry = issued.entry if issued else None
+            outcome = f"{entry.file_code} {entry.version}：{issued.outcome.label}" if issued and entry else "未发布"
+            if entry is not None:
+                accounts.mark(found.id, "已批准", issued_at=now())
+            accounts.record(user, "issue", f"{found.name}（已签署）", outcome)
+            refused = issued.report if issued and issued.report and not issued.report.passes() else result.report
+            return {
+                "page": "issue.html",
+                "name": found.name,
+                "outcome": outcome,
+                "issued": issued,
+                "groups": _by_sheet(refused),
+            }
+
+        return start(f"发布 {found.file_code} {found.version}", work, "issue", found.name)
 
     @app.get("/audit")
     @allowed(Role.CONTROLLER, Role.AUDITOR)
