@@ -88,6 +88,7 @@ __all__ = [
     "Versions",
     "Written",
     "annotate",
+    "archived_file",
     "build",
     "build_batch",
     "check",
@@ -363,6 +364,34 @@ def _register_conventions(archive: Path, config: Path | None) -> Conventions:
     from opsdoc.contract.conventions import load_conventions
 
     return load_conventions(archive.resolve(), config)
+
+
+def archived_file(archive: Path, file_code: str, version: str, kind: str) -> tuple[str, bytes]:
+    """A file the register holds for a version (kind: docx, pdf, void_pdf, void_docx, redline, notes), read
+    only from inside the archive and only while it has its registered SHA-256: its name and bytes."""
+    import hashlib
+
+    from opsdoc.control.archive import read_regular, resolve
+    from opsdoc.control.register import UnusableRegister
+
+    kinds = ("docx", "pdf", "void_pdf", "void_docx", "redline", "notes")
+    entry = next((e for e in register_entries(archive) if (e.file_code, e.version) == (file_code, version)), None)
+    if kind not in kinds or entry is None or entry.files_removed:
+        raise OpsdocError(None, f"登记册中没有 {file_code} {version} 的这个文件")
+    relative, digest = getattr(entry, f"{kind}_path"), getattr(entry, f"{kind}_sha256")
+    if not relative or not digest:
+        raise OpsdocError(None, f"{file_code} {version} 没有这个文件")
+    try:
+        data = read_regular(resolve(archive, relative))
+    except OSError as exc:
+        raise UnusableRegister(
+            archive / relative, f"归档文件无法读取（{exc.strerror}）：请用 opsdoc register verify 查明"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise UnusableRegister(
+            archive / relative, "归档文件被改动过（SHA-256 与登记册不符）：请用 opsdoc register verify 查明"
+        )
+    return relative.rsplit("/", 1)[-1], data
 
 
 def verify_archive(archive: Path) -> Report:

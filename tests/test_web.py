@@ -161,9 +161,7 @@ def test_a_controller_issues_and_every_role_reads_the_register(site, tmp_path):
     for name in ("审计员", "质检", "周建峰"):
         register = _signed_in(app, name).get("/register").data.decode()
         assert (
-            '<td class="short">V2.0</td>' in register
-            and "现行" in register
-            and '<td class="short">李文控</td>' in register
+            '<td class="short">V2.0</td>' in register and "现行" in register and '<td class="short">李文控' in register
         )
     assert [e.outcome for e in _events(accounts) if e.action == "issue"] == ["QT-YW-GF-BH01-001 V2.0：已发布并登记"]
 
@@ -459,3 +457,19 @@ def test_a_workbook_with_findings_is_not_sent_for_signatures(site, tmp_path):
     assert "cover-version-mismatch" in page and accounts.signoffs() == []
     qa = _signed_in(app, "质检")
     assert _upload(qa, "/signoffs", edit_sample(tmp_path, name="v.xlsx")).status_code == 403
+
+
+def test_the_release_package_is_read_from_the_register_and_a_review_recorded(issued):
+    app, _ = issued
+    auditor = _signed_in(app, "审计员")
+    page = auditor.get("/register").data.decode()
+    link = re.search(r'href="(/register/[^"]+/notes)"', page).group(1)
+    notes = auditor.get(link)
+    assert notes.status_code == 200 and "（首次发布）" in notes.data.decode("utf-8")
+    assert _signed_in(app, "周建峰").get(link).status_code == 403
+    assert auditor.get(link.replace("/notes", "/docx")).status_code == 404  # only the package and the 作废 copy
+    controller = _signed_in(app, "李文控")
+    answer = _post(controller, "/register/review", "/register", file_code="QT-YW-GF-BH01-001", version="V2.0")
+    assert answer.status_code == 302 and "已登记定期评审（继续适用）" in controller.get("/register").data.decode()
+    refused = _post(auditor, "/register/review", "/register", file_code="QT-YW-GF-BH01-001", version="V2.0")
+    assert refused.status_code == 403

@@ -408,7 +408,54 @@ def create_app(settings: Settings) -> Flask:
         else:
             problem = ""
         copies = api.copies(settings.archive) if entries else []
-        return render_template("register.html", entries=entries, problem=problem, copies=copies)
+        due = api.due(settings.archive, config=settings.config) if entries else []
+        return render_template("register.html", entries=entries, problem=problem, copies=copies, due=due)
+
+    @app.get("/register/<file_code>/<version>/<kind>")
+    @allowed(Role.CONTROLLER, Role.QA, Role.AUDITOR)
+    def archived(file_code: str, version: str, kind: str) -> Response:
+        """A file of the release package (对比稿, 修订说明) or a 作废 copy, as the register holds it."""
+        if kind not in ("redline", "notes", "void_pdf"):
+            abort(404)
+        name, data = api.archived_file(settings.archive, file_code, version, kind)
+        audit(current_user.user.name, "archive-download", name, "已下载")
+        mimetype = {
+            "redline": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "notes": "text/plain; charset=utf-8",
+            "void_pdf": "application/pdf",
+        }[kind]
+        return send_file(io.BytesIO(data), download_name=name, as_attachment=True, mimetype=mimetype)
+
+    @app.post("/register/review")
+    @allowed(Role.CONTROLLER)
+    def review() -> Response:
+        form = request.form
+        found = api.review(
+            settings.archive,
+            form.get("file_code", ""),
+            form.get("version", ""),
+            conclusion=form.get("conclusion", "").strip()[:200] or "继续适用",
+            by=current_user.user.name,
+        )
+        audit(current_user.user.name, "review", f"{found.file_code} {found.version}", found.conclusion)
+        flash(f"{found.file_code} {found.version}：已登记定期评审（{found.conclusion}）")
+        return redirect(url_for("register"))
+
+    @app.post("/register/dispose")
+    @allowed(Role.CONTROLLER)
+    def dispose() -> Response:
+        form = request.form
+        entry = api.dispose(
+            settings.archive,
+            form.get("file_code", ""),
+            form.get("version", ""),
+            config=settings.config,
+            by=current_user.user.name,
+        )
+        files = "文件已删除" if entry.files_removed else "文件保留"
+        audit(current_user.user.name, "dispose", f"{entry.file_code} {entry.version}", files)
+        flash(f"{entry.file_code} {entry.version}：已处置（{files}）")
+        return redirect(url_for("register"))
 
     @app.get("/register/受控文件清单.xlsx")
     @allowed(Role.CONTROLLER, Role.QA, Role.AUDITOR)
