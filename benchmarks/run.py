@@ -1,6 +1,6 @@
 """Print opsdoc's performance figures against what a user would do instead; asserts nothing.
 
-Run: python benchmarks/run.py [--quick] [--repeat N] [--rows 1,2,3,4,5]
+Run: python benchmarks/run.py [--quick] [--repeat N] [--rows 1,2,3,4,5,6]
 
 Each row of the table runs opsdoc and its alternative in the same run, one after the other,
 so the ratio holds even though absolute times on shared machines vary two-fold:
@@ -15,7 +15,9 @@ so the ratio holds even though absolute times on shared machines vary two-fold:
    (which leaves the TOC without page numbers); both with a LibreOffice profile made by an
    untimed first run, as a user's day-to-day runs have;
 5. the 对比稿 of two versions whose 1,500 paragraphs were all rewritten: `opsdoc redline` against
-   `opsdoc diff` of the same pair (target: ≤ 5 s, and within 3× of diff).
+   `opsdoc diff` of the same pair (target: ≤ 5 s, and within 3× of diff);
+6. `opsdoc import` of the 20k-row workbook's document against `opsdoc verify` of it (target ≤ 2×, and its
+   peak RSS within 2× of verify's).
 
 --quick uses 5k rows, 10 and 4 workbooks. Medians of --repeat runs (default 3; 7 for row 1).
 Both sides run from compiled bytecode, as installed software does (see PYTHONDONTWRITEBYTECODE below).
@@ -232,11 +234,35 @@ def rewritten(work: Path, paragraphs: int, repeat: int) -> None:
     )
 
 
+def imported(work: Path, rows: int, repeat: int) -> None:
+    workbook = work / f"import{rows}.xlsx"
+    generate(rows, workbook)
+    subprocess.run(opsdoc("build", str(workbook), "-o", str(work / "import")), check=True, capture_output=True)
+    document = str(next((work / "import").glob("*.docx")))
+    ours, verifies, peaks = [], [], []
+    for _ in range(repeat):
+        seconds, peak = measure(opsdoc("import", document, "-o", str(work / "imported.xlsx"), "--force"), ok=(0, 1))
+        ours.append(seconds)
+        seconds, verify_peak = measure(opsdoc("verify", document), ok=(0, 1))
+        verifies.append(seconds)
+        peaks.append(peak / verify_peak)
+    row(
+        f"6. import of a {rows}-row document",
+        ours,
+        verifies,
+        "verify of it",
+        2.0,
+        f"; peak RSS {statistics.median(peaks):.2f}× verify's (target ≤ 2)",
+    )
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
     rows = (
-        {int(n) for n in sys.argv[sys.argv.index("--rows") + 1].split(",")} if "--rows" in sys.argv else {1, 2, 3, 4, 5}
+        {int(n) for n in sys.argv[sys.argv.index("--rows") + 1].split(",")}
+        if "--rows" in sys.argv
+        else {1, 2, 3, 4, 5, 6}
     )
     load = os.getloadavg()[0]
     print(
@@ -256,6 +282,8 @@ def main() -> None:
             pdf_batch(work, 4 if quick else 8, repeat)
         if 5 in rows:
             rewritten(work, 500 if quick else 1500, repeat)
+        if 6 in rows:
+            imported(work, 5000 if quick else 20000, repeat)
 
 
 if __name__ == "__main__":

@@ -282,7 +282,8 @@ class LegacyReader:
             texts = _split_pair(text, where)
         for column, part in zip(where.columns, texts, strict=False):
             read = read_value(column, part)
-            self._report(read, place, _cell(spec, column, index))
+            if read.code is not None:  # the cell is named only when there is something to say of it
+                self._report(read, place, _cell(spec, column, index))
             if read.value is None:
                 continue
             if record is not None:
@@ -543,8 +544,9 @@ class LegacyReader:
         ]
         units = [_unit_in(cell) for cell in header]  # 金额(万元): a bare 50 in it is 50 万元
         sums: dict[str, float] = {}
+        normed = [norm(c) for c in header]  # a header repeated on a new page starts with the header's first cell
         for number, row in enumerate(body, start=header_row + (3 if continued else 2)):
-            if not any(cell.strip() for cell in row) or [norm(c) for c in row] == [norm(c) for c in header]:
+            if not any(cell.strip() for cell in row) or (row[:1] == header[:1] and [norm(c) for c in row] == normed):
                 continue  # an empty row, or the header repeated on a new page
             first = next(cell for cell in row if cell.strip())
             if norm(first) in TOTAL_WORDS:

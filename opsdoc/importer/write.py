@@ -27,7 +27,10 @@ def filled_workbook(imported: Imported) -> bytes:
     Excel cell holds is cut there, and the cut is reported at its cell (imported.findings)."""
     book = openpyxl.load_workbook(io.BytesIO(new_workbook()))
 
-    def put(sheet: Any, row: int, col: int, value: Any) -> None:
+    def fitted(sheet: Any, row: int, col: int, value: Any) -> Any:
+        """The value as a cell holds it; a text longer than a cell is cut there, and the cut reported."""
+        if value is None:
+            return None
         value = _cell_value(value)
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
             cell = Cell(sheet.title, f"{sheet.title}!{get_column_letter(col)}{row}")
@@ -40,18 +43,21 @@ def filled_workbook(imported: Imported) -> bytes:
                 )
             )
             value = value[:MAX_CELL_CHARS]
-        as_data([sheet.cell(row=row, column=col, value=value)])
+        return value
 
     for spec in SHEETS:
         sheet = book[spec.title]
         if spec.is_table:
+            # a whole row at a time (the blank table sheets hold their header row only): 20,000 records
+            # are written in less time than cell by cell
             for row, record in enumerate(imported.records.get(spec.name, []), start=2):
-                for col, column in enumerate(spec.columns, start=1):
-                    if record.get(column.name) is not None:
-                        put(sheet, row, col, record[column.name])
+                cells = [fitted(sheet, row, col, record.get(column.name)) for col, column in enumerate(spec.columns, 1)]
+                sheet.append(cells)
+                if any(isinstance(v, str) and v.startswith("=") for v in cells):
+                    as_data(sheet[row])
         else:
             values = imported.values.get(spec.name, {})
             for row, column in enumerate(spec.columns, start=1):
                 if values.get(column.name) is not None:
-                    put(sheet, row, 2, values[column.name])
+                    as_data([sheet.cell(row=row, column=2, value=fitted(sheet, row, 2, values[column.name]))])
     return xlsx_bytes(book, STAMP)
