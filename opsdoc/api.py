@@ -274,7 +274,7 @@ def export_register(
         versions = entries(connection, on=day)
         listing = Listing(
             versions,
-            holdings_in(connection, day),
+            holdings_in(connection, day, versions),
             [r for r in reviews(connection) if r.reviewed_on <= day.isoformat()],
             conventions,
             conventions.company or company_of(archive, versions),
@@ -300,6 +300,7 @@ def distribute(
     """Hand out a copy of a version in force: its PDF, made from the archived master, says on every page
     受控 and its 分发号 (allocated and registered here), or 非受控（仅供参考）; written into `output`."""
     from opsdoc.control.copies import distribute as run
+    from opsdoc.generate.pdf import pdf_of
 
     return run(
         archive,
@@ -307,7 +308,7 @@ def distribute(
         version,
         output,
         handout,
-        lay_out=lambda data: pipeline.copy_pdf(data, progress),
+        lay_out=lambda data: pdf_of(data, progress)[1],
         force=force,
     )
 
@@ -369,29 +370,18 @@ def _register_conventions(archive: Path, config: Path | None) -> Conventions:
 def archived_file(archive: Path, file_code: str, version: str, kind: str) -> tuple[str, bytes]:
     """A file the register holds for a version (kind: docx, pdf, void_pdf, void_docx, redline, notes), read
     only from inside the archive and only while it has its registered SHA-256: its name and bytes."""
-    import hashlib
-
-    from opsdoc.control.archive import read_regular, resolve
-    from opsdoc.control.register import UnusableRegister
+    from opsdoc.control.register import find, open_register, read_archived
 
     kinds = ("docx", "pdf", "void_pdf", "void_docx", "redline", "notes")
-    entry = next((e for e in register_entries(archive) if (e.file_code, e.version) == (file_code, version)), None)
-    if kind not in kinds or entry is None or entry.files_removed:
+    with open_register(archive) as connection:
+        entry = find(connection, file_code, version)
+    relative, digest = (
+        (getattr(entry, f"{kind}_path"), getattr(entry, f"{kind}_sha256")) if entry and kind in kinds else (None, None)
+    )
+    if entry is None or entry.files_removed or not relative or not digest:
         raise OpsdocError(None, f"登记册中没有 {file_code} {version} 的这个文件")
-    relative, digest = getattr(entry, f"{kind}_path"), getattr(entry, f"{kind}_sha256")
-    if not relative or not digest:
-        raise OpsdocError(None, f"{file_code} {version} 没有这个文件")
-    try:
-        data = read_regular(resolve(archive, relative))
-    except OSError as exc:
-        raise UnusableRegister(
-            archive / relative, f"归档文件无法读取（{exc.strerror}）：请用 opsdoc register verify 查明"
-        ) from None
-    if hashlib.sha256(data).hexdigest() != digest:
-        raise UnusableRegister(
-            archive / relative, "归档文件被改动过（SHA-256 与登记册不符）：请用 opsdoc register verify 查明"
-        )
-    return relative.rsplit("/", 1)[-1], data
+    name = relative.rsplit("/", 1)[-1]
+    return name, read_archived(archive, relative, digest, name, "不提供下载")
 
 
 def verify_archive(archive: Path) -> Report:

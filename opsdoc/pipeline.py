@@ -198,12 +198,9 @@ def marked_up(
         data = redline_of(issued, source).data
         files = [(FileKind.REDLINE, stem + ".docx", data)]
         if pdf:
-            from opsdoc.generate.pdf import export_pdf
+            from opsdoc.generate.pdf import pdf_of
 
-            marked, target = Path(work) / "redline.docx", Path(work) / "redline.pdf"
-            marked.write_bytes(data)
-            export_pdf(marked, target, progress)
-            files.append((FileKind.REDLINE_PDF, stem + ".pdf", target.read_bytes()))
+            files.append((FileKind.REDLINE_PDF, stem + ".pdf", pdf_of(data, progress)[1]))
     return files
 
 
@@ -260,24 +257,10 @@ def _laid_out(
 ) -> tuple[bytes, bytes]:
     """The .docx with its TOC page numbers and 共 M 页 written in, and its PDF (PDF/A-2b given `keywords`)."""
     # lxml and the UNO bridge: --pdf only
-    from opsdoc.generate.pdf import Archival, export_pdf, write_section_pages, write_toc
+    from opsdoc.generate.pdf import Archival, pdf_of, write_section_pages, write_toc
 
-    with tempfile.TemporaryDirectory(prefix="opsdoc-build-") as work:
-        source, target = Path(work) / "document.docx", Path(work) / "document.pdf"
-        source.write_bytes(data)
-        laid = export_pdf(source, target, progress, Archival(keywords) if keywords is not None else None)
-        return write_section_pages(write_toc(data, laid.toc), laid.section_pages), target.read_bytes()
-
-
-def copy_pdf(data: bytes, progress: Callable[[str], None] | None = None) -> bytes:
-    """The PDF of a copy's .docx (its marks set), laid out by LibreOffice as the master was."""
-    from opsdoc.generate.pdf import export_pdf
-
-    with tempfile.TemporaryDirectory(prefix="opsdoc-copy-") as work:
-        source, target = Path(work) / "copy.docx", Path(work) / "copy.pdf"
-        source.write_bytes(data)
-        export_pdf(source, target, progress)
-        return target.read_bytes()
+    laid, pdf = pdf_of(data, progress, Archival(keywords) if keywords is not None else None)
+    return write_section_pages(write_toc(data, laid.toc), laid.section_pages), pdf
 
 
 # The .docx as rendered, progress, and the keywords → the laid-out .docx and its PDF/A.

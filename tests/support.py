@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -154,3 +156,34 @@ def project_variant(
     path = tmp_path / f"{project[:12]}.xlsx"
     book.save(path)
     return path
+
+
+@contextmanager
+def serving(data: Path, archive: Path) -> Iterator[str]:
+    """`opsdoc serve` as a 文控 starts it, on a free port, until the block ends; its URL once it answers."""
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = ["serve", "--port", str(port), "--data", str(data), "--archive", str(archive)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "opsdoc", *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/login", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("opsdoc serve did not answer")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

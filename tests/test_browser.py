@@ -4,12 +4,8 @@ against `opsdoc serve` running as a 文控 would start it. What a user clicks, t
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +13,7 @@ import openpyxl
 import pytest
 
 from opsdoc.web.accounts import Accounts
-from tests.support import SAMPLE_DOCX, edit_sample, unavailable, uno_python
+from tests.support import SAMPLE_DOCX, edit_sample, serving, unavailable, uno_python
 from tests.test_issue import V21
 
 PASSWORD = "correct-horse-9"
@@ -38,37 +34,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     accounts = Accounts(root / "web")
     for name, role in USERS:
         accounts.add(name, role, PASSWORD)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "opsdoc",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(root / "web"),
-            "--archive",
-            str(root / "归档"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/login", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serving(root / "web", root / "归档") as url:
         yield url, root
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _chromium(downloads: Path):

@@ -16,7 +16,7 @@ import pytest
 
 from opsdoc.web.accounts import AccountError, Accounts
 from opsdoc.web.app import MAX_UPLOAD, Settings, create_app
-from tests.support import SAMPLE, edit_sample, uno_python
+from tests.support import SAMPLE, edit_sample, serving, uno_python
 
 PASSWORD = "correct-horse-9"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -182,10 +182,8 @@ def test_accounts_refuse_weak_passwords_taken_names_and_unknown_roles(tmp_path):
 
 def test_opsdoc_serve_answers_on_its_port_and_user_add_keeps_only_a_hash(tmp_path):
     """The commands as a 文控 runs them: an account from standard input, then the server, reached over HTTP."""
-    import socket
     import subprocess
     import sys
-    import time
     import urllib.request
 
     data = tmp_path / "web"
@@ -209,39 +207,9 @@ def test_opsdoc_serve_answers_on_its_port_and_user_add_keeps_only_a_hash(tmp_pat
         timeout=60,
     )
     assert added.returncode == 0 and "李文控：已添加（文控）" in added.stdout, added.stderr
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "opsdoc",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(data),
-            "--archive",
-            str(tmp_path / "归档"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).read().decode()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("opsdoc serve did not answer")
+    with serving(data, tmp_path / "归档") as url:
+        page = urllib.request.urlopen(f"{url}/login", timeout=5).read().decode()
         assert "登录 opsdoc" in page and 'name="csrf_token"' in page
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
 
 
 def _post(client, path: str, form_page: str, **fields):

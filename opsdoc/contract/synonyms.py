@@ -20,14 +20,19 @@ SHORTEST = 3  # characters a word needs before similarity may stand in for equal
 
 
 def norm(text: str) -> str:
-    """Text as compared: NFKC, no whitespace, no trailing colon or asterisk, no unit in parentheses."""
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).rstrip(":*")
-    return re.sub(r"\([^()]*\)$", "", text) or text
+    """Text as compared with the template's: NFKC, no whitespace, no trailing colon or asterisk."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).rstrip(":*")
+
+
+def unitless(text: str) -> str:
+    """A header as compared with the synonyms: normalised, without a unit in parentheses (金额(万元) → 金额)."""
+    plain = norm(text)
+    return re.sub(r"\([^()]*\)$", "", plain) or plain
 
 
 @dataclass(frozen=True)
 class Synonyms:
-    """norm(label) → the normalised words that stand for it, for headers and for chapter titles."""
+    """unitless(label) → the normalised words that stand for it, for headers and for chapter titles."""
 
     headers: dict[str, frozenset[str]] = field(default_factory=dict)
     chapters: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -49,7 +54,7 @@ class Synonyms:
 def _merge(base: dict[str, frozenset[str]], extra: dict[str, list[str]]) -> dict[str, frozenset[str]]:
     merged = dict(base)
     for label, words in extra.items():
-        merged[norm(label)] = merged.get(norm(label), frozenset()) | {norm(w) for w in words if norm(w)}
+        merged[unitless(label)] = merged.get(unitless(label), frozenset()) | {unitless(w) for w in words if unitless(w)}
     return merged
 
 

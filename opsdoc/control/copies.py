@@ -12,11 +12,8 @@ registered (who was given what) but never recalled, since nothing tells its hold
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 import sqlite3
 import unicodedata
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -25,9 +22,10 @@ from pathlib import Path
 from opsdoc.contract.model import identifier
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN
 from opsdoc.control import register
-from opsdoc.control.archive import read_regular, resolve
+from opsdoc.control.archive import resolve
 from opsdoc.control.register import Copy, Entry, UnusableRegister, open_register, operator
 from opsdoc.errors import IssuedVersionExists, OpsdocError, OutputError
+from opsdoc.office.docx_text import core_properties
 from opsdoc.office.output import FileKind, Published, guard_output, publish, safe_file_name
 
 UNCONTROLLED = "非受控（仅供参考）"
@@ -96,12 +94,11 @@ def distribute(
         if day.isoformat() < entry.issued_at[:10]:
             raise OpsdocError(None, f"分发日期 {day.isoformat()} 早于该版本的登记日期 {entry.issued_at[:10]}")
         master = resolve(archive, entry.docx_path)
-        docx = read_regular(master)
-        if hashlib.sha256(docx).hexdigest() != entry.docx_sha256:
-            raise UnusableRegister(
-                master, "归档的 .docx 被改动过（SHA-256 与登记册不符），不从它制作副本：请从备份恢复"
-            )
-        if handout.controlled and _stated_status(docx) == "非受控":
+        docx = register.read_archived(
+            archive, entry.docx_path, entry.docx_sha256, f"{version} 的 .docx", "不从它制作副本"
+        )
+        properties = core_properties(docx)  # as opsdoc's render states it: the workbook's 受控状态
+        if handout.controlled and properties is not None and properties.contentStatus_text == "非受控":
             raise IssuedVersionExists(
                 master, f"{version} 的受控状态是非受控（工作簿如此填写）：只能分发非受控副本（--uncontrolled）"
             )
@@ -174,21 +171,8 @@ def _usable_folder(archive: Path, output: Path) -> None:
         raise OutputError(output, f"无法创建副本文件夹（{exc.strerror or exc}）") from None
 
 
-def _stated_status(docx: bytes) -> str:
-    """The control status the master states (its core properties' contentStatus, as opsdoc writes it)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(docx)) as package:
-            core = package.read("docProps/core.xml").decode("utf-8")
-    except (KeyError, zipfile.BadZipFile, UnicodeDecodeError):
-        return ""
-    found = re.search(r"<cp:contentStatus>([^<]*)</cp:contentStatus>", core)
-    return found.group(1).strip() if found else ""
-
-
 def _in_force(connection: sqlite3.Connection, archive: Path, file_code: str, version: str, today: date) -> Entry:
-    entry = next((e for e in register.entries(connection, file_code, on=today) if e.version == version), None)
-    if entry is None:
-        raise UnusableRegister(archive, f"登记册中没有 {file_code} {version}")
+    entry = register.registered(connection, archive, file_code, version, today)
     if entry.status not in (CURRENT, PENDING_EFFECT) or entry.disposed_at:
         raise IssuedVersionExists(
             archive / entry.docx_path, f"{version} 是{entry.status}版本：只能分发现行或待生效的版本"
@@ -243,11 +227,14 @@ def holdings(archive: Path, on: date | None = None) -> list[Holding]:
         return holdings_in(connection, on)
 
 
-def holdings_in(connection: sqlite3.Connection, on: date | None = None) -> list[Holding]:
+def holdings_in(
+    connection: sqlite3.Connection, on: date | None = None, versions: list[Entry] | None = None
+) -> list[Holding]:
     """The holdings, inside an open register, as things stood on `on` (a copy handed out later is left out,
-    one recalled later is still out)."""
+    one recalled later is still out); `versions`: the register's entries on that day, when read already."""
     day = (on or date.today()).isoformat()
-    statuses = {(e.file_code, e.version): e.status for e in register.entries(connection, on=on)}
+    known = versions if versions is not None else register.entries(connection, on=on)
+    statuses = {(e.file_code, e.version): e.status for e in known}
     found = []
     for copy in register.copies(connection):
         if copy.distributed_on > day:

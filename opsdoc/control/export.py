@@ -9,10 +9,7 @@ retention. The bytes depend only on the register and the day asked for.
 
 from __future__ import annotations
 
-import html
-import re
 import unicodedata
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +25,8 @@ from opsdoc.control.archive import UnsafeArchivePath, resolve
 from opsdoc.control.copies import Holding
 from opsdoc.control.register import Entry, Review
 from opsdoc.control.review import retention_start
+from opsdoc.errors import OpsdocError
+from opsdoc.office.docx_text import core_properties
 from opsdoc.office.xlsx_write import as_data, printable
 from opsdoc.workbook.blank import xlsx_bytes
 
@@ -271,14 +270,12 @@ def _width(text: str) -> int:
 
 
 def company_of(archive: Path, entries: Sequence[Entry]) -> str:
-    """The 编制单位 the newest archived .docx names (its core properties' creator); "" if none can be read."""
+    """The 编制单位 the newest archived .docx names (its core properties' author); "" if none can be read."""
     for entry in entries:  # newest first
         try:
-            with zipfile.ZipFile(resolve(archive, entry.docx_path)) as package:
-                core = package.read("docProps/core.xml").decode("utf-8")
-        except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, UnsafeArchivePath):
+            properties = core_properties(resolve(archive, entry.docx_path))
+        except (OpsdocError, UnsafeArchivePath):  # a missing or damaged file: register verify says so
             continue
-        found = re.search(r"<dc:creator>([^<]*)</dc:creator>", core)
-        if found and found.group(1).strip():
-            return html.unescape(found.group(1).strip())
+        if properties is not None and properties.author_text.strip():
+            return str(properties.author_text.strip())
     return ""

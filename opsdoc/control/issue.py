@@ -45,13 +45,12 @@ from opsdoc.contract.vocabulary import (
     parse_version,
 )
 from opsdoc.control import register
-from opsdoc.control.archive import STAGING_PREFIX, folder_name, read_regular, resolve, version_folder
+from opsdoc.control.archive import STAGING_PREFIX, folder_name, resolve, version_folder
 from opsdoc.control.copies import holdings_in
 from opsdoc.control.register import (
     REGISTER_NAME,
     Copy,
     Entry,
-    UnusableRegister,
     open_register,
     operator,
     register_path,
@@ -181,7 +180,7 @@ def sync(archive: Path, now: datetime | None = None) -> list[Entry]:
         staging = _staging(archive)
         try:
             connection.execute("BEGIN IMMEDIATE")
-            with _all_or_nothing(connection, archive) as undo:
+            with all_or_nothing(connection, archive) as undo:
                 voided = _void_due(connection, archive, staging, today, undo)
             return voided
         finally:
@@ -197,9 +196,7 @@ def withdraw(
     with open_register(archive) as connection:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            entry = register.find(connection, file_code, version)
-            if entry is None:
-                raise UnusableRegister(archive, f"登记册中没有 {file_code} {version}")
+            entry = register.registered(connection, archive, file_code, version)
             if entry.status != PENDING_EFFECT:
                 done = entry.status == WITHDRAWN
                 why = "已撤销，不能再次撤销" if done else f"是{entry.status}版本：只有待生效的版本可以撤销"
@@ -246,16 +243,9 @@ def _already(known: Entry, docx: bytes, archive: Path) -> Issued:
         raise IssuedVersionExists(
             archived, f"{known.version} 已于 {known.issued_at} 发布且内容不同：请提升版本号后再发布"
         )
-    try:
-        intact = sha256(read_regular(resolve(archive, known.docx_path))) == known.docx_sha256
-    except OSError as exc:
-        raise UnusableRegister(
-            archived, f"已登记的归档文件无法读取（{exc.strerror}）：请用 opsdoc register verify 查明"
-        ) from None
-    if not intact:
-        raise UnusableRegister(
-            archived, "已登记的归档文件被改动过（SHA-256 与登记册不符）：请用 opsdoc register verify 查明并从备份恢复"
-        )
+    register.read_archived(
+        archive, known.docx_path, known.docx_sha256, f"已登记的 {known.version} .docx", "无法确认它仍是所发布的版本"
+    )
     return Issued(Outcome.UNCHANGED, entry=known)
 
 
@@ -429,17 +419,10 @@ def _release_package(
     package: dict[str, tuple[str, str]] = {}
     changes = ""
     if previous is not None:
+        register.read_archived(
+            archive, previous.docx_path, previous.docx_sha256, f"{previous.version} 的 .docx", "不与它生成对比稿"
+        )
         old = resolve(archive, previous.docx_path)
-        try:
-            intact = sha256(read_regular(old)) == previous.docx_sha256
-        except OSError as exc:
-            raise UnusableRegister(
-                old, f"{previous.version} 的 .docx 无法读取（{exc.strerror}），无法生成对比稿"
-            ) from None
-        if not intact:
-            raise UnusableRegister(
-                old, f"{previous.version} 的 .docx 被改动过（SHA-256 与登记册不符），不与它对比：请从备份恢复"
-            )
         marked_up = redline(old, staged / docx_name).data
         name = f"{stem}{REDLINE_SUFFIX}.docx"
         write_atomic(staged / name, marked_up)
@@ -515,7 +498,7 @@ def _file(
     for kind, (name, digest) in package.items():
         columns |= {f"{kind}_path": f"{folder}/{name}", f"{kind}_sha256": digest}
     entry = replace(entry, **columns)
-    with _all_or_nothing(connection, archive) as undo:
+    with all_or_nothing(connection, archive) as undo:
         try:
             register.bind(connection, info.file_code, entry.title)
         except sqlite3.IntegrityError:  # a spelling of a code another issue registered meanwhile
@@ -595,14 +578,8 @@ def _void_file(
     undo: list[tuple[Path, Path]],
 ) -> tuple[str, str]:
     """The 作废 copy of one archived file, filed beside it as {name}_作废{suffix}: (its path, its SHA-256)."""
-    original = resolve(archive, relative)
     what = f"{version} 的 {'PDF' if relative.endswith('.pdf') else '.docx'}"
-    try:
-        data = read_regular(original)
-    except FileNotFoundError:
-        raise OutputError(original, f"{what} 不在归档中，无法生成作废副本：请从备份恢复") from None
-    if sha256(data) != digest:
-        raise UnusableRegister(original, f"{what} 被改动过（SHA-256 与登记册不符），不为它加作废标记：请从备份恢复")
+    data = register.read_archived(archive, relative, digest, what, "无法生成作废副本")
     stem, dot, suffix = relative.rpartition(".")
     void_relative = f"{stem}{VOID_SUFFIX}{dot}{suffix}"
     target = resolve(archive, void_relative)
@@ -617,7 +594,7 @@ def _void_file(
 
 
 @contextmanager
-def _all_or_nothing(connection: sqlite3.Connection, archive: Path) -> Iterator[list[tuple[Path, Path]]]:
+def all_or_nothing(connection: sqlite3.Connection, archive: Path) -> Iterator[list[tuple[Path, Path]]]:
     """Inside the register's transaction: the files moved into the archive, as (now at, move back to),
     stay only if the commit happens; on any failure (Ctrl-C included) they are moved back."""
     undo: list[tuple[Path, Path]] = []

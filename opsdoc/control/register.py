@@ -30,7 +30,15 @@ from pathlib import Path
 
 from opsdoc.contract.findings import Finding, Report, finding
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, parse_version
-from opsdoc.control.archive import DISPOSING, STAGING_PREFIX, UnsafeArchivePath, collision_key, contents, resolve
+from opsdoc.control.archive import (
+    DISPOSING,
+    STAGING_PREFIX,
+    UnsafeArchivePath,
+    collision_key,
+    contents,
+    read_regular,
+    resolve,
+)
 from opsdoc.errors import OpsdocError, OutputError
 
 REGISTER_NAME = "受控文件清单.sqlite"
@@ -247,6 +255,23 @@ def lifecycle(versions: list[Entry], on: date) -> dict[str, str]:
     for entry in in_effect:
         statuses[entry.version] = CURRENT if entry is in_effect[-1] else SUPERSEDED
     return statuses
+
+
+def read_archived(archive: Path, relative: str, digest: str, what: str, refused: str) -> bytes:
+    """A registered file's bytes, only while it still has its registered SHA-256: the one way a release, a
+    copy, a 作废 stamp or a download reads the archive. `what` names the file, `refused` says what is not done."""
+    path = resolve(archive, relative)
+    try:
+        data = read_regular(path)
+    except FileNotFoundError:
+        raise OutputError(path, f"{what} 不在归档中，{refused}：请从备份恢复") from None
+    except OSError as exc:
+        raise UnusableRegister(
+            path, f"{what} 无法读取（{exc.strerror}），{refused}：请用 opsdoc register verify 查明"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise UnusableRegister(path, f"{what} 被改动过（SHA-256 与登记册不符），{refused}：请从备份恢复")
+    return data
 
 
 def void_pending(entry: Entry) -> bool:
@@ -481,8 +506,19 @@ def successor(entry: Entry, versions: list[Entry], on: date) -> Entry | None:
     return min(later, key=lambda v: parse_version(v.version) or (0, 0), default=None)
 
 
-def find(connection: sqlite3.Connection, file_code: str, version: str) -> Entry | None:
-    return next((e for e in entries(connection, file_code) if e.version == version), None)
+def find(connection: sqlite3.Connection, file_code: str, version: str, on: date | None = None) -> Entry | None:
+    """One version, with its status on `on` (today)."""
+    return next((e for e in entries(connection, file_code, on=on) if e.version == version), None)
+
+
+def registered(
+    connection: sqlite3.Connection, archive: Path, file_code: str, version: str, on: date | None = None
+) -> Entry:
+    """One version the command was asked about; refused when the register does not hold it."""
+    entry = find(connection, file_code, version, on)
+    if entry is None:
+        raise UnusableRegister(archive, f"登记册中没有 {file_code} {version}")
+    return entry
 
 
 def bound_title(connection: sqlite3.Connection, file_code: str) -> str | None:

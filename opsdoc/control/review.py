@@ -23,6 +23,7 @@ from opsdoc.contract.vocabulary import CURRENT, SUPERSEDED, WITHDRAWN
 from opsdoc.control import register
 from opsdoc.control.archive import DISPOSING, STAGING_PREFIX, resolve
 from opsdoc.control.copies import holdings_in
+from opsdoc.control.issue import all_or_nothing
 from opsdoc.control.register import Entry, Review, UnusableRegister, open_register, operator
 from opsdoc.errors import IssuedVersionExists, OpsdocError
 
@@ -93,7 +94,7 @@ def due(archive: Path, conventions: Conventions, on: date | None = None, soon: i
                             )
                         )
         titles = {(e.file_code, e.version): e for e in versions}
-        for holding in holdings_in(connection, today):
+        for holding in holdings_in(connection, today, versions):
             if holding.to_recall:
                 copy = holding.copy
                 entry = titles[(copy.file_code, copy.version)]
@@ -153,7 +154,7 @@ def review(
     with open_register(archive) as connection:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            entry = _version(connection, archive, file_code, version, date.today())
+            entry = register.registered(connection, archive, file_code, version, date.today())
             if entry.status != CURRENT:
                 raise IssuedVersionExists(None, f"{version} 是{entry.status}版本：只有现行版本需要定期评审")
             if day.isoformat() < entry.effective_on:
@@ -185,7 +186,7 @@ def dispose(
         connection.execute("BEGIN IMMEDIATE")
         staging: Path | None = None
         try:
-            entry = _version(connection, archive, file_code, version, moment.date())
+            entry = register.registered(connection, archive, file_code, version, moment.date())
             if entry.disposed_at:
                 raise IssuedVersionExists(None, f"{version} 已于 {entry.disposed_at[:10]} 由 {entry.disposed_by} 处置")
             ended = retention_start(entry)
@@ -205,37 +206,26 @@ def dispose(
                 numbers = "、".join(str(c.number) for c in out)
                 raise IssuedVersionExists(None, f"{version} 还有受控副本未回收（分发号 {numbers}）：先回收再处置")
             remove = conventions.dispose_files == "remove"
-            register.dispose(
-                connection,
-                entry,
-                at=moment.astimezone().isoformat(timespec="seconds"),
-                by=by or operator(),
-                files_removed=remove,
-            )
-            if remove:  # moved aside first: a failed commit moves it back
-                folder = resolve(archive, entry.docx_path).parent  # where issue filed it, in any layout
-                if not folder.is_dir():
-                    raise UnusableRegister(folder, "该版本的归档文件夹不存在：请先用 opsdoc register verify 查明")
-                staging = folder.with_name(f"{STAGING_PREFIX}{DISPOSING}{folder.name}")
-                os.rename(folder, staging)
-                try:
-                    connection.execute("COMMIT")
-                except BaseException:
-                    os.rename(staging, folder)
-                    raise
-                shutil.rmtree(staging, ignore_errors=True)
-            else:
-                connection.execute("COMMIT")
+            with all_or_nothing(connection, archive) as undo:  # a failed commit moves the folder back
+                register.dispose(
+                    connection,
+                    entry,
+                    at=moment.astimezone().isoformat(timespec="seconds"),
+                    by=by or operator(),
+                    files_removed=remove,
+                )
+                if remove:  # moved aside first, deleted once the disposal is committed
+                    folder = resolve(archive, entry.docx_path).parent  # where issue filed it, in any layout
+                    if not folder.is_dir():
+                        raise UnusableRegister(folder, "该版本的归档文件夹不存在：请先用 opsdoc register verify 查明")
+                    staging = folder.with_name(f"{STAGING_PREFIX}{DISPOSING}{folder.name}")
+                    os.rename(folder, staging)
+                    undo.append((staging, folder))
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        disposed = _version(connection, archive, file_code, version, moment.date())
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        disposed = register.registered(connection, archive, file_code, version, moment.date())
     return disposed
-
-
-def _version(connection: sqlite3.Connection, archive: Path, file_code: str, version: str, on: date) -> Entry:
-    entry = next((e for e in register.entries(connection, file_code, on=on) if e.version == version), None)
-    if entry is None:
-        raise UnusableRegister(archive, f"登记册中没有 {file_code} {version}")
-    return entry

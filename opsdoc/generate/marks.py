@@ -18,13 +18,13 @@ from lxml import etree
 
 from opsdoc.errors import UnusableDocument
 from opsdoc.office.docx_text import W
-from opsdoc.office.output import deterministic_zip
+from opsdoc.office.output import deterministic_package
 
 STATUS_LABEL = "受控状态"
 STATUSES = frozenset({"受控", "非受控", "草稿"})
 STATUS_AFTER_LABEL = re.compile(rf"({STATUS_LABEL}[:：]\s*)(?:非受控|受控|草稿)")
 RED = "C00000"
-_PARTS = re.compile(r"word/(document|header[0-9]*|footer[0-9]*)\.xml")
+PARTS = re.compile(r"word/(document|header[0-9]*|footer[0-9]*)\.xml")  # the body, every header and footer
 
 
 def restamp(root: etree._Element, mark: str) -> int:
@@ -59,12 +59,12 @@ def marked(docx: bytes, mark: str, banner: str | None = None, *, required: bool 
     With `required`, a document whose footers or cover state no control status where the
     template puts it (a hand-edited one) is refused: a copy must never go out unmarked.
     """
-    out = io.BytesIO()
     footers = cover = 0
-    with zipfile.ZipFile(io.BytesIO(docx)) as package, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    members: list[tuple[str, bytes]] = []
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
         for entry in package.infolist():
             data = package.read(entry.filename)
-            if _PARTS.fullmatch(entry.filename):
+            if PARTS.fullmatch(entry.filename):
                 root = etree.fromstring(data)
                 count = restamp(root, mark)
                 footers += count if entry.filename.startswith("word/footer") else 0
@@ -72,11 +72,11 @@ def marked(docx: bytes, mark: str, banner: str | None = None, *, required: bool 
                 if banner and entry.filename.startswith("word/header"):
                     _banner(root, banner)
                 data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-            target.writestr(entry, data)
+            members.append((entry.filename, data))
     if required and not (footers and cover):
         where = "页脚" if not footers else "封面"
         raise UnusableDocument(None, f"文件的{where}没有按模板写出“受控状态：”，无法在每页标明副本的受控状态")
-    return deterministic_zip(out.getvalue())
+    return deterministic_package(members)
 
 
 def _banner(header: etree._Element, text: str) -> None:

@@ -115,6 +115,15 @@ def export_pdf(
     return LaidOut(entries, section_pages)
 
 
+def pdf_of(data: bytes, progress: Progress | None = None, archival: Archival | None = None) -> tuple[LaidOut, bytes]:
+    """export_pdf for a .docx held in memory: how LibreOffice laid it out, and the PDF's bytes."""
+    with tempfile.TemporaryDirectory(prefix="opsdoc-pdf-of-") as work:
+        source, target = Path(work) / "document.docx", Path(work) / "document.pdf"
+        source.write_bytes(data)
+        laid = export_pdf(source, target, progress, archival)
+        return laid, target.read_bytes()
+
+
 def convert_to_docx(source: Path, folder: Path) -> Path:
     """A Word 97-2003 .doc or a WPS .wps as a .docx, converted by LibreOffice into `folder`.
 

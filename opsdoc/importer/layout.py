@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opsdoc.contract.model import SHEETS, ColumnSpec, SheetSpec
+from opsdoc.contract.synonyms import norm, unitless
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, DOCUMENT_KIND, SECTION_STYLE
 from opsdoc.errors import TemplateError, UnusableDocument
 from opsdoc.generate.context import DERIVED, QUALITY_GROUPS
@@ -32,11 +33,6 @@ LINES_LOOP = re.compile(r"\{%p\s+for\s+line\s+in\s+([\w.]+)\s*%\}")
 NOTES = re.compile(r"notes\.c(\d+)$")
 # A column that holds a whole period, in documents that do not give start and end their own columns.
 PERIOD_HEADERS = ("起止日期", "起止时间", "起止", "期限", "服务期限", "期间", "服务期间", "周期")
-
-
-def norm(text: str) -> str:
-    """Text as compared with the template's: NFKC, no whitespace, no trailing colon."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).rstrip(":*")
 
 
 @dataclass(frozen=True)
@@ -221,7 +217,7 @@ class Layout:
 def _headers(label: str, columns: tuple[ColumnSpec, ...]) -> frozenset[str]:
     names = {norm(label)}
     for column in columns:
-        names |= {norm(column.label), norm(re.sub(r"\(.*\)$", "", unicodedata.normalize("NFKC", column.label)))}
+        names |= {norm(column.label), unitless(column.label)}
     if len(columns) == 2:
         names.add(norm("/".join(c.label for c in columns)))
     return frozenset(names)

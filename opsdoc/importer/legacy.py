@@ -18,10 +18,9 @@ from openpyxl.utils import get_column_letter
 
 from opsdoc.contract.findings import Cell, Finding, Place, finding
 from opsdoc.contract.model import SHEET_BY_NAME, SHEETS, ColumnSpec, SheetSpec
-from opsdoc.contract.synonyms import SIMILAR, SUGGEST, Synonyms, similar
-from opsdoc.contract.synonyms import norm as header_norm
+from opsdoc.contract.synonyms import SIMILAR, SUGGEST, Synonyms, norm, similar, unitless
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, HISTORY, SECTION_STYLE
-from opsdoc.importer.layout import Layout, Pairs, Sentence, Slot, Target, TemplateTable, norm, unmarked
+from opsdoc.importer.layout import Layout, Pairs, Sentence, Slot, Target, TemplateTable, unmarked
 from opsdoc.importer.values import Read, read_date, read_value, split_period
 from opsdoc.office.docx_text import Paragraph, Table, WordDocument, shorten
 
@@ -428,14 +427,14 @@ class LegacyReader:
         where = template.columns[at].target
         if where is None or len(where.columns) != 2:
             return None
-        bare = header_norm(header)
-        named = [c for c in where.columns if bare in self.synonyms.words_for({header_norm(c.label)})]
+        bare = unitless(header)
+        named = [c for c in where.columns if bare in self.synonyms.words_for({unitless(c.label)})]
         return named[0] if len(named) == 1 else None
 
     def _column_of(self, template: TemplateTable, header: str) -> tuple[int, int] | None:
         """The template column a document's header names and how surely: 3 exactly, 2 through a
         synonym, 1 alike enough (and clearly the most alike)."""
-        name, bare = norm(header), header_norm(header)
+        name, bare = norm(header), unitless(header)
         exact = next((i for i, c in enumerate(template.columns) if name in c.headers or bare in c.headers), None)
         if exact is not None:
             return exact, 3

@@ -8,6 +8,7 @@ generated one.
 from __future__ import annotations
 
 import dataclasses
+import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -157,24 +158,32 @@ def read_document(path: Path | str) -> WordDocument:
         raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
 
 
-def modified_time(path: Path | str) -> datetime | None:
-    """The .docx's core property "modified", read from that part alone (the PDF is dated from it).
+def core_properties(source: Path | str | bytes) -> Any | None:
+    """The .docx's core properties (python-docx's CT_CoreProperties: `modified_datetime`, `author_text`,
+    `contentStatus_text` …), read from that part alone; None when the package has none.
 
-    Raises UnusableDocument as read_document does; None when the package has no core properties.
+    `source` is a path (checked as read_document checks it) or the bytes of a package already trusted
+    (an archived file whose SHA-256 was checked). Raises UnusableDocument as read_document does.
     """
-    path = Path(path)
-    _preflight(path)
+    path = None if isinstance(source, bytes) else Path(source)
+    if path is not None:
+        _preflight(path)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
             relationships = etree.fromstring(archive.read("_rels/.rels"))
             for relationship in relationships:
                 if relationship.get("Type") == RT.CORE_PROPERTIES:
                     target = relationship.get("Target", "").lstrip("/")
-                    properties = parse_xml(archive.read(target)) if target in archive.namelist() else None
-                    return properties.modified_datetime if properties is not None else None
+                    return parse_xml(archive.read(target)) if target in archive.namelist() else None
     except Exception as exc:  # a damaged package: as read_document reports it
         raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
     return None
+
+
+def modified_time(path: Path | str) -> datetime | None:
+    """The .docx's core property "modified" (the PDF is dated from it)."""
+    properties = core_properties(path)
+    return properties.modified_datetime if properties is not None else None
 
 
 # The main document part as python-docx is handed it: the body is streamed instead (see _Body).

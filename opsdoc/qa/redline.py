@@ -28,7 +28,7 @@ from lxml import etree
 from opsdoc.contract.tokens import tokens
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CHAPTERS, REVISION_HEADER
 from opsdoc.errors import UnusableDocument
-from opsdoc.generate.marks import restamp
+from opsdoc.generate.marks import PARTS, restamp
 from opsdoc.office.docx_text import W, WordDocument, read_document
 from opsdoc.office.output import deterministic_zip
 from opsdoc.qa.align import opcodes
@@ -119,11 +119,7 @@ def _reviser(path: Path, document: WordDocument) -> tuple[str, str]:
 
 def _package(path: Path) -> dict[str, Xml]:
     with zipfile.ZipFile(path) as package:
-        names = [
-            n
-            for n in package.namelist()
-            if n == "word/document.xml" or re.fullmatch(r"word/(header|footer)[0-9]*\.xml", n)
-        ]
+        names = [n for n in package.namelist() if PARTS.fullmatch(n)]
         return {name: etree.fromstring(package.read(name)) for name in names}
 
 
