@@ -27,8 +27,7 @@ from opsdoc import pipeline
 from opsdoc.contract.findings import CATALOGUE, Code, Finding, Report, codes_of
 from opsdoc.contract.model import CONTRACT_VERSION
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, Stage
-from opsdoc.control.copies import Handout
-from opsdoc.control.review import Duty
+from opsdoc.control.duties import Duty, Handout
 from opsdoc.errors import OpsdocError
 from opsdoc.generate.context import TEMPLATE_VERSION
 from opsdoc.office.output import FileKind, Outputs, Published, Written
@@ -50,6 +49,7 @@ from opsdoc.pipeline import (
 if TYPE_CHECKING:  # the release and import paths load only when a command asks for them
     from opsdoc.contract.conventions import Conventions
     from opsdoc.control.copies import Distributed, Holding
+    from opsdoc.control.move import Moved
     from opsdoc.control.register import Copy, Entry, Review
     from opsdoc.control.review import Due
     from opsdoc.importer import ImportResult
@@ -247,6 +247,15 @@ def withdraw(archive: Path, file_code: str, version: str, *, by: str | None = No
     from opsdoc.control.issue import withdraw as run
 
     return run(archive, file_code, version, by=by)
+
+
+def move_register(archive: Path, to: str, *, by: str | None = None) -> Moved:
+    """Move the archive's SQLite register into the empty PostgreSQL database `to` (a URL), all or nothing;
+    the file is closed to writes and says where the register went. Then set register_url to `to`."""
+    from opsdoc.control.move import move_register as run
+    from opsdoc.control.register import operator
+
+    return run(archive, to, by=by or operator())
 
 
 def export_register(

@@ -555,6 +555,26 @@ def register_withdraw(file_code: str, version: str, archive: Path, by: str | Non
     )
 
 
+@register_group.command("move")
+@archive_option()
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="URL",
+    help="空的 PostgreSQL 数据库，如 postgresql://opsdoc@db.example.com/受控登记册（密码可放在 ~/.pgpass 或 PGPASSWORD）。",
+)
+@by_option("迁移人")
+def register_move(archive: Path, to: str, by: str | None) -> None:
+    """把归档文件夹中的 SQLite 登记册整体迁移到服务器数据库（PostgreSQL），全部成功或全不改动。
+
+    迁移后原文件不再接受写入，并写明登记册的去向；请在归档文件夹旁的 opsdoc.toml 中设置 register_url。退出码 0 已迁移，2 无法迁移。"""
+    moved = api.move_register(archive, to, by=by)
+    counts = "、".join(f"{table} {count} 行" for table, count in moved.rows.items())
+    click.echo(f"登记册已迁移到 {moved.url}（{counts}）")
+    click.echo(f'请在归档文件夹旁的 opsdoc.toml 中写入：register_url = "{moved.url}"')
+
+
 @register_group.command("export")
 @archive_option()
 @output_file("受控文件清单.xlsx", "导出的工作簿。")

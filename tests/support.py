@@ -187,3 +187,18 @@ def serving(data: Path, archive: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def register_sql(archive: Path, statement: str, **parameters) -> list[tuple]:
+    """Run SQL on an archive's register, wherever it is (SQLite or PostgreSQL), as a hand edit would; the
+    rows it returns, if any. For tests that set up a state no command makes."""
+    from sqlalchemy import text
+
+    from opsdoc.control.register import open_register
+
+    with open_register(archive) as register:
+        register.lock()
+        result = register.execute(text(statement), parameters)
+        rows = [tuple(row) for row in result] if result.returns_rows else []
+        register.commit()
+    return rows

@@ -19,10 +19,11 @@ from opsdoc import api
 from opsdoc.cli import main
 from opsdoc.contract.conventions import Conventions
 from opsdoc.control import copies, review
-from opsdoc.control.register import REGISTER_NAME, SCHEMA_VERSION, entries, open_register
+from opsdoc.control.database import LEGACY_LAYOUT, REVISIONS, VERSION_TABLE
+from opsdoc.control.register import REGISTER_NAME, entries, open_register
 from opsdoc.errors import IssuedVersionExists, OpsdocError
 from opsdoc.pipeline import IssueOptions, issue
-from tests.support import edit_sample, unavailable, uno_python
+from tests.support import edit_sample, register_sql, unavailable, uno_python
 from tests.test_issue import V21, fake_lay_out
 
 CODE = "QT-YW-GF-BH01-001"
@@ -152,8 +153,7 @@ def test_only_a_version_in_force_is_handed_out_and_only_a_handed_out_copy_recall
     assert refused.exit_code == 3 and "只能分发现行或待生效的版本" in refused.output
     unknown = _cli("register", "recall", CODE, "V2.1", "009", "--archive", str(v20))
     assert unknown.exit_code == 2 and "分发号 009" in unknown.output
-    with open_register(v20) as connection:
-        assert connection.execute("SELECT count(*) FROM copies").fetchone()[0] == 0
+    assert register_sql(v20, "SELECT count(*) FROM copies") == [(0,)]
 
 
 def test_copy_numbers_follow_the_order_of_handing_out_and_a_failed_copy_takes_none(v20):
@@ -295,6 +295,7 @@ def test_the_export_is_the_printed_register_with_its_distribution_and_review_she
 # ---------------------------------------------------------------- an earlier opsdoc's register
 
 
+@pytest.mark.own_register
 def test_a_register_written_by_opsdoc_0_1_0_is_upgraded_and_verifies(tmp_path):
     archive = tmp_path / "归档"
     shutil.copytree(LEGACY, archive)
@@ -304,7 +305,9 @@ def test_a_register_written_by_opsdoc_0_1_0_is_upgraded_and_verifies(tmp_path):
     assert verified.exit_code == 0, verified.output
     with open_register(archive) as connection:
         upgraded = entries(connection)
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    with sqlite3.connect(archive / REGISTER_NAME) as connection:  # layout 3, then Alembic's newest revision
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == LEGACY_LAYOUT
+        assert connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() == [(REVISIONS[-1],)]
     assert [(e.version, e.status, e.issued_by) for e in upgraded] == [
         ("V2.1", "现行", "李文控"),
         ("V2.0", "作废", "李文控"),
@@ -339,9 +342,10 @@ def test_a_copy_is_never_written_into_the_archive(v20):
     assert not (v20 / "发放").exists()
 
 
+@pytest.mark.own_register
 def test_a_register_of_0_1_0_on_a_read_only_share_is_read_as_it_is(tmp_path, monkeypatch):
     """An auditor who may only read the archive still lists and verifies it; nothing is written."""
-    import opsdoc.control.register as register
+    import opsdoc.control.database as database
 
     archive = tmp_path / "归档"
     shutil.copytree(LEGACY, archive)
@@ -350,7 +354,7 @@ def test_a_register_of_0_1_0_on_a_read_only_share_is_read_as_it_is(tmp_path, mon
     def read_only(_connection):
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
-    monkeypatch.setattr(register, "_migrate_from_2", read_only)
+    monkeypatch.setattr(database, "_migrate_from_2", read_only)
     listed = _cli("register", "list", "--archive", str(archive))
     assert listed.exit_code == 0 and "现行  QT-YW-GF-BH01-001  V2.1" in listed.output, listed.output
     assert _cli("register", "copies", "--archive", str(archive)).exit_code == 0
@@ -380,8 +384,7 @@ def test_what_a_文控_types_for_a_copy_is_checked_before_anything_is_laid_out(v
         "register", "distribute", CODE, "V2.0", "--archive", str(v20), "--to", "张伟", "-o", str(a_file)
     )
     assert not_a_folder.exit_code == 2 and "不是文件夹" in not_a_folder.output
-    with open_register(v20) as connection:
-        assert connection.execute("SELECT count(*) FROM copies").fetchone()[0] == 0
+    assert register_sql(v20, "SELECT count(*) FROM copies") == [(0,)]
 
 
 def test_a_backdated_handout_of_a_version_no_longer_in_force_is_refused(v20, tmp_path):
@@ -420,7 +423,7 @@ def test_a_master_whose_pages_do_not_state_their_status_gives_no_copy(tmp_path):
 
 def test_a_superseded_version_without_its_作废_copies_is_not_disposed_of(v20, tmp_path):
     _issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), v20)
-    with open_register(v20) as connection:  # as if the 作废 copies had not been made yet
-        connection.execute("UPDATE issued SET void_pdf_path = NULL, void_pdf_sha256 = NULL WHERE version = 'V2.0'")
+    # as if the 作废 copies had not been made yet
+    register_sql(v20, "UPDATE issued SET void_pdf_path = NULL, void_pdf_sha256 = NULL WHERE version = 'V2.0'")
     with pytest.raises(IssuedVersionExists, match="先运行 opsdoc register sync"):
         review.dispose(v20, CODE, "V2.0", Conventions(dispose_files="remove"), now=datetime(2029, 10, 16, 12))

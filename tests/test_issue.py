@@ -186,12 +186,12 @@ def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
         issue(edit_sample(tmp_path, V21, name="V2.1.xlsx"), IssueOptions(archive=folder, backdate=True), lay_out=crash)
     import opsdoc.control.register as register
 
-    original_insert = register.insert
+    original_insert = register.insert_entry
 
     def interrupted(connection, entry):
         raise KeyboardInterrupt
 
-    register.insert = interrupted
+    register.insert_entry = interrupted
     try:
         with pytest.raises(KeyboardInterrupt):
             issue(
@@ -200,7 +200,7 @@ def test_a_failure_mid_issue_leaves_nothing_behind(tmp_path):
                 lay_out=fake_lay_out,
             )
     finally:
-        register.insert = original_insert
+        register.insert_entry = original_insert
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
     assert (folder / REGISTER_NAME).read_bytes() == register_bytes
     assert [(e.version, e.status) for e in rows(folder)] == [("V2.0", "现行")]

@@ -62,6 +62,9 @@ class Conventions(BaseModel):
     plan_adjust_months: int = Field(6, ge=1, le=120)
     risk_levels: RiskLevels = RiskLevels()
     archive: Path | None = None  # opsdoc issue's archive folder; relative to opsdoc.toml's folder
+    # The register on a server database (PostgreSQL); read from the opsdoc.toml beside the archive folder.
+    # None: the SQLite file in the archive folder.
+    register_url: str | None = None
     review_months: int = Field(12, ge=1, le=120)  # 定期评审: how long a version in force goes unreviewed
     retention_years: int = Field(3, ge=1, le=100)  # 保存期限 of a 作废 or 撤销 version, from that day
     dispose_files: Literal["keep", "remove"] = "keep"  # what register dispose does with the files

@@ -12,7 +12,6 @@ registered (who was given what) but never recalled, since nothing tells its hold
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,7 +22,8 @@ from opsdoc.contract.model import identifier
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN
 from opsdoc.control import register
 from opsdoc.control.archive import resolve
-from opsdoc.control.register import Copy, Entry, UnusableRegister, open_register, operator
+from opsdoc.control.duties import Handout
+from opsdoc.control.register import Copy, Entry, Register, UnusableRegister, open_register, operator
 from opsdoc.errors import IssuedVersionExists, OpsdocError, OutputError
 from opsdoc.office.docx_text import core_properties
 from opsdoc.office.output import FileKind, Published, guard_output, publish, safe_file_name
@@ -36,18 +36,6 @@ RACES = 3  # times a 分发号 taken meanwhile by another 文控 is tried again
 
 def controlled_mark(number: str) -> str:
     return f"受控（分发号 {number}）"
-
-
-@dataclass(frozen=True)
-class Handout:
-    """Who receives a copy, and what kind."""
-
-    holder: str  # 接收人
-    department: str = ""
-    count: int = 1  # 份数 of this copy the holder receives
-    controlled: bool = True
-    on: date | None = None  # the day it is handed out; None: today
-    by: str | None = None  # the 文控; None: the operating-system user
 
 
 @dataclass(frozen=True)
@@ -107,10 +95,10 @@ def distribute(
             pdf = lay_out(marked(docx, controlled_mark(number) if number else UNCONTROLLED, required=True))
             name = safe_file_name(Path(entry.docx_path).stem, f"_分发号{number}.pdf" if number else "_非受控.pdf")
             planned = guard_output(output / name, pdf, inputs=[archive], force=force, kind=FileKind.COPY)
-            connection.execute("BEGIN IMMEDIATE")
+            connection.lock()
             try:
                 if number and register.next_copy_number(connection, file_code, version) != number:
-                    connection.execute("ROLLBACK")  # taken meanwhile: lay out again under the next number
+                    connection.rollback()  # taken meanwhile: lay out again under the next number
                     continue
                 _in_force(connection, archive, file_code, version, today)  # not superseded meanwhile
                 copy = register.add_copy(
@@ -134,14 +122,14 @@ def distribute(
                 except OSError as exc:
                     raise OutputError(planned.path, f"无法写入副本（{exc.strerror or exc}），未登记") from exc
                 try:
-                    connection.execute("COMMIT")
+                    connection.commit()
                 except BaseException:
                     if status is Published.WRITTEN:
                         planned.path.unlink(missing_ok=True)
                     raise
             except BaseException:
                 if connection.in_transaction:
-                    connection.execute("ROLLBACK")
+                    connection.rollback()
                 raise
             return Distributed(copy, planned.path, status)
     raise OutputError(archive, "其他文控正在连续分发同一版本，分发号被占用：请稍后重试")
@@ -171,7 +159,7 @@ def _usable_folder(archive: Path, output: Path) -> None:
         raise OutputError(output, f"无法创建副本文件夹（{exc.strerror or exc}）") from None
 
 
-def _in_force(connection: sqlite3.Connection, archive: Path, file_code: str, version: str, today: date) -> Entry:
+def _in_force(connection: Register, archive: Path, file_code: str, version: str, today: date) -> Entry:
     entry = register.registered(connection, archive, file_code, version, today)
     if entry.status not in (CURRENT, PENDING_EFFECT) or entry.disposed_at:
         raise IssuedVersionExists(
@@ -191,7 +179,7 @@ def recall(
     if day > date.today().isoformat():
         raise OpsdocError(None, f"回收日期 {day} 在今天之后：只能登记已经收回的副本")
     with open_register(archive) as connection:
-        connection.execute("BEGIN IMMEDIATE")
+        connection.lock()
         try:
             found = next((c for c in register.copies(connection, file_code, version) if c.number == number), None)
             if found is None:
@@ -203,10 +191,10 @@ def recall(
             if day < found.distributed_on:
                 raise OpsdocError(None, f"回收日期 {day} 早于分发日期 {found.distributed_on}")
             register.recall(connection, found, on=day, by=by or operator())
-            connection.execute("COMMIT")
+            connection.commit()
         except BaseException:
             if connection.in_transaction:
-                connection.execute("ROLLBACK")
+                connection.rollback()
             raise
         recalled = next(c for c in register.copies(connection, file_code, version) if c.id == found.id)
     return recalled
@@ -227,9 +215,7 @@ def holdings(archive: Path, on: date | None = None) -> list[Holding]:
         return holdings_in(connection, on)
 
 
-def holdings_in(
-    connection: sqlite3.Connection, on: date | None = None, versions: list[Entry] | None = None
-) -> list[Holding]:
+def holdings_in(connection: Register, on: date | None = None, versions: list[Entry] | None = None) -> list[Holding]:
     """The holdings, inside an open register, as things stood on `on` (a copy handed out later is left out,
     one recalled later is still out); `versions`: the register's entries on that day, when read already."""
     day = (on or date.today()).isoformat()

@@ -8,7 +8,7 @@ deliberate `backdate`).
 
 The files are written into a staging folder inside the archive (same file system, so moving
 them into place is a rename), checked there, and moved to {文件编码}/{版本号}/ only while the
-register is held with BEGIN IMMEDIATE; the register row is committed last. Any failure before
+register is held by its writers' lock; the register row is committed last. Any failure before
 the commit (a finding, an export error, a full disk, Ctrl-C) moves back what was moved and
 removes the staging folder, so the archive and the register stay exactly as they were.
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +30,8 @@ from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from opsdoc.contract.findings import Cell, Finding, Report, finding
 from opsdoc.contract.model import SHEETS, Document, identifier
@@ -47,14 +48,8 @@ from opsdoc.contract.vocabulary import (
 from opsdoc.control import register
 from opsdoc.control.archive import STAGING_PREFIX, folder_name, resolve, version_folder
 from opsdoc.control.copies import holdings_in
-from opsdoc.control.register import (
-    REGISTER_NAME,
-    Copy,
-    Entry,
-    open_register,
-    operator,
-    register_path,
-)
+from opsdoc.control.database import register_exists
+from opsdoc.control.register import REGISTER_NAME, Copy, Entry, Register, open_register, operator
 from opsdoc.control.stamp import stamp_void
 from opsdoc.errors import IssuedVersionExists, OutputError
 from opsdoc.generate.marks import marked
@@ -143,7 +138,7 @@ def release(
             if not report.passes():
                 return Issued(Outcome.REFUSED, report)
             previous, package = _release_package(connection, archive, staged, docx_name, document)
-            connection.execute("BEGIN IMMEDIATE")  # from here on, concurrent issues wait for this one
+            connection.lock()  # from here on, concurrent issues wait for this one
             try:
                 # The register's checks again, now that no other issue can change it until the commit.
                 moment = now or datetime.now()
@@ -151,7 +146,7 @@ def release(
                     _Known.of(connection, info.file_code, moment.date()), workbook, moment.date(), acknowledged
                 )
                 if findings:
-                    connection.execute("ROLLBACK")
+                    connection.rollback()
                     return Issued(Outcome.REFUSED, Report(str(workbook.path), findings, tuple(s.title for s in SHEETS)))
                 now_previous = _previous(connection, info.file_code, info.version)
                 if (now_previous and now_previous.version) != (previous and previous.version):
@@ -163,7 +158,7 @@ def release(
                 )
             except BaseException:
                 if connection.in_transaction:
-                    connection.execute("ROLLBACK")
+                    connection.rollback()
                 raise
             issued.report = report
             return issued
@@ -179,7 +174,7 @@ def sync(archive: Path, now: datetime | None = None) -> list[Entry]:
             return []  # nothing due: nothing written (a read-only archive is fine)
         staging = _staging(archive)
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            connection.lock()
             with all_or_nothing(connection, archive) as undo:
                 voided = _void_due(connection, archive, staging, today, undo)
             return voided
@@ -194,7 +189,7 @@ def withdraw(
     moment = now or datetime.now()
     file_code, version = identifier(file_code), identifier(version)  # as the workbook's are compared
     with open_register(archive) as connection:
-        connection.execute("BEGIN IMMEDIATE")
+        connection.lock()
         try:
             entry = register.registered(connection, archive, file_code, version)
             if entry.status != PENDING_EFFECT:
@@ -204,10 +199,10 @@ def withdraw(
             register.withdraw(
                 connection, entry, at=moment.astimezone().isoformat(timespec="seconds"), by=by or operator()
             )
-            connection.execute("COMMIT")
+            connection.commit()
         except BaseException:
             if connection.in_transaction:
-                connection.execute("ROLLBACK")
+                connection.rollback()
             raise
         withdrawn = register.find(connection, file_code, version)
     assert withdrawn is not None
@@ -258,7 +253,7 @@ class _Known:
     versions: list[Entry]  # with their status today
 
     @classmethod
-    def of(cls, connection: sqlite3.Connection, file_code: str, today: date) -> _Known:
+    def of(cls, connection: Register, file_code: str, today: date) -> _Known:
         return cls(
             register.bound_title(connection, file_code),
             register.code_sharing_folder(connection, file_code),
@@ -276,7 +271,7 @@ def precheck(
     if document is None:
         return []
     known = _Known(None, None, [])
-    if register_path(archive).is_file():
+    if register_exists(archive):
         with open_register(archive) as connection:
             known = _Known.of(connection, document.info.file_code, today)
     return _fits(known, workbook, today, acknowledged)[0]
@@ -406,7 +401,7 @@ def _history_kept(document: Document, issued: list[Entry], cells: Cells) -> list
 
 
 def _release_package(
-    connection: sqlite3.Connection, archive: Path, staged: Path, docx_name: str, document: Document
+    connection: Register, archive: Path, staged: Path, docx_name: str, document: Document
 ) -> tuple[Entry | None, dict[str, tuple[str, str]]]:
     """The 修订说明 and, when a version came before, the 对比稿 against it, written beside the staged
     document and filed with it: the version before, and {"redline"/"notes": (file name, sha256)}."""
@@ -437,7 +432,7 @@ def _release_package(
     return previous, package
 
 
-def _previous(connection: sqlite3.Connection, file_code: str, version: str) -> Entry | None:
+def _previous(connection: Register, file_code: str, version: str) -> Entry | None:
     """The version a new one follows: the highest registered below it, neither withdrawn nor disposed of
     with its files."""
     rank = parse_version(version) or (0, 0)
@@ -469,7 +464,7 @@ def _notes(document: Document, previous: Entry | None, changes: str) -> str:
 
 
 def _file(
-    connection: sqlite3.Connection,
+    connection: Register,
     archive: Path,
     staging: Path,
     document: Document,
@@ -484,7 +479,7 @@ def _file(
     info, (docx, pdf) = document.info, files
     known = register.find(connection, info.file_code, info.version)  # another issue may have won meanwhile
     if known is not None:
-        connection.execute("ROLLBACK")
+        connection.rollback()
         return _already(known, docx, archive)
     when = moment.astimezone().isoformat(timespec="seconds")
     folder = version_folder(info.file_code, info.version)
@@ -501,7 +496,7 @@ def _file(
     with all_or_nothing(connection, archive) as undo:
         try:
             register.bind(connection, info.file_code, entry.title)
-        except sqlite3.IntegrityError:  # a spelling of a code another issue registered meanwhile
+        except IntegrityError:  # a spelling of a code another issue registered meanwhile
             raise IssuedVersionExists(
                 None,
                 f"文件编码 {info.file_code} 与刚登记的另一个文件编码只差大小写或写法，会共用归档文件夹：请使用已登记的写法",
@@ -511,7 +506,7 @@ def _file(
             undo.append((target.parent, target.parent))  # a folder made here: removed again on failure
         os.rename(staging / "version", target)
         undo.append((target, staging / "version"))
-        register.insert(connection, entry)
+        register.insert_entry(connection, entry)
         # only this document's 作废 copies: another document's damaged PDF must not stop this release
         voided = _void_due(connection, archive, staging, moment.date(), undo, info.file_code)
     filed = register.find(connection, info.file_code, info.version)
@@ -520,7 +515,7 @@ def _file(
 
 
 def _void_due(
-    connection: sqlite3.Connection,
+    connection: Register,
     archive: Path,
     staging: Path,
     today: date,
@@ -594,13 +589,13 @@ def _void_file(
 
 
 @contextmanager
-def all_or_nothing(connection: sqlite3.Connection, archive: Path) -> Iterator[list[tuple[Path, Path]]]:
+def all_or_nothing(connection: Register, archive: Path) -> Iterator[list[tuple[Path, Path]]]:
     """Inside the register's transaction: the files moved into the archive, as (now at, move back to),
     stay only if the commit happens; on any failure (Ctrl-C included) they are moved back."""
     undo: list[tuple[Path, Path]] = []
     try:
         yield undo
-        connection.execute("COMMIT")
+        connection.commit()
     except BaseException as exc:
         for moved, back in reversed(undo):
             if moved == back:  # a folder this release made
@@ -608,7 +603,7 @@ def all_or_nothing(connection: sqlite3.Connection, archive: Path) -> Iterator[li
             else:
                 os.rename(moved, back)
         if connection.in_transaction:
-            connection.execute("ROLLBACK")
+            connection.rollback()
         if isinstance(exc, OSError):
             raise _archive_error(archive, exc) from exc
         raise

@@ -1,12 +1,7 @@
-"""The register of issued versions (受控文件清单): an SQLite file in the archive folder.
+"""The register of issued versions (受控文件清单): what it holds and how it is read and written.
 
-SQLite needs no server, and its transactions give what document control asks for: a version
-is recorded whole or not at all, and `BEGIN IMMEDIATE` makes concurrent issues take turns.
-The rollback journal (not WAL) is used because archives live on shared folders, where WAL's
-shared memory does not work. The file says what it is through `PRAGMA application_id`; its
-layout through `PRAGMA user_version`. A register of an earlier layout is migrated when it is
-opened, one step per layout, each in one transaction (the standard library's sqlite3 is the
-whole migration machinery: one embedded file, steps keyed by user_version, nothing to install).
+Its database (an SQLite file in the archive folder, or PostgreSQL) is opsdoc.control.database's;
+here are the versions, their statuses read from the dates, and the queries every command shares.
 
 Besides the issued versions, the register keeps what ISO 9001 7.5.3.2 asks of their life after
 release: the copies handed out and recalled (`copies`), the periodic reviews (`reviews`) and
@@ -19,17 +14,15 @@ import dataclasses
 import getpass
 import hashlib
 import os
-import re
-import sqlite3
-import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import Integer, cast, func, insert, select, update
+
 from opsdoc.contract.findings import Finding, Report, finding
 from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITHDRAWN, parse_version
+from opsdoc.control import database
 from opsdoc.control.archive import (
     DISPOSING,
     STAGING_PREFIX,
@@ -39,98 +32,10 @@ from opsdoc.control.archive import (
     read_regular,
     resolve,
 )
-from opsdoc.errors import OpsdocError, OutputError
+from opsdoc.control.database import REGISTER_NAME, Register, UnusableRegister, open_register
+from opsdoc.errors import OutputError
 
-REGISTER_NAME = "受控文件清单.sqlite"
-APPLICATION_ID = 0x4F505344  # "OPSD": this file is an opsdoc register
-SCHEMA_VERSION = 3
-BUSY_SECONDS = 120  # another issue holds the register while it files its version
-
-# The version columns of layout 1 that layout 2 keeps (it drops the stored status, which is now
-# read from the dates), and what layout 2 adds.
-_ISSUED_COLUMNS = """
-    file_code TEXT NOT NULL REFERENCES documents (file_code),
-    title TEXT NOT NULL,
-    version TEXT NOT NULL,
-    compiled_by TEXT NOT NULL,
-    compiled_on TEXT NOT NULL,
-    reviewed_by TEXT NOT NULL,
-    reviewed_on TEXT NOT NULL,
-    approved_by TEXT NOT NULL,
-    approved_on TEXT NOT NULL,
-    effective_on TEXT NOT NULL,
-    secrecy TEXT NOT NULL,
-    note TEXT NOT NULL,
-    docx_path TEXT NOT NULL,
-    docx_sha256 TEXT NOT NULL,
-    pdf_path TEXT NOT NULL,
-    pdf_sha256 TEXT NOT NULL,
-    void_pdf_path TEXT,
-    void_pdf_sha256 TEXT,
-    issued_at TEXT NOT NULL,
-    issued_by TEXT NOT NULL,
-    superseded_at TEXT,
-    superseded_by TEXT"""
-# What layout 3 adds to each version: the 作废 .docx, the release package (对比稿 and 修订说明),
-# and its disposal.
-_ADDED_3 = """
-    void_docx_path TEXT,
-    void_docx_sha256 TEXT,
-    redline_path TEXT,
-    redline_sha256 TEXT,
-    notes_path TEXT,
-    notes_sha256 TEXT,
-    disposed_at TEXT,
-    disposed_by TEXT,
-    files_removed INTEGER NOT NULL DEFAULT 0"""
-# Tables layout 3 adds: copies handed out (分发号 NULL for a 非受控 copy) and periodic reviews.
-_TABLES_3 = """
-CREATE TABLE copies (
-    id INTEGER PRIMARY KEY,
-    file_code TEXT NOT NULL,
-    version TEXT NOT NULL,
-    number TEXT,
-    holder TEXT NOT NULL,
-    department TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    distributed_on TEXT NOT NULL,
-    distributed_by TEXT NOT NULL,
-    pdf_name TEXT NOT NULL,
-    pdf_sha256 TEXT NOT NULL,
-    recalled_on TEXT,
-    recalled_by TEXT,
-    UNIQUE (file_code, version, number),
-    FOREIGN KEY (file_code, version) REFERENCES issued (file_code, version)
-);
-CREATE TABLE reviews (
-    id INTEGER PRIMARY KEY,
-    file_code TEXT NOT NULL,
-    version TEXT NOT NULL,
-    reviewed_on TEXT NOT NULL,
-    reviewed_by TEXT NOT NULL,
-    conclusion TEXT NOT NULL,
-    FOREIGN KEY (file_code, version) REFERENCES issued (file_code, version)
-)"""
-SCHEMA = f"""
--- Each 文件编码 is bound to one document (its 文件名称) and one archive folder: another title under
--- the code is a deliberate rename, and a code whose folder another code's would be is refused.
-CREATE TABLE documents (
-    file_code TEXT PRIMARY KEY,
-    collision_key TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL
-);
-CREATE TABLE issued (
-    id INTEGER PRIMARY KEY,{_ISSUED_COLUMNS},
-    withdrawn_at TEXT,
-    withdrawn_by TEXT,
-    acknowledged TEXT NOT NULL DEFAULT '',{_ADDED_3},
-    UNIQUE (file_code, version)
-);{_TABLES_3}
-"""
-
-
-class UnusableRegister(OpsdocError):
-    """Raised when the register file is not an opsdoc register, is damaged or is from a newer opsdoc."""
+__all__ = ["REGISTER_NAME", "Register", "UnusableRegister", "open_register"]
 
 
 @dataclass(frozen=True)
@@ -192,7 +97,6 @@ class Entry:
 
 
 COLUMNS = [f.name for f in fields(Entry) if f.name != "status"]
-_LAYOUT_1 = COLUMNS[: COLUMNS.index("withdrawn_at")]  # what a layout-1 row holds
 
 
 @dataclass(frozen=True)
@@ -280,201 +184,18 @@ def void_pending(entry: Entry) -> bool:
 
 
 def register_path(archive: Path) -> Path:
+    """The SQLite register's file (whether or not the register is there, or on a server)."""
     return archive / REGISTER_NAME
 
 
-@contextmanager
-def open_register(archive: Path, *, create: bool = False) -> Iterator[sqlite3.Connection]:
-    """A connection to the archive's register, checked to be one; created (empty) when asked.
-
-    Without `create`, a missing register is an error: reading never leaves a file behind.
-    """
-    path = register_path(archive)
-    if archive.exists() and not archive.is_dir():
-        raise UnusableRegister(archive, "不是文件夹：--archive 应是归档文件夹")
-    for own in (path, path.with_name(path.name + "-journal")):
-        _regular_or_absent(own)
-    if not path.is_file() and not create:
-        raise UnusableRegister(path, "登记册不存在：该文件夹还没有发布过任何版本（opsdoc issue 会创建它）")
-    try:
-        # isolation_level=None: transactions are opened explicitly with BEGIN IMMEDIATE.
-        connection = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
-    except sqlite3.DatabaseError as exc:
-        raise _unusable(path, exc) from None
-    try:
-        connection.execute("PRAGMA journal_mode=DELETE")
-        connection.execute("PRAGMA synchronous=FULL")
-        _check_or_create(connection, path)
-        yield connection
-    except sqlite3.DatabaseError as exc:
-        raise _unusable(path, exc) from None
-    finally:
-        connection.close()
-
-
-def _regular_or_absent(path: Path) -> None:
-    """The register and its journal are opsdoc's own files: never a link (SQLite would write through
-    it, outside the archive), a folder or a pipe."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise UnusableRegister(path, f"无法检查登记册（{exc.strerror}）") from None
-    if not stat.S_ISREG(mode):
-        kind = "符号链接" if stat.S_ISLNK(mode) else "文件夹" if stat.S_ISDIR(mode) else "管道、设备等特殊文件"
-        raise UnusableRegister(path, f"是{kind}，不是登记册文件：未读写任何内容，请查明后把它移出归档")
-
-
-def _unusable(path: Path, exc: sqlite3.DatabaseError) -> OpsdocError:
-    """The real cause of a register failure, in the user's words: a full disk is not a damaged register."""
-    text = str(exc).lower()
-    if "disk is full" in text:
-        return OutputError(path, f"磁盘已满（{exc}），登记册未改动：请腾出空间后重试")
-    if "disk i/o" in text:
-        return OutputError(path, f"读写登记册时出错（{exc}），登记册未改动：请检查磁盘或共享文件夹的连接")
-    if "readonly" in text or "read-only" in text:
-        return OutputError(path, f"登记册或归档文件夹只读（{exc}），未作任何改动：请检查文件夹权限")
-    if "unable to open" in text:
-        return OutputError(path, f"无法打开登记册（{exc}）：请检查归档文件夹是否存在、是否可写")
-    if "locked" in text or "busy" in text:
-        return OutputError(path, f"登记册正被其他发布占用（{exc}），请稍后重试")
-    return UnusableRegister(path, f"不是 opsdoc 登记册或已损坏（{exc}），未作任何改动；请从备份恢复")
-
-
-def _check_or_create(connection: sqlite3.Connection, path: Path) -> None:
-    """Create the schema in a new, empty file; refuse any file that is not an opsdoc register."""
-    application = connection.execute("PRAGMA application_id").fetchone()[0]
-    if application == APPLICATION_ID:
-        _check_version(connection, path)
-        return
-    connection.execute("BEGIN IMMEDIATE")  # two first issues racing: one creates, the other sees it
-    try:
-        application = connection.execute("PRAGMA application_id").fetchone()[0]
-        tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if application == 0 and tables == 0:
-            # execute, not executescript: executescript would commit the open transaction first.
-            connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
-            connection.execute("COMMIT")
-            return
-        connection.execute("ROLLBACK")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    if application != APPLICATION_ID:
-        raise UnusableRegister(path, "这个 SQLite 文件不是 opsdoc 登记册，未作任何改动")
-    _check_version(connection, path)
-
-
-def _check_version(connection: sqlite3.Connection, path: Path) -> None:
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise UnusableRegister(path, f"登记册由更新版本的 opsdoc 创建（格式 {version}），请升级 opsdoc")
-    problem = connection.execute("PRAGMA quick_check").fetchone()[0]
-    if problem != "ok":
-        raise UnusableRegister(path, f"登记册已损坏（{problem}），未作任何改动；请从备份恢复")
-    if version == 1:
-        _migrate_from_1(connection, path)
-    elif version == 2:
-        try:
-            _migrate_from_2(connection)
-        except sqlite3.OperationalError as exc:
-            if "readonly" not in str(exc).lower():
-                raise
-            _read_layout_2(connection)
-    elif version != SCHEMA_VERSION:
-        raise UnusableRegister(path, f"登记册格式 {version} 无法识别")
-
-
-def _migrate_from_2(connection: sqlite3.Connection) -> None:
-    """Layout 2 → 3, in one transaction: the new columns of each version (empty: nothing of the
-    kind was filed then) and the tables of copies and reviews. Every row is kept as it was."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        if connection.execute("PRAGMA user_version").fetchone()[0] != 2:  # another process migrated it meanwhile
-            connection.execute("ROLLBACK")
-            return
-        for column in _ADDED_3.strip().split(",\n"):
-            connection.execute(f"ALTER TABLE issued ADD COLUMN {column.strip()}")
-        for statement in _TABLES_3.split(";"):
-            connection.execute(statement)
-        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-
-
-def _read_layout_2(connection: sqlite3.Connection) -> None:
-    """A layout-2 register this user may only read (an auditor on a read-only share): shown as layout 3
-    through temporary views and tables (SQLite looks in `temp` first), nothing written to the file.
-    The first 文控 who opens it with write access migrates it."""
-    added = ", ".join(
-        f"{'0' if column.split()[0] == 'files_removed' else 'NULL'} AS {column.split()[0]}"
-        for column in _ADDED_3.strip().split(",\n")
-    )
-    connection.execute(f"CREATE TEMP VIEW issued AS SELECT *, {added} FROM main.issued")
-    for statement in _TABLES_3.split(";"):  # a temporary table cannot refer to the file's tables
-        statement = re.sub(r",\s*FOREIGN KEY[^\n]*", "", statement)
-        connection.execute(statement.replace("CREATE TABLE", "CREATE TEMP TABLE"))
-
-
-def _migrate_from_1(connection: sqlite3.Connection, path: Path) -> None:
-    """Layout 1 → 3, in one transaction: each code bound to the title of its latest version, the
-    stored 现行/作废 dropped (read from the dates now), the withdrawal and acknowledgement columns added."""
-    kept = _LAYOUT_1
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        if connection.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process migrated it meanwhile
-            connection.execute("ROLLBACK")
-            return
-        latest = connection.execute(
-            "SELECT file_code, title FROM issued AS a WHERE id = (SELECT id FROM issued AS b"
-            " WHERE b.file_code = a.file_code ORDER BY issued_at DESC, id DESC LIMIT 1)"
-        ).fetchall()
-        connection.execute("ALTER TABLE issued RENAME TO issued_1")
-        connection.execute("DROP INDEX IF EXISTS one_current_version")
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                connection.execute(statement)
-        for file_code, title in latest:
-            connection.execute(
-                "INSERT INTO documents (file_code, collision_key, title) VALUES (?, ?, ?)",
-                (file_code, collision_key(file_code), title),
-            )
-        names = ", ".join(kept)
-        connection.execute(f"INSERT INTO issued (id, {names}) SELECT id, {names} FROM issued_1")
-        connection.execute("DROP TABLE issued_1")
-        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        connection.execute("COMMIT")
-    except BaseException as exc:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.IntegrityError):
-            keys: dict[str, list[str]] = {}
-            for code, _title in latest:
-                keys.setdefault(collision_key(code), []).append(code)
-            clash = next((codes for codes in keys.values() if len(codes) > 1), [])
-            raise UnusableRegister(
-                path, f"登记册无法升级到新格式：文件编码 {' 与 '.join(clash)} 只差大小写或写法，会共用归档文件夹"
-            ) from None
-        raise
-
-
-def entries(connection: sqlite3.Connection, file_code: str | None = None, on: date | None = None) -> list[Entry]:
+def entries(connection: Register, file_code: str | None = None, on: date | None = None) -> list[Entry]:
     """Issued versions, newest first (by issue time, then by entry order), each with its status on `on`
     (today). For a day in the past, the register as it stood that day: versions filed later are left out."""
-    where, arguments = ("WHERE file_code = ?", (file_code,)) if file_code else ("", ())
-    rows = connection.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM issued {where} ORDER BY issued_at DESC, id DESC", arguments
-    )
-    found = [Entry(*row) for row in rows]
+    issued = database.issued.c
+    query = select(*(issued[name] for name in COLUMNS)).order_by(issued.issued_at.desc(), issued.id.desc())
+    if file_code:
+        query = query.where(issued.file_code == file_code)
+    found = [Entry(*row) for row in connection.execute(query)]
     if on is not None and on < date.today():
         found = [e for e in found if e.issued_at[:10] <= on.isoformat()]
     by_code: dict[str, list[Entry]] = {}
@@ -506,14 +227,12 @@ def successor(entry: Entry, versions: list[Entry], on: date) -> Entry | None:
     return min(later, key=lambda v: parse_version(v.version) or (0, 0), default=None)
 
 
-def find(connection: sqlite3.Connection, file_code: str, version: str, on: date | None = None) -> Entry | None:
+def find(connection: Register, file_code: str, version: str, on: date | None = None) -> Entry | None:
     """One version, with its status on `on` (today)."""
     return next((e for e in entries(connection, file_code, on=on) if e.version == version), None)
 
 
-def registered(
-    connection: sqlite3.Connection, archive: Path, file_code: str, version: str, on: date | None = None
-) -> Entry:
+def registered(connection: Register, archive: Path, file_code: str, version: str, on: date | None = None) -> Entry:
     """One version the command was asked about; refused when the register does not hold it."""
     entry = find(connection, file_code, version, on)
     if entry is None:
@@ -521,117 +240,116 @@ def registered(
     return entry
 
 
-def bound_title(connection: sqlite3.Connection, file_code: str) -> str | None:
+def bound_title(connection: Register, file_code: str) -> str | None:
     """The 文件名称 the code is bound to; None for a code never issued."""
-    row = connection.execute("SELECT title FROM documents WHERE file_code = ?", (file_code,)).fetchone()
-    return str(row[0]) if row else None
+    documents = database.documents.c
+    title: str | None = connection.execute(select(documents.title).where(documents.file_code == file_code)).scalar()
+    return title
 
 
-def code_sharing_folder(connection: sqlite3.Connection, file_code: str) -> str | None:
+def code_sharing_folder(connection: Register, file_code: str) -> str | None:
     """Another registered code whose archive folder this one's would be (by case or spelling)."""
-    row = connection.execute(
-        "SELECT file_code FROM documents WHERE collision_key = ? AND file_code != ?",
-        (collision_key(file_code), file_code),
-    ).fetchone()
-    return str(row[0]) if row else None
+    documents = database.documents.c
+    other: str | None = connection.execute(
+        select(documents.file_code).where(
+            documents.collision_key == collision_key(file_code), documents.file_code != file_code
+        )
+    ).scalar()
+    return other
 
 
-def bind(connection: sqlite3.Connection, file_code: str, title: str) -> None:
-    """Bind a new code to its title, or record a rename of a bound one (the caller decided it may)."""
+def bind(connection: Register, file_code: str, title: str) -> None:
+    """Bind a new code to its title, or record a rename of a bound one (the caller decided it may; it
+    holds the writers' lock, so the code cannot be bound meanwhile)."""
+    documents = database.documents
+    if bound_title(connection, file_code) is None:
+        connection.execute(
+            insert(documents).values(file_code=file_code, collision_key=collision_key(file_code), title=title)
+        )
+    else:
+        connection.execute(update(documents).where(documents.c.file_code == file_code).values(title=title))
+
+
+def insert_entry(connection: Register, entry: Entry) -> None:
+    connection.execute(insert(database.issued).values({name: getattr(entry, name) for name in COLUMNS}))
+
+
+def _update_version(connection: Register, entry: Entry, **values: object) -> None:
+    issued = database.issued
     connection.execute(
-        "INSERT INTO documents (file_code, collision_key, title) VALUES (?, ?, ?)"
-        " ON CONFLICT (file_code) DO UPDATE SET title = excluded.title",
-        (file_code, collision_key(file_code), title),
+        update(issued).where(issued.c.file_code == entry.file_code, issued.c.version == entry.version).values(**values)
     )
 
 
-def insert(connection: sqlite3.Connection, entry: Entry) -> None:
-    connection.execute(
-        f"INSERT INTO issued ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
-        [getattr(entry, name) for name in COLUMNS],
-    )
-
-
-def record_void(
-    connection: sqlite3.Connection, entry: Entry, *, by_version: str, at: str, void_pdf: tuple[str, str]
-) -> None:
+def record_void(connection: Register, entry: Entry, *, by_version: str, at: str, void_pdf: tuple[str, str]) -> None:
     """The 作废 copy of `entry`, replaced by `by_version`, in effect from `at` (its 生效日期)."""
-    connection.execute(
-        "UPDATE issued SET superseded_at = ?, superseded_by = ?, void_pdf_path = ?, void_pdf_sha256 = ?"
-        " WHERE file_code = ? AND version = ?",
-        (at, by_version, *void_pdf, entry.file_code, entry.version),
+    _update_version(
+        connection,
+        entry,
+        superseded_at=at,
+        superseded_by=by_version,
+        void_pdf_path=void_pdf[0],
+        void_pdf_sha256=void_pdf[1],
     )
 
 
-def withdraw(connection: sqlite3.Connection, entry: Entry, *, at: str, by: str) -> None:
-    connection.execute(
-        "UPDATE issued SET withdrawn_at = ?, withdrawn_by = ? WHERE file_code = ? AND version = ?",
-        (at, by, entry.file_code, entry.version),
-    )
+def withdraw(connection: Register, entry: Entry, *, at: str, by: str) -> None:
+    _update_version(connection, entry, withdrawn_at=at, withdrawn_by=by)
 
 
-def record_void_docx(connection: sqlite3.Connection, entry: Entry, void_docx: tuple[str, str]) -> None:
-    connection.execute(
-        "UPDATE issued SET void_docx_path = ?, void_docx_sha256 = ? WHERE file_code = ? AND version = ?",
-        (*void_docx, entry.file_code, entry.version),
-    )
+def record_void_docx(connection: Register, entry: Entry, void_docx: tuple[str, str]) -> None:
+    _update_version(connection, entry, void_docx_path=void_docx[0], void_docx_sha256=void_docx[1])
 
 
-def dispose(connection: sqlite3.Connection, entry: Entry, *, at: str, by: str, files_removed: bool) -> None:
-    connection.execute(
-        "UPDATE issued SET disposed_at = ?, disposed_by = ?, files_removed = ? WHERE file_code = ? AND version = ?",
-        (at, by, int(files_removed), entry.file_code, entry.version),
-    )
+def dispose(connection: Register, entry: Entry, *, at: str, by: str, files_removed: bool) -> None:
+    _update_version(connection, entry, disposed_at=at, disposed_by=by, files_removed=int(files_removed))
 
 
-def copies(connection: sqlite3.Connection, file_code: str | None = None, version: str | None = None) -> list[Copy]:
+def copies(connection: Register, file_code: str | None = None, version: str | None = None) -> list[Copy]:
     """Copies handed out, in the order they were (of one code, or one version of it)."""
-    where, arguments = "", []
+    table = database.copies.c
+    query = select(*(table[name] for name in COPY_COLUMNS)).order_by(table.id)
     if file_code is not None:
-        where, arguments = "WHERE file_code = ?", [file_code]
+        query = query.where(table.file_code == file_code)
         if version is not None:
-            where, arguments = where + " AND version = ?", [file_code, version]
-    rows = connection.execute(f"SELECT {', '.join(COPY_COLUMNS)} FROM copies {where} ORDER BY id", arguments)
-    return [Copy(*row) for row in rows]
+            query = query.where(table.version == version)
+    return [Copy(*row) for row in connection.execute(query)]
 
 
-def next_copy_number(connection: sqlite3.Connection, file_code: str, version: str) -> str:
+def next_copy_number(connection: Register, file_code: str, version: str) -> str:
     """The next 分发号 of a version: 001, 002, … in the order copies are handed out."""
-    row = connection.execute(
-        "SELECT max(CAST(number AS INTEGER)) FROM copies WHERE file_code = ? AND version = ? AND number IS NOT NULL",
-        (file_code, version),
-    ).fetchone()
-    return f"{(row[0] or 0) + 1:03d}"
+    table = database.copies.c
+    highest = connection.execute(
+        select(func.max(cast(table.number, Integer))).where(
+            table.file_code == file_code, table.version == version, table.number.is_not(None)
+        )
+    ).scalar()
+    return f"{(highest or 0) + 1:03d}"
 
 
-def add_copy(connection: sqlite3.Connection, copy: Copy) -> Copy:
+def add_copy(connection: Register, copy: Copy) -> Copy:
     """Record a copy; its id is the register's."""
-    names = [n for n in COPY_COLUMNS if n != "id"]
-    cursor = connection.execute(
-        f"INSERT INTO copies ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-        [getattr(copy, n) for n in names],
-    )
-    return dataclasses.replace(copy, id=int(cursor.lastrowid or 0))
+    values = {name: getattr(copy, name) for name in COPY_COLUMNS if name != "id"}
+    result = connection.execute(insert(database.copies).values(values))
+    return dataclasses.replace(copy, id=int(result.inserted_primary_key[0]))
 
 
-def recall(connection: sqlite3.Connection, copy: Copy, *, on: str, by: str) -> None:
-    connection.execute("UPDATE copies SET recalled_on = ?, recalled_by = ? WHERE id = ?", (on, by, copy.id))
+def recall(connection: Register, copy: Copy, *, on: str, by: str) -> None:
+    table = database.copies
+    connection.execute(update(table).where(table.c.id == copy.id).values(recalled_on=on, recalled_by=by))
 
 
-def reviews(connection: sqlite3.Connection, file_code: str | None = None) -> list[Review]:
+def reviews(connection: Register, file_code: str | None = None) -> list[Review]:
     """Periodic reviews recorded, oldest first."""
-    where, arguments = ("WHERE file_code = ?", (file_code,)) if file_code else ("", ())
-    rows = connection.execute(
-        f"SELECT {', '.join(REVIEW_COLUMNS)} FROM reviews {where} ORDER BY reviewed_on, id", arguments
-    )
-    return [Review(*row) for row in rows]
+    table = database.reviews.c
+    query = select(*(table[name] for name in REVIEW_COLUMNS)).order_by(table.reviewed_on, table.id)
+    if file_code:
+        query = query.where(table.file_code == file_code)
+    return [Review(*row) for row in connection.execute(query)]
 
 
-def add_review(connection: sqlite3.Connection, review: Review) -> None:
-    connection.execute(
-        f"INSERT INTO reviews ({', '.join(REVIEW_COLUMNS)}) VALUES ({', '.join('?' for _ in REVIEW_COLUMNS)})",
-        [getattr(review, n) for n in REVIEW_COLUMNS],
-    )
+def add_review(connection: Register, review: Review) -> None:
+    connection.execute(insert(database.reviews).values({name: getattr(review, name) for name in REVIEW_COLUMNS}))
 
 
 def verify_archive(archive: Path, today: date | None = None) -> Report:

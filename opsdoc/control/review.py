@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 
 from opsdoc.contract.conventions import Conventions, add_months
@@ -23,21 +21,12 @@ from opsdoc.contract.vocabulary import CURRENT, SUPERSEDED, WITHDRAWN
 from opsdoc.control import register
 from opsdoc.control.archive import DISPOSING, STAGING_PREFIX, resolve
 from opsdoc.control.copies import holdings_in
+from opsdoc.control.duties import Duty
 from opsdoc.control.issue import all_or_nothing
-from opsdoc.control.register import Entry, Review, UnusableRegister, open_register, operator
+from opsdoc.control.register import Entry, Register, Review, UnusableRegister, open_register, operator
 from opsdoc.errors import IssuedVersionExists, OpsdocError
 
 SOON_DAYS = 30  # a review due within this many days is listed as coming
-
-
-class Duty(StrEnum):
-    REVIEW = "review"
-    RECALL = "recall"
-    DISPOSAL = "disposal"
-
-    @property
-    def label(self) -> str:
-        return {"review": "定期评审", "recall": "回收副本", "disposal": "保存期满"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -119,7 +108,7 @@ def _due(duty: Duty, entry: Entry, by: date, today: date, what: str) -> Due:
     return Due(duty, entry.file_code, entry.version, entry.title, by.isoformat(), by < today, what)
 
 
-def _last_reviews(connection: sqlite3.Connection, on: date) -> dict[tuple[str, str], str]:
+def _last_reviews(connection: Register, on: date) -> dict[tuple[str, str], str]:
     """The last review of each version recorded by `on`."""
     last: dict[tuple[str, str], str] = {}
     for review in (r for r in register.reviews(connection) if r.reviewed_on <= on.isoformat()):
@@ -152,7 +141,7 @@ def review(
     if day > date.today():
         raise OpsdocError(None, f"评审日期 {day.isoformat()} 在今天之后：只能记录已经进行的评审")
     with open_register(archive) as connection:
-        connection.execute("BEGIN IMMEDIATE")
+        connection.lock()
         try:
             entry = register.registered(connection, archive, file_code, version, date.today())
             if entry.status != CURRENT:
@@ -161,10 +150,10 @@ def review(
                 raise OpsdocError(None, f"评审日期 {day.isoformat()} 早于该版本的生效日期 {entry.effective_on}")
             found = Review(file_code, version, day.isoformat(), by or operator(), conclusion.strip() or "继续适用")
             register.add_review(connection, found)
-            connection.execute("COMMIT")
+            connection.commit()
         except BaseException:
             if connection.in_transaction:
-                connection.execute("ROLLBACK")
+                connection.rollback()
             raise
     return found
 
@@ -183,7 +172,7 @@ def dispose(
     file_code, version = identifier(file_code), identifier(version)
     moment = now or datetime.now()
     with open_register(archive) as connection:
-        connection.execute("BEGIN IMMEDIATE")
+        connection.lock()
         staging: Path | None = None
         try:
             entry = register.registered(connection, archive, file_code, version, moment.date())
@@ -223,7 +212,7 @@ def dispose(
                     undo.append((staging, folder))
         except BaseException:
             if connection.in_transaction:
-                connection.execute("ROLLBACK")
+                connection.rollback()
             raise
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""The register's revisions, oldest first; database.REVISIONS names them."""
