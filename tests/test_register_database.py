@@ -206,3 +206,22 @@ def test_a_register_is_moved_only_into_an_empty_database(tmp_path, monkeypatch):
     refused = _cli("register", "move", "--archive", str(archive), "--to", url)
     assert refused.exit_code == 2 and "请迁移到一个空的数据库" in refused.output, refused.output
     assert [e.version for e in api.register_entries(archive)] == ["V2.1", "V2.0"]  # the file goes on as it was
+
+
+def test_the_web_page_issues_into_the_register_wherever_it_is(tmp_path, register_backend):
+    """The page is one more client of the register: a 文控 issues in it, the CLI reads what it filed."""
+    from opsdoc.web.accounts import Accounts
+    from opsdoc.web.app import Settings, create_app
+    from tests.support import uno_python
+    from tests.test_web import PASSWORD, _finished, _signed_in, _upload
+
+    uno_python()
+    Accounts(tmp_path / "web").add("李文控", "controller", PASSWORD)
+    archive = tmp_path / "归档"
+    app = create_app(Settings(data=tmp_path / "web", archive=archive))
+    controller = _signed_in(app, "李文控")
+    page = _finished(controller, _upload(controller, "/issue", edit_sample(tmp_path), backdate="on")).data.decode()
+    assert f"{CODE} V2.0：已发布并登记" in page, page[-1500:]
+    listed = _cli("register", "list", "--archive", str(archive))
+    assert listed.exit_code == 0 and f"现行  {CODE}  V2.0" in listed.output and "李文控" in listed.output
+    assert (archive / REGISTER_NAME).exists() == (register_backend == "sqlite")

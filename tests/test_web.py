@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -441,3 +442,94 @@ def test_the_release_package_is_read_from_the_register_and_a_review_recorded(iss
     assert answer.status_code == 302 and "已登记定期评审（继续适用）" in controller.get("/register").data.decode()
     refused = _post(auditor, "/register/review", "/register", file_code="QT-YW-GF-BH01-001", version="V2.0")
     assert refused.status_code == 403
+
+
+def test_a_batch_builds_each_workbook_in_the_background_and_zips_what_was_made(site, tmp_path):
+    uno_python()
+    app, accounts = site
+    client = _signed_in(app, "周建峰")
+    good = SAMPLE
+    wrong = edit_sample(tmp_path, {"文档信息!B4": "V2.1"}, name="封面不一致.xlsx")
+    garbage = tmp_path / "不是工作簿.xlsx"
+    garbage.write_bytes(b"PK not really")
+    token = _token(client.get("/batch").data)
+    sent = [(io.BytesIO(p.read_bytes()), p.name) for p in (good, wrong, garbage)]
+    answer = client.post(
+        "/batch", data={"csrf_token": token, "workbooks": sent, "pdf": "on"}, content_type="multipart/form-data"
+    )
+    page = _finished(client, answer).data.decode()
+    assert "共 3 个工作簿：生成 1 个" in page, page[-2000:]
+    assert "未生成：1 个错误" in page and "cover-version-mismatch" in page and "无法读取" in page
+    link = re.search(r'id="batch-zip" href="([^"]+)"', page).group(1)
+    with zipfile.ZipFile(io.BytesIO(client.get(link).data)) as package:
+        names = sorted(package.namelist())
+        summary = package.read("批量生成结果.txt").decode()
+    stem = SAMPLE.stem
+    assert [n.rsplit(".", 1)[-1] for n in names if n.startswith(f"{stem}/")] == ["docx", "pdf"]
+    assert f"{SAMPLE.name}：已生成" in summary and "封面不一致.xlsx：未生成：1 个错误" in summary
+    assert _events(accounts)[0].action == "batch" and _events(accounts)[0].outcome == "生成 1 个，未生成 2 个"
+    assert [p for p in (tmp_path / "web" / "uploads").iterdir() if p.suffix == ".xlsx"] == []  # nothing kept
+    # the job's page and its zip are the manager's only
+    assert _signed_in(app, "李文控").get(link).status_code == 404
+
+
+def test_a_batch_is_for_managers_and_controllers_of_workbooks_only(site, tmp_path):
+    app, _ = site
+    assert _signed_in(app, "质检").get("/batch").status_code == 403
+    client = _signed_in(app, "李文控")
+    token = _token(client.get("/batch").data)
+    for files, said in (
+        ([(io.BytesIO(b"x"), "a.docx")], "请上传 .xlsx 文件"),
+        ([(io.BytesIO(b"x"), f"{k}.xlsx") for k in range(51)], "一次最多 50 个工作簿"),
+    ):
+        answer = client.post(
+            "/batch", data={"csrf_token": token, "workbooks": files}, content_type="multipart/form-data"
+        )
+        assert answer.status_code == 400 and said in answer.data.decode()
+    assert not (tmp_path / "web" / "uploads").exists() or list((tmp_path / "web" / "uploads").iterdir()) == []
+
+
+SIGNON_EXTENSION = '''
+from flask import Blueprint, request
+
+from opsdoc.web.signon import SignOn
+
+
+def make(sign_in):
+    """A stand-in for an OIDC extension: the provider's callback, reduced to the name it vouches for."""
+    routes = Blueprint("company", __name__)
+
+    @routes.get("/login")
+    def login():
+        return sign_in(request.args["user"], "公司统一身份认证")
+
+    return SignOn("公司统一身份认证", routes)
+'''
+
+
+def test_a_sign_on_extension_signs_in_opsdoc_accounts_with_their_roles_and_no_one_else(tmp_path, monkeypatch):
+    """The extension point, as an installed package finds it: an entry point in opsdoc.web.signon."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "company_signon.py").write_text(SIGNON_EXTENSION, encoding="utf-8")
+    info = tmp_path / "site" / "company_signon-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: company-signon\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[opsdoc.web.signon]\ncompany = company_signon:make\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    data = tmp_path / "web"
+    accounts = Accounts(data)
+    accounts.add("李文控", "controller", PASSWORD)
+    app = create_app(Settings(data=data, archive=tmp_path / "归档"))
+    client = app.test_client()
+    link = re.search(r'class="signon" href="([^"]+)">使用公司统一身份认证登录', client.get("/login").data.decode())
+    assert link and link.group(1) == "/signon/company/login"
+    stranger = client.get("/signon/company/login?user=外包人员")
+    assert stranger.status_code == 403 and "opsdoc 没有这个账号" in stranger.data.decode()
+    assert client.get("/issue").status_code == 302  # still not signed in
+    signed = client.get("/signon/company/login?user=李文控")
+    assert signed.status_code == 302 and signed.headers["Location"] == "/"
+    assert client.get("/issue").status_code == 200  # the account's own role: 文控
+    assert [(e.user, e.target, e.outcome) for e in _events(accounts)[:2]] == [
+        ("李文控", "公司统一身份认证", "成功（单点登录）"),
+        ("外包人员", "公司统一身份认证", "拒绝：没有该 opsdoc 账号"),
+    ]

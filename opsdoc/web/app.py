@@ -30,15 +30,18 @@ from typing import Any, TypeVar
 from flask import Flask, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from opsdoc import api
+from opsdoc.web import signon
 from opsdoc.web.accounts import Accounts, Role, SignOff, User, now
 from opsdoc.web.jobs import Job, Jobs
 
-MAX_UPLOAD = 20 * 1024 * 1024  # bytes: a workbook of 25,000 rows is under 5 MB
+MAX_UPLOAD = 20 * 1024 * 1024  # bytes: a workbook of 25,000 rows is under 5 MB (a batch's, all together)
+MAX_BATCH = 50  # workbooks in one batch: a morning's LibreOffice time with PDFs, not a day's
 MAX_UNPACKED = 100 * 1024 * 1024  # bytes of a workbook's parts, unpacked, that the page will annotate
 UPLOAD_HOURS = 24  # an upload (and its annotated copy) is kept this long for its owner
 FAILURES = 5  # failed logins from one address or for one name within FAILURE_WINDOW …
@@ -208,12 +211,31 @@ def create_app(settings: Settings) -> Flask:
                 throttle.fail(f"addr:{address}", f"name:{name}")
                 audit(name or "（空）", "login", "", "拒绝：用户名或密码错误")
                 flash("用户名或密码错误")
-                return render_template("login.html"), 401
+                return render_template("login.html", signons=signons), 401
             session.clear()
             login_user(_Login(user))
             audit(user.name, "login", "", "成功")
             return redirect(url_for("home"))
-        return render_template("login.html")
+        return render_template("login.html", signons=signons)
+
+    def sign_in(name: str, via: str) -> Response | tuple[str, int]:
+        """Sign in the account a sign-on extension vouched for (see signon.py): the home page, or a refusal."""
+        user = accounts.get(name)
+        if user is None:
+            audit(name[:40] or "（空）", "login", via, "拒绝：没有该 opsdoc 账号")
+            return page_of(
+                "无法登录", f"{via}确认了「{name[:40]}」，但 opsdoc 没有这个账号：请文控用 opsdoc user add 建立", 403
+            )
+        session.clear()
+        login_user(_Login(user))
+        audit(user.name, "login", via, "成功（单点登录）")
+        return redirect(url_for("home"))
+
+    signons: list[tuple[str, str]] = []  # (label, its login endpoint) for the login page
+    for make in signon.installed():
+        extension = make(sign_in)
+        app.register_blueprint(extension.blueprint, url_prefix=f"/signon/{extension.blueprint.name}")
+        signons.append((extension.label, f"{extension.blueprint.name}.login"))
 
     @app.post("/logout")
     @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
@@ -233,7 +255,24 @@ def create_app(settings: Settings) -> Flask:
     def keep(field: str, suffixes: tuple[str, ...] = (".xlsx",)) -> tuple[Path, str]:
         """An uploaded file, kept for its owner under a random name; its path and the name it was sent as."""
         forget_old_uploads()
-        path, name = _keep_upload(uploads, field, suffixes)
+        return keep_one(request.files.get(field), suffixes)
+
+    def keep_all(field: str) -> list[tuple[Path, str]]:
+        """Every workbook of a multiple upload, kept like one; none kept when one is refused."""
+        forget_old_uploads()
+        sent = [upload for upload in request.files.getlist(field) if upload.filename]
+        if not sent:
+            abort(400, "没有选择文件")
+        if len(sent) > MAX_BATCH:
+            abort(400, f"一次最多 {MAX_BATCH} 个工作簿，而不是 {len(sent)} 个：请分几批上传")
+        names = [Path((upload.filename or "").replace("\\", "/")).name for upload in sent]
+        wrong = next((name for name in names if Path(name).suffix.lower() != ".xlsx"), None)
+        if wrong is not None:
+            abort(400, f"请上传 .xlsx 文件，而不是「{wrong[:60]}」")
+        return [keep_one(upload, (".xlsx",)) for upload in sent]
+
+    def keep_one(upload: FileStorage | None, suffixes: tuple[str, ...]) -> tuple[Path, str]:
+        path, name = _keep_upload(uploads, upload, suffixes)
         accounts.own_upload(path.stem, current_user.user.name, name)
         return path, name
 
@@ -370,6 +409,36 @@ def create_app(settings: Settings) -> Flask:
             }
 
         return start(f"发布 {name}", work, "issue", name)
+
+    @app.route("/batch", methods=["GET", "POST"])
+    @allowed(Role.MANAGER, Role.CONTROLLER)
+    def batch() -> str | Response:
+        """Build many workbooks at once (opsdoc build a.xlsx b.xlsx …), in the background, each said as it goes."""
+        if request.method == "GET":
+            return render_template("batch.html")
+        kept = keep_all("workbooks")
+        options = api.BuildOptions(pdf=request.form.get("pdf") == "on", config=settings.config)
+        user = current_user.user.name
+        target = f"{len(kept)} 个工作簿"
+
+        def work(job: Job) -> dict[str, Any]:
+            try:
+                lines, data = _build_all(kept, options, job.say)
+            finally:
+                for path, _ in kept:
+                    path.unlink(missing_ok=True)  # built: nothing of them is kept
+            built = sum(bool(line.written) for line in lines)
+            accounts.record(user, "batch", target, f"生成 {built} 个，未生成 {len(lines) - built} 个")
+            return {
+                "page": "batch.html",
+                "lines": lines,
+                "job_id": job.id,
+                "data": data,
+                "download_name": "批量生成.zip",
+                "mimetype": "application/zip",
+            }
+
+        return start(f"批量生成 {target}", work, "batch", target)
 
     @app.get("/jobs/<job_id>")
     @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
@@ -674,11 +743,55 @@ def create_app(settings: Settings) -> Flask:
     return app
 
 
-def _keep_upload(folder: Path, field: str, suffixes: tuple[str, ...]) -> tuple[Path, str]:
+@dataclass(frozen=True)
+class BatchLine:
+    """One workbook of a batch, as the page shows it."""
+
+    name: str  # as it was uploaded
+    written: list[str]  # the files made, as named in the zip
+    said: str  # 已生成, or why not
+    groups: list[tuple[str, list[Any]]]  # its findings by sheet
+
+
+def _build_all(
+    kept: list[tuple[Path, str]], options: api.BuildOptions, say: Callable[[str], None]
+) -> tuple[list[BatchLine], bytes]:
+    """Build each workbook in turn (the server's one LibreOffice lays out each PDF), and zip what was
+    made: each workbook's files in a folder named after it, so two of the same project never collide."""
+    lines: list[BatchLine] = []
+    archive = io.BytesIO()
+    folders: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work, zipfile.ZipFile(archive, "w") as package:
+        for number, (path, name) in enumerate(kept, 1):
+            say(f"第 {number}/{len(kept)} 个：{name}")
+            folder = Path(name).stem
+            while folder in folders:
+                folder += "（另一份）"
+            folders.add(folder)
+            out = Path(work) / str(number)
+            try:
+                result = api.build(path, out, options, progress=say if options.pdf else None)
+            except api.OpsdocError as exc:  # not a workbook at all: said, and the others go on
+                lines.append(BatchLine(name, [], f"无法读取：{exc.message}", []))
+                continue
+            made = [f.path for f in result.files if f.kind in (api.FileKind.DOCUMENT, api.FileKind.PDF)]
+            for file in made:
+                package.write(file, f"{folder}/{file.name}")
+            report = result.report
+            said = (
+                "已生成" + (f"（{len(report.warnings)} 个警告）" if report.warnings else "")
+                if made
+                else f"未生成：{len(report.errors)} 个错误"
+            )
+            lines.append(BatchLine(name, [f"{folder}/{f.name}" for f in made], said, _by_sheet(report)))
+        package.writestr("批量生成结果.txt", "".join(f"{line.name}：{line.said}\n" for line in lines))
+    return lines, archive.getvalue()
+
+
+def _keep_upload(folder: Path, upload: FileStorage | None, suffixes: tuple[str, ...]) -> tuple[Path, str]:
     """The uploaded file saved as {random}{suffix}, readable by the server only, the suffix one of `suffixes`
     as the browser's name has it (a workbook and a document are told apart by it, as the CLI does); its path
     and that name (shown only, never a path)."""
-    upload = request.files.get(field)
     if upload is None or not upload.filename:
         abort(400, "没有选择文件")
     name = Path(upload.filename.replace("\\", "/")).name[:120]
