@@ -249,6 +249,15 @@ def withdraw(archive: Path, file_code: str, version: str, *, by: str | None = No
     return run(archive, file_code, version, by=by)
 
 
+def register_database(archive: Path) -> str | None:
+    """The server database that holds the archive's register (its URL, without a password); None when the
+    register is the SQLite file in the archive folder."""
+    from opsdoc.control.database import register_url, shown
+
+    url = register_url(archive)
+    return shown(url) if url is not None else None
+
+
 def move_register(archive: Path, to: str, *, by: str | None = None) -> Moved:
     """Move the archive's SQLite register into the empty PostgreSQL database `to` (a URL), all or nothing;
     the file is closed to writes and says where the register went. Then set register_url to `to`."""

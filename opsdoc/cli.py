@@ -825,13 +825,26 @@ def import_command(
 @archive_option()
 @config_option("公司约定配置文件（检查和发布时使用）。")
 @click.option("--https", is_flag=True, help="在终止 HTTPS 的反向代理之后运行：Cookie 只经 HTTPS 发送，记录访问者地址。")
-def serve_command(host: str, port: int, data: Path, archive: Path, config: Path | None, https: bool) -> None:
+@click.option(
+    "--demo",
+    type=FILE,
+    metavar="WORKBOOK",
+    help="试用：首次启动时为每个角色建立账户（显示其密码），并把该工作簿发布到归档（默认归档为 --data 下的 归档）。",
+)
+def serve_command(
+    host: str, port: int, data: Path, archive: Path, config: Path | None, https: bool, demo: Path | None
+) -> None:
     """启动网页：登录后按角色检查工作簿、下载标注副本、发布版本、查阅受控文件清单和操作日志。
 
-    先用 opsdoc user add 建立账户。按 Ctrl-C 停止。退出码 0 正常停止，2 缺少网页所需的软件包。
+    先用 opsdoc user add 建立账户（或用 --demo 试用）。按 Ctrl-C 停止。退出码 0 正常停止，2 缺少网页所需的软件包或无法准备演示。
     """
     from opsdoc import web
 
+    if demo is not None:
+        if click.get_current_context().get_parameter_source("archive") is click.core.ParameterSource.DEFAULT:
+            archive = data / "归档"
+        for line in web.prepare_demo(data, archive, demo, lambda said: click.echo(said, err=True)):
+            click.echo(f"演示账号：{line}", err=True)
     click.echo(f"opsdoc 网页：http://{host}:{port}/（归档 {archive}，数据 {data}）；按 Ctrl-C 停止", err=True)
     web.serve(data, archive, config, host, port, https)
 

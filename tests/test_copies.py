@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.exc import OperationalError
 
 from opsdoc import api
 from opsdoc.cli import main
@@ -351,8 +352,8 @@ def test_a_register_of_0_1_0_on_a_read_only_share_is_read_as_it_is(tmp_path, mon
     shutil.copytree(LEGACY, archive)
     before = (archive / REGISTER_NAME).read_bytes()
 
-    def read_only(_connection):
-        raise sqlite3.OperationalError("attempt to write a readonly database")
+    def read_only(_connection):  # as SQLAlchemy reports SQLite's refusal
+        raise OperationalError("ALTER TABLE", None, sqlite3.OperationalError("attempt to write a readonly database"))
 
     monkeypatch.setattr(database, "_migrate_from_2", read_only)
     listed = _cli("register", "list", "--archive", str(archive))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -131,6 +132,8 @@ def test_a_folder_of_versions_without_its_register_is_not_given_a_second_one(tmp
         ("postgresql://opsdoc@127.0.0.1:1/登记册", "无法连接登记册数据库"),
         ("mysql://opsdoc@db/登记册", "登记册只能放在 PostgreSQL 上"),
         ("不是地址", "不是数据库地址"),
+        ("postgresql://opsdoc:s3cret@127.0.0.1:端口/登记册", "不是数据库地址"),
+        ("postgresql://opsdoc@127.0.0.1:1/登记册?password=s3cret", "无法连接登记册数据库"),
     ],
 )
 def test_a_register_url_that_cannot_be_used_is_said_so(tmp_path, url, said):
@@ -138,7 +141,7 @@ def test_a_register_url_that_cannot_be_used_is_said_so(tmp_path, url, said):
     (tmp_path / "归档").mkdir()
     result = _cli("register", "list", "--archive", str(tmp_path / "归档"))
     assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output, result.output
-    assert "opsdoc@" not in result.output or ":1/" in result.output  # never a password, only who and where
+    assert "s3cret" not in result.output  # never a password, only who and where
 
 
 @pytest.mark.own_register
@@ -178,14 +181,16 @@ def test_a_register_moved_to_postgresql_goes_on_there_and_its_file_takes_no_more
     moved = _cli("register", "move", "--archive", str(archive), "--to", url, "--by", "李文控")
     assert moved.exit_code == 0, moved.output
     assert "documents 1 行、issued 2 行、copies 2 行、reviews 1 行" in moved.output
-    assert "opsdoc:***@" in moved.output and ":opsdoc@" not in moved.output  # the password is never printed
+    told = re.search(r'register_url = "([^"]+)"', moved.output).group(1)
+    assert told == url.replace(":opsdoc@", "@")  # the password is never printed: ~/.pgpass or PGPASSWORD give it
+    monkeypatch.setenv("PGPASSWORD", "opsdoc")
     # the file now says where the register went, and refuses what an opsdoc still using it would write
     refused = _cli("register", "list", "--archive", str(archive))
     assert refused.exit_code == 2 and "由 李文控 迁移到数据库" in refused.output and "register_url" in refused.output
     with pytest.raises(sqlite3.IntegrityError, match="已迁移"), sqlite3.connect(archive / REGISTER_NAME) as late:
         late.execute("UPDATE copies SET recalled_on = '2026-12-07'")
     # with register_url, everything is there and goes on: ids continue after the copied ones
-    (tmp_path / "opsdoc.toml").write_text(f'register_url = "{url}"\n', encoding="utf-8")
+    (tmp_path / "opsdoc.toml").write_text(f'register_url = "{told}"\n', encoding="utf-8")
     assert [(e.version, e.status, e.docx_sha256) for e in api.register_entries(archive)] == before
     assert [(h.copy.id, h.copy.number) for h in api.copies(archive)] == [(1, "001"), (2, None)]
     done = copies.distribute(archive, CODE, "V2.1", tmp_path / "发放", api.Handout("赵敏"), lay_out=lambda _: b"%PDF")
@@ -225,3 +230,41 @@ def test_the_web_page_issues_into_the_register_wherever_it_is(tmp_path, register
     listed = _cli("register", "list", "--archive", str(archive))
     assert listed.exit_code == 0 and f"现行  {CODE}  V2.0" in listed.output and "李文控" in listed.output
     assert (archive / REGISTER_NAME).exists() == (register_backend == "sqlite")
+
+
+@pytest.mark.server_register
+def test_a_move_whose_file_cannot_be_closed_leaves_the_server_empty_and_the_file_the_register(tmp_path, monkeypatch):
+    from opsdoc.control import move
+    from opsdoc.errors import OutputError
+
+    url = os.environ["OPSDOC_REGISTER_URL"]
+    monkeypatch.delenv("OPSDOC_REGISTER_URL")
+    archive = tmp_path / "归档"
+    shutil.copytree(PREVIOUS, archive)
+    closed = move._close_to_writes
+    commit = database.Register.commit
+
+    def close_then_fail_on_commit(source, *args):
+        closed(source, *args)
+        monkeypatch.setattr(database.Register, "commit", failing)
+
+    def failing(register):
+        if not register.server:
+            raise OutputError(None, "磁盘已满")
+        commit(register)
+
+    monkeypatch.setattr(move, "_close_to_writes", close_then_fail_on_commit)
+    failed = _cli("register", "move", "--archive", str(archive), "--to", url)
+    assert failed.exit_code == 2 and "磁盘已满" in failed.output
+    monkeypatch.setattr(database.Register, "commit", commit)
+    monkeypatch.setattr(move, "_close_to_writes", closed)
+    import psycopg
+
+    with psycopg.connect(url) as server:
+        tables = [r[0] for r in server.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    assert tables == []  # the server's copy was taken away again
+    assert [e.version for e in api.register_entries(archive)] == ["V2.1", "V2.0"]  # the file is the register still
+    recalled = _cli("register", "recall", CODE, "V2.1", "001", "--archive", str(archive))
+    assert recalled.exit_code == 0, recalled.output
+    again = _cli("register", "move", "--archive", str(archive), "--to", url)
+    assert again.exit_code == 0, again.output  # and it moves now

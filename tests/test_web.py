@@ -465,7 +465,7 @@ def test_a_batch_builds_each_workbook_in_the_background_and_zips_what_was_made(s
         names = sorted(package.namelist())
         summary = package.read("批量生成结果.txt").decode()
     stem = SAMPLE.stem
-    assert [n.rsplit(".", 1)[-1] for n in names if n.startswith(f"{stem}/")] == ["docx", "pdf"]
+    assert [n.rsplit(".", 1)[-1] for n in names if n.startswith(f"01_{stem}/")] == ["docx", "pdf"]
     assert f"{SAMPLE.name}：已生成" in summary and "封面不一致.xlsx：未生成：1 个错误" in summary
     assert _events(accounts)[0].action == "batch" and _events(accounts)[0].outcome == "生成 1 个，未生成 2 个"
     assert [p for p in (tmp_path / "web" / "uploads").iterdir() if p.suffix == ".xlsx"] == []  # nothing kept
@@ -487,6 +487,20 @@ def test_a_batch_is_for_managers_and_controllers_of_workbooks_only(site, tmp_pat
         )
         assert answer.status_code == 400 and said in answer.data.decode()
     assert not (tmp_path / "web" / "uploads").exists() or list((tmp_path / "web" / "uploads").iterdir()) == []
+
+
+def test_a_demo_never_issues_into_a_real_register(tmp_path, monkeypatch):
+    from opsdoc.errors import OpsdocError
+    from opsdoc.web import prepare_demo
+
+    monkeypatch.setenv("OPSDOC_REGISTER_URL", "postgresql://opsdoc@db.example.com/受控登记册")
+    with pytest.raises(OpsdocError, match="演示不使用服务器数据库上的登记册"):
+        prepare_demo(tmp_path / "web", tmp_path / "归档", SAMPLE, print)
+    monkeypatch.delenv("OPSDOC_REGISTER_URL")
+    (tmp_path / "归档" / "QT-YW-GF-BH01-001").mkdir(parents=True)
+    with pytest.raises(OpsdocError, match="归档文件夹不是空的"):
+        prepare_demo(tmp_path / "web", tmp_path / "归档", SAMPLE, print)
+    assert not (tmp_path / "web" / "opsdoc-web.sqlite").exists()  # no account made either
 
 
 SIGNON_EXTENSION = '''
@@ -533,3 +547,64 @@ def test_a_sign_on_extension_signs_in_opsdoc_accounts_with_their_roles_and_no_on
         ("李文控", "公司统一身份认证", "成功（单点登录）"),
         ("外包人员", "公司统一身份认证", "拒绝：没有该 opsdoc 账号"),
     ]
+
+
+def test_serve_demo_starts_a_site_to_try_with_an_account_per_role_and_the_sample_issued(tmp_path):
+    """The README's one command: `opsdoc serve --demo samples/….xlsx`, started twice."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from opsdoc import api
+
+    uno_python()
+    data = tmp_path / "opsdoc-web"
+    said = []
+    for _start in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command = [
+            sys.executable,
+            "-m",
+            "opsdoc",
+            "serve",
+            "--demo",
+            str(SAMPLE),
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+        ]
+        server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        try:
+            lines = []
+            while not (line := server.stderr.readline()).startswith("opsdoc 网页："):
+                assert line, "".join(lines)
+                lines.append(line)
+            for _ in range(100):  # the line is said as waitress starts listening
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as answer:
+                        page = answer.read().decode()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            assert "登录 opsdoc" in page
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            server.stderr.close()
+        said.append([line.strip() for line in lines if line.startswith("演示账号：")])
+    assert len(said[0]) == 4 and said[0] == said[1]  # the same accounts on the next start, nothing redone
+    passwords = {line.split()[1]: line.split()[-1] for line in said[0]}
+    assert set(passwords) == {"周建峰", "李文控", "质检", "审计员"}
+    entries = api.register_entries(data / "归档")
+    assert [(e.version, e.status, e.issued_by) for e in entries] == [("V2.0", "现行", "李文控")]
+    app = create_app(Settings(data=data, archive=data / "归档"))
+    client = app.test_client()
+    token = _token(client.get("/login").data)
+    answer = client.post("/login", data={"name": "质检", "password": passwords["质检"], "csrf_token": token})
+    assert answer.status_code == 302 and "V2.0" in client.get("/register").data.decode()
+    assert oct((data / "演示账号.txt").stat().st_mode & 0o777) == "0o600"

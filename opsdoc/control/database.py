@@ -44,7 +44,7 @@ from sqlalchemy import (
     pool,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, PendingRollbackError
 
 from opsdoc.control.archive import collision_key
 from opsdoc.errors import OpsdocError, OutputError
@@ -56,6 +56,7 @@ LEGACY_LAYOUT = 3  # the SQLite layout (user_version) Alembic's first revision i
 REVISIONS = ("0001",)  # Alembic's revisions, oldest first (tests hold this to the migrations folder)
 VERSION_TABLE = "opsdoc_register_version"  # not alembic_version: a shared database may hold another's
 MOVED_TABLE = "moved_to"  # an SQLite register moved to a server: where, when, by whom; it takes no more writes
+MOVED_LAYOUT = 99  # its user_version then: above every layout, so an opsdoc 0.1 or 0.2 refuses it too
 BUSY_SECONDS = 120  # another issue holds the register while it files its version
 CONNECT_SECONDS = 10  # an unreachable database server is said so, not waited on forever
 
@@ -160,6 +161,7 @@ class Register:
     """An open register: statements, and the one write transaction at a time (lock, commit, rollback)."""
 
     def __init__(self, connection: Connection, where: str):
+        self.commit_unknown = False
         self.connection = connection
         self.where = where  # the file, or the URL without its password: what messages name
         self.server = connection.dialect.name != "sqlite"
@@ -168,25 +170,47 @@ class Register:
         return self.connection.execute(statement, parameters)
 
     def lock(self) -> None:
-        """Begin a transaction no other writer runs beside: concurrent issues wait here, in turn."""
+        """Begin a transaction no other writer runs beside: concurrent issues wait here, in turn.
+
+        On PostgreSQL, READ COMMITTED whatever the server's default: each statement then sees what the
+        writer before committed (a REPEATABLE READ snapshot would be taken before the lock is granted)."""
+        self.commit_unknown = False
         if self.server:
-            self.connection.exec_driver_sql("BEGIN")
+            self.connection.exec_driver_sql("BEGIN ISOLATION LEVEL READ COMMITTED")
+            self.connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_SECONDS}s'")
             self.connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPLICATION_ID})")
         else:
             self.connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _refuse_if_moved(self)  # a register moved away while this one waited for the lock
 
     def commit(self) -> None:
-        self.connection.exec_driver_sql("COMMIT")
+        """Commit; on PostgreSQL, a commit cut off (the connection lost, Ctrl-C) may or may not have happened:
+        `commit_unknown` says so, and the files of the release are then left where they are."""
+        if self.server and int(self._driver.info.transaction_status) == 3:  # psycopg INERROR: COMMIT would roll back
+            raise refusal(UnusableRegister, self.where, "登记册事务已出错，未提交：请重试")
+        try:
+            self.connection.exec_driver_sql("COMMIT")
+        except DBAPIError as exc:
+            self.commit_unknown = self.server and exc.connection_invalidated
+            raise
+        except BaseException:
+            self.commit_unknown = self.server
+            raise
 
     def rollback(self) -> None:
         self.connection.exec_driver_sql("ROLLBACK")
 
     @property
+    def _driver(self) -> Any:
+        return self.connection.connection.driver_connection
+
+    @property
     def in_transaction(self) -> bool:
-        driver: Any = self.connection.connection.driver_connection
+        if self.connection.closed or self.connection.invalidated:  # a lost connection: the server rolled it back
+            return False
         if self.server:
-            return int(driver.info.transaction_status) != 0  # psycopg: 0 is IDLE
-        return bool(driver.in_transaction)
+            return int(self._driver.info.transaction_status) != 0  # psycopg: 0 is IDLE
+        return bool(self._driver.in_transaction)
 
 
 def register_url(archive: Path) -> URL | None:
@@ -206,10 +230,8 @@ def server_url(named: str, where: str) -> URL:
     says where it was given, for the message when it is not one."""
     try:
         url = make_url(named)
-    except ArgumentError:
-        raise UnusableRegister(
-            None, f"{where}「{named}」不是数据库地址，应形如 postgresql://用户@主机/数据库"
-        ) from None
+    except (ArgumentError, ValueError):  # not echoed: it may hold a password
+        raise UnusableRegister(None, f"{where}不是数据库地址，应形如 postgresql://用户@主机/数据库") from None
     if url.get_backend_name() != "postgresql":
         raise UnusableRegister(None, f"{where}：登记册只能放在 PostgreSQL 上（或不设，用归档文件夹中的 SQLite 文件）")
     if url.drivername == "postgresql":
@@ -218,8 +240,11 @@ def server_url(named: str, where: str) -> URL:
 
 
 def shown(url: URL) -> str:
-    """A server register's URL as messages name it: as the user writes it, without the password."""
-    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
+    """A server register's URL as messages name it and opsdoc.toml holds it: as the user writes it, without
+    a password (in the URL or its query), which ~/.pgpass or PGPASSWORD give instead."""
+    query = {key: value for key, value in url.query.items() if "password" not in key.lower()}
+    bare = url.set(drivername=url.get_backend_name(), query=query)._replace(password=None)  # set() keeps a None
+    return bare.render_as_string()
 
 
 def register_exists(archive: Path) -> bool:
@@ -307,7 +332,7 @@ def connected(engine: Engine, where: str) -> Iterator[Register]:
     register = Register(connection, where)
     try:
         yield register
-    except (DBAPIError, sqlite3.DatabaseError) as exc:
+    except (DBAPIError, sqlite3.DatabaseError, PendingRollbackError) as exc:
         raise _unusable(where, exc) from None
     finally:
         try:
@@ -323,6 +348,8 @@ def _no_orphan_versions(archive: Path, where: str) -> None:
     if not archive.is_dir() or not any(
         p.is_dir() and not p.is_symlink() and p.name[0] != "." for p in archive.iterdir()
     ):
+        return
+    if "://" not in where and (archive / REGISTER_NAME).is_file():  # another first issue made it meanwhile
         return
     if "://" in where:
         said = (
@@ -364,7 +391,7 @@ def _unusable(where: str, exc: BaseException) -> OpsdocError:
         return refusal(OutputError, where, f"登记册或归档文件夹只读（{said}），未作任何改动：请检查文件夹或数据库权限")
     if "unable to open" in text:
         return refusal(OutputError, where, f"无法打开登记册（{said}）：请检查归档文件夹是否存在、是否可写")
-    if "locked" in text or "busy" in text:
+    if "locked" in text or "busy" in text or "lock timeout" in text:
         return refusal(OutputError, where, f"登记册正被其他发布占用（{said}），请稍后重试")
     if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or "connect" in text or "password" in text:
         return refusal(
@@ -413,14 +440,7 @@ def _check_or_create_file(register: Register) -> Register:
         register.rollback()
         if application != APPLICATION_ID:
             raise refusal(UnusableRegister, register.where, "这个 SQLite 文件不是 opsdoc 登记册，未作任何改动")
-    moved = raw(f"SELECT 1 FROM sqlite_master WHERE name = '{MOVED_TABLE}'").scalar()
-    if moved:
-        url, at, by = raw(f"SELECT url, moved_at, moved_by FROM {MOVED_TABLE}").one()
-        raise refusal(
-            UnusableRegister,
-            register.where,
-            f"登记册已于 {at[:10]} 由 {by} 迁移到数据库 {url}：请在归档文件夹旁的 opsdoc.toml 中设置 register_url",
-        )
+    _refuse_if_moved(register)
     layout = int(raw("PRAGMA user_version").scalar() or 0)
     if layout > LEGACY_LAYOUT:
         raise refusal(
@@ -434,8 +454,8 @@ def _check_or_create_file(register: Register) -> Register:
     elif layout == 2:
         try:
             _migrate_from_2(register)
-        except sqlite3.OperationalError as exc:
-            if "readonly" not in str(exc).lower():
+        except DBAPIError as exc:
+            if not _read_only(exc):
                 raise
             _read_layout_2(register)
             return register
@@ -445,11 +465,29 @@ def _check_or_create_file(register: Register) -> Register:
         _migrate(register, fresh=False)
     except DBAPIError as exc:
         # An auditor on a read-only share: a register of layout 3 without Alembic's table reads as it is.
-        if "readonly" not in str(exc.orig).lower() or _revision(register) is not None:
+        if not _read_only(exc) or _revision(register) is not None:
             raise
         if register.in_transaction:
             register.rollback()
     return register
+
+
+def _read_only(exc: DBAPIError) -> bool:
+    """SQLite refused to write: the file is read-only, or its folder is (no journal can be made there)."""
+    said = str(exc.orig).lower()
+    return "readonly" in said or "unable to open" in said
+
+
+def _refuse_if_moved(register: Register) -> None:
+    """A register `register move` carried to a server: the file says where, and is not used."""
+    raw = register.connection.exec_driver_sql
+    if raw(f"SELECT 1 FROM sqlite_master WHERE name = '{MOVED_TABLE}'").scalar():
+        url, at, by = raw(f"SELECT url, moved_at, moved_by FROM {MOVED_TABLE}").one()
+        raise refusal(
+            UnusableRegister,
+            register.where,
+            f"登记册已于 {at[:10]} 由 {by} 迁移到数据库 {url}：请在归档文件夹旁的 opsdoc.toml 中设置 register_url",
+        )
 
 
 def _revision(register: Register) -> str | None:

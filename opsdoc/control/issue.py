@@ -591,12 +591,20 @@ def _void_file(
 @contextmanager
 def all_or_nothing(connection: Register, archive: Path) -> Iterator[list[tuple[Path, Path]]]:
     """Inside the register's transaction: the files moved into the archive, as (now at, move back to),
-    stay only if the commit happens; on any failure (Ctrl-C included) they are moved back."""
+    stay only if the commit happens; on any failure (Ctrl-C included) they are moved back. A commit a
+    server database may or may not have made (the connection cut during it) leaves them where they are:
+    files the register may hold are never removed on a guess."""
     undo: list[tuple[Path, Path]] = []
     try:
         yield undo
         connection.commit()
     except BaseException as exc:
+        if connection.commit_unknown:
+            raise OutputError(
+                archive,
+                "提交登记时与登记册数据库的连接中断，无法确定是否已登记：归档中的文件保持原样，"
+                "请运行 opsdoc register verify 查明（未登记的版本文件夹按其提示删除后重新发布）",
+            ) from exc
         for moved, back in reversed(undo):
             if moved == back:  # a folder this release made
                 moved.rmdir()

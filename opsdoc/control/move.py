@@ -2,7 +2,10 @@
 
 Every row is copied as it is, ids included, into an empty database brought to this opsdoc's schema;
 the counts are compared; and the file is then closed to writes for good: a table says where the
-register went, and triggers refuse any write an opsdoc still using the file would try. The file
+register went, triggers refuse any write an opsdoc still using the file would try, and its layout
+number is one no earlier opsdoc reads. The file is closed in the same transaction that held it while
+its rows were copied; the server's copy is committed first and taken away again should the file's
+commit fail, so either both happen or the file goes on as the register. The file
 stays in the archive as the record of the register before the move. Both registers are held by
 their writers' locks throughout, so no issue lands in the file while its rows are being copied.
 """
@@ -17,6 +20,7 @@ from sqlalchemy import Table, func, insert, inspect, select, text
 
 from opsdoc.control import database
 from opsdoc.control.database import (
+    MOVED_LAYOUT,
     MOVED_TABLE,
     REGISTER_NAME,
     Register,
@@ -55,10 +59,21 @@ def move_register(archive: Path, to: str, *, by: str, now: datetime | None = Non
             target.lock()
             database.upgrade(target, fresh=True)
             rows = {table.name: _copy(source, target, table) for table in database.metadata.sorted_tables}
+            _close_to_writes(source, where, moment, by)  # not committed yet: both commits come last
             target.commit()
-        _close_to_writes(source, where, moment, by)
-        source.commit()
+            try:
+                source.commit()
+            except BaseException:
+                _empty(target)  # the file was not closed: the server's copy goes, so the move can be run again
+                raise
     return Moved(where, rows)
+
+
+def _empty(target: Register) -> None:
+    target.lock()
+    database.metadata.drop_all(target.connection)
+    target.connection.exec_driver_sql(f"DROP TABLE {database.VERSION_TABLE}")
+    target.commit()
 
 
 def _copy(source: Register, target: Register, table: Table) -> int:
@@ -83,6 +98,7 @@ def _close_to_writes(source: Register, url: str, moment: str, by: str) -> None:
     raw = source.connection.exec_driver_sql
     raw(f"CREATE TABLE {MOVED_TABLE} (url TEXT NOT NULL, moved_at TEXT NOT NULL, moved_by TEXT NOT NULL)")
     raw(f"INSERT INTO {MOVED_TABLE} VALUES (?, ?, ?)", (url, moment, by))
+    raw(f"PRAGMA user_version={MOVED_LAYOUT}")  # an opsdoc from before the move refuses it: 请升级
     refused = f"{REGISTER_NAME} 已迁移到 {url}：请设置 register_url".replace("'", "''")
     for table in database.OURS - {database.VERSION_TABLE}:
         for event in ("INSERT", "UPDATE", "DELETE"):

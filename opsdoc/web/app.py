@@ -290,11 +290,19 @@ def create_app(settings: Settings) -> Flask:
             abort(404)
         return found[0], name
 
-    def start(title: str, work: Callable[[Job], dict[str, Any]], action: str, target: str) -> Response:
-        """Long work in the background, its page at once; refused while the user has work running."""
+    def start(
+        title: str,
+        work: Callable[[Job], dict[str, Any]],
+        action: str,
+        target: str,
+        discard: Callable[[], None] = lambda: None,
+    ) -> Response:
+        """Long work in the background, its page at once; refused while the user has work running (then
+        `discard` removes what was kept for it)."""
         user = current_user.user.name
         running = jobs.running(user)
         if running is not None:
+            discard()
             flash(f"您的「{running.title}」还在进行，完成后再开始新的工作")
             return redirect(url_for("job", job_id=running.id))
         address = request.remote_addr or ""
@@ -304,6 +312,7 @@ def create_app(settings: Settings) -> Flask:
 
         job = jobs.start(user, title, work, failed)
         if job is None:
+            discard()
             abort(503)
         return redirect(url_for("job", job_id=job.id))
 
@@ -421,12 +430,15 @@ def create_app(settings: Settings) -> Flask:
         user = current_user.user.name
         target = f"{len(kept)} 个工作簿"
 
+        def discard() -> None:  # nothing of the uploads is kept once built, or once refused
+            for path, _ in kept:
+                path.unlink(missing_ok=True)
+
         def work(job: Job) -> dict[str, Any]:
             try:
                 lines, data = _build_all(kept, options, job.say)
             finally:
-                for path, _ in kept:
-                    path.unlink(missing_ok=True)  # built: nothing of them is kept
+                discard()
             built = sum(bool(line.written) for line in lines)
             accounts.record(user, "batch", target, f"生成 {built} 个，未生成 {len(lines) - built} 个")
             return {
@@ -438,7 +450,7 @@ def create_app(settings: Settings) -> Flask:
                 "mimetype": "application/zip",
             }
 
-        return start(f"批量生成 {target}", work, "batch", target)
+        return start(f"批量生成 {target}", work, "batch", target, discard)
 
     @app.get("/jobs/<job_id>")
     @login_required  # type: ignore[untyped-decorator]  # flask-login ships no type information
@@ -760,14 +772,12 @@ def _build_all(
     made: each workbook's files in a folder named after it, so two of the same project never collide."""
     lines: list[BatchLine] = []
     archive = io.BytesIO()
-    folders: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work, zipfile.ZipFile(archive, "w") as package:
         for number, (path, name) in enumerate(kept, 1):
             say(f"第 {number}/{len(kept)} 个：{name}")
-            folder = Path(name).stem
-            while folder in folders:
-                folder += "（另一份）"
-            folders.add(folder)
+            # numbered, so two uploads of one name (or of names a Windows unzip would merge) never collide,
+            # and never ".." or a character a file system refuses
+            folder = f"{number:02d}_" + re.sub(r'[\x00-\x1f\\/:*?"<>|]', "_", Path(name).stem).strip(" .")
             out = Path(work) / str(number)
             try:
                 result = api.build(path, out, options, progress=say if options.pdf else None)
@@ -794,7 +804,8 @@ def _keep_upload(folder: Path, upload: FileStorage | None, suffixes: tuple[str, 
     and that name (shown only, never a path)."""
     if upload is None or not upload.filename:
         abort(400, "没有选择文件")
-    name = Path(upload.filename.replace("\\", "/")).name[:120]
+    sent = Path(upload.filename.replace("\\", "/"))
+    name = sent.stem[:110] + sent.suffix[:10]  # shortened, its suffix kept: what it is told by
     suffix = Path(name).suffix.lower()
     if suffix not in suffixes:
         abort(400, f"请上传 {' 或 '.join(suffixes)} 文件，而不是「{name[:60]}」")
