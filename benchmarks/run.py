@@ -107,7 +107,7 @@ def sample(work: Path, repeat: int) -> None:
         bare.append(
             measure([sys.executable, str(HERE / "bare_render.py"), str(context), template(), str(work / "b.docx")])[0]
         )
-    row("1. sample, whole process", ours, bare, "bare docxtpl", 1.3)
+    row("1. sample, whole process", ours, bare, "bare docxtpl", 1.1)
 
 
 def large(work: Path, rows: int, repeat: int) -> None:
@@ -127,7 +127,7 @@ def large(work: Path, rows: int, repeat: int) -> None:
         ours,
         bare,
         "bare docxtpl render + save",
-        0.4,
+        0.25,
         f"; opsdoc peak RSS {max(peaks):.0f} MiB (target ≤ 400)",
     )
 

@@ -266,3 +266,39 @@ def test_build_cli_names_the_redline_it_wrote(versions, tmp_path):
     assert result.exit_code == 0, result.output
     (marked,) = tmp_path.glob("*_对比稿.docx")
     assert f"{marked}：已生成" in result.output
+
+
+def test_in_a_long_register_only_the_rows_that_differ_are_read_again_and_marked(tmp_path, monkeypatch):
+    """OLD is read in passing: of 400 catalogue rows, the plan asks OLD again for the two that differ, and
+    only their changes are tracked (a cell edited deep in the table; a row whose paragraph became two)."""
+    from opsdoc.qa import redline as module
+
+    book = openpyxl.load_workbook(SAMPLE)
+    catalogue = book["服务目录"]
+    for number in range(400):
+        catalogue.append(
+            [f"SC-{100 + number}", "资产", f"服务项{number}", f"第{number}项的内容", "驻场", "7×24", "P3", "报告"]
+        )
+    book.save(tmp_path / "old.xlsx")
+    catalogue.cell(300, 4).value = f"{catalogue.cell(300, 4).value}，并于每季度复核"  # edited deep in the table
+    catalogue.cell(350, 4).value = f"{catalogue.cell(350, 4).value}\n另起一段"  # one paragraph made two
+    edited = [catalogue.cell(300, 1).value, catalogue.cell(350, 1).value]
+    book.save(tmp_path / "new.xlsx")
+    old = build(tmp_path / "old.xlsx", tmp_path / "old").output
+    new = build(tmp_path / "new.xlsx", tmp_path / "new").output
+    asked: list[set] = []
+    real = module._read_old
+
+    def read_old(path, wanted):
+        if wanted is not None:
+            asked.append(wanted)
+        return real(path, wanted)
+
+    monkeypatch.setattr(module, "_read_old", read_old)
+    result = redline(old, new)
+    assert [len(wanted) for wanted in asked] == [2]
+    path = tmp_path / "对比稿.docx"
+    path.write_bytes(result.data)
+    changed = [r for r in _body(path).iter(W + "tr") if next(r.iter(W + "ins"), None) is not None]
+    assert ["".join(r.find(W + "tc").itertext()) for r in changed] == edited
+    assert ["".join(i.itertext()) for i in changed[0].iter(W + "ins")] == ["，并于每季度复核"]

@@ -137,7 +137,8 @@ def shorten(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _preflight(path: Path) -> None:
+def preflight(path: Path) -> None:
+    """Refuse what is not a .docx package before anything is parsed (as read_document does)."""
     names = open_package(path, DOCUMENT, UnusableDocument)
     if "word/document.xml" not in names:
         what = "Excel 工作簿" if "xl/workbook.xml" in names else "压缩包"
@@ -147,7 +148,7 @@ def _preflight(path: Path) -> None:
 def read_document(path: Path | str) -> WordDocument:
     """Read a .docx; raises UnusableDocument when it is not one or cannot be read."""
     path = Path(path)
-    _preflight(path)
+    preflight(path)
     try:
         document = _without_body(path)
         with zipfile.ZipFile(path) as archive, archive.open(document.part.partname.membername) as body:
@@ -167,7 +168,7 @@ def core_properties(source: Path | str | bytes) -> Any | None:
     """
     path = None if isinstance(source, bytes) else Path(source)
     if path is not None:
-        _preflight(path)
+        preflight(path)
     try:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
             relationships = etree.fromstring(archive.read("_rels/.rels"))

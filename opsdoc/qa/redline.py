@@ -14,7 +14,7 @@ so the same two versions always give the same bytes.
 from __future__ import annotations
 
 import copy
-import io
+import hashlib
 import re
 import zipfile
 from collections.abc import Iterator
@@ -29,8 +29,8 @@ from opsdoc.contract.tokens import tokens
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CHAPTERS, REVISION_HEADER
 from opsdoc.errors import UnusableDocument
 from opsdoc.generate.marks import PARTS, restamp
-from opsdoc.office.docx_text import W, WordDocument, read_document
-from opsdoc.office.output import deterministic_zip
+from opsdoc.office.docx_text import W, preflight
+from opsdoc.office.output import deflated_tree, deterministic_package
 from opsdoc.qa.align import opcodes
 
 Xml = Any  # an lxml element
@@ -71,21 +71,28 @@ class _Marks:
 
 
 def redline(old: Path, new: Path) -> Redline:
-    """The 对比稿 of `new` against `old` (both .docx of the company template); raises UnusableDocument."""
-    old_doc, new_doc = read_document(old), read_document(new)
-    for path, document in ((old, old_doc), (new, new_doc)):
-        _refuse_foreign(path, document)
-    author, date = _reviser(new, new_doc)
-    old_parts, new_parts = _package(old), _package(new)
-    for path, parts in ((old, old_parts), (new, new_parts)):
-        if any(next(_body(parts).iter(W + tag), None) is not None for tag in TRACKED):
-            raise UnusableDocument(path, "文档已含修订标记：请先在 Word 中接受或拒绝全部修订，再生成对比稿")
-    for parts in (old_parts, new_parts):
-        for root in parts.values():
-            restamp(root, MARK)  # both versions, so the mark itself is no tracked change
-    marks = _Marks(author, date)
+    """The 对比稿 of `new` against `old` (both .docx of the company template); raises UnusableDocument.
+
+    NEW is held whole, as the 对比稿 is NEW marked up. OLD is read twice in passing instead: first what
+    aligning and deciding need of each block and of each row of its tables (its text key and a
+    signature of what comparing looks at), then, once the plan says which, only the blocks and rows
+    that differ from NEW. A 20,000-row register then costs NEW's tree and not OLD's as well.
+    """
+    new_parts = _parts(new)
     new_body = _body(new_parts)
-    _compare_children(_body(old_parts), new_body, marks)
+    _refuse_tracked(new, new_body)
+    for root in new_parts.values():
+        restamp(root, MARK)  # in both versions (OLD's as it is read), so the mark itself is no tracked change
+    old_outline = _read_old(old, None)
+    _refuse_foreign(old, old_outline.chapters, old_outline.history is not None)
+    new_outline = _outline(new, new_body)
+    _refuse_foreign(new, new_outline.chapters, new_outline.history is not None)
+    author, date = _reviser(new, new_outline.history)
+    plan = _Plan()
+    plan.body(old_outline.blocks, new_body)
+    fetched = _read_old(old, plan.wanted()).fetched
+    marks = _Marks(author, date)
+    plan.carry_out(fetched, marks)
     _tighten_cover(new_body)
     return Redline(_packed(new, new_parts), marks.count, author, date)
 
@@ -93,20 +100,22 @@ def redline(old: Path, new: Path) -> Redline:
 # ---------------------------------------------------------------- refusing what cannot be compared
 
 
-def _refuse_foreign(path: Path, document: WordDocument) -> None:
+def _refuse_tracked(path: Path, body: Xml) -> None:
+    if any(next(body.iter(W + tag), None) is not None for tag in TRACKED):
+        raise UnusableDocument(path, "文档已含修订标记：请先在 Word 中接受或拒绝全部修订，再生成对比稿")
+
+
+def _refuse_foreign(path: Path, chapters: set[str], history: bool) -> None:
     """Only documents of the company template: a 文件版本历史 table and its chapters as Heading 1."""
-    chapters = {b.text.strip() for b in document.body_paragraphs() if b.style == CHAPTER_STYLE}
-    history = any(t.rows and t.rows[0] and t.rows[0][0].strip() == REVISION_HEADER for t in document.tables)
     if not history or not chapters & set(CHAPTERS):
         raise UnusableDocument(
             path, "不是按公司模板生成的《运维工作管理规范》（缺少文件版本历史表或标准章节），无法生成对比稿"
         )
 
 
-def _reviser(path: Path, document: WordDocument) -> tuple[str, str]:
+def _reviser(path: Path, history: list[str] | None) -> tuple[str, str]:
     """修订人 and 修订日期 (as w:date) of the last history row: "20261008/周建峰"."""
-    table = next(t for t in document.tables if t.rows[0][0].strip() == REVISION_HEADER)
-    cell = table.rows[-1][1] if len(table.rows) > 1 and len(table.rows[-1]) > 1 else ""
+    cell = history[1] if history and len(history) > 1 else ""
     found = re.fullmatch(r"\s*([0-9]{4})-?([0-9]{2})-?([0-9]{2})\s*/\s*(.+?)\s*", cell.replace("\n", "/"))
     if not found:
         raise UnusableDocument(path, f"文件版本历史最后一行的“修订日期/修订人”无法识别（{cell!r}），无法确定修订人")
@@ -114,13 +123,179 @@ def _reviser(path: Path, document: WordDocument) -> tuple[str, str]:
     return author, f"{year}-{month}-{day}T00:00:00Z"
 
 
+@dataclass
+class _Outline:
+    """What the refusals and the author need of a document, and (of OLD) its blocks as read in passing."""
+
+    chapters: set[str]  # the texts of its Heading 1 paragraphs
+    history: list[str] | None  # the cell texts of the 文件版本历史 table's last row; None: no such table
+    blocks: list[_Light]
+    fetched: dict[tuple[int, ...], Xml]  # OLD's blocks (index,) and rows (index, row) asked for
+
+
+def _outline(path: Path, body: Xml) -> _Outline:
+    """NEW's outline, from its tree."""
+    styles = _style_names(path)
+    chapters = {_text(p).strip() for p in body if p.tag == W + "p" and _is_chapter(p, styles)}
+    history = None
+    for table in body.iter(W + "tbl"):
+        rows = _rows(table)
+        if rows and _first_cell(rows[0]) == REVISION_HEADER:
+            history = [_text(c) for c in _cells(rows[-1])] if len(rows) > 1 else []
+            break
+    return _Outline(chapters, history, [], {})
+
+
+def _style_names(path: Path) -> dict[str, str]:
+    """Paragraph style ids → names, as styles.xml gives them."""
+    with zipfile.ZipFile(path) as package:
+        if "word/styles.xml" not in package.namelist():
+            return {}
+        root = etree.fromstring(package.read("word/styles.xml"))
+    names = {}
+    for style in root.iter(W + "style"):
+        name = style.find(W + "name")
+        if name is not None:
+            names[style.get(W + "styleId") or ""] = name.get(W + "val") or ""
+    return names
+
+
+def _is_chapter(p: Xml, styles: dict[str, str]) -> bool:
+    style = p.find(f"{W}pPr/{W}pStyle")
+    style_id = style.get(W + "val") if style is not None else None
+    return style_id is not None and styles.get(style_id, style_id).lower() == CHAPTER_STYLE.lower()
+
+
+def _first_cell(row: Xml) -> str:
+    cells = _cells(row)
+    return _text(cells[0]).strip() if cells else ""
+
+
+# ---------------------------------------------------------------- OLD, read in passing
+
+
+@dataclass
+class _Light:
+    """A block of OLD, or a row of one of its tables, without its XML."""
+
+    key: Any  # a block's (kind, text), or a row's first cell
+    signature: bytes  # of everything comparing looks at: equal signatures give no tracked change
+    cells: int  # a row's cells (a table's: its first row's)
+    rows: list[_Light] | None = None  # a table's rows
+
+
+_SIGNED = {
+    W + "tc": "c",
+    W + "p": "p",
+    W + "tbl": "T",
+    W + "tr": "r",
+    W + "t": "t",
+    W + "tab": "\t",
+    W + "br": "b",
+    W + "cr": "n",
+}
+
+
+def _signature(element: Xml) -> bytes:
+    """A digest of the element's text and shape (cells, paragraphs and their styles, nested tables, breaks):
+    what _compare_children, _compare_table and _compare_paragraph look at, and a little more."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(element, events=("start", "end"), tag=tuple(_SIGNED)):
+        if event == "end":
+            parts.append(")")
+            continue
+        tag = node.tag
+        if tag == W + "t":
+            parts.append("t" + (node.text or ""))
+        elif tag == W + "p":
+            style = node.find(f"{W}pPr/{W}pStyle")
+            parts.append("p" + ((style.get(W + "val") or "") if style is not None else ""))
+        elif tag == W + "br":
+            parts.append("b" + (node.get(W + "type") or ""))
+        else:
+            parts.append(_SIGNED[tag])
+    return hashlib.blake2b("\x00".join(parts).encode(), digest_size=16).digest()
+
+
+def _read_old(path: Path, wanted: set[tuple[int, ...]] | None) -> _Outline:
+    """OLD's body read in passing, each block and top-level table row let go once seen. With `wanted`
+    None: its outline and its blocks, light. Else: the blocks (index,) and rows (index, row) wanted, whole.
+
+    Each is restamped as it is read, as NEW is; TOC entries are no blocks (as in _blocks)."""
+    preflight(path)
+    styles = _style_names(path)
+    outline = _Outline(set(), None, [], {})
+    rows: list[_Light] = []
+    first_row = ""
+    watched = (W + "p", W + "tr", W + "tbl", *(W + tag for tag in TRACKED))
+    try:
+        with zipfile.ZipFile(path) as package, package.open("word/document.xml") as stream:
+            for _event, element in etree.iterparse(stream, events=("end",), tag=watched):
+                if element.tag not in (W + "p", W + "tr", W + "tbl"):
+                    _refuse_tracked(path, element.getparent())
+                parent = element.getparent()
+                index = len(outline.blocks)  # of the block being read
+                if element.tag == W + "tr" and parent.getparent().tag == W + "body":
+                    restamp(element, MARK)
+                    number = len(rows)
+                    if number == 0:
+                        first_row = _text(element)
+                        if _first_cell(element) == REVISION_HEADER:
+                            outline.history = []
+                    rows.append(_Light(_first_cell(element), _signature(element), len(_cells(element))))
+                    if wanted is not None and ((index, number) in wanted or (index,) in wanted):
+                        outline.fetched[(index, number)] = element
+                    else:
+                        _let_go(element)
+                    continue
+                if parent.tag != W + "body" or (element.tag == W + "p" and _toc_entry(element)):
+                    continue  # in a cell (read with its row), or a TOC entry (no block)
+                if element.tag == W + "tbl":
+                    light = _Light(("table", first_row), b"", rows[0].cells if rows else 0, rows)
+                    rows, first_row = [], ""
+                else:
+                    restamp(element, MARK)
+                    if _is_chapter(element, styles):
+                        outline.chapters.add(_text(element).strip())
+                    light = _Light(("p", _text(element)), b"", 0)
+                outline.blocks.append(light)
+                if wanted is not None and (index,) in wanted:
+                    outline.fetched[(index,)] = element
+                else:
+                    _let_go(element)
+    except UnusableDocument:
+        raise
+    except Exception as exc:  # lxml and zipfile raise many kinds for a damaged package
+        raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
+    return outline
+
+
+def _let_go(element: Xml) -> None:
+    """Free what was read: the element's content, and its siblings read before it (any kept is held
+    by the outline, and stays whole once taken out of the tree)."""
+    element.clear()
+    parent = element.getparent()
+    while element.getprevious() is not None:
+        del parent[0]
+
+
 # ---------------------------------------------------------------- the package
 
 
-def _package(path: Path) -> dict[str, Xml]:
-    with zipfile.ZipFile(path) as package:
-        names = [n for n in package.namelist() if PARTS.fullmatch(n)]
-        return {name: etree.fromstring(package.read(name)) for name in names}
+def _parts(path: Path) -> dict[str, Xml]:
+    """NEW's body, headers and footers, parsed: what the 对比稿 changes of it."""
+    preflight(path)
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = [n for n in package.namelist() if PARTS.fullmatch(n)]
+            return {name: _parsed(package, name) for name in names}
+    except Exception as exc:  # lxml and zipfile raise many kinds for a damaged package
+        raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
+
+
+def _parsed(package: zipfile.ZipFile, name: str) -> Xml:
+    with package.open(name) as stream:  # parsed as it is inflated: never the whole text and its tree at once
+        return etree.parse(stream).getroot()
 
 
 def _body(parts: dict[str, Xml]) -> Xml:
@@ -128,15 +303,12 @@ def _body(parts: dict[str, Xml]) -> Xml:
 
 
 def _packed(source: Path, parts: dict[str, Xml]) -> bytes:
-    packed = io.BytesIO()
-    with zipfile.ZipFile(source) as package, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as target:
-        for entry in package.infolist():
-            if entry.filename in parts:
-                data = etree.tostring(parts[entry.filename], xml_declaration=True, encoding="UTF-8", standalone=True)
-            else:
-                data = package.read(entry.filename)
-            target.writestr(entry.filename, data)
-    return deterministic_zip(packed.getvalue())
+    """NEW's package with its changed parts, each serialized straight into its compressed form."""
+    with zipfile.ZipFile(source) as package:
+        return deterministic_package(
+            (entry.filename, deflated_tree(parts[entry.filename]) if entry.filename in parts else package.read(entry))
+            for entry in package.infolist()
+        )
 
 
 def _tighten_cover(body: Xml) -> None:
@@ -205,6 +377,82 @@ def _row_key(row: Xml) -> str:
     return _text(cells[0]).strip() if cells else ""
 
 
+# ---------------------------------------------------------------- the body and its tables, planned
+
+
+class _Plan:
+    """What to do to NEW, decided on OLD's light blocks and rows, in the order _compare_children and
+    _compare_table would do it (so tracked-change ids come out as they would): then OLD's blocks and rows
+    the steps name are read, and the steps carried out. Rows whose signatures agree need nothing."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[Any, ...]] = []
+
+    def body(self, olds: list[_Light], new: Xml) -> None:
+        news = _blocks(new)
+        end = new.find(W + "sectPr")  # the body's last child; deleted blocks at the end go before it
+        for op, i1, i2, j1, j2 in opcodes([b.key for b in olds], [_key(b) for b in news]):
+            if op == "equal":
+                for i, b in zip(range(i1, i2), news[j1:j2], strict=True):
+                    if b.tag == W + "tbl":
+                        self.table(i, olds[i], b)
+                continue
+            i, j = i1, j1
+            while i < i2 or j < j2:
+                if i < i2 and j < j2 and _light_alike(olds[i], news[j]):
+                    self.steps.append(("pair", (i,), news[j]))
+                    i, j = i + 1, j + 1
+                elif i < i2 and (
+                    j == j2 or not any(_light_alike(olds[i], b) for b in news[j : min(j2, j + LOOKAHEAD)])
+                ):
+                    self.steps.append(("delete", (i,), new, news[j] if j < len(news) else end))
+                    i += 1
+                else:
+                    self.steps.append(("insert", news[j]))
+                    j += 1
+
+    def table(self, index: int, old: _Light, new: Xml) -> None:
+        """As _compare_table, with OLD's rows light: a pair of rows alike in every text needs nothing."""
+        olds, news = old.rows or [], _rows(new)
+        for op, i1, i2, j1, j2 in opcodes([r.key for r in olds], [_row_key(r) for r in news]):
+            pairs = i2 - i1 if op == "equal" else 0  # a row whose key changed is another item: deleted and inserted
+            for k in range(pairs):
+                if olds[i1 + k].signature != _signature(news[j1 + k]):
+                    self.steps.append(("rows", (index, i1 + k), news[j1 + k]))
+            for number in range(i1 + pairs, i2):
+                before = news[j1 + pairs] if j1 + pairs < len(news) else None
+                self.steps.append(("delete row", (index, number), new, before, news))
+            for row in news[j1 + pairs : j2]:
+                self.steps.append(("insert", row))
+
+    def wanted(self) -> set[tuple[int, ...]]:
+        return {step[1] for step in self.steps if step[0] != "insert"}
+
+    def carry_out(self, fetched: dict[tuple[int, ...], Xml], marks: _Marks) -> None:
+        for step in self.steps:
+            kind = step[0]
+            if kind == "insert":
+                _inserted(step[1], marks)
+            elif kind == "pair":
+                _compare_pair(fetched[step[1]], step[2], marks)
+            elif kind == "delete":
+                _place(step[2], step[3], _deleted(fetched[step[1]], marks))
+            elif kind == "rows":
+                _compare_rows(fetched[step[1]], step[2], marks)
+            else:
+                _place(step[2], step[3], _deleted_row(fetched[step[1]], step[4], marks))
+
+
+def _light_alike(old: _Light, new: Xml) -> bool:
+    """_alike, of a light block of OLD."""
+    kind, text = old.key
+    if (kind == "table") != (new.tag == W + "tbl"):
+        return False
+    if kind == "table":
+        return bool(old.rows) and bool(_rows(new)) and old.cells == len(_cells(_rows(new)[0]))
+    return _similar(text, _text(new))
+
+
 # ---------------------------------------------------------------- comparing
 
 
@@ -236,8 +484,12 @@ def _alike(old: Xml, new: Xml) -> bool:
         return False
     if old.tag == W + "tbl":
         return len(_cells(_rows(old)[0])) == len(_cells(_rows(new)[0])) if _rows(old) and _rows(new) else False
+    return _similar(_text(old), _text(new))
+
+
+def _similar(old: str, new: str) -> bool:
     # the cheap upper bounds first: most pairs in a rewritten stretch are far apart
-    matcher = SequenceMatcher(None, _text(old), _text(new), autojunk=False)
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
     return matcher.real_quick_ratio() >= SIMILAR and matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
 
@@ -261,18 +513,22 @@ def _compare_table(old: Xml, new: Xml, marks: _Marks) -> None:
     for op, i1, i2, j1, j2 in opcodes([_row_key(r) for r in olds], [_row_key(r) for r in news]):
         pairs = i2 - i1 if op == "equal" else 0  # a row whose key changed is another item: deleted and inserted
         for k in range(pairs):
-            a, b = olds[i1 + k], news[j1 + k]
-            cells_a, cells_b = _cells(a), _cells(b)
-            if len(cells_a) == len(cells_b):
-                for cell_a, cell_b in zip(cells_a, cells_b, strict=True):
-                    _compare_children(cell_a, cell_b, marks)
-            else:  # merged differently: the row as a whole
-                b.addprevious(_deleted(a, marks))
-                _inserted(b, marks)
+            _compare_rows(olds[i1 + k], news[j1 + k], marks)
         for row in olds[i1 + pairs : i2]:
             _place(new, news[j1 + pairs] if j1 + pairs < len(news) else None, _deleted_row(row, news, marks))
         for row in news[j1 + pairs : j2]:
             _inserted(row, marks)
+
+
+def _compare_rows(old: Xml, new: Xml, marks: _Marks) -> None:
+    """Two rows of one item: cell by cell, or (merged differently) the row as a whole."""
+    cells_old, cells_new = _cells(old), _cells(new)
+    if len(cells_old) == len(cells_new):
+        for cell_old, cell_new in zip(cells_old, cells_new, strict=True):
+            _compare_children(cell_old, cell_new, marks)
+    else:
+        new.addprevious(_deleted(old, marks))
+        _inserted(new, marks)
 
 
 def _compare_paragraph(old: Xml, new: Xml, marks: _Marks) -> None:
