@@ -445,3 +445,17 @@ def test_a_document_typed_by_hand(tmp_path, saved_by):
     assert all(f.location is not None for f in placed)
     assert check(workbook).report.errors  # the manager has work to do, and check says where
     assert CliRunner().invoke(main, ["import", str(typed), "-o", str(workbook), "--force"]).exit_code == 1
+
+
+def test_imported_rows_are_typed_as_excel_types_them_in_their_columns(tmp_path):
+    """Each imported cell has its column's style, as a value typed into the blank workbook gets: a date
+    shows as yyyy-mm-dd, a paragraph wraps; the sheet's used range covers the rows."""
+    import_document(SAMPLE_DOCX, tmp_path / "导入.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "导入.xlsx")
+    history, catalogue = book["修订记录"], book["服务目录"]
+    assert history["B2"].is_date and history["B2"].number_format == "yyyy-mm-dd"
+    assert history["B2"].value.date() == read_workbook(SAMPLE).document.revisions[0].revised_on
+    assert catalogue["D2"].alignment.wrap_text and isinstance(catalogue["D2"].value, str)
+    assert history.dimensions == f"A1:H{history.max_row}" and history.max_row == 1 + len(
+        read_workbook(SAMPLE).document.revisions
+    )
