@@ -168,6 +168,15 @@ def build_batch(
     return pipeline.build_many(workbooks_in(workbooks), output_dir, options, jobs=jobs)
 
 
+def keep_office_warm(workers: int, ready: Callable[[str], None]) -> None:
+    """Keep `workers` LibreOffices warm for every PDF export of this user's opsdoc commands, until interrupted
+    (`opsdoc office`); `ready` is told where it listens once it does. Raises LibreOfficeMissing, or
+    OpsdocError when one is running already."""
+    from opsdoc.generate.office import serve
+
+    serve(workers, ready)
+
+
 # ---------------------------------------------------------------- QA and versions
 
 

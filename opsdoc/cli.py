@@ -849,6 +849,28 @@ def serve_command(
     web.serve(data, archive, config, host, port, https)
 
 
+@main.command("office")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=os.cpu_count() or 1,
+    show_default="CPU 核数",
+    metavar="N",
+    help="常驻的 LibreOffice 个数（--pdf --jobs N 时取 N）。",
+)
+def office_command(workers: int) -> None:
+    """让 LibreOffice 常驻：本用户的每次 PDF 导出（build --pdf、issue、分发副本、网页预览）都交给它，省去每次数秒的启动。
+
+    导出结果与不常驻时逐字节相同。按 Ctrl-C 停止。退出码 0 正常停止，2 缺少 LibreOffice 或已有一个在运行。
+    """
+    api.keep_office_warm(
+        workers,
+        lambda where: click.echo(
+            f"opsdoc office：{workers} 个 LibreOffice 已就绪（{where}）；按 Ctrl-C 停止", err=True
+        ),
+    )
+
+
 @main.group("user", cls=Group)
 def user_group() -> None:
     """网页的账户。"""

@@ -199,9 +199,9 @@ def test_a_conversion_that_takes_too_long_is_ended_and_leaves_nothing(tmp_path, 
     uno_python()
     pdf.close_office()
     monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 0.5)
-    helpers: list[pdf._Helper] = []
-    start = pdf._Helper
-    monkeypatch.setattr(pdf, "_Helper", lambda soffice: helpers.append(start(soffice)) or helpers[-1])
+    helpers: list[pdf.Helper] = []
+    start = pdf.Helper
+    monkeypatch.setattr(pdf, "Helper", lambda soffice: helpers.append(start(soffice)) or helpers[-1])
     with pytest.raises(PdfExportError) as caught:
         export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")
     assert "0.5 秒内没有完成转换" in caught.value.message
@@ -314,3 +314,35 @@ def test_without_a_writable_cache_the_profile_is_temporary(tmp_path, monkeypatch
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a file, not a folder
     assert pdf._claim_profile() is None
+
+
+def test_opsdoc_office_keeps_libreoffice_warm_for_every_export_and_its_pdf_is_the_cold_ones(tmp_path, monkeypatch):
+    """`opsdoc office` as a user runs it: started once, then a build --pdf uses its LibreOffice (it starts
+    none of its own), the PDF byte for byte what a cold export gives; a second one is refused; SIGTERM ends it."""
+    uno_python()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    profiles = tmp_path / "cache" / "opsdoc" / "libreoffice"
+    command = [sys.executable, "-m", "opsdoc"]
+
+    def built(name: str) -> bytes:
+        done = subprocess.run(
+            [*command, "build", str(SAMPLE), "-o", str(tmp_path / name), "--pdf"], capture_output=True
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        return next((tmp_path / name).glob("*.pdf")).read_bytes()
+
+    cold = built("cold")  # its own LibreOffice, in profile-0, gone with it
+    office = subprocess.Popen([*command, "office", "--workers", "1"], stderr=subprocess.PIPE, text=True)
+    try:
+        ready = office.stderr.readline()
+        assert "1 个 LibreOffice 已就绪" in ready, ready
+        assert built("warm") == cold
+        assert sorted(p.name for p in profiles.iterdir() if p.is_dir()) == ["profile-0"]  # the office's alone
+        second = subprocess.run([*command, "office"], capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "已有 opsdoc office 在运行" in second.stderr
+    finally:
+        office.send_signal(signal.SIGTERM)
+        assert office.wait(timeout=60) == 0
+        office.stderr.close()
+    assert not (profiles / "office.sock").exists()
+    assert built("after") == cold  # and without it, as before

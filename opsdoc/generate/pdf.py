@@ -10,6 +10,9 @@ retried once; one that hangs past TIMEOUT_SECONDS is killed with its whole proce
 the document reported; the next document gets a new helper. LibreOffice's profile is kept in
 ~/.cache/opsdoc/libreoffice between runs (see _claim_profile). The helper ends with the process
 that started it (closed at exit, and it quits by itself when its stdin closes).
+When the user keeps LibreOffice warm with `opsdoc office` (opsdoc.generate.office), each export is
+sent there over its socket instead, and no helper is started here: the same helper code with the
+same fonts (helper_version), so the same PDF.
 The entries it reads back go into the .docx's own TOC field too (write_toc), for viewers that
 never update fields. PDF bytes are made reproducible, like the .docx: the same document gives
 the same PDF.
@@ -29,6 +32,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -103,7 +107,7 @@ def export_pdf(
     # Read first: a file that is not a .docx gets its clear message, and the PDF is dated from
     # the document (the last 批准日期 for an opsdoc build), not from the clock.
     created = modified_time(docx_path) or datetime(1980, 1, 1)
-    soffice = _requirements()
+    soffice = requirements()
     options = {"archival": True, "keywords": list(archival.keywords)} if archival else {}
     with tempfile.TemporaryDirectory(prefix="opsdoc-pdf-") as work:
         lines, section_pages, target = _convert(docx_path, soffice, Path(work), progress, options)
@@ -129,7 +133,7 @@ def convert_to_docx(source: Path, folder: Path) -> Path:
 
     Raises LibreOfficeMissing (with the apt-get line) and UnusableDocument when LibreOffice cannot read it.
     """
-    soffice = _requirements()
+    soffice = requirements()
     claimed = _claim_profile()  # a profile LibreOffice made before starts in seconds, not ten
     profile = claimed[0] if claimed else folder / "profile"
     try:
@@ -162,12 +166,13 @@ def convert_to_docx(source: Path, folder: Path) -> Path:
 
 
 def warm_up() -> None:
-    """Start this process's LibreOffice now, so it starts while the workbook is read and rendered.
-
-    Missing requirements are left for export_pdf to report.
+    """Start this process's LibreOffice now, so it starts while the workbook is read and rendered; not
+    when `opsdoc office` keeps one warm. Missing requirements are left for export_pdf to report.
     """
+    if office_answers():
+        return
     with contextlib.suppress(OpsdocError), _OFFICE_LOCK:
-        _office(_requirements())
+        _office(requirements())
 
 
 @functools.cache
@@ -184,7 +189,7 @@ def _requirements_of(soffice: str | None, python: Path) -> str:
     return soffice
 
 
-def _requirements() -> str:
+def requirements() -> str:
     # Checked once per process (a batch worker asks for every document); failures are not cached.
     return _requirements_of(shutil.which("soffice") or shutil.which("libreoffice"), SYSTEM_PYTHON)
 
@@ -213,7 +218,7 @@ def _claim_profile() -> tuple[Path, IO[str]] | None:
     return None
 
 
-class _Helper:
+class Helper:
     """One uno_export.py server and its LibreOffice, in a process group of their own."""
 
     def __init__(self, soffice: str):
@@ -302,20 +307,61 @@ class _Helper:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-_helper: _Helper | None = None
+_helper: Helper | None = None
 _closing_registered = False
 
 
 _OFFICE_LOCK = threading.RLock()  # this process's LibreOffice helper serves one conversion at a time
 
 
-def _office(soffice: str) -> _Helper:
+def office_address() -> Path:
+    """Where `opsdoc office` (opsdoc.generate.office) listens: one per user, as the LibreOffice profiles are."""
+    return cache_folder("libreoffice") / "office.sock"
+
+
+def office_answers() -> bool:
+    """Whether an `opsdoc office` of this opsdoc is listening."""
+    return _warm({"ping": True}, None, 5) == {"pong": True}
+
+
+def _warm(message: dict[str, Any], progress: Callable[[str], None] | None, timeout: float) -> dict[str, Any] | None:
+    """The warm LibreOffice's answer to one export; None when no `opsdoc office` answers (or it went away
+    before answering: the caller then exports as if there were none)."""
+    message = {**message, "helper": helper_version()}
+    path = office_address()
+    if not path.is_socket():
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(timeout)
+            connection.connect(str(path))
+            connection.sendall((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
+            with connection.makefile("r", encoding="utf-8") as answers:
+                for line in answers:
+                    said = json.loads(line)
+                    if "progress" not in said:
+                        return dict(said)
+                    if progress:
+                        progress(said["progress"])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+@functools.cache
+def helper_version() -> str:
+    """What makes a helper's PDF what it is (its code and the fonts it is given): `opsdoc office` serves
+    only requests of an opsdoc whose helper is the same, so its PDFs are theirs byte for byte."""
+    return hashlib.sha256(HELPER.read_bytes() + FONTS.read_bytes()).hexdigest()
+
+
+def _office(soffice: str) -> Helper:
     """This process's helper, started (or replaced, if it died) as needed."""
     global _helper, _closing_registered
     if _helper is not None and _helper.owner == os.getpid() and _helper.usable(soffice):
         return _helper
     close_office()
-    _helper = _Helper(soffice)
+    _helper = Helper(soffice)
     if not _closing_registered:
         atexit.register(close_office)
         # A ProcessPoolExecutor worker ends without running atexit; multiprocessing runs these.
@@ -354,7 +400,13 @@ def _convert_alone(
         source, target = folder / "document.docx", folder / "document.pdf"
         shutil.copyfile(docx_path, source)
         request = {"docx": str(source), "pdf": str(target), "options": options}
-        helper = _office(soffice)
+        warm = _warm(request, progress, TIMEOUT_SECONDS)  # `opsdoc office`'s LibreOffice, if one runs
+        if warm is not None and "toc" in warm:
+            return warm["toc"], warm.get("section_pages"), target
+        if warm is not None and warm.get("error") in ("failed", "timeout"):  # the document's fault, not its
+            why = warm.get("message") or f"在 {TIMEOUT_SECONDS} 秒内没有完成转换，已终止"
+            raise PdfExportError(docx_path, f"LibreOffice 转换失败：{why}")
+        helper = _office(soffice)  # none runs (or it went away): this process's own
         outcome = helper.convert(request, progress, TIMEOUT_SECONDS)
         if "toc" in outcome:
             toc: list[Any] = outcome["toc"]
