@@ -9,7 +9,7 @@ headings numbered by hand). What cannot be placed is reported with its place.
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import docx
@@ -459,3 +459,20 @@ def test_imported_rows_are_typed_as_excel_types_them_in_their_columns(tmp_path):
     assert history.dimensions == f"A1:H{history.max_row}" and history.max_row == 1 + len(
         read_workbook(SAMPLE).document.revisions
     )
+
+
+def test_rows_written_into_a_workbook_read_back_as_they_were(tmp_path):
+    """with_rows, on what no document gives but a careless caller could: markup, a 400-digit number, NaN,
+    a time with its zone, characters XML cannot hold, a leading "=" (text, never a formula)."""
+    from datetime import datetime
+
+    from opsdoc.office.xlsx_write import with_rows
+    from opsdoc.workbook.blank import new_workbook
+
+    values = ["a<b&c", date(2026, 1, 2), 10**400, datetime(2026, 1, 2, 12, 30), 1e-07, float("nan")]
+    values += [datetime(2026, 1, 2, tzinfo=UTC), True, "x\ufffey", "=cmd|' /C calc'!A0", " 前后空格 "]
+    path = tmp_path / "写入.xlsx"
+    path.write_bytes(with_rows(new_workbook(), {"修订记录": [values]}))  # B, D and F are its date columns
+    row = [c.value for c in openpyxl.load_workbook(path)["修订记录"][2]]
+    assert row[:6] == ["a<b&c", datetime(2026, 1, 2), "1" + "0" * 400, datetime(2026, 1, 2, 12, 30), 1e-07, "nan"]
+    assert row[6:] == ["2026-01-02 00:00:00+00:00", True, "x\\ufffey", "=cmd|' /C calc'!A0", " 前后空格 "]

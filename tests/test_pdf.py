@@ -338,6 +338,18 @@ def test_opsdoc_office_keeps_libreoffice_warm_for_every_export_and_its_pdf_is_th
         assert "1 个 LibreOffice 已就绪" in ready, ready
         assert built("warm") == cold
         assert sorted(p.name for p in profiles.iterdir() if p.is_dir()) == ["profile-0"]  # the office's alone
+
+        class Interrupted(Exception):
+            pass
+
+        def interrupt(_said: str) -> None:
+            raise Interrupted  # Ctrl-C on a build while the office exports its document
+
+        source = tmp_path / "cold" / next(p.name for p in (tmp_path / "cold").glob("*.docx"))
+        request = {"docx": str(source), "pdf": str(tmp_path / "gone.pdf"), "options": {}}
+        with pytest.raises(Interrupted):
+            pdf._warm(request, interrupt, 60)
+        assert built("after an interrupted one") == cold  # the office's helper is still in step
         second = subprocess.run([*command, "office"], capture_output=True, text=True, timeout=60)
         assert second.returncode == 2 and "已有 opsdoc office 在运行" in second.stderr
     finally:

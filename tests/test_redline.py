@@ -302,3 +302,23 @@ def test_in_a_long_register_only_the_rows_that_differ_are_read_again_and_marked(
     changed = [r for r in _body(path).iter(W + "tr") if next(r.iter(W + "ins"), None) is not None]
     assert ["".join(r.find(W + "tc").itertext()) for r in changed] == edited
     assert ["".join(i.itertext()) for i in changed[0].iter(W + "ins")] == ["，并于每季度复核"]
+
+
+def test_a_history_table_inside_a_content_control_is_still_the_history(versions, tmp_path):
+    """Word wraps a table in a content control (w:sdt) when a template author locks it: the 文件版本历史 is
+    found there in either version, as verify and diff find it; the 对比稿 is made."""
+
+    def wrapped(source: Path, name: str) -> Path:
+        document = docx.Document(source)
+        history = next(t for t in document.tables if t.rows[0].cells[0].text.strip() == "文件版本")._tbl
+        control = history.makeelement(W + "sdt", {})
+        content = control.makeelement(W + "sdtContent", {})
+        history.addprevious(control)
+        control.append(content)
+        content.append(history)
+        path = tmp_path / name
+        document.save(path)
+        return path
+
+    result = redline(wrapped(versions[0], "old.docx"), wrapped(versions[1], "new.docx"))
+    assert result.changes > 0 and (result.author, result.date) == ("周建峰", "2026-10-08T00:00:00Z")

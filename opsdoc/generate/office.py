@@ -12,6 +12,7 @@ lines, {"progress": …} while it works, then its outcome. The client side is op
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import queue
@@ -33,44 +34,75 @@ def serve(workers: int, ready: Callable[[str], None]) -> None:
     Then every helper quits its LibreOffice and the socket is removed."""
     soffice = pdf.requirements()
     path = pdf.office_address()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if pdf.office_answers():
-        raise OpsdocError(path, "已有 opsdoc office 在运行")
+    folder = pdf.office_folder()
+    # One office per user: held for its whole life, so a second one never takes the socket from it.
+    lock = (folder / "office.lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise OpsdocError(path, "已有 opsdoc office 在运行") from None
     path.unlink(missing_ok=True)  # left by one that was killed
-    idle: queue.Queue[pdf.Helper] = queue.Queue()
-    started = [pdf.Helper(soffice) for _ in range(workers)]
-    for helper in started:
-        idle.put(helper)
+    idle: queue.Queue[pdf.Helper | None] = queue.Queue()  # None: a slot whose helper could not be started
+    started: list[pdf.Helper] = []
+    for _ in range(workers):
+        idle.put(_started(soffice, started))
 
     class Export(socketserver.StreamRequestHandler):
-        def handle(self) -> None:
-            def send(message: dict[str, Any]) -> None:
-                self.wfile.write((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
-                self.wfile.flush()
+        timeout = 30  # a request line that does not come: the connection, not a thread, is given up
 
-            asked = json.loads(self.rfile.readline() or "{}")
-            if asked.pop("helper", None) != pdf.helper_version():  # another opsdoc's: its own LibreOffice is used
-                send({"error": "other-opsdoc"})
+        def handle(self) -> None:
+            gone = False
+
+            def send(message: dict[str, Any]) -> None:
+                nonlocal gone
+                if gone:
+                    return
+                try:
+                    self.wfile.write((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
+                    self.wfile.flush()
+                except OSError:  # the client went away: its export is still read to its end (below)
+                    gone = True
+
+            try:
+                asked = json.loads(self.rfile.readline() or "{}")
+            except (OSError, ValueError):
+                return
+            if not isinstance(asked, dict) or asked.pop("helper", None) != pdf.helper_version():
+                send({"error": "other-opsdoc"})  # another opsdoc's (or LibreOffice's): it exports on its own
                 return
             if asked.get("ping"):
                 send({"pong": True})
                 return
-            helper = idle.get()
             try:
+                helper = idle.get_nowait()
+            except queue.Empty:
+                send({"progress": "等待常驻的 LibreOffice…"})
+                helper = idle.get()
+            if helper is None or not helper.usable(soffice):
+                helper = _started(soffice, started)
+            if helper is None:  # LibreOffice will not start now: the client exports on its own
+                send({"error": "office-died"})
+                idle.put(None)
+                return
+            try:
+                # the helper's every line is read, whoever still listens, so the next request starts in step
                 outcome = helper.convert(asked, lambda said: send({"progress": said}), pdf.TIMEOUT_SECONDS)
+                if not helper.usable(soffice):
+                    outcome = {"error": "office-died"}  # its LibreOffice failed, not the document
                 send(outcome or {"error": "office-died"})
+            except BaseException:
+                helper.kill()  # interrupted halfway: never handed to the next request out of step
+                raise
             finally:
-                if not helper.usable(soffice):  # it died or was killed: a fresh one for the next request
-                    helper.close()
-                    helper = pdf.Helper(soffice)
-                    started.append(helper)
-                idle.put(helper)
+                idle.put(helper if helper.usable(soffice) else None)  # a dead one is replaced at the next request
 
     previous = os.umask(0o077)  # the socket: this user's only
     try:
         server = socketserver.ThreadingUnixStreamServer(str(path), Export)
     finally:
         os.umask(previous)
+    inode = path.stat().st_ino
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is a Ctrl-C too
     try:
@@ -79,8 +111,22 @@ def serve(workers: int, ready: Callable[[str], None]) -> None:
     except KeyboardInterrupt:  # how it is stopped: not a failure
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave LibreOffices behind
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.server_close()
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        with contextlib.suppress(OSError):
+            if path.stat().st_ino == inode:  # ours still: never another's
+                path.unlink()
         for helper in started:
             helper.close()
+        lock.close()
+
+
+def _started(soffice: str, started: list[pdf.Helper]) -> pdf.Helper | None:
+    """A new helper, kept for closing at the end; None when it cannot be started (retried at the next request)."""
+    try:
+        helper = pdf.Helper(soffice)
+    except OSError:
+        return None
+    started.append(helper)
+    return helper

@@ -33,6 +33,8 @@ import re
 import shutil
 import signal
 import socket
+import stat
+import struct
 import subprocess
 import tempfile
 import threading
@@ -314,9 +316,18 @@ _closing_registered = False
 _OFFICE_LOCK = threading.RLock()  # this process's LibreOffice helper serves one conversion at a time
 
 
+def office_folder() -> Path:
+    """The folder of this user's LibreOffice profiles and `opsdoc office`'s socket: this user's only."""
+    folder = cache_folder("libreoffice")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_uid == os.getuid():
+        folder.chmod(0o700)
+    return folder
+
+
 def office_address() -> Path:
     """Where `opsdoc office` (opsdoc.generate.office) listens: one per user, as the LibreOffice profiles are."""
-    return cache_folder("libreoffice") / "office.sock"
+    return office_folder() / "office.sock"
 
 
 def office_answers() -> bool:
@@ -324,17 +335,26 @@ def office_answers() -> bool:
     return _warm({"ping": True}, None, 5) == {"pong": True}
 
 
-def _warm(message: dict[str, Any], progress: Callable[[str], None] | None, timeout: float) -> dict[str, Any] | None:
-    """The warm LibreOffice's answer to one export; None when no `opsdoc office` answers (or it went away
-    before answering: the caller then exports as if there were none)."""
-    message = {**message, "helper": helper_version()}
+def _warm(message: dict[str, Any], progress: Progress | None, timeout: float) -> dict[str, Any] | None:
+    """The warm LibreOffice's answer to one export; None when no `opsdoc office` of this user listens.
+    {"error": "office-gone"} when one was reached but gave no answer (it may still be working on it)."""
     path = office_address()
-    if not path.is_socket():
-        return None
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        if not stat.S_ISSOCK(path.lstat().st_mode) or path.lstat().st_uid != os.getuid():
+            return None
+    except FileNotFoundError:
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        try:
             connection.settimeout(timeout)
             connection.connect(str(path))
+            _pid, uid, _gid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+            if uid != os.getuid():  # only an office of this user is given this user's files
+                return None
+        except OSError:
+            return None
+        try:
+            message = {**message, "helper": helper_version()}
             connection.sendall((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
             with connection.makefile("r", encoding="utf-8") as answers:
                 for line in answers:
@@ -343,16 +363,19 @@ def _warm(message: dict[str, Any], progress: Callable[[str], None] | None, timeo
                         return dict(said)
                     if progress:
                         progress(said["progress"])
-    except (OSError, ValueError):
-        return None
-    return None
+        except (OSError, ValueError):
+            pass
+    return {"error": "office-gone"}
 
 
 @functools.cache
 def helper_version() -> str:
-    """What makes a helper's PDF what it is (its code and the fonts it is given): `opsdoc office` serves
-    only requests of an opsdoc whose helper is the same, so its PDFs are theirs byte for byte."""
-    return hashlib.sha256(HELPER.read_bytes() + FONTS.read_bytes()).hexdigest()
+    """What makes a helper's PDF what it is (its code, the fonts it is given, the LibreOffice it runs):
+    `opsdoc office` serves only requests of an opsdoc whose helper is the same, so its PDFs are theirs
+    byte for byte."""
+    soffice = Path(os.path.realpath(requirements()))
+    program = f"{soffice}:{soffice.stat().st_size}:{soffice.stat().st_mtime_ns}".encode()
+    return hashlib.sha256(HELPER.read_bytes() + FONTS.read_bytes() + program).hexdigest()
 
 
 def _office(soffice: str) -> Helper:
@@ -406,6 +429,12 @@ def _convert_alone(
         if warm is not None and warm.get("error") in ("failed", "timeout"):  # the document's fault, not its
             why = warm.get("message") or f"在 {TIMEOUT_SECONDS} 秒内没有完成转换，已终止"
             raise PdfExportError(docx_path, f"LibreOffice 转换失败：{why}")
+        if warm is not None:  # reached but no answer: it may still write there, so this one works elsewhere
+            folder = work / f"{attempt}-here"
+            folder.mkdir()
+            source, target = folder / "document.docx", folder / "document.pdf"
+            shutil.copyfile(docx_path, source)
+            request = {"docx": str(source), "pdf": str(target), "options": options}
         helper = _office(soffice)  # none runs (or it went away): this process's own
         outcome = helper.convert(request, progress, TIMEOUT_SECONDS)
         if "toc" in outcome:

@@ -138,11 +138,20 @@ def shorten(text: str, limit: int = 30) -> str:
 
 
 def preflight(path: Path) -> None:
-    """Refuse what is not a .docx package before anything is parsed (as read_document does)."""
+    """Refuse what is not a .docx package before its body is parsed: another kind of file, or a Word
+    package of another kind (a macro document, a template)."""
     names = open_package(path, DOCUMENT, UnusableDocument)
     if "word/document.xml" not in names:
         what = "Excel 工作簿" if "xl/workbook.xml" in names else "压缩包"
         raise UnusableDocument(path, f"这是{what}，不是 Word 文档（.docx）")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            types = etree.fromstring(archive.read("[Content_Types].xml"))
+    except Exception as exc:  # a package without its content types is damaged
+        raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
+    main = next((o.get("ContentType") for o in types if (o.get("PartName") or "") == "/word/document.xml"), None)
+    if main is not None and main != CT.WML_DOCUMENT_MAIN:
+        raise UnusableDocument(path, "这不是普通的 Word 文档（.docx），而是宏文档或模板：请在 Word 中另存为 .docx")
 
 
 def read_document(path: Path | str) -> WordDocument:

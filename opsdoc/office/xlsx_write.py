@@ -7,11 +7,13 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+from openpyxl.utils.datetime import to_excel
 
 
 def as_data(cells: Iterable[Any]) -> None:
@@ -36,7 +38,6 @@ def printable(value: Any) -> Any:
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_EPOCH = date(1899, 12, 30)  # day 0 of Excel's 1900 date system, as openpyxl writes dates
 
 
 def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
@@ -58,14 +59,16 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
         sheet.get("name"): targets[sheet.get(_RELATIONSHIP)]
         for sheet in etree.fromstring(source.read("xl/workbook.xml")).iter(_MAIN + "sheet")
     }
+    dates = _date_styles(etree.fromstring(source.read("xl/styles.xml")))
     for title, values in rows.items():
         if not values:
             continue
         name = parts[title]
         sheet = source.read(name).decode("utf-8")
         styles = _column_styles(etree.fromstring(sheet.encode("utf-8")))
+        dated = {column for column, style in styles.items() if style in dates}
         last = int(re.findall(r'<row r="(\d+)"', sheet)[-1]) if "<row " in sheet else 0
-        written = "".join(_row(last + number, row, styles) for number, row in enumerate(values, start=1))
+        written = "".join(_row(last + number, row, styles, dated) for number, row in enumerate(values, start=1))
         width = max(len(row) for row in values)
         sheet = re.sub(r'(<dimension ref="A1:)[A-Z]+\d+(")', rf"\g<1>{_letter(width)}{last + len(values)}\2", sheet)
         sheet = (
@@ -87,7 +90,18 @@ def _column_styles(sheet: Any) -> dict[int, str]:
     return styles
 
 
-def _row(number: int, values: list[Any], styles: dict[int, str]) -> str:
+def _date_styles(stylesheet: Any) -> set[str]:
+    """The cell styles (their index, as a <col style> names them) that show a number as a date."""
+    formats = {int(f.get("numFmtId", "0")): f.get("formatCode", "") for f in stylesheet.iter(_MAIN + "numFmt")}
+    found = set()
+    for index, style in enumerate(next(stylesheet.iter(_MAIN + "cellXfs"), [])):
+        number = int(style.get("numFmtId", "0"))
+        if is_date_format(formats.get(number) or BUILTIN_FORMATS.get(number, "")):
+            found.add(str(index))
+    return found
+
+
+def _row(number: int, values: list[Any], styles: dict[int, str], dated: set[int]) -> str:
     cells = []
     for index, value in enumerate(values, start=1):
         if value is None:
@@ -95,17 +109,22 @@ def _row(number: int, values: list[Any], styles: dict[int, str]) -> str:
         where = f'r="{_letter(index)}{number}"' + (f' s="{styles[index]}"' if index in styles else "")
         if isinstance(value, bool):
             cells.append(f'<c {where} t="b"><v>{int(value)}</v></c>')
-        elif isinstance(value, datetime):
-            serial = (value - datetime.combine(_EPOCH, time())).total_seconds() / 86400
-            cells.append(f"<c {where}><v>{serial!r}</v></c>")
-        elif isinstance(value, date):
-            cells.append(f"<c {where}><v>{(value - _EPOCH).days}</v></c>")
-        elif isinstance(value, (int, float)) and math.isfinite(value):
+        elif isinstance(value, date) and index in dated and (not isinstance(value, datetime) or value.tzinfo is None):
+            cells.append(f"<c {where}><v>{to_excel(value)!r}</v></c>")  # openpyxl's serial, 1900's quirk included
+        elif (isinstance(value, int) and abs(value) < 10**15) or (isinstance(value, float) and math.isfinite(value)):
             cells.append(f"<c {where}><v>{value!r}</v></c>")
-        else:  # text, and what only text can hold
-            text = escape(printable(str(value)), {"\r": "&#13;"})
+        else:  # text, and what only text holds whole (a 20-digit number, a date outside a date column)
+            text = escape(_xml_safe(printable(str(value))), {"\r": "&#13;"})
             cells.append(f'<c {where} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
     return f'<row r="{number}">{"".join(cells)}</row>'
+
+
+def _xml_safe(text: str) -> str:
+    """What XML cannot hold at all (U+FFFE, U+FFFF, a lone surrogate) shown as \\uXXXX, as printable does."""
+    return _NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 def _letter(index: int) -> str:

@@ -29,7 +29,7 @@ from opsdoc.contract.tokens import tokens
 from opsdoc.contract.vocabulary import CHAPTER_STYLE, CHAPTERS, REVISION_HEADER
 from opsdoc.errors import UnusableDocument
 from opsdoc.generate.marks import PARTS, restamp
-from opsdoc.office.docx_text import W, preflight
+from opsdoc.office.docx_text import TRANSPARENT, W, preflight
 from opsdoc.office.output import deflated_tree, deterministic_package
 from opsdoc.qa.align import opcodes
 
@@ -134,24 +134,57 @@ class _Outline:
 
 
 def _outline(path: Path, body: Xml) -> _Outline:
-    """NEW's outline, from its tree."""
+    """NEW's outline, from its tree: read as OLD's is (through content controls, as read_document does)."""
     styles = _style_names(path)
-    chapters = {_text(p).strip() for p in body if p.tag == W + "p" and _is_chapter(p, styles)}
+    chapters = {_text(p).strip() for p in body.iter(W + "p") if _at_body_level(p) and _is_chapter(p, styles)}
     history = None
-    for table in body.iter(W + "tbl"):
+    for table in (t for t in body.iter(W + "tbl") if _at_body_level(t)):
         rows = _rows(table)
         if rows and _first_cell(rows[0]) == REVISION_HEADER:
-            history = [_text(c) for c in _cells(rows[-1])] if len(rows) > 1 else []
+            history = _last_row_texts(rows) if len(rows) > 1 else []
             break
     return _Outline(chapters, history, [], {})
 
 
+def _at_body_level(element: Xml) -> bool:
+    """In the body itself, or only inside content controls and custom XML there (as read_document sees it)."""
+    parent = element.getparent()
+    while parent is not None and parent.tag in TRANSPARENT:
+        parent = parent.getparent()
+    return parent is not None and parent.tag == W + "body"
+
+
+def _last_row_texts(rows: list[Xml]) -> list[str]:
+    """The cell texts of a table's last row, a cell merged with the one above (vMerge) read from above."""
+
+    def by_column(row: Xml) -> dict[int, Xml]:
+        cells, column = {}, 0
+        for cell in _cells(row):
+            cells[column] = cell
+            span = cell.find(f"{W}tcPr/{W}gridSpan")
+            column += int(span.get(W + "val") or 1) if span is not None and (span.get(W + "val") or "").isdigit() else 1
+        return cells
+
+    texts = []
+    for column, cell in by_column(rows[-1]).items():
+        for above in reversed(rows[:-1]):
+            merge = cell.find(f"{W}tcPr/{W}vMerge")
+            if merge is None or merge.get(W + "val") == "restart" or column not in by_column(above):
+                break
+            cell = by_column(above)[column]
+        texts.append(_text(cell))
+    return texts
+
+
 def _style_names(path: Path) -> dict[str, str]:
-    """Paragraph style ids → names, as styles.xml gives them."""
-    with zipfile.ZipFile(path) as package:
-        if "word/styles.xml" not in package.namelist():
-            return {}
-        root = etree.fromstring(package.read("word/styles.xml"))
+    """Paragraph style ids → names, as styles.xml gives them; raises UnusableDocument for a damaged one."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            if "word/styles.xml" not in package.namelist():
+                return {}
+            root = etree.fromstring(package.read("word/styles.xml"))
+    except Exception as exc:  # lxml and zipfile raise many kinds for a damaged package
+        raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
     names = {}
     for style in root.iter(W + "style"):
         name = style.find(W + "name")
@@ -185,6 +218,9 @@ class _Light:
 
 
 _SIGNED = {
+    W + "sdt": "S",
+    W + "sdtContent": "C",
+    W + "customXml": "X",
     W + "tc": "c",
     W + "p": "p",
     W + "tbl": "T",
@@ -223,12 +259,12 @@ def _read_old(path: Path, wanted: set[tuple[int, ...]] | None) -> _Outline:
 
     Each is restamped as it is read, as NEW is; TOC entries are no blocks (as in _blocks)."""
     preflight(path)
-    styles = _style_names(path)
     outline = _Outline(set(), None, [], {})
     rows: list[_Light] = []
     first_row = ""
     watched = (W + "p", W + "tr", W + "tbl", *(W + tag for tag in TRACKED))
     try:
+        styles = _style_names(path)
         with zipfile.ZipFile(path) as package, package.open("word/document.xml") as stream:
             for _event, element in etree.iterparse(stream, events=("end",), tag=watched):
                 if element.tag not in (W + "p", W + "tr", W + "tbl"):
@@ -249,6 +285,8 @@ def _read_old(path: Path, wanted: set[tuple[int, ...]] | None) -> _Outline:
                         _let_go(element)
                     continue
                 if parent.tag != W + "body" or (element.tag == W + "p" and _toc_entry(element)):
+                    if element.tag != W + "tr" and parent.tag in TRANSPARENT and _at_body_level(element):
+                        _wrapped(element, styles, outline)  # in a content control: outline only, as before
                     continue  # in a cell (read with its row), or a TOC entry (no block)
                 if element.tag == W + "tbl":
                     light = _Light(("table", first_row), b"", rows[0].cells if rows else 0, rows)
@@ -268,6 +306,15 @@ def _read_old(path: Path, wanted: set[tuple[int, ...]] | None) -> _Outline:
     except Exception as exc:  # lxml and zipfile raise many kinds for a damaged package
         raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
     return outline
+
+
+def _wrapped(element: Xml, styles: dict[str, str], outline: _Outline) -> None:
+    """A paragraph or table inside a content control at body level: no block to compare (as _blocks has
+    it), but a chapter or the 文件版本历史 table all the same."""
+    if element.tag == W + "p" and _is_chapter(element, styles):
+        outline.chapters.add(_text(element).strip())
+    elif element.tag == W + "tbl" and _rows(element) and _first_cell(_rows(element)[0]) == REVISION_HEADER:
+        outline.history = []
 
 
 def _let_go(element: Xml) -> None:
