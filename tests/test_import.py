@@ -449,13 +449,14 @@ def test_a_document_typed_by_hand(tmp_path, saved_by):
 
 def test_imported_rows_are_typed_as_excel_types_them_in_their_columns(tmp_path):
     """Each imported cell has its column's style, as a value typed into the blank workbook gets: a date
-    shows as yyyy-mm-dd, a paragraph wraps; the sheet's used range covers the rows."""
+    shows as yyyy-mm-dd, a paragraph wraps in a row high enough for it; the sheet's used range covers the rows."""
     import_document(SAMPLE_DOCX, tmp_path / "导入.xlsx")
     book = openpyxl.load_workbook(tmp_path / "导入.xlsx")
     history, catalogue = book["修订记录"], book["服务目录"]
     assert history["B2"].is_date and history["B2"].number_format == "yyyy-mm-dd"
     assert history["B2"].value.date() == read_workbook(SAMPLE).document.revisions[0].revised_on
     assert catalogue["D2"].alignment.wrap_text and isinstance(catalogue["D2"].value, str)
+    assert catalogue.row_dimensions[2].height == 30  # its 服务内容 takes two lines: the row shows both
     assert history.dimensions == f"A1:H{history.max_row}" and history.max_row == 1 + len(
         read_workbook(SAMPLE).document.revisions
     )

@@ -7,6 +7,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -37,6 +38,9 @@ def printable(value: Any) -> Any:
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+DEFAULT_WIDTH = 8.43  # characters: a column without a width of its own
+LINE_POINTS = 15  # a line of the default font, as the blank workbook's rows are
+MAX_ROW_POINTS = 409  # Excel's highest row
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
@@ -59,16 +63,16 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
         sheet.get("name"): targets[sheet.get(_RELATIONSHIP)]
         for sheet in etree.fromstring(source.read("xl/workbook.xml")).iter(_MAIN + "sheet")
     }
-    dates = _date_styles(etree.fromstring(source.read("xl/styles.xml")))
+    stylesheet = etree.fromstring(source.read("xl/styles.xml"))
+    dates, wrapping = _date_styles(stylesheet), _wrapping_styles(stylesheet)
     for title, values in rows.items():
         if not values:
             continue
         name = parts[title]
         sheet = source.read(name).decode("utf-8")
-        styles = _column_styles(etree.fromstring(sheet.encode("utf-8")))
-        dated = {column for column, style in styles.items() if style in dates}
+        columns = _Columns.of(etree.fromstring(sheet.encode("utf-8")), dates, wrapping)
         last = int(re.findall(r'<row r="(\d+)"', sheet)[-1]) if "<row " in sheet else 0
-        written = "".join(_row(last + number, row, styles, dated) for number, row in enumerate(values, start=1))
+        written = "".join(_row(last + number, row, columns) for number, row in enumerate(values, start=1))
         width = max(len(row) for row in values)
         sheet = re.sub(r'(<dimension ref="A1:)[A-Z]+\d+(")', rf"\g<1>{_letter(width)}{last + len(values)}\2", sheet)
         sheet = (
@@ -81,13 +85,44 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
     return package
 
 
-def _column_styles(sheet: Any) -> dict[int, str]:
-    styles: dict[int, str] = {}
-    for column in sheet.iter(_MAIN + "col"):
-        if column.get("style"):
+@dataclass(frozen=True)
+class _Columns:
+    """What a sheet's <col> elements say of each column: its style, whether it shows dates or wraps, its width."""
+
+    styles: dict[int, str]
+    dated: set[int]
+    wrapped: set[int]
+    widths: dict[int, float]  # in characters of the default font
+
+    @classmethod
+    def of(cls, sheet: Any, dates: set[str], wrapping: set[str]) -> _Columns:
+        styles: dict[int, str] = {}
+        widths: dict[int, float] = {}
+        for column in sheet.iter(_MAIN + "col"):
             for index in range(int(column.get("min", "1")), int(column.get("max", "1")) + 1):
-                styles[index] = column.get("style", "0")
-    return styles
+                if column.get("style"):
+                    styles[index] = column.get("style", "0")
+                widths[index] = float(column.get("width") or DEFAULT_WIDTH)
+        dated = {c for c, style in styles.items() if style in dates}
+        return cls(styles, dated, {c for c, style in styles.items() if style in wrapping}, widths)
+
+    def lines(self, index: int, text: str) -> int:
+        """The lines a wrapped cell takes: a CJK character is about two characters wide."""
+        if index not in self.wrapped:
+            return 1
+        width = max(self.widths.get(index, DEFAULT_WIDTH), 1.0)
+        return sum(
+            max(1, math.ceil(sum(2 if ord(c) > 0x2E7F else 1 for c in part) / width)) for part in text.split("\n")
+        )
+
+
+def _wrapping_styles(stylesheet: Any) -> set[str]:
+    """The cell styles (their index) that wrap their text."""
+    return {
+        str(index)
+        for index, style in enumerate(next(stylesheet.iter(_MAIN + "cellXfs"), []))
+        if any(a.get("wrapText") in ("1", "true") for a in style.iter(_MAIN + "alignment"))
+    }
 
 
 def _date_styles(stylesheet: Any) -> set[str]:
@@ -101,22 +136,31 @@ def _date_styles(stylesheet: Any) -> set[str]:
     return found
 
 
-def _row(number: int, values: list[Any], styles: dict[int, str], dated: set[int]) -> str:
-    cells = []
+def _row(number: int, values: list[Any], columns: _Columns) -> str:
+    """A row of cells; as high as its longest wrapped text, as Excel makes a row when the text is typed."""
+    cells, lines = [], 1
     for index, value in enumerate(values, start=1):
         if value is None:
             continue
-        where = f'r="{_letter(index)}{number}"' + (f' s="{styles[index]}"' if index in styles else "")
+        style = columns.styles.get(index)
+        where = f'r="{_letter(index)}{number}"' + (f' s="{style}"' if style else "")
         if isinstance(value, bool):
             cells.append(f'<c {where} t="b"><v>{int(value)}</v></c>')
-        elif isinstance(value, date) and index in dated and (not isinstance(value, datetime) or value.tzinfo is None):
+        elif (
+            isinstance(value, date)
+            and index in columns.dated
+            and (not isinstance(value, datetime) or value.tzinfo is None)
+        ):
             cells.append(f"<c {where}><v>{to_excel(value)!r}</v></c>")  # openpyxl's serial, 1900's quirk included
         elif (isinstance(value, int) and abs(value) < 10**15) or (isinstance(value, float) and math.isfinite(value)):
             cells.append(f"<c {where}><v>{value!r}</v></c>")
         else:  # text, and what only text holds whole (a 20-digit number, a date outside a date column)
-            text = escape(_xml_safe(printable(str(value))), {"\r": "&#13;"})
+            shown = _xml_safe(printable(str(value)))
+            lines = max(lines, columns.lines(index, shown))
+            text = escape(shown, {"\r": "&#13;"})
             cells.append(f'<c {where} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
-    return f'<row r="{number}">{"".join(cells)}</row>'
+    height = f' ht="{min(LINE_POINTS * lines, MAX_ROW_POINTS)}" customHeight="1"' if lines > 1 else ""
+    return f'<row r="{number}"{height}>{"".join(cells)}</row>'
 
 
 def _xml_safe(text: str) -> str:
