@@ -16,6 +16,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.datetime import to_excel
 
+from opsdoc.office.xlsx import column_letter
+
 
 def as_data(cells: Iterable[Any]) -> None:
     """Store text that openpyxl took for a formula (it starts with "=") as the text it is.
@@ -74,7 +76,9 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
         last = int(re.findall(r'<row r="(\d+)"', sheet)[-1]) if "<row " in sheet else 0
         written = "".join(_row(last + number, row, columns) for number, row in enumerate(values, start=1))
         width = max(len(row) for row in values)
-        sheet = re.sub(r'(<dimension ref="A1:)[A-Z]+\d+(")', rf"\g<1>{_letter(width)}{last + len(values)}\2", sheet)
+        sheet = re.sub(
+            r'(<dimension ref="A1:)[A-Z]+\d+(")', rf"\g<1>{column_letter(width)}{last + len(values)}\2", sheet
+        )
         sheet = (
             sheet.replace("</sheetData>", written + "</sheetData>", 1)
             if "</sheetData>" in sheet
@@ -143,7 +147,7 @@ def _row(number: int, values: list[Any], columns: _Columns) -> str:
         if value is None:
             continue
         style = columns.styles.get(index)
-        where = f'r="{_letter(index)}{number}"' + (f' s="{style}"' if style else "")
+        where = f'r="{column_letter(index)}{number}"' + (f' s="{style}"' if style else "")
         if isinstance(value, bool):
             cells.append(f'<c {where} t="b"><v>{int(value)}</v></c>')
         elif (
@@ -169,11 +173,3 @@ def _xml_safe(text: str) -> str:
 
 
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
-
-
-def _letter(index: int) -> str:
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
