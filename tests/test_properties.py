@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from opsdoc.api import BuildOptions, build, check
 from opsdoc.errors import OpsdocError
-from opsdoc.office.output import ZIP_EPOCH, deflated, deterministic_package, with_member
+from opsdoc.office.output import ZIP_EPOCH, deflated, deterministic_package, with_members
 from opsdoc.qa.verify import verify_document
 from opsdoc.workbook.reader import ILLEGAL_CHARACTER
 from tests.support import SAMPLE
@@ -169,8 +169,8 @@ def test_a_package_has_the_bytes_zipfile_writes(members, precompressed):
 @settings(max_examples=200, deadline=None)
 @given(members=MEMBERS.filter(bool), data=st.data())
 def test_replacing_one_entry_gives_the_package_written_whole(members, data):
-    """with_member keeps the other entries' compressed bytes: the result is what packing it all again gives."""
+    """with_members keeps the other entries' compressed bytes: the result is what packing it all again gives."""
     name = data.draw(st.sampled_from([member[0] for member in members]))
     content = data.draw(st.binary(max_size=3000))
     replaced = [(n, content if n == name else c) for n, c in members]
-    assert with_member(deterministic_package(members), name, content) == deterministic_package(replaced)
+    assert with_members(deterministic_package(members), {name: content}) == deterministic_package(replaced)

@@ -249,10 +249,11 @@ def shown(url: URL) -> str:
 
 def register_exists(archive: Path) -> bool:
     """Whether the archive has a register yet (without creating one)."""
-    if register_url(archive) is None:
+    url = register_url(archive)
+    if url is None:
         return (archive / REGISTER_NAME).is_file()
-    with open_register(archive, create=True, dry=True) as found:
-        return found is not None
+    with connected(_engine(url), shown(url)) as register:
+        return VERSION_TABLE in inspect(register.connection).get_table_names()
 
 
 _engines: dict[str, Engine] = {}
@@ -287,10 +288,9 @@ def _sqlite_engine(path: Path) -> Engine:
 
 
 @contextmanager
-def open_register(archive: Path, *, create: bool = False, dry: bool = False) -> Iterator[Any]:
+def open_register(archive: Path, *, create: bool = False) -> Iterator[Register]:
     """The archive's register, checked to be one and migrated to this opsdoc's layout; created
-    (empty) when asked. Without `create`, a missing register is an error: reading never leaves one behind.
-    `dry` (with create): yield None instead of creating a register that does not exist yet."""
+    (empty) when asked. Without `create`, a missing register is an error: reading never leaves one behind."""
     if archive.exists() and not archive.is_dir():
         raise UnusableRegister(archive, "不是文件夹：--archive 应是归档文件夹")
     url = register_url(archive)
@@ -299,18 +299,15 @@ def open_register(archive: Path, *, create: bool = False, dry: bool = False) -> 
         for own in (path, path.with_name(path.name + "-journal")):
             _regular_or_absent(own)
         if not path.is_file():
-            if dry:
-                yield None
-                return
             if not create:
                 raise UnusableRegister(path, "登记册不存在：该文件夹还没有发布过任何版本（opsdoc issue 会创建它）")
-            _no_orphan_versions(archive, str(path))
+            _no_orphan_versions(archive, str(path), server=False)
         engine, where = _sqlite_engine(path), str(path)
     else:
         engine, where = _engine(url), shown(url)
     with connected(engine, where) as register:
         if register.server:
-            yield _check_or_create_server(register, archive, create=create, dry=dry)
+            yield _check_or_create_server(register, archive, create=create)
         else:
             register.connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
             register.connection.exec_driver_sql("PRAGMA synchronous=FULL")
@@ -342,16 +339,16 @@ def connected(engine: Engine, where: str) -> Iterator[Register]:
             connection.close()
 
 
-def _no_orphan_versions(archive: Path, where: str) -> None:
+def _no_orphan_versions(archive: Path, where: str, *, server: bool) -> None:
     """A first issue into a folder that holds versions already: their register is elsewhere (a server
     database this user's opsdoc.toml does not name), and a second register must not begin here."""
     if not archive.is_dir() or not any(
         p.is_dir() and not p.is_symlink() and p.name[0] != "." for p in archive.iterdir()
     ):
         return
-    if "://" not in where and (archive / REGISTER_NAME).is_file():  # another first issue made it meanwhile
+    if not server and (archive / REGISTER_NAME).is_file():  # another first issue made it meanwhile
         return
-    if "://" in where:
+    if server:
         said = (
             f"登记册数据库是空的，而归档文件夹 {archive} 中已有版本：它们的登记册在别处（另一个数据库，或归档文件夹中的 "
             f"{REGISTER_NAME}），请检查 register_url；未作任何改动"
@@ -403,7 +400,7 @@ def _unusable(where: str, exc: BaseException) -> OpsdocError:
 # ---------------------------------------------------------------- checking and migrating
 
 
-def _check_or_create_server(register: Register, archive: Path, *, create: bool, dry: bool) -> Register | None:
+def _check_or_create_server(register: Register, archive: Path, *, create: bool) -> Register:
     tables = set(inspect(register.connection).get_table_names())
     if VERSION_TABLE not in tables:
         if tables & OURS:
@@ -412,13 +409,11 @@ def _check_or_create_server(register: Register, archive: Path, *, create: bool, 
                 register.where,
                 f"数据库中已有表 {'、'.join(sorted(tables & OURS))}，但它不是 opsdoc 登记册：请给登记册一个单独的数据库",
             )
-        if dry:
-            return None
         if not create:
             raise refusal(
                 UnusableRegister, register.where, "登记册数据库是空的：还没有发布过任何版本（opsdoc issue 会创建它）"
             )
-        _no_orphan_versions(archive, register.where)
+        _no_orphan_versions(archive, register.where, server=True)
     _migrate(register, fresh=VERSION_TABLE not in tables)
     return register
 

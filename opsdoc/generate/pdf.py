@@ -51,7 +51,7 @@ from lxml import etree
 from opsdoc.errors import LibreOfficeMissing, OpsdocError, PdfExportError, UnusableDocument
 from opsdoc.generate.cache import cache_folder
 from opsdoc.office.docx_text import modified_time
-from opsdoc.office.output import with_member, write_atomic
+from opsdoc.office.output import with_members, write_atomic
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's python3, the one python3-uno installs into
 HELPER = Path(__file__).with_name("uno_export.py")
@@ -205,8 +205,7 @@ def _claim_profile() -> tuple[Path, IO[str]] | None:
     holds until it and its LibreOffice are gone).
     """
     try:
-        folder = cache_folder("libreoffice")
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = office_folder()
         for slot in range(64):
             lock = (folder / f"profile-{slot}.lock").open("a")
             try:
@@ -317,7 +316,7 @@ _OFFICE_LOCK = threading.RLock()  # this process's LibreOffice helper serves one
 
 
 def office_folder() -> Path:
-    """The folder of this user's LibreOffice profiles and `opsdoc office`'s socket: this user's only."""
+    """The folder of this user's LibreOffice profiles and `opsdoc office`'s socket, made this user's only."""
     folder = cache_folder("libreoffice")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if folder.stat().st_uid == os.getuid():
@@ -326,8 +325,9 @@ def office_folder() -> Path:
 
 
 def office_address() -> Path:
-    """Where `opsdoc office` (opsdoc.generate.office) listens: one per user, as the LibreOffice profiles are."""
-    return office_folder() / "office.sock"
+    """Where `opsdoc office` (opsdoc.generate.office) listens: one per user, as the LibreOffice profiles are.
+    Only looked at here: a client makes nothing, and trusts only a socket and an office of its own user."""
+    return cache_folder("libreoffice") / "office.sock"
 
 
 def office_answers() -> bool:
@@ -340,9 +340,10 @@ def _warm(message: dict[str, Any], progress: Progress | None, timeout: float) ->
     {"error": "office-gone"} when one was reached but gave no answer (it may still be working on it)."""
     path = office_address()
     try:
-        if not stat.S_ISSOCK(path.lstat().st_mode) or path.lstat().st_uid != os.getuid():
-            return None
-    except FileNotFoundError:
+        found = path.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISSOCK(found.st_mode) or found.st_uid != os.getuid():
         return None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         try:
@@ -643,7 +644,7 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
         parent.remove(old)
 
     document = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-    return with_member(data, "word/document.xml", document)
+    return with_members(data, {"word/document.xml": document})
 
 
 def write_section_pages(data: bytes, count: int | None) -> bytes:
@@ -653,13 +654,12 @@ def write_section_pages(data: bytes, count: int | None) -> bytes:
     if count is None:
         return data
     package = zipfile.ZipFile(io.BytesIO(data))
+    footers: dict[str, bytes] = {}
     for name in sorted(n for n in package.namelist() if re.fullmatch(r"word/footer\d*\.xml", n)):
         root = etree.fromstring(package.read(name))
         if _put_field_results(root, "SECTIONPAGES", str(count)):
-            data = with_member(
-                data, name, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-            )
-    return data
+            footers[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return with_members(data, footers)
 
 
 def _put_field_results(root: Element, code: str, value: str) -> bool:

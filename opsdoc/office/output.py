@@ -11,7 +11,7 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -37,15 +37,18 @@ def deterministic_zip(data: bytes) -> bytes:
     return deterministic_package((entry.filename, source.read(entry.filename)) for entry in source.infolist())
 
 
-def with_member(data: bytes, name: str, content: bytes) -> bytes:
-    """The Office file with entry `name` holding `content`, packed as deterministic_package packs.
+def with_members(data: bytes, replaced: Mapping[str, bytes]) -> bytes:
+    """The Office file with each entry named in `replaced` holding its new content, packed in one pass
+    as deterministic_package packs.
 
     The other entries keep the compressed bytes they have: in a file deterministic_package
     wrote, they are what compressing them again would give.
     """
+    if not replaced:
+        return data
     source = zipfile.ZipFile(io.BytesIO(data))
     return deterministic_package(
-        (entry.filename, content if entry.filename == name else _packed(data, source, entry))
+        (entry.filename, replaced[entry.filename] if entry.filename in replaced else _packed(data, source, entry))
         for entry in source.infolist()
     )
 

@@ -56,7 +56,7 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
     """
     from lxml import etree
 
-    from opsdoc.office.output import with_member
+    from opsdoc.office.output import with_members
 
     source = zipfile.ZipFile(io.BytesIO(package))
     relationships = etree.fromstring(source.read("xl/_rels/workbook.xml.rels"))
@@ -67,6 +67,7 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
     }
     stylesheet = etree.fromstring(source.read("xl/styles.xml"))
     dates, wrapping = _date_styles(stylesheet), _wrapping_styles(stylesheet)
+    sheets: dict[str, bytes] = {}
     for title, values in rows.items():
         if not values:
             continue
@@ -84,9 +85,8 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
             if "</sheetData>" in sheet
             else sheet.replace("<sheetData/>", f"<sheetData>{written}</sheetData>", 1)
         )
-        package = with_member(package, name, sheet.encode("utf-8"))
-        source = zipfile.ZipFile(io.BytesIO(package))
-    return package
+        sheets[name] = sheet.encode("utf-8")
+    return with_members(package, sheets)
 
 
 @dataclass(frozen=True)

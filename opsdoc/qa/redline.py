@@ -78,6 +78,7 @@ def redline(old: Path, new: Path) -> Redline:
     signature of what comparing looks at), then, once the plan says which, only the blocks and rows
     that differ from NEW. A 20,000-row register then costs NEW's tree and not OLD's as well.
     """
+    preflight(old)
     new_parts = _parts(new)
     new_body = _body(new_parts)
     _refuse_tracked(new, new_body)
@@ -90,7 +91,8 @@ def redline(old: Path, new: Path) -> Redline:
     author, date = _reviser(new, new_outline.history)
     plan = _Plan()
     plan.body(old_outline.blocks, new_body)
-    fetched = _read_old(old, plan.wanted()).fetched
+    wanted = plan.wanted()
+    fetched = _read_old(old, wanted).fetched if wanted else {}  # identical versions: nothing to read again
     marks = _Marks(author, date)
     plan.carry_out(fetched, marks)
     _tighten_cover(new_body)
@@ -257,14 +259,14 @@ def _read_old(path: Path, wanted: set[tuple[int, ...]] | None) -> _Outline:
     """OLD's body read in passing, each block and top-level table row let go once seen. With `wanted`
     None: its outline and its blocks, light. Else: the blocks (index,) and rows (index, row) wanted, whole.
 
-    Each is restamped as it is read, as NEW is; TOC entries are no blocks (as in _blocks)."""
-    preflight(path)
+    Each is restamped as it is read, as NEW is; TOC entries are no blocks (as in _blocks). The package
+    is one preflight checked already."""
     outline = _Outline(set(), None, [], {})
     rows: list[_Light] = []
     first_row = ""
     watched = (W + "p", W + "tr", W + "tbl", *(W + tag for tag in TRACKED))
     try:
-        styles = _style_names(path)
+        styles = _style_names(path) if wanted is None else {}  # the outline is the first reading's
         with zipfile.ZipFile(path) as package, package.open("word/document.xml") as stream:
             for _event, element in etree.iterparse(stream, events=("end",), tag=watched):
                 if element.tag not in (W + "p", W + "tr", W + "tbl"):
@@ -278,7 +280,8 @@ def _read_old(path: Path, wanted: set[tuple[int, ...]] | None) -> _Outline:
                         first_row = _text(element)
                         if _first_cell(element) == REVISION_HEADER:
                             outline.history = []
-                    rows.append(_Light(_first_cell(element), _signature(element), len(_cells(element))))
+                    signature = _signature(element) if wanted is None else b""  # the plan has them already
+                    rows.append(_Light(_first_cell(element), signature, len(_cells(element))))
                     if wanted is not None and ((index, number) in wanted or (index,) in wanted):
                         outline.fetched[(index, number)] = element
                     else:
