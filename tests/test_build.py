@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from opsdoc.api import BuildOptions, FileKind, build
 from opsdoc.cli import main
 from opsdoc.contract.vocabulary import CHAPTERS
+from opsdoc.errors import TemplateError
 from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, template_variant
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -418,3 +419,22 @@ def test_a_refusal_gives_the_advice_that_fits_what_the_file_is(tmp_path):
     assert checked.exit_code == 3
     assert "修订记录!C3" in checked.output  # the findings are printed before the copy is refused
     assert "已有标注副本" in checked.output and "提升版本号" not in checked.output
+
+
+def test_the_cyclic_collector_runs_again_after_a_build(tmp_path):
+    """A build holds Python's collector off while it reads and renders; the web server and batch
+    workers, which build one workbook after another, must find it running afterwards."""
+    import gc
+
+    assert gc.isenabled()
+    build(SAMPLE, tmp_path / "on")
+    assert gc.isenabled()
+    with pytest.raises(TemplateError):  # stopped halfway
+        build(SAMPLE, tmp_path / "bad", BuildOptions(template=tmp_path / "missing.docx"))
+    assert gc.isenabled()
+    gc.disable()  # a caller's own choice is left as it was
+    try:
+        build(SAMPLE, tmp_path / "off")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 from jinja2 import StrictUndefined, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import markup_join
+from jinja2.runtime import LoopContext, markup_join
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -38,6 +38,8 @@ MAX_INT_BITS = 100_000  # about 30,000 decimal digits
 # Filters whose output can be much larger than their input.
 _GROWING_FILTERS = ("replace", "center", "indent", "format", "wordwrap", "join", "truncate")
 _DICT_ATTRIBUTES = frozenset(dir(dict))  # every attribute a dict has: `row.items` is the method
+# What `loop.` gives in a {% for %} (numbers, flags, neighbours): the sandbox returns them as they are.
+_LOOP_VALUES = frozenset(("index", "index0", "revindex", "revindex0", "first", "last", "length", "depth"))
 _LOOP_STEPS = "loop steps"  # the filter every loop iterates through; no template can name it (a space)
 
 
@@ -164,10 +166,13 @@ class BudgetedEnvironment(SandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """`row.name` on a context dict: the item, without first failing to find an attribute
-        (an exception per cell of a register). Only where the sandbox gives the item anyway:
-        a plain dict has no attribute of that name."""
+        (an exception per cell of a register). `loop.index`: the number, without the sandbox's
+        checks of what it is (a register's numbering). Only where the sandbox gives the same:
+        a plain dict has no attribute of that name, and a loop's numbers are no internals."""
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
             return obj[attribute]
+        if type(obj) is LoopContext and attribute in _LOOP_VALUES:
+            return getattr(obj, attribute)
         return super().getattr(obj, attribute)
 
     def loop_steps(self, iterable: Iterable[Any]) -> Iterator[Any]:
