@@ -37,6 +37,7 @@ def main(soffice: str, profile: str) -> int:
         import uno
         from com.sun.star.beans import PropertyValue
         from com.sun.star.connection import NoConnectException
+        from com.sun.star.container import NoSuchElementException
     except ImportError:
         say(error="no-uno")
         return 3
@@ -70,10 +71,7 @@ def main(soffice: str, profile: str) -> int:
             toc = []
             for index in indexes:
                 if index.supportsService("com.sun.star.text.ContentIndex"):
-                    lines = index.getAnchor().createEnumeration()
-                    while lines.hasMoreElements():
-                        line = lines.nextElement()
-                        toc.append([line.ParaStyleName, line.getString()])
+                    toc = read_toc(index.getAnchor())
                     break
             say(progress="正在导出 PDF…")
             settings = {"FilterName": "writer_pdf_Export"}
@@ -135,6 +133,25 @@ def main(soffice: str, profile: str) -> int:
                 elif inside and kind == "Text":
                     portion.setString(value)
                     value = ""  # any further pieces of the old result are emptied
+
+    def read_toc(anchor: Any) -> list[list[str]]:
+        """Each TOC line's paragraph style and text. Every call over the bridge costs a round trip (a
+        quarter of a millisecond or more): the lines' text comes in one, only the styles one paragraph at
+        a time. LibreOffice writes a heading's line break as a space in its entry, so the text splits
+        into the paragraphs; should an entry ever hold one, every paragraph is read whole instead."""
+        texts = anchor.getString().split("\n")
+        paragraphs = anchor.createEnumeration()
+        styles = []
+        with contextlib.suppress(NoSuchElementException):
+            for _text in texts:
+                styles.append(paragraphs.nextElement().ParaStyleName)
+        if len(styles) == len(texts) and not paragraphs.hasMoreElements():
+            return [[style, text] for style, text in zip(styles, texts, strict=True)]
+        lines, paragraphs = [], anchor.createEnumeration()
+        while paragraphs.hasMoreElements():
+            line = paragraphs.nextElement()
+            lines.append([line.ParaStyleName, line.getString()])
+        return lines
 
     def alive(desktop: Any) -> bool:
         try:
