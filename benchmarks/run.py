@@ -13,7 +13,9 @@ so the ratio holds even though absolute times on shared machines vary two-fold:
    (bare_loop.py);
 4. 8 workbooks with `--pdf --jobs 2` against LibreOffice's floor for them: two `soffice --convert-to pdf`
    at once (as many as opsdoc's workers), each converting 4 of the built .docx (which leaves their TOC
-   without page numbers); both with a LibreOffice profile made by an untimed first run, as a user's
+   without page numbers) with opsdoc's font aliases, so that it lays out and embeds the fonts opsdoc's
+   PDF has (without them every Chinese character falls back to one sans-serif face, a cheaper and
+   different PDF); both with a LibreOffice profile made by an untimed first run, as a user's
    day-to-day runs have (target ≤ 1.1);
 5. the 对比稿 of two versions whose 1,500 paragraphs were all rewritten: `opsdoc redline` against
    `opsdoc diff` of the same pair (target: ≤ 5 s, and within 3× of diff);
@@ -174,6 +176,10 @@ def pdf_batch(work: Path, count: int, repeat: int) -> None:
     profiles = [Path(tempfile.mkdtemp(prefix="opsdoc-bench-profile-", dir=work)) for _ in range(2)]
     shares = [documents[k::2] for k in range(2)]
 
+    from opsdoc.generate.pdf import FONTS
+
+    aliased = {**os.environ, "FONTCONFIG_FILE": str(FONTS)}
+
     def floor(out: Path) -> float:
         started = time.perf_counter()
         running = [
@@ -190,6 +196,7 @@ def pdf_batch(work: Path, count: int, repeat: int) -> None:
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                env=aliased,
             )
             for profile, share in zip(profiles, shares, strict=True)
         ]
@@ -207,7 +214,7 @@ def pdf_batch(work: Path, count: int, repeat: int) -> None:
         f"4. {count} workbooks with --pdf, --jobs 2",
         ours,
         theirs,
-        f"LibreOffice's floor: two soffice --convert-to pdf at once, {count // 2} .docx each",
+        f"LibreOffice's floor: two soffice --convert-to pdf at once, {count // 2} .docx each, the same fonts",
         1.1,
     )
     # The same with `opsdoc office` keeping two LibreOffices warm (in a cache of its own, so a user's
