@@ -1,8 +1,9 @@
 """Work that depends only on the template, kept between runs: each process need not redo it.
 
-docxtpl's tag clean-up and Jinja's compilation of the template's parts take 0.19 s of
-CPU, a fifth of a whole `opsdoc build` of a sample-sized workbook, and give the same result
-for the same template every time. They are kept in ~/.cache/opsdoc/templates (or under
+The template prepared for rendering (python-docx opening it, docxtpl's tag clean-up: see
+opsdoc.generate.prepared) and Jinja's compilation of its parts take a third of a whole
+`opsdoc build` of a sample-sized workbook, and give the same result for the same template
+every time. They are kept in ~/.cache/opsdoc/templates (or under
 $XDG_CACHE_HOME), each entry named by a hash of its input and of everything its result
 depends on (Python, the library's version, the source of the module that produces it), so
 a changed template, library or opsdoc never meets an old entry. An entry carries a hash of

@@ -1,28 +1,17 @@
-"""Render the Word document: docxtpl merges the context (opsdoc.generate.context) into the template."""
+"""Render the Word document: the context (opsdoc.generate.context) merged into the template as docxtpl
+merges it, from the template prepared once (opsdoc.generate.prepared), and saved as python-docx saves it."""
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
-import io
+import itertools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import docxtpl
-from docx import Document as open_docx
-from docx.opc.oxml import serialize_part_xml
-from docx.opc.part import Part, XmlPart
-from docx.opc.parts.coreprops import CorePropertiesPart
-from docx.opc.phys_pkg import PhysPkgWriter
-from docx.opc.pkgwriter import PackageWriter
-from docx.parts.document import DocumentPart
-from docx.parts.hdrftr import FooterPart, HeaderPart
-from docxtpl import DocxTemplate
 from jinja2 import TemplateError as JinjaError
 from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
@@ -31,112 +20,115 @@ from lxml import etree
 from opsdoc.contract.model import Document
 from opsdoc.contract.vocabulary import DOCUMENT_KIND
 from opsdoc.errors import OpsdocError, TemplateError
-from opsdoc.generate.cache import Cache
 from opsdoc.generate.context import default_template
+from opsdoc.generate.prepared import APP, BODY, CORE, FOOTNOTES, HEADER_FOOTER, KEPT, Prepared, prepared
 from opsdoc.generate.sandbox import BudgetExceeded, UnescapedOutput, jinja_environment, start_budget
 from opsdoc.generate.widths import fitted_tables
-from opsdoc.office.output import Deflated, deflated, deterministic_package
+from opsdoc.office.output import Deflated, deterministic_package
 from opsdoc.office.package import DOCUMENT, open_package
 
 
-class _RenderedDocumentPart(DocumentPart):
-    """The main document part holding its rendered XML as bytes, never as an element tree."""
+@dataclass
+class Rendered:
+    """A document rendered from its template: the parts a render changes, as their bytes, and the
+    core properties docxtpl renders from the template's own (before save_document sets opsdoc's)."""
 
-    rendered: bytes
-
-    @property
-    def blob(self) -> bytes:
-        return self.rendered
+    prepared: Prepared
+    parts: dict[str, bytes]  # by zip entry name: the main document, headers, footers, footnotes
+    properties: dict[str, str]  # docxtpl's: author, comments, identifier, language, subject, title
 
 
-class _PreparedTemplate(DocxTemplate):  # type: ignore[misc]  # docxtpl ships no type information
-    """docxtpl tuned for long registers and for batches, giving the same document.
+def _rendered(prepared: Prepared, context: dict[str, Any]) -> Rendered:
+    """docxtpl's render, step by step and in its order, from what the template shares with every
+    document: the body, each header and footer, the core properties, the footnotes."""
+    environment = jinja_environment()
+    parts: dict[str, bytes] = {}
+    for name, role in prepared.entries:
+        if role == BODY:
+            parts[name] = _document(prepared, _xml_of(environment, prepared.sources[name], context))
+    for name, role in prepared.entries:
+        if role == HEADER_FOOTER:  # docxtpl hands the text to python-docx, which reads and writes it again
+            xml = _xml_of(environment, prepared.sources[name], context).encode("utf-8")
+            parts[name] = etree.tostring(etree.fromstring(xml, _PYTHON_DOCX_PARSER), encoding="UTF-8", standalone=True)
+    core = CoreProperties(prepared.core)
+    properties = {name: str(environment.from_string(core.text(name)).render(context)) for name in TEMPLATED_PROPERTIES}
+    for name, role in prepared.entries:
+        if role == FOOTNOTES:  # docxtpl renders them once per section, each time from the last result
+            from docxtpl import DocxTemplate  # only a template with footnotes loads docxtpl
 
-    What is the same for every document is done once per process (see _Opened): python-docx
-    opening the template (each document renders a deep copy: 3 ms instead of 18 for the sample
-    template), the serialized body, the tag clean-up of each part. docxtpl then parses the
-    rendered body, repairs tables for column loops (`{%tc`), and moves the body into the
-    package: at 20k rows that costs seconds (lxml reconciles namespaces node by node) and a
-    tree ten times the size of the XML. Without column loops nothing needs the tree: the
-    rendered XML is checked to be well-formed in one streaming pass and stored as the part's bytes.
-    """
-
-    docx: Any  # python-docx's Document, once opened
-    is_rendered: bool
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(io.BytesIO(data))
-        self.opened = _opened(data)
-        self.column_loops = self.opened.column_loops
-
-    def init_docx(self, reload: bool = True) -> None:
-        if not self.docx or (self.is_rendered and reload):
-            self.docx = copy.deepcopy(self.opened.document)
-            self.is_rendered = False
-
-    def get_xml(self) -> str:
-        return self.opened.body
-
-    def patch_xml(self, src_xml: str) -> str:
-        return _patched_xml(src_xml)
-
-    def render_xml_part(self, src_xml: str, part: Any, context: dict[str, Any], jinja_env: Any = None) -> str:
-        """docxtpl's, giving the same text with fewer passes over a long rendered part: the line
-        break docxtpl puts before each paragraph (for Jinja's line numbers) is removed without a
-        Python callback per paragraph (Python 3.11's re calls one for a group in the replacement),
-        and its escaped braces ({_{ for a literal {{) are looked for only when the part holds a "_"."""
-        source = src_xml.replace("<w:p ", "\n<w:p ").replace("<w:p>", "\n<w:p>")
-        self.current_rendering_part = part
-        xml = _BREAK_BEFORE_PARAGRAPH.sub("", str(jinja_env.from_string(source).render(context)))
-        if "_" in xml:
-            xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
-        return self.resolve_listing(xml)
-
-    def resolve_listing(self, xml: str) -> str:
-        """docxtpl's pass turning tab, line feed, \\a and \\f in text into Word runs, paragraphs
-        and breaks, on only the paragraphs that hold one of them: the same XML, without a regex
-        substitution per paragraph, run and text of every other paragraph (4 s of a 20k-row build).
-        The paragraphs are cut exactly as docxtpl cuts them, with its own pattern."""
-        if not any(character in xml for character in _LISTING):  # four scans in C: 10x a regex's
-            return xml
-        resolve: Callable[[str], str] = super().resolve_listing
-        return _PARAGRAPH.sub(
-            lambda m: resolve(m.group(0)) if _LISTING_CHARACTERS.search(m.group(0)) else m.group(0), xml
-        )
-
-    def fix_tables(self, xml: str) -> Any:
-        if self.column_loops:
-            return super().fix_tables(xml)
-        body = fitted_tables(xml.encode("utf-8"))  # one copy of a long body, joined without another
-        opening = body.index(b">") + 1  # the serialized body repeats the root's namespace declarations
-        tag = re.sub(r'\s+xmlns:\w+="[^"]*"', "", body[:opening].decode("utf-8")).encode("utf-8")
-        document = b"".join([self.opened.head, tag, memoryview(body)[opening:], self.opened.tail])
-        _check_well_formed(document)
-        return document
-
-    def fix_docpr_ids(self, tree: Any) -> Any:
-        if self.column_loops:
-            return super().fix_docpr_ids(tree)
-
-        # Drawings must carry distinct ids; renumber them in the bytes, as docxtpl does in the tree.
-        def renumber(match: re.Match[bytes]) -> bytes:
-            self.docx_ids_index += 1
-            return bytes(match.group(1)) + str(self.docx_ids_index).encode() + b'"'
-
-        self.rendered = re.sub(rb'(<wp:docPr\b[^>]*?\bid=")\d+"', renumber, tree)
-
-    def map_tree(self, tree: Any) -> Any:
-        if self.column_loops:
-            return super().map_tree(tree)
-        part = self.docx.part
-        part.__class__ = _RenderedDocumentPart
-        part.rendered = self.rendered
+            blob = prepared.footnotes[name]
+            for _section in range(prepared.sections):
+                source = DocxTemplate.patch_xml(None, blob.decode("utf-8"))
+                blob = _xml_of(environment, source, context).encode("utf-8")
+            parts[name] = blob
+    return Rendered(prepared, parts, properties)
 
 
 _LISTING = "\t\a\n\f"
 _LISTING_CHARACTERS = re.compile(f"[{_LISTING}]")
 _BREAK_BEFORE_PARAGRAPH = re.compile(r"\n(?=<w:p[ >])")  # docxtpl's, in render_xml_part
 _PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", flags=re.DOTALL)  # docxtpl's, in resolve_listing
+# How python-docx reads a part (docx.oxml.parser): what it writes again depends on it.
+_PYTHON_DOCX_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
+
+
+def _xml_of(environment: Any, source: str, context: dict[str, Any]) -> str:
+    """docxtpl's render_xml_part, giving the same text with fewer passes over a long rendered part: the
+    line break docxtpl puts before each paragraph (for Jinja's line numbers) is removed without a Python
+    callback per paragraph (Python 3.11's re calls one for a group in the replacement), and its escaped
+    braces ({_{ for a literal {{) are looked for only when the part holds a "_"."""
+    source = source.replace("<w:p ", "\n<w:p ").replace("<w:p>", "\n<w:p>")
+    xml = _BREAK_BEFORE_PARAGRAPH.sub("", str(environment.from_string(source).render(context)))
+    if "_" in xml:
+        xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    return _resolve_listing(xml)
+
+
+def _resolve_listing(xml: str) -> str:
+    """docxtpl's pass turning tab, line feed, \\a and \\f in text into Word runs, paragraphs and breaks,
+    on only the paragraphs that hold one of them: the same XML, without a regex substitution per
+    paragraph, run and text of every other paragraph (4 s of a 20k-row build). The paragraphs are cut
+    exactly as docxtpl cuts them, with its own pattern; docxtpl loads only when one holds such a character."""
+    if not any(character in xml for character in _LISTING):  # four scans in C: 10x a regex's
+        return xml
+    from docxtpl import DocxTemplate
+
+    return _PARAGRAPH.sub(
+        lambda m: (
+            DocxTemplate.resolve_listing(None, m.group(0)) if _LISTING_CHARACTERS.search(m.group(0)) else m.group(0)
+        ),
+        xml,
+    )
+
+
+def _document(prepared: Prepared, body: str) -> bytes:
+    """The main document part around the rendered body, as docxtpl and python-docx would write it.
+
+    docxtpl parses the rendered body, repairs tables for column loops (`{%tc`) and puts the body back
+    into python-docx's tree: at 20k rows that costs seconds (lxml reconciles namespaces node by node) and
+    a tree ten times the size of the XML. Without column loops nothing needs the tree: the rendered XML is
+    checked to be well-formed in one streaming pass and joined to the part's head and tail."""
+    if prepared.column_loops:
+        from docxtpl import DocxTemplate  # only a template with column loops loads docxtpl
+
+        tree = DocxTemplate.fix_tables(None, body)
+        for number, drawing in enumerate(tree.iter(f"{{{WP}}}docPr"), start=DRAWING_IDS + 1):  # docxtpl's fix_docpr_ids
+            drawing.set("id", str(number))
+        root = etree.fromstring(prepared.document, _PYTHON_DOCX_PARSER)
+        root.replace(root.find(f"{{{W}}}body"), tree)
+        return bytes(etree.tostring(root, encoding="UTF-8", standalone=True))
+    fitted = fitted_tables(body.encode("utf-8"))  # one copy of a long body, joined without another
+    opening = fitted.index(b">") + 1  # the serialized body repeats the root's namespace declarations
+    tag = re.sub(r'\s+xmlns:\w+="[^"]*"', "", fitted[:opening].decode("utf-8")).encode("utf-8")
+    document = b"".join([prepared.head, tag, memoryview(fitted)[opening:], prepared.tail])
+    _check_well_formed(document)
+    numbers = itertools.count(DRAWING_IDS + 1)  # drawings must carry distinct ids, as docxtpl numbers them
+    return re.sub(rb'(<wp:docPr\b[^>]*?\bid=")\d+"', lambda m: m.group(1) + b"%d" % next(numbers) + b'"', document)
+
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+DRAWING_IDS = 1000  # docxtpl numbers a render's drawings on from here
 
 
 class _NoTree:
@@ -165,15 +157,6 @@ class TemplateStructureError(ValueError):
     """The rendered document is not well-formed XML."""
 
 
-_PATCHED = Cache("patched", Path(__file__), docxtpl.__version__)
-
-
-@functools.lru_cache(maxsize=32)
-def _patched_xml(src_xml: str) -> str:
-    """docxtpl's tag clean-up of a part: once per process, and kept between runs."""
-    return _PATCHED.get(src_xml.encode(), lambda: str(DocxTemplate.patch_xml(None, src_xml)).encode()).decode()
-
-
 @functools.lru_cache(maxsize=4)
 def _template_bytes(template: Path, mtime_ns: int) -> bytes:
     """The template once it passed the same preflight as any .docx (zip bomb, DTD): once per file."""
@@ -188,54 +171,10 @@ def preflight(template: Path) -> bytes:
     return _template_bytes(template, template.stat().st_mtime_ns)
 
 
-@dataclass(frozen=True)
-class _Opened:
-    """A template as python-docx opened it (never rendered, only copied), and what every render shares."""
-
-    document: Any
-    body: str  # the body as docxtpl serializes it
-    head: bytes  # the document part's XML before the body, as python-docx serializes it
-    tail: bytes  # and after it
-    column_loops: bool
-    blobs: dict[str, tuple[bytes, Deflated]]  # the parts kept as bytes, by zip member name, and compressed
-
-    def packed(self, name: str, blob: bytes) -> bytes | Deflated:
-        """A document's part as deterministic_package takes it: compressed already if it is the template's."""
-        kept = self.blobs.get(name)
-        return kept[1] if kept is not None and kept[0] is blob else blob
-
-
-@functools.lru_cache(maxsize=4)
-def _opened(data: bytes) -> _Opened:
-    document = open_docx(io.BytesIO(data))
-    whole = serialize_part_xml(document.element)
-    start, end = whole.index(b"<w:body"), whole.rindex(b"</w:body>") + len(b"</w:body>")
-    body = etree.tostring(document.element.body, encoding="unicode", pretty_print=False)  # docxtpl's get_xml
-    column_loops = re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", body)) is not None
-    parts = list(document.part.package.parts)
-    for part in parts:
-        if isinstance(part, XmlPart) and not isinstance(part, _RENDERED_PARTS):
-            _as_bytes(part)
-    blobs = {part.partname.membername: (part.blob, deflated(part.blob)) for part in parts if type(part) is Part}
-    return _Opened(document, body, whole[:start], whole[end:], column_loops, blobs)
-
-
-def _as_bytes(part: Any) -> None:
-    """A part no render changes (styles, numbering, settings: the sample's styles are 350 kB of XML)
-    becomes the bytes python-docx would write for it: a copy shares them, a save writes them as they are."""
-    part._blob = part.blob
-    del part._element
-    part.__class__ = Part
-
-
-# The parts a render changes: the body, headers and footers (docxtpl), the core properties (save_document).
-_RENDERED_PARTS = (DocumentPart, HeaderPart, FooterPart, CorePropertiesPart)
-
-
 def open_template(template: Path | None = None) -> None:
-    """Open the template as a render would (python-docx, docxtpl loaded): a batch does it before
-    its worker processes start, which then share it."""
-    _opened(preflight(template or default_template()))
+    """Prepare the template as a render would: a batch does it before its worker processes start,
+    which then share it."""
+    prepared(preflight(template or default_template()))
 
 
 def where_in_template(template: Path, exc: Exception) -> str:
@@ -264,13 +203,13 @@ def where_in_template(template: Path, exc: Exception) -> str:
     return f"；位置：「{'…' if start else ''}{text[start : at + 40]}{'…' if at + 40 < len(text) else ''}」"
 
 
-def render_template(template: Path, context: dict[str, Any]) -> DocxTemplate:
-    """docxtpl with the sandboxed environment; every failure is a TemplateError naming the place."""
+def render_template(template: Path, context: dict[str, Any]) -> Rendered:
+    """docxtpl's render with the sandboxed environment; every failure is a TemplateError naming the place."""
     data = preflight(template)
     try:
-        docx = _PreparedTemplate(data)
+        frame = prepared(data)
         start_budget()
-        docx.render(context, jinja_env=jinja_environment(), autoescape=True)
+        return _rendered(frame, context)
     except UnescapedOutput as exc:
         raise TemplateError(template, str(exc)) from exc
     except BudgetExceeded as exc:
@@ -291,9 +230,8 @@ def render_template(template: Path, context: dict[str, Any]) -> DocxTemplate:
         raise TemplateError(
             template, f"模板渲染后的正文不是有效的 Word XML（{exc}）：通常是标签切断了段落或表格的结构"
         ) from exc
-    except Exception as exc:  # a damaged .docx surfaces as zip, XML or KeyError deep inside docxtpl
+    except Exception as exc:  # a damaged .docx surfaces as zip, XML or KeyError deep inside python-docx
         raise TemplateError(template, f"模板不是可用的 Word 文档（{type(exc).__name__}: {exc}）") from exc
-    return docx
 
 
 def _midnight(value: date) -> datetime:
@@ -317,12 +255,9 @@ STALE_STATISTICS = (
 )  # fmt: skip
 
 
-def _extended_properties(docx: DocxTemplate, document: Document, title: str) -> None:
+def _extended_properties(app: bytes, document: Document, title: str) -> bytes:
     """docProps/app.xml: the producing application, company, manager and the document's title."""
-    part = next((p for p in docx.docx.part.package.parts if p.partname == "/docProps/app.xml"), None)
-    if part is None:  # optional in OOXML; a template without it gets none
-        return
-    root = etree.fromstring(part.blob)
+    root = etree.fromstring(app)
     for name in STALE_STATISTICS:
         for element in root.findall(f"{{{EXTENDED}}}{name}"):
             root.remove(element)
@@ -334,55 +269,99 @@ def _extended_properties(docx: DocxTemplate, document: Document, title: str) -> 
         element.text = value
     for part_title in root.iterfind(f"{{{EXTENDED}}}TitlesOfParts/{{{VTYPES}}}vector/{{{VTYPES}}}lpstr"):
         part_title.text = title
-    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
-def save_document(docx: DocxTemplate, document: Document, context: dict[str, Any]) -> bytes:
-    """Core properties from the data, then deterministic bytes."""
+# The core properties python-docx names, and the element each one writes (docx.oxml.coreprops).
+CORE_NAMESPACES = {
+    "cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+}
+CORE_ELEMENTS = {
+    "author": "dc:creator", "category": "cp:category", "comments": "dc:description",
+    "content_status": "cp:contentStatus", "created": "dcterms:created", "identifier": "dc:identifier",
+    "language": "dc:language", "last_modified_by": "cp:lastModifiedBy", "modified": "dcterms:modified",
+    "revision": "cp:revision", "subject": "dc:subject", "title": "dc:title", "version": "cp:version",
+}  # fmt: skip
+TEMPLATED_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")  # docxtpl renders these
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+class CoreProperties:
+    """docProps/core.xml, read and changed as python-docx's core_properties read and change it: an element
+    a property needs is added at the end, text longer than 255 characters is refused, a time is written in
+    UTC as W3CDTF (created and modified with their xsi:type), the revision is a positive number."""
+
+    def __init__(self, xml: bytes) -> None:
+        self.root = etree.fromstring(xml, _PYTHON_DOCX_PARSER)
+
+    def _element(self, name: str, add: bool = False) -> Any:
+        prefix, local = CORE_ELEMENTS[name].split(":")
+        tag = f"{{{CORE_NAMESPACES[prefix]}}}{local}"
+        element = self.root.find(tag)
+        if element is None and add:
+            element = etree.Element(tag, nsmap={prefix: CORE_NAMESPACES[prefix]})
+            self.root.append(element)
+        return element
+
+    def text(self, name: str) -> str:
+        element = self._element(name)
+        return "" if element is None or element.text is None else str(element.text)
+
+    def set(self, name: str, value: str | int | datetime) -> None:
+        if isinstance(value, datetime):
+            self._element(name, add=True).text = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if name in ("created", "modified"):  # python-docx declares xsi on the root, not on the element
+                self.root.set(f"{{{XSI}}}foo", "bar")
+                self._element(name).set(f"{{{XSI}}}type", "dcterms:W3CDTF")
+                del self.root.attrib[f"{{{XSI}}}foo"]
+        elif isinstance(value, int):
+            if value < 1:
+                raise ValueError(f"revision property requires positive int, got '{value}'")
+            self._element(name, add=True).text = str(value)
+        else:
+            if len(value) > 255:
+                raise ValueError(f"exceeded 255 char limit for property, got:\n\n'{value}'")
+            self._element(name, add=True).text = value
+
+    def xml(self) -> bytes:
+        return bytes(etree.tostring(self.root, encoding="UTF-8", standalone=True))
+
+
+def save_document(rendered: Rendered, document: Document, context: dict[str, Any]) -> bytes:
+    """Core properties from the data, then deterministic bytes: the entries python-docx's save writes, in
+    its order (docxtpl's save adds only the pictures and media opsdoc never asks it to replace)."""
     info, last = document.info, document.revisions[-1]
-    properties = docx.docx.core_properties
-    properties.title = context["doc"]["title"]
-    properties.subject = DOCUMENT_KIND
-    properties.identifier = info.file_code
-    properties.version = info.version
-    properties.author = info.org
-    properties.last_modified_by = last.approver
-    properties.content_status = "草稿" if context["doc"]["draft"] else info.control_status
-    properties.category = info.secrecy
-    properties.language = "zh-CN"
-    properties.revision = len(document.revisions)
-    properties.created = _midnight(document.revisions[0].revised_on)
-    properties.modified = _midnight(last.approved_on)
-    _extended_properties(docx, document, properties.title)
-    # python-docx's save without docxtpl's: opsdoc never asks docxtpl to replace pictures or media,
-    # the only things docxtpl's save adds around python-docx's.
-    return deterministic_package(_members(docx))
-
-
-class _Members:
-    """python-docx's package writer, collecting the entries instead of compressing them into a zip
-    that deterministic_zip would only decompress and compress again (≈ 20 ms a document). A part
-    the document shares with its template is compressed once per template."""
-
-    def __init__(self, opened: _Opened) -> None:
-        self.opened = opened
-        self.members: list[tuple[str, bytes | Deflated]] = []
-
-    def write(self, pack_uri: Any, blob: bytes) -> None:
-        self.members.append((pack_uri.membername, self.opened.packed(pack_uri.membername, blob)))
-
-    def close(self) -> None:
-        pass
-
-
-def _members(docx: DocxTemplate) -> list[tuple[str, bytes | Deflated]]:
-    """The .docx's entries in the order python-docx's OpcPackage.save writes them."""
-    package = docx.docx.part.package
-    for part in package.parts:
-        part.before_marshal()
-    members = _Members(docx.opened)
-    writer = cast(PhysPkgWriter, members)  # it has the two methods PackageWriter calls: write, close
-    PackageWriter._write_content_types_stream(writer, package.parts)  # type: ignore[no-untyped-call]  # untyped in python-docx
-    PackageWriter._write_pkg_rels(writer, package.rels)  # type: ignore[no-untyped-call]  # untyped in python-docx
-    PackageWriter._write_parts(writer, package.parts)
-    return members.members
+    frame = rendered.prepared
+    properties = CoreProperties(frame.core)
+    for name, text in rendered.properties.items():
+        properties.set(name, text)
+    title = context["doc"]["title"]
+    ours: tuple[tuple[str, str | int | datetime], ...] = (
+        ("title", title),
+        ("subject", DOCUMENT_KIND),
+        ("identifier", info.file_code),
+        ("version", info.version),
+        ("author", info.org),
+        ("last_modified_by", last.approver),
+        ("content_status", "草稿" if context["doc"]["draft"] else info.control_status),
+        ("category", info.secrecy),
+        ("language", "zh-CN"),
+        ("revision", len(document.revisions)),
+        ("created", _midnight(document.revisions[0].revised_on)),
+        ("modified", _midnight(last.approved_on)),
+    )
+    for name, value in ours:
+        properties.set(name, value)
+    entries: list[tuple[str, bytes | Deflated]] = []
+    for name, role in frame.entries:
+        if role == CORE:
+            entries.append((name, properties.xml()))
+        elif role == APP:
+            entries.append((name, _extended_properties(frame.app, document, title)))
+        elif role == KEPT:
+            entries.append((name, frame.kept[name]))
+        else:
+            entries.append((name, rendered.parts[name]))
+    return deterministic_package(entries)
