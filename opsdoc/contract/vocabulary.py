@@ -46,7 +46,8 @@ HIGH_RISK_LEVELS = frozenset({"较大", "重大"})
 """Levels the seed calls 高级别: they need more than one 应对措施."""
 
 PLACEHOLDER = re.compile(
-    r"X{2,}|(?i:vx\.y|yyyy[-/.年]?mm[-/.月]?dd日?)|【[^】]*】?|】|编制人姓名|审核人姓名|批准人姓名|〔待填写〕"
+    r"(?=[XVvYy【】编审批〔])"  # the characters one starts with, tested first: half the time over a register
+    r"(?:X{2,}|(?i:vx\.y|yyyy[-/.年]?mm[-/.月]?dd日?)|【[^】]*】?|】|编制人姓名|审核人姓名|批准人姓名|〔待填写〕)"
 )
 """Leftovers of the company template and its guidance text, and a draft's own stand-in."""
 

@@ -66,19 +66,20 @@ def _rendered(prepared: Prepared, context: dict[str, Any]) -> Rendered:
 
 _LISTING = "\t\a\n\f"
 _LISTING_CHARACTERS = re.compile(f"[{_LISTING}]")
-_BREAK_BEFORE_PARAGRAPH = re.compile(r"\n(?=<w:p[ >])")  # docxtpl's, in render_xml_part
 _PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", flags=re.DOTALL)  # docxtpl's, in resolve_listing
 # How python-docx reads a part (docx.oxml.parser): what it writes again depends on it.
 _PYTHON_DOCX_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
 
 
 def _xml_of(environment: Any, source: str, context: dict[str, Any]) -> str:
-    """docxtpl's render_xml_part, giving the same text with fewer passes over a long rendered part: the
-    line break docxtpl puts before each paragraph (for Jinja's line numbers) is removed without a Python
-    callback per paragraph (Python 3.11's re calls one for a group in the replacement), and its escaped
-    braces ({_{ for a literal {{) are looked for only when the part holds a "_"."""
-    source = source.replace("<w:p ", "\n<w:p ").replace("<w:p>", "\n<w:p>")
-    xml = _BREAK_BEFORE_PARAGRAPH.sub("", str(environment.from_string(source).render(context)))
+    """docxtpl's render_xml_part, giving the same text with fewer passes over a long rendered part.
+
+    docxtpl puts a line break before each paragraph of the source, for the line numbers of Jinja's
+    messages, and takes every line break before a paragraph out of the result: opsdoc's messages quote
+    the template's text instead, and no rendered part holds such a line break (python-docx drops the
+    blank text between elements, a value is escaped), so neither is done (0.1 s of a 20k-row build).
+    Its escaped braces ({_{ for a literal {{) are looked for only when the part holds a "_"."""
+    xml = str(environment.from_string(source).render(context))
     if "_" in xml:
         xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     return _resolve_listing(xml)

@@ -62,14 +62,26 @@ def _rewritten(rows: bytes, widths: list[int]) -> bytes:
     pass over the table's cell widths: 20,000 rows in 60 ms, where a pass row by row and cell by cell
     through regular expressions took 400."""
     pieces = rows.split(CELL_WIDTH_START)
+    single = [str(width).encode() for width in widths]
     column = 0
     for k in range(1, len(pieces)):
+        piece = pieces[k]
         if b"<w:tr" in pieces[k - 1]:  # this cell opens a row
             column = 0
-        rest = pieces[k].split(b'"', 1)[1]  # after the old number
-        span = SPAN.search(rest, 0, max(rest.find(b"</w:tcPr>"), 0))
+        number_end = piece.index(b'"')  # the old number ends here
+        properties_end = max(piece.find(b"</w:tcPr>", number_end), number_end)
+        span = (
+            SPAN.search(piece, number_end, properties_end)
+            if piece.find(b"<w:gridSpan", number_end, properties_end) > 0
+            else None
+        )
         count = int(span.group(1)) if span else 1
-        pieces[k] = str(sum(widths[column : column + count])).encode() + b'"' + rest
+        width = (
+            single[column]
+            if count == 1 and column < len(single)
+            else str(sum(widths[column : column + count])).encode()
+        )
+        pieces[k] = width + piece[number_end:]
         column += count
     return CELL_WIDTH_START.join(pieces)
 

@@ -322,6 +322,7 @@ def _read_sheet(path: Path, archive: zipfile.ZipFile, title: str, part: str, boo
     filled_rows: set[int] = set()
     last_row = last_column = 0  # the extent of the filled cells
     row = column = 0  # the current cell's position; a cell without r follows the one before
+    row_number = "0"  # the current row's number as a cell reference writes it
     kind: str = "n"
     style: str | None = None
     raw: str | None = None  # the <v> text
@@ -336,34 +337,40 @@ def _read_sheet(path: Path, archive: zipfile.ZipFile, title: str, part: str, boo
         raise _Refused(f"工作表「{title}」{message}")
 
     def start(name: str, attributes: dict[str, str]) -> None:
-        nonlocal row, column, kind, style, raw, inline, formula, in_cell, collecting, phonetic
+        nonlocal row, row_number, column, kind, style, raw, inline, formula, in_cell, collecting, phonetic
         local = _LOCAL.get(name)
         if local == "c":
             ref = attributes.get("r")
             if ref is None:
                 column += 1
             else:
-                found = _reference(ref)
-                if found is None:
-                    refuse(f"有无法识别的单元格引用「{ref}」，文件已损坏")
-                row, column = found  # type: ignore[misc]
+                # "B3" in row 3: the letters alone are looked up (a cell of another row is parsed whole)
+                known = _COLUMNS.get(ref[: -len(row_number)]) if ref.endswith(row_number) else None
+                if known is not None:
+                    column = known
+                else:
+                    found = _reference(ref)
+                    if found is None:
+                        refuse(f"有无法识别的单元格引用「{ref}」，文件已损坏")
+                    row, column = found  # type: ignore[misc]
             kind = attributes.get("t", "n")
             style = attributes.get("s")
             raw = inline = None
             formula = False
             in_cell = True
+        elif local == "is":
+            inline = []
         elif local == "v" or (local == "t" and in_cell and not phonetic):
             collecting = True
             text.clear()
         elif local == "f" and in_cell:
             formula = True
-        elif local == "is":
-            inline = []
         elif local == "rPh":
             phonetic += 1
         elif local == "row":
             ref = attributes.get("r")
             row = int(ref) if ref and ref.strip().isdigit() else row + 1
+            row_number = str(row)
             column = 0
         elif local == "mergeCell":
             first, _, last = attributes.get("ref", "").partition(":")

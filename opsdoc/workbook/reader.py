@@ -19,7 +19,7 @@ from opsdoc.contract.findings import Cell, Finding, finding
 from opsdoc.contract.model import SHEET_BY_TITLE, SHEETS, Document, SheetSpec
 from opsdoc.contract.vocabulary import PLACEHOLDER
 from opsdoc.office.xlsx import Sheet, column_letter, preflight, read_sheets
-from opsdoc.workbook.cells import Cells, Loc
+from opsdoc.workbook.cells import Cells, Loc, Table
 
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell; anything longer came from elsewhere
 
@@ -158,8 +158,7 @@ class WorkbookReader:
                     f"{where}中的合并单元格 {area} 无法确定每个单元格的值：请取消合并，并在每个单元格中填写内容",
                 )
 
-    def _take(self, spec: SheetSpec, loc: Loc, ref: str, value: Any, into: Record, key: str) -> None:
-        self.cells.refs[loc] = ref
+    def _take(self, spec: SheetSpec, loc: Loc, value: Any, into: Record, key: str) -> None:
         if value is _BLOCKED:
             self.blocked.add(loc)
         elif value is not None:
@@ -168,7 +167,7 @@ class WorkbookReader:
                 self.report(
                     "placeholder-text",
                     spec.title,
-                    ref,
+                    self.cells.find(loc),
                     f"「{placeholder.group().strip()}」是模板占位内容，请替换为本项目的实际内容",
                 )
             into[key] = value
@@ -193,19 +192,17 @@ class WorkbookReader:
                 self.report("missing-column", spec.title, f"{spec.title}!1:1", f"缺少必填列「{col.label}」：{col.hint}")
                 self.blocked.add((spec.title, "*", col.label))
         records: list[Record] = []
-        found = [(label, c, f"{spec.title}!{column_letter(c + 1)}") for label, c in columns.items()]
-        absent = [col.label for col in spec.columns if col.label not in columns]
+        absent = {col.label for col in spec.columns if col.label not in columns}
+        table = Table(spec.title, {label: column_letter(c + 1) for label, c in columns.items()}, absent)
+        self.cells.tables[spec.title] = table
         for r, row in enumerate(grid[1:], start=2):
             if all(v is None for v in row):
                 continue
             index = len(records)
+            table.rows.append(r)
             record: Record = {}
-            for label, c, column in found:
-                self._take(
-                    spec, (spec.title, index, label), f"{column}{r}", row[c] if c < len(row) else None, record, label
-                )
-            for label in absent:
-                self.cells.refs[(spec.title, index, label)] = f"{spec.title}!{r}:{r}"
+            for label, c in columns.items():
+                self._take(spec, (spec.title, index, label), row[c] if c < len(row) else None, record, label)
             records.append(record)
         if not records:
             self.cells.refs[(spec.title,)] = f"{spec.title}!A2"
@@ -228,7 +225,8 @@ class WorkbookReader:
                     )
                 continue
             found.add(known)
-            self._take(spec, (spec.title, known), f"{spec.title}!B{r}", value, values, known)
+            self.cells.refs[(spec.title, known)] = f"{spec.title}!B{r}"
+            self._take(spec, (spec.title, known), value, values, known)
         for col in spec.columns:
             if col.label not in found and col.required:
                 self.report("missing-label", spec.title, f"{spec.title}!A:A", f"A列缺少项目「{col.label}」：{col.hint}")
@@ -253,7 +251,7 @@ class WorkbookReader:
             return
         spec = SHEET_BY_TITLE[str(loc[0])]
         label = loc[-1] if len(loc) > 1 and isinstance(loc[-1], str) else None
-        ref = self.cells.refs.get(loc, self.cells.refs.get(loc[:1], spec.title))
+        ref = self.cells.find(loc) or self.cells.find(loc[:1]) or spec.title
         kind = error["type"]
         if kind == "missing":
             if len(loc) == 1:
