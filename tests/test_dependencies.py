@@ -184,3 +184,14 @@ def test_the_tested_releases_are_the_bounds_pyproject_allows():
         low, high = (tuple(int(p) for p in v.split(".")) for v in found.groups())
         installed = tuple(int(p) for p in metadata.version(package).split(".")[:2])
         assert low[:2] <= installed < high, f"{package} {installed} is outside the tested range {found.groups()}"
+
+
+def test_the_names_opsdoc_reads_packages_by_are_python_docxs():
+    """docx_text names the main document's content type and the core properties' relationship itself, so
+    that checking a package (and the 对比稿) does not load python-docx."""
+    from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+
+    from opsdoc.office import docx_text
+
+    assert docx_text.MAIN_DOCUMENT == CONTENT_TYPE.WML_DOCUMENT_MAIN
+    assert docx_text.CORE_PROPERTIES == RELATIONSHIP_TYPE.CORE_PROPERTIES

@@ -448,12 +448,17 @@ class _Plan:
                         self.table(i, olds[i], b)
                 continue
             i, j = i1, j1
+            matchers: dict[str, SequenceMatcher[str]] = {}
             while i < i2 or j < j2:
-                if i < i2 and j < j2 and _light_alike(olds[i], news[j]):
+                if i < i2 and j < j2 and _light_alike(olds[i], news[j], matchers):
                     self.steps.append(("pair", (i,), news[j]))
                     i, j = i + 1, j + 1
-                elif i < i2 and (
-                    j == j2 or not any(_light_alike(olds[i], b) for b in news[j : min(j2, j + LOOKAHEAD)])
+                elif (
+                    i < i2
+                    and (  # news[j] was just tried
+                        j == j2
+                        or not any(_light_alike(olds[i], b, matchers) for b in news[j + 1 : min(j2, j + LOOKAHEAD)])
+                    )
                 ):
                     self.steps.append(("delete", (i,), new, news[j] if j < len(news) else end))
                     i += 1
@@ -493,14 +498,14 @@ class _Plan:
                 _place(step[2], step[3], _deleted_row(fetched[step[1]], step[4], marks))
 
 
-def _light_alike(old: _Light, new: Xml) -> bool:
+def _light_alike(old: _Light, new: Xml, matchers: dict[str, SequenceMatcher[str]]) -> bool:
     """_alike, of a light block of OLD."""
     kind, text = old.key
     if (kind == "table") != (new.tag == W + "tbl"):
         return False
     if kind == "table":
         return bool(old.rows) and bool(_rows(new)) and old.cells == len(_cells(_rows(new)[0]))
-    return _similar(text, _text(new))
+    return _similar(text, _text(new), matchers)
 
 
 # ---------------------------------------------------------------- comparing
@@ -517,11 +522,17 @@ def _compare_children(old: Xml, new: Xml, marks: _Marks) -> None:
                     _compare_table(a, b, marks)
             continue
         i, j = i1, j1
+        matchers: dict[str, SequenceMatcher[str]] = {}
         while i < i2 or j < j2:
-            if i < i2 and j < j2 and _alike(olds[i], news[j]):
+            if i < i2 and j < j2 and _alike(olds[i], news[j], matchers):
                 _compare_pair(olds[i], news[j], marks)
                 i, j = i + 1, j + 1
-            elif i < i2 and (j == j2 or not any(_alike(olds[i], b) for b in news[j : min(j2, j + LOOKAHEAD)])):
+            elif (
+                i < i2
+                and (  # news[j] was just tried
+                    j == j2 or not any(_alike(olds[i], b, matchers) for b in news[j + 1 : min(j2, j + LOOKAHEAD)])
+                )
+            ):
                 _place(new, news[j] if j < len(news) else end, _deleted(olds[i], marks))
                 i += 1
             else:
@@ -529,17 +540,22 @@ def _compare_children(old: Xml, new: Xml, marks: _Marks) -> None:
                 j += 1
 
 
-def _alike(old: Xml, new: Xml) -> bool:
+def _alike(old: Xml, new: Xml, matchers: dict[str, SequenceMatcher[str]]) -> bool:
     if old.tag != new.tag:
         return False
     if old.tag == W + "tbl":
         return len(_cells(_rows(old)[0])) == len(_cells(_rows(new)[0])) if _rows(old) and _rows(new) else False
-    return _similar(_text(old), _text(new))
+    return _similar(_text(old), _text(new), matchers)
 
 
-def _similar(old: str, new: str) -> bool:
+def _similar(old: str, new: str, matchers: dict[str, SequenceMatcher[str]]) -> bool:
+    """Whether `new` is `old` edited. Within a changed stretch each NEW paragraph is tried against
+    several OLD ones: its matcher (the index of its characters) is made once, in `matchers`."""
+    matcher = matchers.get(new)
+    if matcher is None:
+        matcher = matchers[new] = SequenceMatcher(None, "", new, autojunk=False)
+    matcher.set_seq1(old)
     # the cheap upper bounds first: most pairs in a rewritten stretch are far apart
-    matcher = SequenceMatcher(None, old, new, autojunk=False)
     return matcher.real_quick_ratio() >= SIMILAR and matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
 
