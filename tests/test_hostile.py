@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -829,3 +830,40 @@ def test_verify_and_diff_of_a_25000_row_register_stay_within_500_mb(tmp_path):
     code, kib, output = _peak("diff", "--note", str(old), str(new))
     assert code == 0 and output.strip() == "第4章：SC-12345服务项由“服务项12345”调整为“改名的服务项”", output
     assert kib * 1024 <= 500e6, f"diff peaked at {kib // 1024} MiB"
+
+
+def test_a_template_property_longer_than_word_keeps_is_refused(tmp_path):
+    """A core property renders past the 255 characters Word keeps (python-docx refuses it): the template
+    is refused with the reason, by a build and by `template check`, never an internal error."""
+    template = template_variant(
+        tmp_path,
+        ("<dc:description></dc:description>", f"<dc:description>{'长' * 300}</dc:description>"),
+        part="docProps/core.xml",
+    )
+    for arguments in (
+        ["build", str(SAMPLE), "-o", str(tmp_path / "out"), "--template", str(template)],
+        ["template", "check", str(template)],
+    ):
+        result = CliRunner().invoke(main, arguments)
+        assert result.exit_code == 2, result.output
+        assert "255" in result.output and "内部错误" not in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_cell_reference_out_of_its_row_is_read_where_it_says(tmp_path):
+    """Cells whose references leave their <row> (a file no spreadsheet writes) are placed by their own
+    references: the reader's shortcut for a cell in its own row never carries a wrong row along."""
+    from opsdoc.office.xlsx import read_sheets
+
+    rows = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>章节</t></is></c><c r="B1" t="inlineStr"><is><t>正文</t></is></c></row>'
+        '<row r="3"><c r="A9" t="inlineStr"><is><t>a9</t></is></c><c r="B3" t="inlineStr"><is><t>b3</t></is></c>'
+        '<c r="C3" t="inlineStr"><is><t>c3</t></is></c></row>'
+    )
+    path = _sample_with(
+        tmp_path / "rows.xlsx",
+        _sheet_part("补充说明"),
+        lambda xml: re.sub(rb"<sheetData>.*</sheetData>", f"<sheetData>{rows}</sheetData>".encode(), xml, flags=re.S),
+    )
+    sheet = read_sheets(path, ["补充说明"])["补充说明"]
+    assert sheet.rows[8][0] == "a9" and sheet.rows[2][1:3] == ["b3", "c3"]

@@ -4,7 +4,7 @@ render (opsdoc.generate.render) needs Jinja and lxml only.
 python-docx opens the template and docxtpl cleans its tags once per template, and the result is kept
 between runs in the template cache (opsdoc.generate.cache): the Jinja source of each part a render
 changes (the body, every header and footer) as docxtpl hands it to Jinja, and every other entry of the
-package as python-docx saves it, compressed, in python-docx's order. Loading the two libraries and
+package as python-docx saves it, in python-docx's order (compressed once per process). Loading the two libraries and
 opening the template cost 70 ms of the 0.3 s a sample build takes; the document is the same, byte for byte.
 """
 
@@ -35,7 +35,7 @@ FOOTNOTES_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml
 @dataclass(frozen=True)
 class Prepared:
     entries: tuple[tuple[str, str], ...]  # (zip entry name, what a render does with it), in the order saved
-    kept: dict[str, Deflated]  # every KEPT entry
+    kept: dict[str, Deflated]  # every KEPT entry, compressed
     sources: dict[str, str]  # the Jinja source of the body and of each header and footer, by entry name
     footnotes: dict[str, bytes]  # each FOOTNOTES entry as the template has it
     sections: int  # docxtpl renders footnotes once per section of the document
@@ -48,9 +48,11 @@ class Prepared:
 
 
 def _depends() -> list[str | Path]:
-    """What a prepared template depends on besides the template: this module, and the two libraries'
-    code that made it (found without loading them)."""
-    depends: list[str | Path] = [Path(__file__)]
+    """What a prepared template depends on besides the template: this module, the two libraries' code
+    that made it (found without loading them), and lxml, which wrote the entries python-docx serialized."""
+    from lxml import etree
+
+    depends: list[str | Path] = [Path(__file__), f"lxml {etree.LXML_VERSION} libxml2 {etree.LIBXML_VERSION}"]
     for name, module in (("docxtpl", "template.py"), ("docx", "__init__.py")):  # docx's holds its version
         spec = importlib.util.find_spec(name)  # a top-level package is found without being imported
         if spec is None or spec.origin is None:
@@ -66,7 +68,8 @@ _PREPARED = Cache("prepared", *_depends())
 def prepared(data: bytes) -> Prepared:
     """The template (its bytes, checked by preflight) prepared: from the cache, or made and stored."""
     stored = marshal.loads(_PREPARED.get(data, lambda: marshal.dumps(_made(data))))
-    kept = {name: Deflated(*entry) for name, entry in stored.pop("kept").items()}
+    # compressed here, once per process: the cache keeps what python-docx wrote, not what this zlib makes of it
+    kept = {name: deflated(entry) for name, entry in stored.pop("kept").items()}
     return Prepared(entries=tuple(map(tuple, stored.pop("entries"))), kept=kept, **stored)
 
 
@@ -122,7 +125,7 @@ def _made(data: bytes) -> dict[str, Any]:
     core = next(blob for name, blob in writer.entries if roles.get(name) == CORE)
     return {
         "entries": [(name, roles.get(name, KEPT)) for name, _blob in writer.entries],
-        "kept": {name: _plain(deflated(blob)) for name, blob in writer.entries if name not in roles},
+        "kept": {name: blob for name, blob in writer.entries if name not in roles},
         "sources": sources,
         "footnotes": footnotes,
         "sections": len(document.sections),
@@ -133,10 +136,6 @@ def _made(data: bytes) -> dict[str, Any]:
         "core": core,
         "app": app,
     }
-
-
-def _plain(entry: Deflated) -> tuple[int, int, bytes]:
-    return entry.size, entry.crc, entry.data
 
 
 class _Entries:

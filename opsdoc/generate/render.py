@@ -31,12 +31,12 @@ from opsdoc.office.package import DOCUMENT, open_package
 
 @dataclass
 class Rendered:
-    """A document rendered from its template: the parts a render changes, as their bytes, and the
-    core properties docxtpl renders from the template's own (before save_document sets opsdoc's)."""
+    """A document rendered from its template: the parts a render changes, as their bytes, and the core
+    properties as docxtpl's render leaves them (save_document then sets opsdoc's)."""
 
     prepared: Prepared
     parts: dict[str, bytes | Deflated]  # by zip entry name: the main document, headers, footers, footnotes
-    properties: dict[str, str]  # docxtpl's: author, comments, identifier, language, subject, title
+    properties: CoreProperties
 
 
 def _rendered(prepared: Prepared, context: dict[str, Any]) -> Rendered:
@@ -51,8 +51,9 @@ def _rendered(prepared: Prepared, context: dict[str, Any]) -> Rendered:
         if role == HEADER_FOOTER:  # docxtpl hands the text to python-docx, which reads and writes it again
             xml = _xml_of(environment, prepared.sources[name], context).encode("utf-8")
             parts[name] = etree.tostring(etree.fromstring(xml, _PYTHON_DOCX_PARSER), encoding="UTF-8", standalone=True)
-    core = CoreProperties(prepared.core)
-    properties = {name: str(environment.from_string(core.text(name)).render(context)) for name in TEMPLATED_PROPERTIES}
+    properties = CoreProperties(prepared.core)
+    for name in TEMPLATED_PROPERTIES:  # each rendered from the template's own text and set, as docxtpl does
+        properties.set(name, str(environment.from_string(properties.text(name)).render(context)))
     for name, role in prepared.entries:
         if role == FOOTNOTES:  # docxtpl renders them once per section, each time from the last result
             from docxtpl import DocxTemplate  # only a template with footnotes loads docxtpl
@@ -78,7 +79,8 @@ def _xml_of(environment: Any, source: str, context: dict[str, Any]) -> str:
     docxtpl puts a line break before each paragraph of the source, for the line numbers of Jinja's
     messages, and takes every line break before a paragraph out of the result: opsdoc's messages quote
     the template's text instead, and no rendered part holds such a line break (python-docx drops the
-    blank text between elements, a value is escaped), so neither is done (0.1 s of a 20k-row build).
+    blank text between elements, a value is escaped), so neither is done (0.1 s of a 20k-row build). Only
+    a template filtering its own raw XML ({% filter %} around paragraphs) could tell the difference.
     Its escaped braces ({_{ for a literal {{) are looked for only when the part holds a "_"."""
     xml = str(environment.from_string(source).render(context))
     if "_" in xml:
@@ -132,13 +134,18 @@ def _checked_and_deflated(document: bytes, numbered: bytes) -> Deflated:
     """The main document part compressed while libxml2 checks it: zlib works without Python's lock, so
     the two take the time of the check alone (0.15 s of a 20k-row build instead of 0.22)."""
     packed: list[Deflated] = []
-    worker = threading.Thread(target=lambda: packed.append(deflated(numbered)), name="opsdoc-deflate")
+
+    def pack() -> None:
+        with contextlib.suppress(Exception):  # a failure (MemoryError) is met again, and raised, below
+            packed.append(deflated(numbered))
+
+    worker = threading.Thread(target=pack, name="opsdoc-deflate")
     worker.start()
     try:
         _check_well_formed(document)
     finally:
         worker.join()
-    return packed[0] if packed else deflated(numbered)  # a failure in the thread is raised here instead
+    return packed[0] if packed else deflated(numbered)
 
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -349,9 +356,7 @@ def save_document(rendered: Rendered, document: Document, context: dict[str, Any
     its order (docxtpl's save adds only the pictures and media opsdoc never asks it to replace)."""
     info, last = document.info, document.revisions[-1]
     frame = rendered.prepared
-    properties = CoreProperties(frame.core)
-    for name, text in rendered.properties.items():
-        properties.set(name, text)
+    properties = rendered.properties
     title = context["doc"]["title"]
     ours: tuple[tuple[str, str | int | datetime], ...] = (
         ("title", title),

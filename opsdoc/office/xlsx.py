@@ -353,6 +353,7 @@ def _read_sheet(path: Path, archive: zipfile.ZipFile, title: str, part: str, boo
                     if found is None:
                         refuse(f"有无法识别的单元格引用「{ref}」，文件已损坏")
                     row, column = found  # type: ignore[misc]
+                    row_number = str(row)
             kind = attributes.get("t", "n")
             style = attributes.get("s")
             raw = inline = None
