@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import stat
 import struct
 import tempfile
+import threading
 import unicodedata
 import zipfile
 import zlib
@@ -183,11 +185,17 @@ def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(folder, "输出文件夹不存在")
+    # Ctrl-C or a terminating batch (SIGTERM) between the file's creation and the try below would leave it
+    # behind: they are held while mkstemp makes it (it has Python code of its own after the file exists),
+    # and raised inside the try, which removes it.
+    held = _hold_interruptions()
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".opsdoc-", suffix=".tmp")
     except OSError as exc:
+        _release_interruptions(held)
         raise OutputError(folder, f"无法在输出文件夹中写入文件（{exc.strerror}）") from exc
     try:
+        _release_interruptions(held)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -205,6 +213,21 @@ def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> None:
         if isinstance(exc, OSError):
             raise OutputError(path, f"无法写入（{exc.strerror}）：文件可能正被 Word/WPS 打开，请关闭后重试") from exc
         raise
+
+
+_INTERRUPTIONS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _hold_interruptions() -> set[int | signal.Signals] | None:
+    """Hold Ctrl-C and SIGTERM (the main thread of a POSIX system only: where Python runs their handlers)."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTIONS)
+
+
+def _release_interruptions(held: set[int | signal.Signals] | None) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came meanwhile is raised here
 
 
 def _umask() -> int:
