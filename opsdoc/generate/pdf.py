@@ -105,29 +105,32 @@ def export_pdf(
     python3-uno or the CJK fonts are missing, and PdfExportError when the conversion fails, takes
     longer than TIMEOUT_SECONDS, or LibreOffice dies on the document twice. Nothing is written then.
     """
-    docx_path, pdf_path = Path(docx_path), Path(pdf_path)
+    docx_path = Path(docx_path)
     # Read first: a file that is not a .docx gets its clear message, and the PDF is dated from
     # the document (the last 批准日期 for an opsdoc build), not from the clock.
-    created = modified_time(docx_path) or datetime(1980, 1, 1)
-    soffice = requirements()
-    options = {"archival": True, "keywords": list(archival.keywords)} if archival else {}
-    with tempfile.TemporaryDirectory(prefix="opsdoc-pdf-") as work:
-        lines, section_pages, target = _convert(docx_path, soffice, Path(work), progress, options)
-        if not target.is_file():
-            raise PdfExportError(docx_path, "LibreOffice 没有生成 PDF")
-        data = reproducible_pdf(target.read_bytes(), created)
-    entries = [_entry(docx_path, style, text) for style, text in lines if text.strip()]
-    write_atomic(pdf_path, data)
-    return LaidOut(entries, section_pages)
+    created = modified_time(docx_path)
+    laid, data = _exported(docx_path.read_bytes(), docx_path, created, progress, archival)
+    write_atomic(Path(pdf_path), data)
+    return laid
 
 
 def pdf_of(data: bytes, progress: Progress | None = None, archival: Archival | None = None) -> tuple[LaidOut, bytes]:
-    """export_pdf for a .docx held in memory: how LibreOffice laid it out, and the PDF's bytes."""
-    with tempfile.TemporaryDirectory(prefix="opsdoc-pdf-of-") as work:
-        source, target = Path(work) / "document.docx", Path(work) / "document.pdf"
-        source.write_bytes(data)
-        laid = export_pdf(source, target, progress, archival)
-        return laid, target.read_bytes()
+    """export_pdf for a .docx held in memory (opsdoc's own): how LibreOffice laid it out, and the PDF's bytes."""
+    return _exported(data, None, modified_time(data), progress, archival)
+
+
+def _exported(
+    docx: bytes, where: Path | None, created: datetime | None, progress: Progress | None, archival: Archival | None
+) -> tuple[LaidOut, bytes]:
+    soffice = requirements()
+    options = {"archival": True, "keywords": list(archival.keywords)} if archival else {}
+    with tempfile.TemporaryDirectory(prefix="opsdoc-pdf-") as work:
+        lines, section_pages, target = _convert(docx, where, soffice, Path(work), progress, options)
+        if not target.is_file():
+            raise PdfExportError(where, "LibreOffice 没有生成 PDF")
+        data = reproducible_pdf(target.read_bytes(), created or datetime(1980, 1, 1))
+    entries = [_entry(where, style, text) for style, text in lines if text.strip()]
+    return LaidOut(entries, section_pages), data
 
 
 def convert_to_docx(source: Path, folder: Path) -> Path:
@@ -403,39 +406,38 @@ def close_office() -> None:
 
 
 def _convert(
-    docx_path: Path, soffice: str, work: Path, progress: Progress | None, options: dict[str, Any]
+    docx: bytes, where: Path | None, soffice: str, work: Path, progress: Progress | None, options: dict[str, Any]
 ) -> tuple[list[Any], int | None, Path]:
     """The TOC lines, the body's page count and the PDF LibreOffice wrote into `work`; a second try if LibreOffice died.
 
     One conversion at a time per process: the helper answers requests in turn over one pipe, and the web
     page's threads (opsdoc serve) would otherwise interleave theirs."""
     with _OFFICE_LOCK:
-        return _convert_alone(docx_path, soffice, work, progress, options)
+        return _convert_alone(docx, where, soffice, work, progress, options)
 
 
 def _convert_alone(
-    docx_path: Path, soffice: str, work: Path, progress: Progress | None, options: dict[str, Any]
+    docx: bytes, where: Path | None, soffice: str, work: Path, progress: Progress | None, options: dict[str, Any]
 ) -> tuple[list[Any], int | None, Path]:
-    for attempt in (1, 2):
-        # A copy per attempt: LibreOffice leaves a lock file beside what it opens, and a killed
-        # one leaves it behind, which would stop the next from opening the document.
-        folder = work / str(attempt)
+    def staged(name: str) -> tuple[dict[str, Any], Path]:
+        """A copy per attempt: LibreOffice leaves a lock file beside what it opens, and a killed
+        one leaves it behind, which would stop the next from opening the document."""
+        folder = work / name
         folder.mkdir()
         source, target = folder / "document.docx", folder / "document.pdf"
-        shutil.copyfile(docx_path, source)
-        request = {"docx": str(source), "pdf": str(target), "options": options}
+        source.write_bytes(docx)
+        return {"docx": str(source), "pdf": str(target), "options": options}, target
+
+    for attempt in (1, 2):
+        request, target = staged(str(attempt))
         warm = _warm(request, progress, TIMEOUT_SECONDS)  # `opsdoc office`'s LibreOffice, if one runs
         if warm is not None and "toc" in warm:
             return warm["toc"], warm.get("section_pages"), target
         if warm is not None and warm.get("error") in ("failed", "timeout"):  # the document's fault, not its
             why = warm.get("message") or f"在 {TIMEOUT_SECONDS} 秒内没有完成转换，已终止"
-            raise PdfExportError(docx_path, f"LibreOffice 转换失败：{why}")
+            raise PdfExportError(where, f"LibreOffice 转换失败：{why}")
         if warm is not None:  # reached but no answer: it may still write there, so this one works elsewhere
-            folder = work / f"{attempt}-here"
-            folder.mkdir()
-            source, target = folder / "document.docx", folder / "document.pdf"
-            shutil.copyfile(docx_path, source)
-            request = {"docx": str(source), "pdf": str(target), "options": options}
+            request, target = staged(f"{attempt}-here")
         helper = _office(soffice)  # none runs (or it went away): this process's own
         outcome = helper.convert(request, progress, TIMEOUT_SECONDS)
         if "toc" in outcome:
@@ -443,25 +445,25 @@ def _convert_alone(
             return toc, outcome.get("section_pages"), target
         error = outcome.get("error")
         if error == "failed" and helper.process.poll() is None:  # this document failed, LibreOffice lives on
-            raise PdfExportError(docx_path, f"LibreOffice 转换失败：{outcome.get('message')}")
+            raise PdfExportError(where, f"LibreOffice 转换失败：{outcome.get('message')}")
         why = outcome.get("message") or helper.last_error()
         close_office()
         if error == "timeout":
-            raise PdfExportError(docx_path, f"LibreOffice 在 {TIMEOUT_SECONDS} 秒内没有完成转换，已终止")
+            raise PdfExportError(where, f"LibreOffice 在 {TIMEOUT_SECONDS} 秒内没有完成转换，已终止")
         if error == "no-uno":
             raise LibreOfficeMissing(None, f"导出 PDF 需要 LibreOffice 的 Python 接口 python3-uno：请安装（{INSTALL}）")
         if error == "failed":  # LibreOffice did not start
-            raise PdfExportError(docx_path, f"LibreOffice 转换失败：{why}")
+            raise PdfExportError(where, f"LibreOffice 转换失败：{why}")
         if attempt == 1 and progress:
             progress("LibreOffice 意外退出，正在重新启动…")
-    raise PdfExportError(docx_path, f"LibreOffice 在转换这份文档时两次退出：{why or '没有说明'}")
+    raise PdfExportError(where, f"LibreOffice 在转换这份文档时两次退出：{why or '没有说明'}")
 
 
-def _entry(docx_path: Path, style: str, text: str) -> TocEntry:
+def _entry(where: Path | None, style: str, text: str) -> TocEntry:
     """'6.1 预算管理\\t9' in paragraph style 'Contents 2' → TocEntry(2, "6.1", "预算管理", 9)."""
     head, _, page = text.rpartition("\t")
     if not page.strip().isdigit():
-        raise PdfExportError(docx_path, f"目录项「{text.strip()}」没有页码")
+        raise PdfExportError(where, f"目录项「{text.strip()}」没有页码")
     level = re.search(r"(\d+)$", style)
     numbered = re.fullmatch(r"(\d+(?:\.\d+)*)\s*(.*)", head.strip())
     number, title = numbered.groups() if numbered else ("", head.strip())

@@ -39,12 +39,20 @@ class Prepared:
     sources: dict[str, str]  # the Jinja source of the body and of each header and footer, by entry name
     footnotes: dict[str, bytes]  # each FOOTNOTES entry as the template has it
     sections: int  # docxtpl renders footnotes once per section of the document
-    head: bytes  # the main document part before the body, as python-docx writes it
-    tail: bytes  # and after it
-    document: bytes  # the whole main document part, for a template with column loops
+    document: bytes  # the whole main document part, as python-docx writes it
     column_loops: bool  # `{%tc` in the body: docxtpl's table repair is needed
     core: bytes  # docProps/core.xml as python-docx writes it before a property is set
     app: bytes  # docProps/app.xml as the template has it (b"" for none)
+
+    @property
+    def head(self) -> bytes:
+        """The main document part before its body."""
+        return self.document[: self.document.index(b"<w:body")]
+
+    @property
+    def tail(self) -> bytes:
+        """And after it."""
+        return self.document[self.document.rindex(b"</w:body>") + len(b"</w:body>") :]
 
 
 def _depends() -> list[str | Path]:
@@ -89,8 +97,6 @@ def _made(data: bytes) -> dict[str, Any]:
     document = Document(io.BytesIO(data))
     document.core_properties  # noqa: B018 - python-docx adds its default part to a template without one
     body = etree.tostring(document.element.body, encoding="unicode", pretty_print=False)  # docxtpl's get_xml
-    whole = serialize_part_xml(document.element)
-    start, end = whole.index(b"<w:body"), whole.rindex(b"</w:body>") + len(b"</w:body>")
     package = document.part.package
     main = document.part.partname.membername
     sources = {main: DocxTemplate.patch_xml(None, body)}
@@ -129,9 +135,7 @@ def _made(data: bytes) -> dict[str, Any]:
         "sources": sources,
         "footnotes": footnotes,
         "sections": len(document.sections),
-        "head": whole[:start],
-        "tail": whole[end:],
-        "document": whole,
+        "document": serialize_part_xml(document.element),
         "column_loops": re.search(r"\{%-?\s*tc\b", re.sub(r"<[^>]+>", "", body)) is not None,
         "core": core,
         "app": app,

@@ -186,7 +186,7 @@ def core_properties(source: Path | str | bytes) -> Any | None:
     return None
 
 
-def modified_time(path: Path | str) -> datetime | None:
+def modified_time(path: Path | str | bytes) -> datetime | None:
     """The .docx's core property "modified" (the PDF is dated from it)."""
     properties = core_properties(path)
     return properties.modified_datetime if properties is not None else None
