@@ -54,7 +54,8 @@ class Synonyms:
 def _merge(base: dict[str, frozenset[str]], extra: dict[str, list[str]]) -> dict[str, frozenset[str]]:
     merged = dict(base)
     for label, words in extra.items():
-        merged[unitless(label)] = merged.get(unitless(label), frozenset()) | {unitless(w) for w in words if unitless(w)}
+        key = unitless(label)
+        merged[key] = merged.get(key, frozenset()) | {word for word in map(unitless, words) if word}
     return merged
 
 

@@ -180,22 +180,17 @@ def recall(
         raise OpsdocError(None, f"回收日期 {day} 在今天之后：只能登记已经收回的副本")
     with open_register(archive) as connection:
         connection.lock()
-        try:
-            found = next((c for c in register.copies(connection, file_code, version) if c.number == number), None)
-            if found is None:
-                raise UnusableRegister(archive, f"登记册中没有 {file_code} {version} 分发号 {number} 的受控副本")
-            if found.recalled_on:
-                raise IssuedVersionExists(
-                    None, f"分发号 {found.number} 已于 {found.recalled_on} 由 {found.recalled_by} 回收"
-                )
-            if day < found.distributed_on:
-                raise OpsdocError(None, f"回收日期 {day} 早于分发日期 {found.distributed_on}")
-            register.recall(connection, found, on=day, by=by or operator())
-            connection.commit()
-        except BaseException:
-            if connection.in_transaction:
-                connection.rollback()
-            raise
+        found = next((c for c in register.copies(connection, file_code, version) if c.number == number), None)
+        if found is None:
+            raise UnusableRegister(archive, f"登记册中没有 {file_code} {version} 分发号 {number} 的受控副本")
+        if found.recalled_on:
+            raise IssuedVersionExists(
+                None, f"分发号 {found.number} 已于 {found.recalled_on} 由 {found.recalled_by} 回收"
+            )
+        if day < found.distributed_on:
+            raise OpsdocError(None, f"回收日期 {day} 早于分发日期 {found.distributed_on}")
+        register.recall(connection, found, on=day, by=by or operator())
+        connection.commit()
         recalled = next(c for c in register.copies(connection, file_code, version) if c.id == found.id)
     return recalled
 

@@ -190,20 +190,13 @@ def withdraw(
     file_code, version = identifier(file_code), identifier(version)  # as the workbook's are compared
     with open_register(archive) as connection:
         connection.lock()
-        try:
-            entry = register.registered(connection, archive, file_code, version)
-            if entry.status != PENDING_EFFECT:
-                done = entry.status == WITHDRAWN
-                why = "已撤销，不能再次撤销" if done else f"是{entry.status}版本：只有待生效的版本可以撤销"
-                raise IssuedVersionExists(archive / entry.docx_path, f"{version} {why}")
-            register.withdraw(
-                connection, entry, at=moment.astimezone().isoformat(timespec="seconds"), by=by or operator()
-            )
-            connection.commit()
-        except BaseException:
-            if connection.in_transaction:
-                connection.rollback()
-            raise
+        entry = register.registered(connection, archive, file_code, version)
+        if entry.status != PENDING_EFFECT:
+            done = entry.status == WITHDRAWN
+            why = "已撤销，不能再次撤销" if done else f"是{entry.status}版本：只有待生效的版本可以撤销"
+            raise IssuedVersionExists(archive / entry.docx_path, f"{version} {why}")
+        register.withdraw(connection, entry, at=moment.astimezone().isoformat(timespec="seconds"), by=by or operator())
+        connection.commit()
         withdrawn = register.find(connection, file_code, version)
     assert withdrawn is not None
     return withdrawn

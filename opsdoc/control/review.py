@@ -142,19 +142,14 @@ def review(
         raise OpsdocError(None, f"评审日期 {day.isoformat()} 在今天之后：只能记录已经进行的评审")
     with open_register(archive) as connection:
         connection.lock()
-        try:
-            entry = register.registered(connection, archive, file_code, version, date.today())
-            if entry.status != CURRENT:
-                raise IssuedVersionExists(None, f"{version} 是{entry.status}版本：只有现行版本需要定期评审")
-            if day.isoformat() < entry.effective_on:
-                raise OpsdocError(None, f"评审日期 {day.isoformat()} 早于该版本的生效日期 {entry.effective_on}")
-            found = Review(file_code, version, day.isoformat(), by or operator(), conclusion.strip() or "继续适用")
-            register.add_review(connection, found)
-            connection.commit()
-        except BaseException:
-            if connection.in_transaction:
-                connection.rollback()
-            raise
+        entry = register.registered(connection, archive, file_code, version, date.today())
+        if entry.status != CURRENT:
+            raise IssuedVersionExists(None, f"{version} 是{entry.status}版本：只有现行版本需要定期评审")
+        if day.isoformat() < entry.effective_on:
+            raise OpsdocError(None, f"评审日期 {day.isoformat()} 早于该版本的生效日期 {entry.effective_on}")
+        found = Review(file_code, version, day.isoformat(), by or operator(), conclusion.strip() or "继续适用")
+        register.add_review(connection, found)
+        connection.commit()
     return found
 
 
@@ -174,46 +169,41 @@ def dispose(
     with open_register(archive) as connection:
         connection.lock()
         staging: Path | None = None
-        try:
-            entry = register.registered(connection, archive, file_code, version, moment.date())
-            if entry.disposed_at:
-                raise IssuedVersionExists(None, f"{version} 已于 {entry.disposed_at[:10]} 由 {entry.disposed_by} 处置")
-            ended = retention_start(entry)
-            if entry.status not in (SUPERSEDED, WITHDRAWN) or ended is None:
-                raise IssuedVersionExists(None, f"{version} 是{entry.status}版本：只有作废或撤销的版本可以处置")
-            keep_until = add_months(ended, 12 * conventions.retention_years)
-            if moment.date() < keep_until:
-                raise IssuedVersionExists(
-                    None,
-                    f"{version} 的保存期限（{conventions.retention_years} 年）到 {keep_until.isoformat()} 才满，现在不能处置",
-                )
-            if entry.status == SUPERSEDED and not entry.void_pdf_path:
-                raise IssuedVersionExists(None, f"{version} 的作废副本尚未生成：先运行 opsdoc register sync，再处置")
-            out = [h.copy for h in holdings_in(connection, moment.date()) if h.to_recall]
-            out = [c for c in out if (c.file_code, c.version) == (file_code, version)]
-            if out:
-                numbers = "、".join(str(c.number) for c in out)
-                raise IssuedVersionExists(None, f"{version} 还有受控副本未回收（分发号 {numbers}）：先回收再处置")
-            remove = conventions.dispose_files == "remove"
-            with all_or_nothing(connection, archive) as undo:  # a failed commit moves the folder back
-                register.dispose(
-                    connection,
-                    entry,
-                    at=moment.astimezone().isoformat(timespec="seconds"),
-                    by=by or operator(),
-                    files_removed=remove,
-                )
-                if remove:  # moved aside first, deleted once the disposal is committed
-                    folder = resolve(archive, entry.docx_path).parent  # where issue filed it, in any layout
-                    if not folder.is_dir():
-                        raise UnusableRegister(folder, "该版本的归档文件夹不存在：请先用 opsdoc register verify 查明")
-                    staging = folder.with_name(f"{STAGING_PREFIX}{DISPOSING}{folder.name}")
-                    os.rename(folder, staging)
-                    undo.append((staging, folder))
-        except BaseException:
-            if connection.in_transaction:
-                connection.rollback()
-            raise
+        entry = register.registered(connection, archive, file_code, version, moment.date())
+        if entry.disposed_at:
+            raise IssuedVersionExists(None, f"{version} 已于 {entry.disposed_at[:10]} 由 {entry.disposed_by} 处置")
+        ended = retention_start(entry)
+        if entry.status not in (SUPERSEDED, WITHDRAWN) or ended is None:
+            raise IssuedVersionExists(None, f"{version} 是{entry.status}版本：只有作废或撤销的版本可以处置")
+        keep_until = add_months(ended, 12 * conventions.retention_years)
+        if moment.date() < keep_until:
+            raise IssuedVersionExists(
+                None,
+                f"{version} 的保存期限（{conventions.retention_years} 年）到 {keep_until.isoformat()} 才满，现在不能处置",
+            )
+        if entry.status == SUPERSEDED and not entry.void_pdf_path:
+            raise IssuedVersionExists(None, f"{version} 的作废副本尚未生成：先运行 opsdoc register sync，再处置")
+        out = [h.copy for h in holdings_in(connection, moment.date()) if h.to_recall]
+        out = [c for c in out if (c.file_code, c.version) == (file_code, version)]
+        if out:
+            numbers = "、".join(str(c.number) for c in out)
+            raise IssuedVersionExists(None, f"{version} 还有受控副本未回收（分发号 {numbers}）：先回收再处置")
+        remove = conventions.dispose_files == "remove"
+        with all_or_nothing(connection, archive) as undo:  # a failed commit moves the folder back
+            register.dispose(
+                connection,
+                entry,
+                at=moment.astimezone().isoformat(timespec="seconds"),
+                by=by or operator(),
+                files_removed=remove,
+            )
+            if remove:  # moved aside first, deleted once the disposal is committed
+                folder = resolve(archive, entry.docx_path).parent  # where issue filed it, in any layout
+                if not folder.is_dir():
+                    raise UnusableRegister(folder, "该版本的归档文件夹不存在：请先用 opsdoc register verify 查明")
+                staging = folder.with_name(f"{STAGING_PREFIX}{DISPOSING}{folder.name}")
+                os.rename(folder, staging)
+                undo.append((staging, folder))
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         disposed = register.registered(connection, archive, file_code, version, moment.date())

@@ -72,8 +72,9 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
         if not values:
             continue
         name = parts[title]
-        sheet = source.read(name).decode("utf-8")
-        columns = _Columns.of(etree.fromstring(sheet.encode("utf-8")), dates, wrapping)
+        raw = source.read(name)
+        sheet = raw.decode("utf-8")
+        columns = _Columns.of(etree.fromstring(raw), dates, wrapping)
         last = int(re.findall(r'<row r="(\d+)"', sheet)[-1]) if "<row " in sheet else 0
         written = "".join(_row(last + number, row, columns) for number, row in enumerate(values, start=1))
         width = max(len(row) for row in values)
