@@ -217,6 +217,57 @@ def test_a_conversion_that_takes_too_long_is_ended_and_leaves_nothing(tmp_path, 
     assert len(helpers) == 2
 
 
+def test_another_python3_first_on_path_does_not_become_libreoffices(tmp_path, monkeypatch):
+    """The job runs in the Python LibreOffice embeds, which finds its library from the first python3 on
+    PATH. One of pyenv, conda or a virtual environment there (opsdoc's own often is): here a bare one
+    whose library is empty, which kills LibreOffice's Python at its start unless the helper keeps it out."""
+    uno_python()
+    version = subprocess.run(
+        ["/usr/bin/python3", "-I", "-c", "import sys; print('python%d.%d' % sys.version_info[:2])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    other = tmp_path / "other-python"
+    (other / "bin").mkdir(parents=True)
+    shutil.copy("/bin/true", other / "bin" / "python3")  # a file of its own: a link would lead Python home
+    (other / "lib" / version).mkdir(parents=True)
+    (other / "lib" / version / "os.py").write_text("")  # the landmark Python looks for, and nothing else
+    monkeypatch.setenv("PATH", f"{other / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PYTHONPATH", str(other / "lib" / version))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no `opsdoc office` of this user answers
+    pdf.close_office()
+    try:
+        laid = export_pdf(SAMPLE_DOCX, tmp_path / "规范.pdf")
+    finally:
+        pdf.close_office()  # the next tests' helper starts with their environment
+    assert laid.toc[0].title == "项目背景" and (tmp_path / "规范.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_document_libreoffice_fails_on_is_reported_and_libreoffice_serves_the_next(tmp_path):
+    """The job inside LibreOffice answers a failure as a message (no traceback from its Python), closes
+    the document, and the same LibreOffice exports the next one."""
+    uno_python()
+    pdf.close_office()
+    source = tmp_path / "document.docx"
+    shutil.copyfile(SAMPLE_DOCX, source)
+    helper = pdf._office(pdf.requirements())
+    failed = helper.convert({"docx": str(tmp_path / "已删除.docx"), "pdf": str(tmp_path / "x.pdf")}, None, 120)
+    assert failed["error"] == "failed" and "IllegalArgumentException" in failed["message"], failed
+    assert "Traceback" not in failed["message"] and "\n" not in failed["message"], failed
+    done = helper.convert({"docx": str(source), "pdf": str(tmp_path / "x.pdf")}, None, 120)
+    assert done["toc"][0][1].startswith("1 项目背景") and (tmp_path / "x.pdf").is_file()
+    assert pdf._helper is helper and helper.process.poll() is None
+    pdf.close_office()
+
+
+def test_the_helper_activates_the_job_by_the_name_the_job_gives_itself():
+    helper = pdf.HELPER.read_text(encoding="utf-8")
+    job = pdf.JOB.read_text(encoding="utf-8")
+    name = re.search(r'^NAME = "([^"]+)"', job, re.MULTILINE)
+    assert name and f'JOB_NAME = "{name.group(1)}"' in helper
+
+
 def test_a_file_that_is_not_a_docx_is_refused_before_libreoffice_starts(tmp_path):
     source = tmp_path / "规范.docx"
     source.write_text("不是文档")

@@ -6,9 +6,10 @@ opsdoc never imports this module: the python that runs opsdoc cannot import uno.
 
 which starts LibreOffice headless with a private profile at once, then serves one request per
 line on stdin, {"docx": …, "pdf": …, "options": {"archival": true, "keywords": [...]}}, for as
-long as stdin stays open: one LibreOffice for a whole batch. For each document it updates the
-indexes (the TOC gets its page numbers), reads the TOC lines back and stores the PDF (PDF/A-2b
-with those keywords when archival is asked). It reports on stdout, one JSON object per line:
+long as stdin stays open: one LibreOffice for a whole batch. For each document the job it loaded
+into LibreOffice (uno_job.py) updates the indexes (the TOC gets its page numbers), reads the TOC
+lines back and stores the PDF (PDF/A-2b with those keywords when archival is asked); this script
+only starts LibreOffice, relays and reports. It reports on stdout, one JSON object per line:
 {"progress": …} while working, then per request {"toc": [[style, text], …], "section_pages": M or null} or {"error": "failed",
 "message": …} (the document failed, LibreOffice is still usable), {"error": "office-died", …}
 (LibreOffice is gone: this script exits and opsdoc starts a new one) or {"error": "no-uno"}.
@@ -22,136 +23,59 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 CONNECT_SECONDS = 60  # a first start with a fresh profile takes a few seconds
-FIELD_CODE = "vnd.oasis.opendocument.field.code"  # where LibreOffice keeps a Word field's instruction
+JOB = Path(__file__).with_name("uno_job.py")  # what runs inside LibreOffice
+JOB_NAME = "org.opsdoc.LayOutAndExport"
+
+
+class Refused(Exception):
+    """A step the job inside LibreOffice could not do; its message is the job's."""
 
 
 def say(**message: Any) -> None:
     print(json.dumps(message, ensure_ascii=False), flush=True)
 
 
+def office_environment() -> dict[str, str]:
+    """LibreOffice's environment: this one, its Python made this script's own (the system's, which has uno).
+
+    The job runs in the Python that LibreOffice embeds, which finds its library from the first python3
+    on PATH: one of pyenv, conda or a virtual environment there (as opsdoc's own often is) would give it
+    a library it cannot run with. PYTHONHOME, PYTHONPATH and the like are this script's caller's too."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("PYTHON")}
+    environment["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), environment.get("PATH", "")])
+    return environment
+
+
 def main(soffice: str, profile: str) -> int:
     try:
         import uno
-        from com.sun.star.beans import PropertyValue
+        from com.sun.star.beans import NamedValue
         from com.sun.star.connection import NoConnectException
-        from com.sun.star.container import NoSuchElementException
     except ImportError:
         say(error="no-uno")
         return 3
 
-    def properties(**values: Any) -> tuple[Any, ...]:
-        result = []
-        for name, value in values.items():
-            item = PropertyValue()
-            item.Name, item.Value = name, value
-            result.append(item)
-        return tuple(result)
+    def ask(job: Any, **request: Any) -> dict[str, Any]:
+        """One step of the job inside LibreOffice (uno_job.py); Refused with its message if it failed there."""
+        argument = NamedValue()
+        argument.Name, argument.Value = "request", json.dumps(request, ensure_ascii=False)
+        answer: dict[str, Any] = json.loads(job.execute((argument,)))
+        if "error" in answer:
+            raise Refused(answer["error"])
+        return answer
 
-    def export(desktop: Any, docx: str, pdf: str, wanted: dict[str, Any]) -> tuple[list[list[str]], Any]:
+    def export(job: Any, docx: str, pdf: str, wanted: dict[str, Any]) -> tuple[list[list[str]], Any]:
         say(progress="正在打开文档…")
-        document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(docx), "_blank", 0, properties(Hidden=True))
-        if document is None:
-            raise RuntimeError("LibreOffice 无法打开该文档")
-        try:
-            say(progress="正在更新目录…")
-            indexes = [
-                document.getDocumentIndexes().getByIndex(i) for i in range(document.getDocumentIndexes().getCount())
-            ]
-            # Twice: filling the TOC can move the chapters to later pages; the second pass counts them there.
-            # The body's page count does not move with the TOC: written between the passes, its new text is
-            # laid out by the second pass instead of by a layout of its own (80 ms a document).
-            for index in indexes:
-                index.update()
-            section_pages = fill_section_pages(document)
-            for index in indexes:
-                index.update()
-            toc = []
-            for index in indexes:
-                if index.supportsService("com.sun.star.text.ContentIndex"):
-                    toc = read_toc(index.getAnchor())
-                    break
-            say(progress="正在导出 PDF…")
-            settings = {"FilterName": "writer_pdf_Export"}
-            if wanted.get("archival"):
-                document.getDocumentProperties().Keywords = tuple(wanted.get("keywords", ()))
-                # SelectPdfVersion 2 is PDF/A-2b: fonts embedded, XMP metadata, no transparency groups lost.
-                filter_data = properties(SelectPdfVersion=2)
-                settings["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue", filter_data)
-            # uno.invoke keeps the typed Any: a plain tuple would arrive as sequence<any> and be ignored.
-            uno.invoke(document, "storeToURL", (uno.systemPathToFileUrl(pdf), properties(**settings)))
-        finally:
-            with contextlib.suppress(Exception):  # LibreOffice may be gone; the caller finds out
-                document.close(True)
-        return toc, section_pages
-
-    def fill_section_pages(document: Any) -> Any:
-        """共 M 页: LibreOffice keeps Word's SECTIONPAGES field as the text stored in it. Count the
-        pages from the first chapter heading on (the section the footer numbers) and write the count
-        there; None for a document without the field."""
-        marks = []
-        fields = document.getTextFields().createEnumeration()
-        while fields.hasMoreElements():
-            field = fields.nextElement()
-            if field.supportsService("com.sun.star.text.Fieldmark"):
-                parameters = field.getParameters()
-                code = parameters.getByName(FIELD_CODE).split() if parameters.hasByName(FIELD_CODE) else []
-                if code[:1] == ["SECTIONPAGES"]:  # Word writes switches after it: SECTIONPAGES \* MERGEFORMAT
-                    marks.append(field)
-        if not marks:
-            return None
-        controller = document.getCurrentController()
-        cursor = controller.getViewCursor()
-        start = 1
-        search = document.createSearchDescriptor()  # one call, not one per paragraph over the bridge
-        search.SearchStyles = True
-        search.SearchString = "Heading 1"
-        heading = document.findFirst(search)
-        if heading is not None:
-            cursor.gotoRange(heading.getStart(), False)
-            start = cursor.getPage()
-        count = controller.getPropertyValue("PageCount") - start + 1
-        for mark in marks:
-            put_result(mark, str(count))
-        return count
-
-    def put_result(mark: Any, value: str) -> None:
-        """The text between a fieldmark's separator and its end becomes `value` (its markers stay)."""
-        paragraphs = mark.getAnchor().getText().createEnumeration()
-        while paragraphs.hasMoreElements():
-            portions = paragraphs.nextElement().createEnumeration()
-            inside = False
-            while portions.hasMoreElements():
-                portion = portions.nextElement()
-                kind = portion.TextPortionType
-                if kind == "TextFieldStart" and portion.Bookmark.getName() == mark.getName():
-                    inside = True
-                elif kind == "TextFieldEnd":
-                    inside = False
-                elif inside and kind == "Text":
-                    portion.setString(value)
-                    value = ""  # any further pieces of the old result are emptied
-
-    def read_toc(anchor: Any) -> list[list[str]]:
-        """Each TOC line's paragraph style and text. Every call over the bridge costs a round trip (a
-        quarter of a millisecond or more): the lines' text comes in one, only the styles one paragraph at
-        a time. LibreOffice writes a heading's line break as a space in its entry, so the text splits
-        into the paragraphs; should an entry ever hold one, every paragraph is read whole instead."""
-        texts = anchor.getString().split("\n")
-        paragraphs = anchor.createEnumeration()
-        styles = []
-        with contextlib.suppress(NoSuchElementException):
-            for _text in texts:
-                styles.append(paragraphs.nextElement().ParaStyleName)
-        if len(styles) == len(texts) and not paragraphs.hasMoreElements():
-            return [[style, text] for style, text in zip(styles, texts, strict=True)]
-        lines, paragraphs = [], anchor.createEnumeration()
-        while paragraphs.hasMoreElements():
-            line = paragraphs.nextElement()
-            lines.append([line.ParaStyleName, line.getString()])
-        return lines
+        ask(job, step="open", docx=docx)
+        say(progress="正在更新目录…")
+        laid = ask(job, step="lay out")
+        say(progress="正在导出 PDF…")
+        ask(job, step="export", pdf=pdf, options=wanted)
+        return laid["toc"], laid["section_pages"]
 
     def alive(desktop: Any) -> bool:
         try:
@@ -177,6 +101,7 @@ def main(soffice: str, profile: str) -> int:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=office_environment(),
     )
     desktop = None
     try:
@@ -193,13 +118,21 @@ def main(soffice: str, profile: str) -> int:
                         raise RuntimeError("LibreOffice 未能启动") from None
                     time.sleep(0.1)
             desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+            # The job runs inside LibreOffice, loaded by its Python loader (python3-uno's).
+            loader = context.ServiceManager.createInstanceWithContext("com.sun.star.loader.Python", context)
+            job = loader.activate(JOB_NAME, "", uno.systemPathToFileUrl(str(JOB)), None).createInstanceWithContext(
+                context
+            )
         except Exception as exc:
             say(error="failed", message=f"{type(exc).__name__}: {exc}")
             return 1
         for line in sys.stdin:
             request = json.loads(line)
             try:
-                toc, section_pages = export(desktop, request["docx"], request["pdf"], request.get("options", {}))
+                toc, section_pages = export(job, request["docx"], request["pdf"], request.get("options", {}))
+            except Refused as exc:  # the document failed; LibreOffice answered, so it lives on
+                say(error="failed", message=str(exc))
+                continue
             except Exception as exc:  # whatever LibreOffice raises, opsdoc turns it into one clear message
                 message = f"{type(exc).__name__}: {exc}"
                 if not alive(desktop):
