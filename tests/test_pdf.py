@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import docx
@@ -175,6 +176,21 @@ def test_the_pdf_bytes_do_not_depend_on_the_clock(exported):
     )
     assert other_run != data
     assert reproducible_pdf(other_run, docx.Document(SAMPLE_DOCX).core_properties.modified) == data
+
+
+def test_a_pdf_a_made_a_second_later_by_a_warm_libreoffice_is_the_same_bytes(tmp_path):
+    """PDF/A-2b (what issue files) carries an ICC profile that LibreOffice's colour library stamps
+    with the clock, and a warm LibreOffice numbers its fonts on: both are settled from the document."""
+    uno_python()
+    pdf.close_office()
+    archival = pdf.Archival(("QT-YW-GF-BH01-001",))
+    first = export_pdf(SAMPLE_DOCX, tmp_path / "1.pdf", archival=archival)
+    time.sleep(1.1)  # the profile's date counts seconds
+    second = export_pdf(SAMPLE_DOCX, tmp_path / "2.pdf", archival=archival)
+    pdf.close_office()
+    data = (tmp_path / "1.pdf").read_bytes()
+    assert b"acsp" in zlib.decompress(data[data.index(b"stream", data.index(b"/N 3/Length")) + 7 :])[36:40]
+    assert first == second and data == (tmp_path / "2.pdf").read_bytes()
 
 
 def test_missing_libreoffice_says_how_to_install_it(tmp_path, monkeypatch):

@@ -476,9 +476,9 @@ def reproducible_pdf(data: bytes, created: datetime) -> bytes:
     """LibreOffice's PDF with the creation time set to `created` and the file ID taken from the content.
 
     Every replacement keeps the byte length, so the cross-reference offsets stay valid, except
-    in the embedded fonts (see _numbered_fonts), which are rewritten with their offsets.
+    in the streams _settled_streams rewrites, which are rewritten with their offsets.
     """
-    data = _numbered_fonts(data)
+    data = _settled_streams(data, created)
     data = re.sub(rb"(/CreationDate\(D:)\d{14}", lambda m: m.group(1) + created.strftime("%Y%m%d%H%M%S").encode(), data)
     # PDF/A's XMP repeats the creation time in ISO form; the time zone suffix keeps its length.
     data = re.sub(
@@ -499,40 +499,57 @@ FONT_STREAM = re.compile(
 )
 UNIQUE_ID = re.compile(rb"/UniqueID (\d{7}) def")
 FIRST_UNIQUE_ID = 4100001  # LibreOffice's first number (vcl's font subsetter)
+ICC_STREAM = re.compile(rb"<</N [134]/Length (\d+) 0 R/Filter/FlateDecode>>\r?\nstream\r?\n")  # PDF/A's output intent
 
 
-def _numbered_fonts(data: bytes) -> bytes:
-    """The PDF as a freshly started LibreOffice would write it: font subsets numbered from the first.
+def _settled_streams(data: bytes, created: datetime) -> bytes:
+    """The PDF's streams as a freshly started LibreOffice would write them at `created`.
 
-    LibreOffice gives every Type 1 font subset it embeds a /UniqueID from a counter that lives
-    as long as LibreOffice: a warm one numbers the next document's fonts on from the last. The
-    number sits in the clear part and in the eexec-encrypted private dictionary of each font;
-    both are set to what a first export gives, the stream recompressed as LibreOffice does (zlib
-    level 6, memLevel 9), its /Length object and the cross-reference offsets updated. A PDF from a fresh
-    LibreOffice is returned unchanged.
+    Fonts: LibreOffice gives every Type 1 font subset it embeds a /UniqueID from a counter that
+    lives as long as LibreOffice: a warm one numbers the next document's fonts on from the last.
+    The number sits in the clear part and in the eexec-encrypted private dictionary of each font;
+    both are set to what a first export gives. The ICC profile of a PDF/A's output intent: lcms
+    stamps it with the clock when LibreOffice makes it; it is dated `created`. Each stream changed
+    is recompressed as LibreOffice compresses (zlib level 6, memLevel 9: the same bytes as its own),
+    its /Length object and the cross-reference offsets updated. A PDF with nothing to settle is
+    returned unchanged.
     """
     edits: list[tuple[int, int, bytes]] = []  # (start, end, replacement), in file order
     lengths: dict[bytes, int] = {}  # length object number → new length
+
+    def stream(match: re.Match[bytes]) -> tuple[bytes, int]:
+        """The stream's content, and where its compressed bytes end (0 for one that does not end)."""
+        reader = zlib.decompressobj()
+        content = reader.decompress(data[match.end() :])
+        return content, len(data) - len(reader.unused_data) if reader.eof else 0
+
+    def rewrite(match: re.Match[bytes], end: int, content: bytes) -> None:
+        packer = zlib.compressobj(6, zlib.DEFLATED, 15, 9)
+        packed = packer.compress(content) + packer.flush()
+        edits.append((match.end(), end, packed))
+        lengths[match.group(1)] = len(packed)
+
     wanted = FIRST_UNIQUE_ID
     for match in FONT_STREAM.finditer(data):
-        stream = zlib.decompressobj()
-        content = stream.decompress(data[match.end() :])
+        content, end = stream(match)
         found = UNIQUE_ID.search(content)
-        if not stream.eof or found is None:
+        if not end or found is None:
             continue
         number, wanted = b"%d" % wanted, wanted + 1
-        if found.group(1) == number:
-            continue
-        clear, secret = int(match.group(2)), int(match.group(3))
-        changed = (
-            UNIQUE_ID.sub(b"/UniqueID " + number + b" def", content[:clear])
-            + _renumbered(content[clear : clear + secret], number)
-            + content[clear + secret :]
-        )
-        packer = zlib.compressobj(6, zlib.DEFLATED, 15, 9)  # LibreOffice's settings: the same bytes as a first export
-        packed = packer.compress(changed) + packer.flush()
-        edits.append((match.end(), len(data) - len(stream.unused_data), packed))
-        lengths[match.group(1)] = len(packed)
+        if found.group(1) != number:
+            clear, secret = int(match.group(2)), int(match.group(3))
+            renumbered = _renumbered(content[clear : clear + secret], number)
+            rewrite(
+                match,
+                end,
+                UNIQUE_ID.sub(b"/UniqueID " + number + b" def", content[:clear])
+                + renumbered
+                + content[clear + secret :],
+            )
+    for match in ICC_STREAM.finditer(data):
+        content, end = stream(match)
+        if end and content[36:40] == b"acsp" and content[24:36] != (dated := _icc_date(created)):
+            rewrite(match, end, _icc_with_id(content[:24] + dated + content[36:]))
     if not edits:
         return data
     for name, length in lengths.items():
@@ -555,6 +572,20 @@ def _numbered_fonts(data: bytes) -> bytes:
     xref = re.sub(rb"(?m)^(\d{10})( \d{5} n)", lambda m: b"%010d" % moved(int(m.group(1))) + m.group(2), data[table:])
     xref = re.sub(rb"(startxref\s+)(\d+)", lambda m: m.group(1) + b"%d" % head, xref)
     return b"".join(pieces) + xref
+
+
+def _icc_date(created: datetime) -> bytes:
+    """An ICC profile header's dateTimeNumber (ICC.1 4.2): six big-endian 16-bit fields."""
+    return struct.pack(">6H", created.year, created.month, created.day, created.hour, created.minute, created.second)
+
+
+def _icc_with_id(profile: bytes) -> bytes:
+    """The profile with its profile ID (ICC.1 7.2.18) computed again, when it has one: the MD5 of the
+    profile with its flags, rendering intent and ID zeroed. An ID of zeros means none was computed."""
+    if not any(profile[84:100]):
+        return profile
+    zeroed = profile[:44] + bytes(4) + profile[48:64] + bytes(4) + profile[68:84] + bytes(16) + profile[100:]
+    return profile[:84] + hashlib.md5(zeroed).digest() + profile[100:]
 
 
 # Type 1 eexec encryption (Adobe Type 1 Font Format, 7.2): each byte is xored with the high byte
