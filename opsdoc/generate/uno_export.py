@@ -74,7 +74,7 @@ def main(soffice: str, profile: str) -> int:
         say(progress="正在更新目录…")
         laid = ask(job, step="lay out")
         say(progress="正在导出 PDF…")
-        ask(job, step="export", pdf=pdf, options=wanted)
+        ask(job, step="export", pdf=pdf, options=wanted)  # the document stays open (see below)
         return laid["toc"], laid["section_pages"]
 
     def alive(desktop: Any) -> bool:
@@ -142,6 +142,10 @@ def main(soffice: str, profile: str) -> int:
                 say(error="failed", message=message)
                 continue
             say(toc=toc, section_pages=section_pages)
+            # Closed after the answer: LibreOffice closes the document while opsdoc finishes the PDF. One
+            # that dies meanwhile is found by the next request (its job's open closes any document left).
+            with contextlib.suppress(Exception):
+                ask(job, step="close")
         return 0
     finally:
         if desktop is not None:

@@ -2,11 +2,12 @@
 
 opsdoc never imports this module, and neither does uno_export.py: the helper has LibreOffice's
 Python loader (python3-uno's, as for any Python extension) load it into soffice.bin once per
-LibreOffice, and calls the job it defines over the bridge, three times a document:
+LibreOffice, and calls the job it defines over the bridge, four times a document:
 
     {"step": "open", "docx": …}                       → {}
     {"step": "lay out"}                               → {"toc": [[style, text], …], "section_pages": M or null}
     {"step": "export", "pdf": …, "options": {…}}      → {}
+    {"step": "close"}                                 → {}
 
 each as one JSON string in and out (com.sun.star.task.XJob, an interface LibreOffice already
 knows: a new one would need type libraries). Laying a document out asks LibreOffice for its
@@ -49,7 +50,7 @@ class LayOutAndExport(unohelper.Base, XJob):  # type: ignore[misc]  # pyuno's, u
 
     def execute(self, arguments: Any) -> str:
         request = json.loads(next(a.Value for a in arguments if a.Name == "request"))
-        step = {"open": self.open, "lay out": self.lay_out, "export": self.export}[request["step"]]
+        step = {"open": self.open, "lay out": self.lay_out, "export": self.export, "close": self.close}[request["step"]]
         try:
             return json.dumps(step(request), ensure_ascii=False)
         except Exception as exc:  # whatever LibreOffice raises, the helper turns it into one clear message
@@ -59,7 +60,7 @@ class LayOutAndExport(unohelper.Base, XJob):  # type: ignore[misc]  # pyuno's, u
     def open(self, request: dict[str, Any]) -> dict[str, Any]:
         self.close()
         document = self.desktop.loadComponentFromURL(
-            uno.systemPathToFileUrl(request["docx"]), "_blank", 0, properties(Hidden=True)
+            uno.systemPathToFileUrl(request["docx"]), "_blank", 0, properties(Hidden=True, ReadOnly=True)
         )
         if document is None:
             raise RuntimeError("LibreOffice 无法打开该文档")
@@ -85,25 +86,23 @@ class LayOutAndExport(unohelper.Base, XJob):  # type: ignore[misc]  # pyuno's, u
         return {"toc": toc, "section_pages": section_pages}
 
     def export(self, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            wanted = request.get("options", {})
-            settings = {"FilterName": "writer_pdf_Export"}
-            if wanted.get("archival"):
-                self.document.getDocumentProperties().Keywords = tuple(wanted.get("keywords", ()))
-                # SelectPdfVersion 2 is PDF/A-2b: fonts embedded, XMP metadata, no transparency groups lost.
-                filter_data = properties(SelectPdfVersion=2)
-                settings["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue", filter_data)
-            # uno.invoke keeps the typed Any: a plain tuple would arrive as sequence<any> and be ignored.
-            uno.invoke(self.document, "storeToURL", (uno.systemPathToFileUrl(request["pdf"]), properties(**settings)))
-        finally:
-            self.close()
+        wanted = request.get("options", {})
+        settings = {"FilterName": "writer_pdf_Export"}
+        if wanted.get("archival"):
+            self.document.getDocumentProperties().Keywords = tuple(wanted.get("keywords", ()))
+            # SelectPdfVersion 2 is PDF/A-2b: fonts embedded, XMP metadata, no transparency groups lost.
+            filter_data = properties(SelectPdfVersion=2)
+            settings["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue", filter_data)
+        # uno.invoke keeps the typed Any: a plain tuple would arrive as sequence<any> and be ignored.
+        uno.invoke(self.document, "storeToURL", (uno.systemPathToFileUrl(request["pdf"]), properties(**settings)))
         return {}
 
-    def close(self) -> None:
+    def close(self, _request: dict[str, Any] | None = None) -> dict[str, Any]:
         document, self.document = self.document, None
         if document is not None:
             with contextlib.suppress(Exception):
                 document.close(True)
+        return {}
 
 
 def fill_section_pages(document: Any) -> int | None:
