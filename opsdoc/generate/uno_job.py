@@ -108,17 +108,10 @@ class LayOutAndExport(unohelper.Base, XJob):  # type: ignore[misc]  # pyuno's, u
 def fill_section_pages(document: Any) -> int | None:
     """共 M 页: LibreOffice keeps Word's SECTIONPAGES field as the text stored in it. Count the
     pages from the first chapter heading on (the section the footer numbers) and write the count
-    there; None for a document without the field."""
-    marks = []
-    fields = document.getTextFields().createEnumeration()
-    while fields.hasMoreElements():
-        field = fields.nextElement()
-        if field.supportsService("com.sun.star.text.Fieldmark"):
-            parameters = field.getParameters()
-            code = parameters.getByName(FIELD_CODE).split() if parameters.hasByName(FIELD_CODE) else []
-            if code[:1] == ["SECTIONPAGES"]:  # Word writes switches after it: SECTIONPAGES \* MERGEFORMAT
-                marks.append(field)
-    if not marks:
+    into every such field of the footers (where write_section_pages writes it into the .docx too);
+    None for a document without one."""
+    fields = [pieces for text in _footers(document) if text for pieces in _field_results(text, "SECTIONPAGES")]
+    if not fields:
         return None
     controller = document.getCurrentController()
     cursor = controller.getViewCursor()
@@ -131,27 +124,54 @@ def fill_section_pages(document: Any) -> int | None:
         cursor.gotoRange(heading.getStart(), False)
         start = cursor.getPage()
     count: int = controller.getPropertyValue("PageCount") - start + 1
-    for mark in marks:
-        put_result(mark, str(count))
+    for pieces in fields:
+        for k, piece in enumerate(pieces):
+            piece.setString(str(count) if k == 0 else "")  # any further pieces of the old result are emptied
     return count
 
 
-def put_result(mark: Any, value: str) -> None:
-    """The text between a fieldmark's separator and its end becomes `value` (its markers stay)."""
-    paragraphs = mark.getAnchor().getText().createEnumeration()
+def _footers(document: Any) -> Any:
+    """The footer texts of every page style: the common one, and the left and first-page ones where they
+    are footers of their own (a shared one is the same text again: filled twice, it would say 1313).
+    Looked up here, not among the document's fields: enumerating those costs 15 ms a document."""
+    styles = document.getStyleFamilies().getByName("PageStyles")
+    for name in styles.getElementNames():
+        style = styles.getByName(name)
+        if not style.FooterIsOn:
+            continue
+        yield style.FooterText
+        if not style.FooterIsShared:
+            yield style.FooterTextLeft
+        if not style.FirstIsShared:
+            yield style.FooterTextFirst
+
+
+def _field_results(text: Any, code: str) -> list[list[Any]]:
+    """The text portions showing each result of a Word field `code` in `text` (its tables included)."""
+    found: list[list[Any]] = []
+    shown: list[Any] | None = None
+    paragraphs = text.createEnumeration()
     while paragraphs.hasMoreElements():
-        portions = paragraphs.nextElement().createEnumeration()
-        inside = False
+        paragraph = paragraphs.nextElement()
+        if paragraph.supportsService("com.sun.star.text.TextTable"):
+            for cell in paragraph.getCellNames():
+                found += _field_results(paragraph.getCellByName(cell), code)
+            continue
+        portions = paragraph.createEnumeration()
         while portions.hasMoreElements():
             portion = portions.nextElement()
             kind = portion.TextPortionType
-            if kind == "TextFieldStart" and portion.Bookmark.getName() == mark.getName():
-                inside = True
+            if kind == "TextFieldStart":
+                parameters = portion.Bookmark.getParameters()
+                words = parameters.getByName(FIELD_CODE).split() if parameters.hasByName(FIELD_CODE) else []
+                shown = [] if words[:1] == [code] else None  # Word writes switches after it: \* MERGEFORMAT
+                if shown is not None:
+                    found.append(shown)
             elif kind == "TextFieldEnd":
-                inside = False
-            elif inside and kind == "Text":
-                portion.setString(value)
-                value = ""  # any further pieces of the old result are emptied
+                shown = None
+            elif shown is not None and kind == "Text":
+                shown.append(portion)
+    return found
 
 
 def read_toc(anchor: Any) -> list[list[str]]:
