@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -16,7 +17,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.datetime import to_excel
 
-from opsdoc.office.xlsx import column_letter
+from opsdoc.office.xlsx import column_letter, sheet_parts
 
 
 def as_data(cells: Iterable[Any]) -> None:
@@ -43,7 +44,6 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 DEFAULT_WIDTH = 8.43  # characters: a column without a width of its own
 LINE_POINTS = 15  # a line of the default font, as the blank workbook's rows are
 MAX_ROW_POINTS = 409  # Excel's highest row
-_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
 def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
@@ -59,12 +59,7 @@ def with_rows(package: bytes, rows: dict[str, list[list[Any]]]) -> bytes:
     from opsdoc.office.output import with_members
 
     source = zipfile.ZipFile(io.BytesIO(package))
-    relationships = etree.fromstring(source.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "").lstrip("/") for r in relationships}
-    parts = {
-        sheet.get("name"): targets[sheet.get(_RELATIONSHIP)]
-        for sheet in etree.fromstring(source.read("xl/workbook.xml")).iter(_MAIN + "sheet")
-    }
+    parts = sheet_parts(Path("<workbook>"), source)  # the path names a workbook in messages; openpyxl's gives none
     stylesheet = etree.fromstring(source.read("xl/styles.xml"))
     dates, wrapping = _date_styles(stylesheet), _wrapping_styles(stylesheet)
     sheets: dict[str, bytes] = {}
