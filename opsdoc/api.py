@@ -30,7 +30,7 @@ from opsdoc.contract.vocabulary import CURRENT, PENDING_EFFECT, SUPERSEDED, WITH
 from opsdoc.control.duties import Duty, Handout
 from opsdoc.errors import OpsdocError
 from opsdoc.generate.context import TEMPLATE_VERSION
-from opsdoc.office.output import FileKind, Outputs, Published, Written
+from opsdoc.office.output import FileKind, Outputs, Published, Written, safe_file_name
 from opsdoc.pipeline import (
     BatchItem,
     BuildOptions,
@@ -107,6 +107,7 @@ __all__ = [
     "redline",
     "register_entries",
     "review",
+    "safe_file_name",
     "sync_register",
     "unskippable",
     "verify",

@@ -473,6 +473,24 @@ def test_a_batch_builds_each_workbook_in_the_background_and_zips_what_was_made(s
     assert _signed_in(app, "李文控").get(link).status_code == 404
 
 
+def test_a_batch_of_long_and_odd_names_zips_into_folders_every_unzip_can_make(site, tmp_path):
+    """The page keeps 110 characters of an upload's name: in Chinese that is 330 bytes, more than a folder
+    name may have on ext4 or NTFS. Each folder is named as opsdoc names its files."""
+    app, _ = site
+    client = _signed_in(app, "周建峰")
+    long_name = "滨海市第一人民医院" * 13 + ".xlsx"  # 117 characters before the suffix
+    odd_name = "CON.项目\u202e.xlsx"  # a Windows device name, and a right-to-left override
+    token = _token(client.get("/batch").data)
+    sent = [(io.BytesIO(SAMPLE.read_bytes()), name) for name in (long_name, odd_name)]
+    answer = client.post("/batch", data={"csrf_token": token, "workbooks": sent}, content_type="multipart/form-data")
+    page = _finished(client, answer).data.decode()
+    link = re.search(r'id="batch-zip" href="([^"]+)"', page).group(1)
+    with zipfile.ZipFile(io.BytesIO(client.get(link).data)) as package:
+        folders = sorted({name.split("/")[0] for name in package.namelist() if "/" in name})
+    assert len(folders) == 2 and folders[0].startswith("01_滨海市") and folders[1].startswith("02_CON.项目")
+    assert all(len(folder.encode("utf-8")) <= 255 and "\u202e" not in folder for folder in folders), folders
+
+
 def test_a_batch_is_for_managers_and_controllers_of_workbooks_only(site, tmp_path):
     app, _ = site
     assert _signed_in(app, "质检").get("/batch").status_code == 403

@@ -775,9 +775,9 @@ def _build_all(
     with tempfile.TemporaryDirectory(prefix="opsdoc-web-") as work, zipfile.ZipFile(archive, "w") as package:
         for number, (path, name) in enumerate(kept, 1):
             say(f"第 {number}/{len(kept)} 个：{name}")
-            # numbered, so two uploads of one name (or of names a Windows unzip would merge) never collide,
-            # and never ".." or a character a file system refuses
-            folder = f"{number:02d}_" + re.sub(r'[\x00-\x1f\\/:*?"<>|]', "_", Path(name).stem).strip(" .")
+            # numbered, so two uploads of one name (or of names a Windows unzip would merge) never collide;
+            # named as opsdoc names its files, so that every unzip can make the folder
+            folder = api.safe_file_name(f"{number:02d}_{Path(name).stem}")
             out = Path(work) / str(number)
             try:
                 result = api.build(path, out, options, progress=say if options.pdf else None)
