@@ -208,19 +208,40 @@ def test_the_pdf_bytes_do_not_depend_on_the_clock(exported):
     assert reproducible_pdf(other_run, docx.Document(SAMPLE_DOCX).core_properties.modified) == data
 
 
-def test_a_pdf_a_made_a_second_later_by_a_warm_libreoffice_is_the_same_bytes(tmp_path):
+def test_a_pdf_a_made_a_second_later_by_a_warm_libreoffice_is_the_same_bytes(tmp_path, monkeypatch):
     """PDF/A-2b (what issue files) carries an ICC profile that LibreOffice's colour library stamps
     with the clock, and a warm LibreOffice numbers its fonts on: both are settled from the document."""
     uno_python()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # this process's own LibreOffice, started here
     pdf.close_office()
     archival = pdf.Archival(("QT-YW-GF-BH01-001",))
-    first = export_pdf(SAMPLE_DOCX, tmp_path / "1.pdf", archival=archival)
+    first = export_pdf(SAMPLE_DOCX, tmp_path / "1.pdf", archival=archival)  # a cold LibreOffice
     time.sleep(1.1)  # the profile's date counts seconds
-    second = export_pdf(SAMPLE_DOCX, tmp_path / "2.pdf", archival=archival)
+    second = export_pdf(SAMPLE_DOCX, tmp_path / "2.pdf", archival=archival)  # the same one, warm
     pdf.close_office()
     data = (tmp_path / "1.pdf").read_bytes()
     assert b"acsp" in zlib.decompress(data[data.index(b"stream", data.index(b"/N 3/Length")) + 7 :])[36:40]
     assert first == second and data == (tmp_path / "2.pdf").read_bytes()
+    assert_cross_references_hold(data)  # its streams were rewritten: every offset and /Length moved with them
+
+
+def assert_cross_references_hold(data: bytes) -> None:
+    """What a strict PDF reader checks (poppler would quietly rebuild a wrong table): startxref points at
+    the table, every entry at its object, and every indirect /Length is its stream's length."""
+    start = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    assert data[start : start + 4] == b"xref"
+    table = data[start:].split(b"trailer", 1)[0].splitlines()
+    first, count = map(int, table[1].split())
+    entries = table[2 : 2 + count]
+    offsets = {}
+    for number, entry in enumerate(entries, start=first):
+        offset, _generation, kind = entry.split()
+        if kind == b"n":
+            offsets[number] = int(offset)
+            assert data[int(offset) :].startswith(b"%d 0 obj" % number), number
+    for found in re.finditer(rb"/Length (\d+) 0 R[^>]*>>\r?\nstream\r?\n", data):
+        length = int(re.match(rb"\d+ 0 obj\s*(\d+)", data[offsets[int(found.group(1))] :]).group(1))
+        assert data[found.end() + length : found.end() + length + 10].lstrip(b"\r\n").startswith(b"endstream")
 
 
 def test_missing_libreoffice_says_how_to_install_it(tmp_path, monkeypatch):
@@ -301,6 +322,9 @@ def test_a_document_libreoffice_fails_on_is_reported_and_libreoffice_serves_the_
     failed = helper.convert({"docx": str(tmp_path / "已删除.docx"), "pdf": str(tmp_path / "x.pdf")}, None, 120)
     assert failed["error"] == "failed" and "IllegalArgumentException" in failed["message"], failed
     assert "Traceback" not in failed["message"] and "\n" not in failed["message"], failed
+    (tmp_path / "占用.pdf").mkdir()  # the PDF's name is taken by a folder: opened and laid out, the export fails
+    failed = helper.convert({"docx": str(source), "pdf": str(tmp_path / "占用.pdf")}, None, 120)
+    assert failed["error"] == "failed" and "Traceback" not in failed["message"], failed
     done = helper.convert({"docx": str(source), "pdf": str(tmp_path / "x.pdf")}, None, 120)
     assert done["toc"][0][1].startswith("1 项目背景") and (tmp_path / "x.pdf").is_file()
     assert pdf._helper is helper and helper.process.poll() is None

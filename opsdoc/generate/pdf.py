@@ -422,8 +422,8 @@ def _convert_alone(
     docx: bytes, where: Path | None, soffice: str, work: Path, progress: Progress | None, options: dict[str, Any]
 ) -> tuple[list[Any], int | None, Path]:
     def staged(name: str) -> tuple[dict[str, Any], Path]:
-        """A copy per attempt: LibreOffice leaves a lock file beside what it opens, and a killed
-        one leaves it behind, which would stop the next from opening the document."""
+        """A folder per attempt: a LibreOffice that was reached but gave no answer may still write the
+        PDF into the first one while the retry writes its own."""
         folder = work / name
         folder.mkdir()
         source, target = folder / "document.docx", folder / "document.pdf"

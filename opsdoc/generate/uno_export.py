@@ -142,10 +142,13 @@ def main(soffice: str, profile: str) -> int:
                 say(error="failed", message=message)
                 continue
             say(toc=toc, section_pages=section_pages)
-            # Closed after the answer: LibreOffice closes the document while opsdoc finishes the PDF. One
-            # that dies meanwhile is found by the next request (its job's open closes any document left).
-            with contextlib.suppress(Exception):
+            # Closed after the answer: LibreOffice closes the document while opsdoc finishes the PDF.
+            try:
                 ask(job, step="close")
+            except Exception:
+                if not alive(desktop):  # gone while closing: this script ends, so the next document is
+                    desktop = None  # given a new LibreOffice instead of being blamed for this one's end
+                    return 4
         return 0
     finally:
         if desktop is not None:

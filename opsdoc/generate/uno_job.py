@@ -10,9 +10,9 @@ LibreOffice, and calls the job it defines over the bridge, four times a document
     {"step": "close"}                                 → {}
 
 each as one JSON string in and out (com.sun.star.task.XJob, an interface LibreOffice already
-knows: a new one would need type libraries). Laying a document out asks LibreOffice for its
-fields, the text portions of its footers and every line of its TOC: a few hundred calls, which
-over the bridge cost a round trip each (about 0.1 s of CPU a document, LibreOffice's and the helper's)
+knows: a new one would need type libraries). Laying a document out reads the text portions of
+its footers and text frames and every line of its TOC: a few hundred calls, which over the
+bridge cost a round trip each (about 0.1 s of CPU a document, LibreOffice's and the helper's)
 and in here almost nothing. A step that fails answers {"error": "Type: message"} and closes the
 document; nothing is raised across the bridge, where pyuno would wrap it with its traceback.
 """
@@ -49,10 +49,10 @@ class LayOutAndExport(unohelper.Base, XJob):  # type: ignore[misc]  # pyuno's, u
         self.document: Any = None
 
     def execute(self, arguments: Any) -> str:
-        request = json.loads(next(a.Value for a in arguments if a.Name == "request"))
-        step = {"open": self.open, "lay out": self.lay_out, "export": self.export, "close": self.close}[request["step"]]
+        steps = {"open": self.open, "lay out": self.lay_out, "export": self.export, "close": self.close}
         try:
-            return json.dumps(step(request), ensure_ascii=False)
+            request = json.loads(next(a.Value for a in arguments if a.Name == "request"))
+            return json.dumps(steps[request["step"]](request), ensure_ascii=False)
         except Exception as exc:  # whatever LibreOffice raises, the helper turns it into one clear message
             self.close()
             return json.dumps({"error": f"{type(exc).__name__}: {exc}"}, ensure_ascii=False)
@@ -108,9 +108,11 @@ class LayOutAndExport(unohelper.Base, XJob):  # type: ignore[misc]  # pyuno's, u
 def fill_section_pages(document: Any) -> int | None:
     """共 M 页: LibreOffice keeps Word's SECTIONPAGES field as the text stored in it. Count the
     pages from the first chapter heading on (the section the footer numbers) and write the count
-    into every such field of the footers (where write_section_pages writes it into the .docx too);
-    None for a document without one."""
-    fields = [pieces for text in _footers(document) if text for pieces in _field_results(text, "SECTIONPAGES")]
+    into every such field of the footers and of the text frames (a footer's text box is one; the
+    .docx side, write_section_pages, reads the footers' parts, text boxes included); None for a
+    document without one."""
+    texts = [*_footers(document), *(frame.getText() for frame in _elements(document.getTextFrames()))]
+    fields = [pieces for text in texts if text for pieces in _field_results(text, "SECTIONPAGES")]
     if not fields:
         return None
     controller = document.getCurrentController()
@@ -167,11 +169,18 @@ def _field_results(text: Any, code: str) -> list[list[Any]]:
                 shown = [] if words[:1] == [code] else None  # Word writes switches after it: \* MERGEFORMAT
                 if shown is not None:
                     found.append(shown)
+            elif kind == "TextFieldSeparator" and shown is not None:
+                del shown[:]  # what came before the separator is the instruction, where it is shown as text
             elif kind == "TextFieldEnd":
                 shown = None
             elif shown is not None and kind == "Text":
                 shown.append(portion)
     return found
+
+
+def _elements(container: Any) -> list[Any]:
+    """The elements of a UNO name container (the document's text frames …)."""
+    return [container.getByName(name) for name in container.getElementNames()]
 
 
 def read_toc(anchor: Any) -> list[list[str]]:
