@@ -74,27 +74,35 @@ def test_body_pages_say_how_many_pages_the_body_has(exported):
     assert "共" not in [page for page in pages if page.strip()][1].splitlines()[-1]
 
 
-def test_a_footer_laid_out_in_a_table_gets_its_page_count_too(tmp_path):
-    """Company templates often set the footer in a borderless table; 共 M 页 is filled there as well."""
+TABLE = (
+    '<w:tbl><w:tblPr><w:tblW w:w="9000" w:type="dxa"/></w:tblPr><w:tblGrid><w:gridCol w:w="9000"/></w:tblGrid>'
+    '<w:tr><w:tc><w:tcPr><w:tcW w:w="9000" w:type="dxa"/></w:tcPr>{}</w:tc></w:tr></w:tbl><w:p/>'
+)
+TEXT_BOX = (
+    '<w:p><w:r><w:pict><v:shape id="页脚" type="#_x0000_t202" stroked="f" style="position:absolute;width:450pt;'
+    'height:24pt"><v:textbox><w:txbxContent>{}</w:txbxContent></v:textbox></v:shape></w:pict></w:r></w:p>'
+)
+
+
+@pytest.mark.parametrize(("how", "wrapper"), [("表格", TABLE), ("文本框", TEXT_BOX)])
+def test_a_footer_in_a_table_or_a_text_box_gets_its_page_count_too(tmp_path, how, wrapper):
+    """Company templates often set the footer in a borderless table or a text box; 共 M 页 is filled there too."""
     uno_python()
-    source = tmp_path / "表格页脚.docx"
+    source = tmp_path / f"{how}页脚.docx"
     with zipfile.ZipFile(SAMPLE_DOCX) as package, zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as copy:
         for item in package.infolist():
             data = package.read(item)
             if item.filename == "word/footer4.xml":
                 footer = data.decode("utf-8")
                 start, end = footer.index("<w:p>"), footer.rindex("</w:p>") + len("</w:p>")
-                cell = '<w:tc><w:tcPr><w:tcW w:w="9000" w:type="dxa"/></w:tcPr>' + footer[start:end] + "</w:tc>"
-                table = f'<w:tbl><w:tblPr><w:tblW w:w="9000" w:type="dxa"/></w:tblPr><w:tblGrid><w:gridCol w:w="9000"/></w:tblGrid><w:tr>{cell}</w:tr></w:tbl><w:p/>'
-                data = (footer[:start] + table + footer[end:]).encode("utf-8")
+                data = (footer[:start] + wrapper.format(footer[start:end]) + footer[end:]).encode("utf-8")
             copy.writestr(item, data)
-    laid = export_pdf(source, tmp_path / "表格页脚.pdf")
-    pages = [page for page in poppler_text(tmp_path / "表格页脚.pdf") if page.strip()]
+    laid = export_pdf(source, tmp_path / f"{how}页脚.pdf")
+    pages = [page for page in poppler_text(tmp_path / f"{how}页脚.pdf") if page.strip()]
     body = pages[3:]
     assert laid.section_pages == len(body) > 1
-    assert all(re.search(rf"第\s*{n}\s*页\s*共\s*{len(body)}\s*页", page) for n, page in enumerate(body, start=1)), (
-        body[0]
-    )
+    totals = [re.search(rf"第\s*{n}\s*页\s*共\s*{len(body)}\s*页", page) for n, page in enumerate(body, start=1)]
+    assert all(totals), body[0]
 
 
 def poppler_text(path: Path) -> list[str]:

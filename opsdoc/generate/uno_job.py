@@ -108,10 +108,11 @@ class LayOutAndExport(unohelper.Base, XJob):  # type: ignore[misc]  # pyuno's, u
 def fill_section_pages(document: Any) -> int | None:
     """共 M 页: LibreOffice keeps Word's SECTIONPAGES field as the text stored in it. Count the
     pages from the first chapter heading on (the section the footer numbers) and write the count
-    into every such field of the footers and of the text frames (a footer's text box is one; the
-    .docx side, write_section_pages, reads the footers' parts, text boxes included); None for a
-    document without one."""
-    texts = [*_footers(document), *(frame.getText() for frame in _elements(document.getTextFrames()))]
+    into every such field of the footers, the text frames and the text boxes (where a footer's
+    "page X of Y" is often set; write_section_pages reads the footers' parts, text boxes included);
+    None for a document without one."""
+    frames = [frame.getText() for frame in _elements(document.getTextFrames())]
+    texts = [*_footers(document), *frames, *_text_boxes(document)]
     fields = [pieces for text in texts if text for pieces in _field_results(text, "SECTIONPAGES")]
     if not fields:
         return None
@@ -176,6 +177,17 @@ def _field_results(text: Any, code: str) -> list[list[Any]]:
             elif shown is not None and kind == "Text":
                 shown.append(portion)
     return found
+
+
+def _text_boxes(document: Any) -> Any:
+    """The text of each text box: a drawing shape's, kept in a frame that the text frames leave out."""
+    shapes = document.getDrawPage()
+    for index in range(shapes.getCount()):
+        shape = shapes.getByIndex(index)
+        known = shape.getPropertySetInfo()
+        boxed = known.hasPropertyByName("TextBox") and shape.TextBox and known.hasPropertyByName("TextBoxContent")
+        if boxed and (content := shape.TextBoxContent) is not None:
+            yield content.getText()
 
 
 def _elements(container: Any) -> list[Any]:
