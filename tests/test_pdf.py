@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shutil
@@ -84,18 +85,24 @@ TEXT_BOX = (
 )
 
 
-@pytest.mark.parametrize(("how", "wrapper"), [("表格", TABLE), ("文本框", TEXT_BOX)])
-def test_a_footer_in_a_table_or_a_text_box_gets_its_page_count_too(tmp_path, how, wrapper):
-    """Company templates often set the footer in a borderless table or a text box; 共 M 页 is filled there too."""
+@pytest.mark.parametrize(("how", "wrapper"), [("表格", TABLE), ("文本框", TEXT_BOX), ("页眉", None)])
+def test_a_page_count_in_a_table_a_text_box_or_the_header_is_filled_too(tmp_path, how, wrapper):
+    """Company templates often set the footer in a borderless table or a text box, or say 共 M 页 in the
+    header; it is filled there too. (The sample's body footer is footer4; its header is header2.)"""
     uno_python()
     source = tmp_path / f"{how}页脚.docx"
     with zipfile.ZipFile(SAMPLE_DOCX) as package, zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as copy:
+        footer = package.read("word/footer4.xml").decode("utf-8")
+        start, end = footer.index("<w:p>"), footer.rindex("</w:p>") + len("</w:p>")
+        line = footer[start:end]
         for item in package.infolist():
             data = package.read(item)
             if item.filename == "word/footer4.xml":
-                footer = data.decode("utf-8")
-                start, end = footer.index("<w:p>"), footer.rindex("</w:p>") + len("</w:p>")
-                data = (footer[:start] + wrapper.format(footer[start:end]) + footer[end:]).encode("utf-8")
+                data = (footer[:start] + (wrapper.format(line) if wrapper else "<w:p/>") + footer[end:]).encode()
+            elif item.filename == "word/header2.xml" and wrapper is None:
+                header = data.decode("utf-8")
+                at = header.rindex("</w:hdr>")
+                data = (header[:at] + line + header[at:]).encode("utf-8")
             copy.writestr(item, data)
     laid = export_pdf(source, tmp_path / f"{how}页脚.pdf")
     pages = [page for page in poppler_text(tmp_path / f"{how}页脚.pdf") if page.strip()]
@@ -103,6 +110,10 @@ def test_a_footer_in_a_table_or_a_text_box_gets_its_page_count_too(tmp_path, how
     assert laid.section_pages == len(body) > 1
     totals = [re.search(rf"第\s*{n}\s*页\s*共\s*{len(body)}\s*页", page) for n, page in enumerate(body, start=1)]
     assert all(totals), body[0]
+    # and the .docx says the same where the field stands, for viewers that show a field's stored result
+    written = zipfile.ZipFile(io.BytesIO(pdf.write_section_pages(source.read_bytes(), laid.section_pages)))
+    part = written.read("word/header2.xml" if wrapper is None else "word/footer4.xml").decode("utf-8")
+    assert f"<w:t>{len(body)}</w:t>" in part and "—" not in part
 
 
 def poppler_text(path: Path) -> list[str]:

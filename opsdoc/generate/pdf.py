@@ -678,18 +678,20 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
 
 
 def write_section_pages(data: bytes, count: int | None) -> bytes:
-    """The .docx with `count` as the stored result of every SECTIONPAGES field of its footers (共 M 页),
-    so that a viewer which does not compute the field (LibreOffice) shows what the PDF shows. The
-    field stays, so Word still computes it. Unchanged for None or a document without the field."""
+    """The .docx with `count` as the stored result of every SECTIONPAGES field of its headers and footers
+    (共 M 页), so that a viewer which does not compute the field (LibreOffice) shows what the PDF shows.
+    The field stays, so Word still computes it. Unchanged for None or a document without the field."""
     if count is None:
         return data
     package = zipfile.ZipFile(io.BytesIO(data))
-    footers: dict[str, bytes] = {}
-    for name in sorted(n for n in package.namelist() if re.fullmatch(r"word/footer\d*\.xml", n)):
-        root = etree.fromstring(package.read(name))
+    parts: dict[str, bytes] = {}
+    for name in sorted(n for n in package.namelist() if re.fullmatch(r"word/(header|footer)\d*\.xml", n)):
+        if b"SECTIONPAGES" not in (part := package.read(name)):
+            continue
+        root = etree.fromstring(part)
         if _put_field_results(root, "SECTIONPAGES", str(count)):
-            footers[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-    return with_members(data, footers)
+            parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return with_members(data, parts)
 
 
 def _put_field_results(root: Element, code: str, value: str) -> bool:

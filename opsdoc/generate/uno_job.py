@@ -108,11 +108,11 @@ class LayOutAndExport(unohelper.Base, XJob):  # type: ignore[misc]  # pyuno's, u
 def fill_section_pages(document: Any) -> int | None:
     """共 M 页: LibreOffice keeps Word's SECTIONPAGES field as the text stored in it. Count the
     pages from the first chapter heading on (the section the footer numbers) and write the count
-    into every such field of the footers, the text frames and the text boxes (where a footer's
-    "page X of Y" is often set; write_section_pages reads the footers' parts, text boxes included);
-    None for a document without one."""
+    into every such field of the headers and footers, the text frames and the text boxes (where a
+    footer's "page X of Y" is often set; write_section_pages does the same in the .docx's header and
+    footer parts, text boxes included); None for a document without one."""
     frames = [frame.getText() for frame in _elements(document.getTextFrames())]
-    texts = [*_footers(document), *frames, *_text_boxes(document)]
+    texts = [*_headers_and_footers(document), *frames, *_text_boxes(document)]
     fields = [pieces for text in texts if text for pieces in _field_results(text, "SECTIONPAGES")]
     if not fields:
         return None
@@ -133,20 +133,21 @@ def fill_section_pages(document: Any) -> int | None:
     return count
 
 
-def _footers(document: Any) -> Any:
-    """The footer texts of every page style: the common one, and the left and first-page ones where they
-    are footers of their own (a shared one is the same text again: filled twice, it would say 1313).
+def _headers_and_footers(document: Any) -> Any:
+    """The header and footer texts of every page style: the common one, and the left and first-page ones
+    where they are of their own (a shared one is the same text again: filled twice, it would say 1313).
     Looked up here, not among the document's fields: enumerating those costs 15 ms a document."""
     styles = document.getStyleFamilies().getByName("PageStyles")
     for name in styles.getElementNames():
         style = styles.getByName(name)
-        if not style.FooterIsOn:
-            continue
-        yield style.FooterText
-        if not style.FooterIsShared:
-            yield style.FooterTextLeft
-        if not style.FirstIsShared:
-            yield style.FooterTextFirst
+        for part in ("Header", "Footer"):
+            if not style.getPropertyValue(f"{part}IsOn"):
+                continue
+            yield style.getPropertyValue(f"{part}Text")
+            if not style.getPropertyValue(f"{part}IsShared"):
+                yield style.getPropertyValue(f"{part}TextLeft")
+            if not style.FirstIsShared:
+                yield style.getPropertyValue(f"{part}TextFirst")
 
 
 def _field_results(text: Any, code: str) -> list[list[Any]]:
