@@ -39,10 +39,7 @@ def exported(tmp_path_factory):
     pdf.close_office()  # a cold start, so every progress message shows
     messages: list[str] = []
     laid = export_pdf(SAMPLE_DOCX, target, progress=messages.append)
-    pages = subprocess.run(
-        ["pdftotext", "-layout", str(target), "-"], check=True, capture_output=True, text=True
-    ).stdout.split("\f")
-    return laid, target, pages, messages
+    return laid, target, poppler_text(target), messages
 
 
 def printed_number(page: str) -> str | None:
@@ -117,6 +114,7 @@ def test_a_page_count_in_a_table_a_text_box_or_the_header_is_filled_too(tmp_path
 
 
 def poppler_text(path: Path) -> list[str]:
+    """The PDF's pages as pdftotext lays them out."""
     return subprocess.run(
         ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
     ).stdout.split("\f")

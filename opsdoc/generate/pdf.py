@@ -520,7 +520,7 @@ def _settled_streams(data: bytes, created: datetime) -> bytes:
     def stream(match: re.Match[bytes]) -> tuple[bytes, int]:
         """The stream's content, and where its compressed bytes end (0 for one that does not end)."""
         reader = zlib.decompressobj()
-        content = reader.decompress(data[match.end() :])
+        content = reader.decompress(memoryview(data)[match.end() :])  # not a copy of the rest of the file
         return content, len(data) - len(reader.unused_data) if reader.eof else 0
 
     def rewrite(match: re.Match[bytes], end: int, content: bytes) -> None:

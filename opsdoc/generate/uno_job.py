@@ -111,7 +111,8 @@ def fill_section_pages(document: Any) -> int | None:
     into every such field of the headers and footers, the text frames and the text boxes (where a
     footer's "page X of Y" is often set; write_section_pages does the same in the .docx's header and
     footer parts, text boxes included); None for a document without one."""
-    frames = [frame.getText() for frame in _elements(document.getTextFrames())]
+    named = document.getTextFrames()
+    frames = [named.getByName(name).getText() for name in named.getElementNames()]
     texts = [*_headers_and_footers(document), *frames, *_text_boxes(document)]
     fields = [pieces for text in texts if text for pieces in _field_results(text, "SECTIONPAGES")]
     if not fields:
@@ -189,11 +190,6 @@ def _text_boxes(document: Any) -> Any:
         boxed = known.hasPropertyByName("TextBox") and shape.TextBox and known.hasPropertyByName("TextBoxContent")
         if boxed and (content := shape.TextBoxContent) is not None:
             yield content.getText()
-
-
-def _elements(container: Any) -> list[Any]:
-    """The elements of a UNO name container (the document's text frames …)."""
-    return [container.getByName(name) for name in container.getElementNames()]
 
 
 def read_toc(anchor: Any) -> list[list[str]]:
