@@ -13,6 +13,7 @@ import sys
 import time
 import zipfile
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docx
@@ -24,6 +25,8 @@ from opsdoc.contract.vocabulary import CHAPTERS
 from opsdoc.errors import LibreOfficeMissing, PdfExportError, UnusableDocument
 from opsdoc.generate import pdf
 from opsdoc.generate.pdf import TocEntry, export_pdf, reproducible_pdf, write_toc
+from opsdoc.office.docx_text import modified_time
+from opsdoc.office.output import with_members
 from opsdoc.qa.verify import verify_document
 from tests.support import SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
 
@@ -223,6 +226,38 @@ def test_the_pdf_bytes_do_not_depend_on_the_clock(exported):
     )
     assert other_run != data
     assert reproducible_pdf(other_run, docx.Document(SAMPLE_DOCX).core_properties.modified) == data
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2026-09-07T08:30:00Z", "2026-09-07T08:30:00", "2026-09-07T16:30:00+08:00", "2026-09-07", "2026-09", "2026"],
+)
+def test_the_pdf_is_dated_from_the_modified_time_python_docx_reads(written):
+    data = _with_modified(SAMPLE_DOCX.read_bytes(), written)
+    assert modified_time(data) == docx.Document(io.BytesIO(data)).core_properties.modified
+
+
+def test_a_modified_time_with_a_fraction_and_an_offset_is_read_in_utc():
+    assert modified_time(_with_modified(SAMPLE_DOCX.read_bytes(), "2026-09-07T16:30:00.25+08:00")) == datetime(
+        2026, 9, 7, 8, 30, tzinfo=UTC
+    )
+    assert modified_time(_with_modified(SAMPLE_DOCX.read_bytes(), "明天")) is None
+
+
+def test_dating_a_pdf_does_not_load_python_docx():
+    """python-docx takes 35–50 ms to import: a batch worker would pay it before its first PDF."""
+    probe = (
+        "import sys; from opsdoc.generate import pdf; "
+        f"pdf.modified_time(open({str(SAMPLE_DOCX)!r}, 'rb').read()); print(sorted(m for m in sys.modules if m == 'docx'))"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def _with_modified(data: bytes, written: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        core = package.read("docProps/core.xml")
+    core = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", lambda m: m.group(1) + written.encode(), core)
+    return with_members(data, {"docProps/core.xml": core})
 
 
 def test_a_pdf_a_made_a_second_later_by_a_warm_libreoffice_is_the_same_bytes(tmp_path, monkeypatch):
