@@ -260,6 +260,55 @@ def _with_modified(data: bytes, written: str) -> bytes:
     return with_members(data, {"docProps/core.xml": core})
 
 
+def test_libreoffice_lays_out_a_copy_without_the_table_styles_no_table_uses():
+    """The sample template carries Word's hundred table styles; a table names one of them in a header,
+    and a style of the document's own is based on another: those stay, with the default one."""
+    data = SAMPLE_DOCX.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        header, styles = package.read("word/header1.xml"), package.read("word/styles.xml")
+    table = b'<w:tbl><w:tblPr><w:tblStyle w:val="LightGrid-Accent1"/></w:tblPr><w:tr><w:tc><w:p/></w:tc></w:tr></w:tbl>'
+    own = (
+        b'<w:style w:type="table" w:styleId="OwnStyle"><w:name w:val="Own"/>'
+        b'<w:basedOn w:val="MediumGrid1-Accent2"/></w:style>'
+    )
+    body = b'<w:tbl><w:tblPr><w:tblStyle w:val="OwnStyle"/></w:tblPr><w:tr><w:tc><w:p/></w:tc></w:tr></w:tbl>'
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        document = package.read("word/document.xml")
+    document = document.replace(b"<w:body>", b"<w:body>" + body, 1)
+    data = with_members(
+        data,
+        {
+            "word/header1.xml": header.replace(b"</w:hdr>", table + b"</w:hdr>"),
+            "word/styles.xml": styles.replace(b"</w:styles>", own + b"</w:styles>"),
+            "word/document.xml": document,
+        },
+    )
+
+    slim = pdf.for_layout(data)
+
+    def table_styles(package: bytes) -> set[str]:
+        with zipfile.ZipFile(io.BytesIO(package)) as read:
+            return set(
+                re.findall(r'<w:style w:type="table"[^>]*w:styleId="([^"]+)"', read.read("word/styles.xml").decode())
+            )
+
+    assert len(table_styles(data)) == 101  # Word's gallery of 100 and the document's own
+    assert table_styles(slim) == {"TableNormal", "TableGrid", "LightGrid-Accent1", "OwnStyle", "MediumGrid1-Accent2"}
+    with zipfile.ZipFile(io.BytesIO(data)) as whole, zipfile.ZipFile(io.BytesIO(slim)) as copy:
+        assert whole.namelist() == copy.namelist()
+        assert [n for n in whole.namelist() if whole.read(n) != copy.read(n)] == ["word/styles.xml"]
+    assert pdf.for_layout(slim) == slim
+    assert pdf.for_layout(b"not a package") == b"not a package"  # LibreOffice says what is wrong with it
+
+
+def test_the_pdf_laid_out_from_the_slim_copy_is_the_whole_documents(monkeypatch):
+    uno_python()
+    data = SAMPLE_DOCX.read_bytes()
+    slim_laid, slim_pdf = pdf.pdf_of(data)
+    monkeypatch.setattr(pdf, "for_layout", lambda docx: docx)
+    assert pdf.pdf_of(data) == (slim_laid, slim_pdf)
+
+
 def test_a_pdf_a_made_a_second_later_by_a_warm_libreoffice_is_the_same_bytes(tmp_path, monkeypatch):
     """PDF/A-2b (what issue files) carries an ICC profile that LibreOffice's colour library stamps
     with the clock, and a warm LibreOffice numbers its fonts on: both are settled from the document."""
