@@ -477,26 +477,35 @@ def for_layout(docx: bytes) -> bytes:
     """
     try:
         with zipfile.ZipFile(io.BytesIO(docx)) as package:
-            styles = etree.fromstring(package.read("word/styles.xml"))
+            styles = package.read("word/styles.xml")
             # Every part but the styles' own (whatever the main part is called: tables are in it, in
             # headers, footers, notes and comments); parsed only where a table names a style.
             parts = [
                 package.read(name) for name in package.namelist() if name.endswith(".xml") and not STYLES.search(name)
             ]
-            used = {
+            used = frozenset(
                 reference.get(f"{{{W}}}val")
                 for part in parts
                 if NAMES_TABLE_STYLE.search(part)
                 for reference in etree.fromstring(part).iter(f"{{{W}}}tblStyle")
-            }
+            )
+            slim = _without_table_styles_but(styles, used)
     except Exception:  # any damage: LibreOffice gets the file untouched and reports it
         return docx
+    return docx if slim is None else with_members(docx, {"word/styles.xml": slim})
+
+
+@functools.lru_cache(maxsize=4)
+def _without_table_styles_but(styles: bytes, used: frozenset[str]) -> bytes | None:
+    """styles.xml with only the table styles `used`, the default one and those they are based on;
+    None when it has no other. Kept for the next document: a batch's come from one template."""
+    root = etree.fromstring(styles)
     tables = {
         style.get(f"{{{W}}}styleId"): style
-        for style in styles.iterchildren(f"{{{W}}}style")
+        for style in root.iterchildren(f"{{{W}}}style")
         if style.get(f"{{{W}}}type") == "table"
     }
-    kept = used | {
+    kept = set(used) | {
         name for name, style in tables.items() if style.get(f"{{{W}}}default") not in (None, "0", "false", "off")
     }
     pending = list(kept)
@@ -507,12 +516,10 @@ def for_layout(docx: bytes) -> bytes:
             pending.append(parent)
     unused = [style for name, style in tables.items() if name not in kept]
     if not unused:
-        return docx
+        return None
     for style in unused:
-        styles.remove(style)
-    return with_members(
-        docx, {"word/styles.xml": etree.tostring(styles, xml_declaration=True, encoding="UTF-8", standalone=True)}
-    )
+        root.remove(style)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _entry(where: Path | None, style: str, text: str) -> TocEntry:
