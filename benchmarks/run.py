@@ -188,7 +188,7 @@ def pdf_batch(work: Path, count: int, repeat: int) -> None:
 
     aliased = {**os.environ, "FONTCONFIG_FILE": str(FONTS)}
 
-    def floor(out: Path, shares: list[list[str]] = shares) -> float:
+    def floor(out: Path, shares: list[list[str]]) -> float:
         started = time.perf_counter()
         running = [
             subprocess.Popen(
@@ -212,12 +212,12 @@ def pdf_batch(work: Path, count: int, repeat: int) -> None:
             raise SystemExit("soffice failed")
         return time.perf_counter() - started
 
-    floor(work / "soffice-warm-up")
+    floor(work / "soffice-warm-up", shares)
     measure(opsdoc("build", str(folder), "-o", str(work / "pdf-warm-up"), "--pdf", "--jobs", "2"))
     ours, theirs = [], []
     for i in range(repeat):
         ours.append(measure(opsdoc("build", str(folder), "-o", str(work / f"pdf{i}"), "--pdf", "--jobs", "2"))[0])
-        theirs.append(floor(work / f"soffice{i}"))
+        theirs.append(floor(work / f"soffice{i}", shares))
     row(
         f"4. {count} workbooks with --pdf, --jobs 2",
         ours,
@@ -237,7 +237,7 @@ def pdf_batch(work: Path, count: int, repeat: int) -> None:
             warm.append(
                 measure(opsdoc("build", str(folder), "-o", str(work / f"office{i}"), "--pdf", "--jobs", "2"))[0]
             )
-            theirs.append(floor(work / f"soffice-office{i}"))
+            theirs.append(floor(work / f"soffice-office{i}", shares))
             slimmed.append(floor(work / f"soffice-slim{i}", slim_shares))
     finally:
         office.terminate()

@@ -230,7 +230,16 @@ def test_the_pdf_bytes_do_not_depend_on_the_clock(exported):
 
 @pytest.mark.parametrize(
     "written",
-    ["2026-09-07T08:30:00Z", "2026-09-07T08:30:00", "2026-09-07T16:30:00+08:00", "2026-09-07", "2026-09", "2026"],
+    [
+        "2026-09-07T08:30:00Z",
+        "2026-09-07t08:30:00z",
+        "2026-09-07T08:30:00",
+        "2026-09-07T08:30:00.25Z",
+        "2026-09-07T16:30:00+08:00",
+        "2026-09-07",
+        "2026-09",
+        "2026",
+    ],
 )
 def test_the_pdf_is_dated_from_the_modified_time_python_docx_reads(written):
     data = _with_modified(SAMPLE_DOCX.read_bytes(), written)
@@ -241,7 +250,8 @@ def test_a_modified_time_with_a_fraction_and_an_offset_is_read_in_utc():
     assert modified_time(_with_modified(SAMPLE_DOCX.read_bytes(), "2026-09-07T16:30:00.25+08:00")) == datetime(
         2026, 9, 7, 8, 30, tzinfo=UTC
     )
-    assert modified_time(_with_modified(SAMPLE_DOCX.read_bytes(), "明天")) is None
+    for unreadable in ("明天", "2026-13-01", "0001-01-01T00:00:00+08:00"):  # the last: before the year 1 in UTC
+        assert modified_time(_with_modified(SAMPLE_DOCX.read_bytes(), unreadable)) is None
 
 
 def test_dating_a_pdf_does_not_load_python_docx():
@@ -299,6 +309,59 @@ def test_libreoffice_lays_out_a_copy_without_the_table_styles_no_table_uses():
         assert [n for n in whole.namelist() if whole.read(n) != copy.read(n)] == ["word/styles.xml"]
     assert pdf.for_layout(slim) == slim
     assert pdf.for_layout(b"not a package") == b"not a package"  # LibreOffice says what is wrong with it
+
+
+def test_a_table_style_named_in_any_way_stays_in_libreoffices_copy():
+    """Named with single quotes and another prefix in a footnote-like part of another name, through a
+    paragraph style's link, by a duplicate id's base, or inside mc:AlternateContent: each stays; a part
+    in UTF-16 (not searched) leaves the copy whole."""
+    data = SAMPLE_DOCX.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        styles = package.read("word/styles.xml")
+    own = (
+        b'<w:style w:type="paragraph" w:styleId="Linked"><w:name w:val="Linked"/><w:link w:val="LightList"/></w:style>'
+        b'<w:style w:type="table" w:styleId="Twice"><w:name w:val="Twice"/><w:basedOn w:val="DarkList"/></w:style>'
+        b'<w:style w:type="table" w:styleId="Twice"><w:name w:val="Twice"/><w:basedOn w:val="ColorfulList"/></w:style>'
+        b'<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"><mc:Choice>'
+        b'<w:style w:type="table" w:styleId="Nested"><w:basedOn w:val="ColorfulGrid"/></w:style>'
+        b"</mc:Choice></mc:AlternateContent>"
+    )
+    notes = (
+        b'<?xml version="1.0"?><x:ftr xmlns:x="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        b"<x:tbl><x:tblPr><x:tblStyle x:val='MediumList1'/></x:tblPr></x:tbl><x:tbl><x:tblPr>"
+        b'<x:tblStyle x:val="Twice"/></x:tblPr></x:tbl><x:tbl><x:tblPr><x:tblStyle x:val="Nested"/></x:tblPr></x:tbl></x:ftr>'
+    )
+    data = with_members(data, {"word/styles.xml": styles.replace(b"</w:styles>", own + b"</w:styles>")})
+    data = _with_member(data, "word/notes2.xml", notes)
+
+    with zipfile.ZipFile(io.BytesIO(pdf.for_layout(data))) as copy:
+        kept = set(re.findall(r'w:type="table"[^>]*w:styleId="([^"]+)"', copy.read("word/styles.xml").decode()))
+    assert kept == {
+        "TableNormal",
+        "TableGrid",
+        "LightList",
+        "MediumList1",
+        "Twice",
+        "DarkList",
+        "ColorfulList",
+        "Nested",
+        "ColorfulGrid",
+    }
+
+    utf16 = _with_member(
+        data, "word/header9.xml", notes.decode().replace('"1.0"?', '"1.0" encoding="UTF-16"?').encode("utf-16")
+    )
+    assert pdf.for_layout(utf16) == utf16
+
+
+def _with_member(data: bytes, name: str, content: bytes) -> bytes:
+    """The package with one part more (not listed in its content types: for_layout reads parts by name)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item.filename))
+        target.writestr(name, content)
+    return out.getvalue()
 
 
 def test_the_pdf_laid_out_from_the_slim_copy_is_the_whole_documents(monkeypatch):

@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import html
 import io
 import json
 import multiprocessing.util
@@ -41,10 +42,11 @@ import tempfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any, TypeAlias
 
 from lxml import etree
@@ -461,8 +463,15 @@ def _convert_alone(
     raise PdfExportError(where, f"LibreOffice 在转换这份文档时两次退出：{why or '没有说明'}")
 
 
-NAMES_TABLE_STYLE = re.compile(rb"tblStyle\s")  # <w:tblStyle w:val=…>; not tblStylePr, tblStyleRowBandSize
-STYLES = re.compile(r"(^|/)styles\w*\.xml$")  # styles.xml and Word 2010's stylesWithEffects.xml
+# <w:tblStyle w:val="…"/> with any prefix and either quote, in a part's bytes (no tree: a 20,000-row
+# body is 30 MB); a match that is not one only keeps a style more.
+TABLE_STYLE_REFERENCE = re.compile(
+    rb"""<(?:[\w.-]+:)?tblStyle\s[^>]*?\b(?:[\w.-]+:)?val\s*=\s*(?:"([^"]*)"|'([^']*)')"""
+)
+STYLES = re.compile(r"(^|/)styles\w*\.xml$", re.IGNORECASE)  # styles.xml and Word 2010's stylesWithEffects.xml
+UTF16 = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
+LINKS = (f"{{{W}}}basedOn", f"{{{W}}}next", f"{{{W}}}link")  # how a style names another
+CACHED_STYLES = 2 << 20  # a template's styles.xml is kept for the next document up to this size
 
 
 def for_layout(docx: bytes) -> bytes:
@@ -470,56 +479,67 @@ def for_layout(docx: bytes) -> bytes:
 
     Word saves its whole gallery of table styles into a document (a hundred, 310 KB of the sample
     template's styles.xml) and LibreOffice imports every one: 36 ms of its 0.43 s a document measured
-    here, for tables that use two. Kept: the styles a table of any part names, the default one and
+    here, for tables that use one or two. Kept: the table styles any part names, the default one and
     those they are based on, so the layout and the PDF are the same (tested byte for byte). Only
     LibreOffice's copy: the .docx opsdoc writes keeps every style of the template. A package this
-    cannot read is handed on as it is (LibreOffice then says what is wrong with it).
+    does not read (damaged, without word/styles.xml, with UTF-16 parts) is handed on as it is.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(docx)) as package:
+            used: set[str] = set()
+            for name in package.namelist():  # every part but the styles' own: the main one, whatever its name,
+                if STYLES.search(name):  # headers, footers, notes, comments; text boxes are inside them
+                    continue
+                part = package.read(name)
+                if part.startswith(UTF16):  # not searched as bytes: no slimming rather than a style lost
+                    return docx
+                used |= _names(part)
             styles = package.read("word/styles.xml")
-            # Every part but the styles' own (whatever the main part is called: tables are in it, in
-            # headers, footers, notes and comments); parsed only where a table names a style.
-            parts = [
-                package.read(name) for name in package.namelist() if name.endswith(".xml") and not STYLES.search(name)
-            ]
-            used = frozenset(
-                reference.get(f"{{{W}}}val")
-                for part in parts
-                if NAMES_TABLE_STYLE.search(part)
-                for reference in etree.fromstring(part).iter(f"{{{W}}}tblStyle")
-            )
-            slim = _without_table_styles_but(styles, used)
-    except Exception:  # any damage: LibreOffice gets the file untouched and reports it
-        return docx
+            slim = (_slimmed if len(styles) > CACHED_STYLES else _slimmed_kept)(styles, frozenset(used))
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error):
+        return docx  # LibreOffice reads it as it is, and says what is wrong with it, if anything is
     return docx if slim is None else with_members(docx, {"word/styles.xml": slim})
 
 
-@functools.lru_cache(maxsize=4)
-def _without_table_styles_but(styles: bytes, used: frozenset[str]) -> bytes | None:
-    """styles.xml with only the table styles `used`, the default one and those they are based on;
-    None when it has no other. Kept for the next document: a batch's come from one template."""
-    root = etree.fromstring(styles)
-    tables = {
-        style.get(f"{{{W}}}styleId"): style
-        for style in root.iterchildren(f"{{{W}}}style")
-        if style.get(f"{{{W}}}type") == "table"
-    }
-    kept = set(used) | {
-        name for name, style in tables.items() if style.get(f"{{{W}}}default") not in (None, "0", "false", "off")
-    }
+def _names(part: bytes) -> set[str]:
+    """The table styles a part names, as written and with entities read (the one that is meant is kept)."""
+    written = {(double or single).decode("utf-8", "replace") for double, single in TABLE_STYLE_REFERENCE.findall(part)}
+    return written | {html.unescape(name) for name in written}
+
+
+def _slimmed(styles: bytes, used: frozenset[str]) -> bytes | None:
+    """styles.xml without the table styles that are not `used`, not the default one, not named by another
+    style and not what a kept one is based on; None when none would be removed or it does not parse."""
+    try:
+        root = etree.fromstring(styles)
+    except etree.XMLSyntaxError:
+        return None
+    tables: dict[str | None, list[Element]] = {}
+    kept = set(used) | _names(styles)  # a table style's own properties may name another
+    for style in root.iter(f"{{{W}}}style"):  # iter: a style inside mc:AlternateContent too
+        if style.get(f"{{{W}}}type") == "table":
+            tables.setdefault(style.get(f"{{{W}}}styleId"), []).append(style)
+            if style.get(f"{{{W}}}default") not in (None, "0", "false", "off"):
+                kept.add(style.get(f"{{{W}}}styleId") or "")
+        else:  # a paragraph style's basedOn, next or link naming a table style keeps it
+            kept |= {link.get(f"{{{W}}}val") or "" for link in style.iterchildren(*LINKS)}
     pending = list(kept)
     while pending:  # the styles they are based on, and theirs
-        base = tables[name].find(f"{{{W}}}basedOn") if (name := pending.pop()) in tables else None
-        if base is not None and (parent := base.get(f"{{{W}}}val")) not in kept:
-            kept.add(parent)
-            pending.append(parent)
-    unused = [style for name, style in tables.items() if name not in kept]
+        for style in tables.get(pending.pop(), []):
+            for base in style.iterchildren(f"{{{W}}}basedOn"):
+                if (parent := base.get(f"{{{W}}}val") or "") not in kept:
+                    kept.add(parent)
+                    pending.append(parent)
+    unused = [style for name, group in tables.items() if name not in kept for style in group]
     if not unused:
         return None
     for style in unused:
-        root.remove(style)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        style.getparent().remove(style)
+    slim: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return slim
+
+
+_slimmed_kept = functools.lru_cache(maxsize=4)(_slimmed)  # a batch's documents come from one template
 
 
 def _entry(where: Path | None, style: str, text: str) -> TocEntry:
@@ -712,7 +732,8 @@ def write_toc(data: bytes, entries: Sequence[TocEntry]) -> bytes:
     first, last = _paragraph(begin), _paragraph(end)
     if _paragraph(separate) is not first or first.getparent() is not last.getparent():
         raise PdfExportError(None, "文档的目录域结构无法识别，未写入页码")
-    style_ids = _toc_style_ids(package.read("word/styles.xml"))
+    styles = package.read("word/styles.xml")
+    style_ids = (_toc_style_ids if len(styles) > CACHED_STYLES else _toc_style_ids_kept)(styles)
     runs: list[Element] = list(first)
     lead = runs[: runs.index(_run(separate)) + 1]  # field begin, instruction, separator (and anything before)
     runs = list(last)
@@ -820,22 +841,23 @@ def _after_properties(paragraph: Element, run: Element) -> None:
         properties.addnext(run)
 
 
-@functools.lru_cache(maxsize=4)
-def _toc_style_ids(styles: bytes) -> dict[int, str]:
-    """Style id of "toc 1", "toc 2" …, whatever the ids are called in this document's styles.xml.
-
-    Kept for the next document: a batch's come from one template, whose styles.xml (350 KB for
-    Word's table styles) took 4 ms a document to read again."""
+def _toc_style_ids(styles: bytes) -> Mapping[int, str]:
+    """Style id of "toc 1", "toc 2" …, whatever the ids are called in this document's styles.xml."""
     ids = {}
     for style in etree.fromstring(styles).iter(f"{{{W}}}style"):
         name = style.find(f"{{{W}}}name")
         match = re.fullmatch(r"toc (\d)", (name.get(f"{{{W}}}val") if name is not None else "").lower())
         if match:
             ids[int(match.group(1))] = style.get(f"{{{W}}}styleId")
-    return ids
+    return MappingProxyType(ids)
 
 
-def _toc_paragraph(entry: TocEntry, style_ids: dict[int, str]) -> Element:
+# Kept for the next document: a batch's come from one template, whose styles.xml (350 KB with Word's
+# table styles) took 4 ms a document to read again.
+_toc_style_ids_kept = functools.lru_cache(maxsize=4)(_toc_style_ids)
+
+
+def _toc_paragraph(entry: TocEntry, style_ids: Mapping[int, str]) -> Element:
     paragraph = etree.Element(f"{{{W}}}p", nsmap={"w": W})
     properties = etree.SubElement(paragraph, f"{{{W}}}pPr")
     etree.SubElement(properties, f"{{{W}}}pStyle").set(f"{{{W}}}val", style_ids.get(entry.level, f"TOC{entry.level}"))

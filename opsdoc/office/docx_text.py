@@ -7,15 +7,15 @@ generated one.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, TypeVar
 
 from lxml import etree
 
@@ -163,6 +163,9 @@ def read_document(path: Path | str) -> WordDocument:
         raise UnusableDocument(path, f"Word 文档已损坏，无法读取（{type(exc).__name__}）") from exc
 
 
+T = TypeVar("T")
+
+
 def core_properties(source: Path | str | bytes) -> Any | None:
     """The .docx's core properties (python-docx's CT_CoreProperties: `modified_datetime`, `author_text`,
     `contentStatus_text` …), read from that part alone; None when the package has none.
@@ -193,7 +196,7 @@ def modified_time(source: Path | str | bytes) -> datetime | None:
     return _core_part(source, modified)
 
 
-def _core_part(source: Path | str | bytes, parse: Callable[[bytes], Any]) -> Any | None:
+def _core_part(source: Path | str | bytes, parse: Callable[[bytes], T]) -> T | None:
     """`parse` of the package's core properties part; None when it has none."""
     path = None if isinstance(source, bytes) else Path(source)
     if path is not None:
@@ -210,21 +213,31 @@ def _core_part(source: Path | str | bytes, parse: Callable[[bytes], Any]) -> Any
     return None
 
 
+# W3CDTF (YYYY, YYYY-MM, YYYY-MM-DD, or a date and hh:mm[:ss[.s]] with Z or ±hh:mm), as Word, WPS and
+# LibreOffice write it; also a time without a zone (UTC, as python-docx reads it) and ±hhmm.
+W3CDTF = re.compile(
+    r"(\d{4})(?:-(\d\d)(?:-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?(Z|([+-])(\d\d):?(\d\d))?)?)?)?", re.IGNORECASE
+)
+
+
 def _w3cdtf(text: str) -> datetime | None:
-    """A W3CDTF time (YYYY, YYYY-MM, YYYY-MM-DD, or a date and time with Z or ±hh:mm; none means UTC), in UTC
-    and to the second, as python-docx's modified_datetime gives it; None for text that is not one (which
-    python-docx ignores too). A fraction of a second before an offset does not hide the offset here."""
-    text = text.strip()
-    for form in ("%Y", "%Y-%m", "%Y-%m-%d"):
-        with contextlib.suppress(ValueError):
-            return datetime.strptime(text, form).replace(tzinfo=UTC)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+    """The time in UTC, to the second; the value python-docx's modified_datetime gives for what Word, WPS
+    and LibreOffice write. None for anything else (python-docx gives None, or raises, for most of it),
+    so such a document's PDF is dated as one without the property."""
+    found = W3CDTF.fullmatch(text.strip())
+    if found is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
+    year, month, day, hour, minute, second, _zone, sign, zone_hours, zone_minutes = found.groups()
+    try:
+        moment = datetime(
+            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=UTC
+        )
+        if sign:
+            offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
+            moment = moment - offset if sign == "+" else moment + offset
+    except (ValueError, OverflowError):  # 2026-13-01; 0001-01-01T00:00+08:00 is before the first year
+        return None
+    return moment
 
 
 # The main document part as python-docx is handed it: the body is streamed instead (see _Body).
