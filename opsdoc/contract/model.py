@@ -100,6 +100,13 @@ _DATE_TEXT = re.compile(
 )
 
 
+def date_of(match: re.Match[str]) -> date:
+    """The date a match of a YYYYMMDD / separated / 年月日 pattern names; ValueError for one that does not exist."""
+    month = match["m1"] or match["m2"] or match["m3"]
+    day = match["d1"] or match["d2"] or match["d3"]
+    return date(int(match["y"]), int(month), int(day))
+
+
 def _as_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -114,11 +121,8 @@ def _as_date(value: Any) -> date:
     text = str(value).strip()
     match = _DATE_TEXT.fullmatch(text)
     if match:
-        parts = match.groupdict()
-        month = parts["m1"] or parts["m2"] or parts["m3"]
-        day = parts["d1"] or parts["d2"] or parts["d3"]
         try:
-            return date(int(parts["y"]), int(month), int(day))
+            return date_of(match)
         except ValueError:
             raise PydanticCustomError("bad-date", "「{value}」不是存在的日期", {"value": text}) from None
     raise PydanticCustomError(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from opsdoc.contract.model import ColumnSpec
+from opsdoc.contract.model import ColumnSpec, date_of
 from opsdoc.contract.vocabulary import PLACEHOLDER, RISK_LEVELS
 
 
@@ -72,11 +72,8 @@ def read_date(text: str) -> date | None:
     match = _DATE.fullmatch(text.strip())
     if not match:
         return None
-    parts = match.groupdict()
-    month = parts["m1"] or parts["m2"] or parts["m3"]
-    day = parts["d1"] or parts["d2"] or parts["d3"]
     try:
-        return date(int(parts["y"]), int(month), int(day))
+        return date_of(match)
     except ValueError:
         return None
 
