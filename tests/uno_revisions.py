@@ -5,61 +5,24 @@
 One LibreOffice serves every file. Exits non-zero, with the reason on stderr, when anything fails.
 """
 
-import contextlib
 import os
-import subprocess
 import sys
-import time
+from pathlib import Path
 
 import uno
-from com.sun.star.beans import PropertyValue
-from com.sun.star.connection import NoConnectException
+
+# LibreOffice is started as opsdoc's PDF export starts it (the script runs isolated: -I leaves its folder off sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "opsdoc" / "generate"))
+from uno_export import running_office
+from uno_job import properties
 
 # "keep" only re-saves: LibreOffice's own rewriting (a page break for pageBreakBefore) then shows on both sides.
 COMMANDS = {"accept": ".uno:AcceptAllTrackedChanges", "reject": ".uno:RejectAllTrackedChanges", "keep": None}
 
 
-def properties(**values):
-    result = []
-    for name, value in values.items():
-        item = PropertyValue()
-        item.Name, item.Value = name, value
-        result.append(item)
-    return tuple(result)
-
-
 def main(soffice, profile, *jobs):
-    pipe = f"opsdoc-revisions-{os.getpid()}"
-    office = subprocess.Popen(
-        [
-            soffice,
-            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
-            "--headless",
-            "--invisible",
-            "--nologo",
-            "--norestore",
-            "--nodefault",
-            "--nolockcheck",
-            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    desktop = None
-    try:
-        local = uno.getComponentContext()
-        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-                break
-            except NoConnectException:
-                if office.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("LibreOffice did not start") from None
-                time.sleep(0.2)
-        desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+    with running_office(soffice, profile, f"opsdoc-revisions-{os.getpid()}", seconds=120) as office:
+        desktop, context = office.desktop, office.context
         dispatcher = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", context)
         for i in range(0, len(jobs), 3):
             source, action, target = jobs[i : i + 3]
@@ -77,14 +40,6 @@ def main(soffice, profile, *jobs):
             finally:
                 document.close(True)
         return 0
-    finally:
-        if desktop is not None:
-            with contextlib.suppress(Exception):  # the bridge drops while LibreOffice quits
-                desktop.terminate()
-        try:
-            office.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            office.kill()
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 CONNECT_SECONDS = 60  # a first start with a fresh profile takes a few seconds
 JOB = Path(__file__).with_name("uno_job.py")  # what runs inside LibreOffice
@@ -50,11 +51,68 @@ def office_environment() -> dict[str, str]:
     return environment
 
 
+class Office(NamedTuple):
+    process: subprocess.Popen[bytes]
+    context: Any  # LibreOffice's component context, over the bridge
+    desktop: Any
+
+
+@contextlib.contextmanager
+def running_office(soffice: str, profile: str, pipe: str, seconds: float = CONNECT_SECONDS) -> Iterator[Office]:
+    """LibreOffice started headless with the private `profile`, connected through `pipe`.
+
+    At the end it is told to quit, unless it is gone already, and waited for (killed after 15 s).
+    The tests' and benchmarks' UNO scripts start their LibreOffice with it too."""
+    import uno
+    from com.sun.star.connection import NoConnectException
+
+    process = subprocess.Popen(
+        [
+            soffice,
+            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "--nolockcheck",
+            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=office_environment(),
+    )
+    desktop = None
+    try:
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+                break
+            except NoConnectException:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("LibreOffice 未能启动") from None
+                time.sleep(0.1)
+        desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+        yield Office(process, context, desktop)
+    finally:
+        if desktop is not None and process.poll() is None:
+            with contextlib.suppress(Exception):  # the bridge drops while LibreOffice quits, or is gone
+                desktop.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def main(soffice: str, profile: str) -> int:
     try:
         import uno
         from com.sun.star.beans import NamedValue
-        from com.sun.star.connection import NoConnectException
     except ImportError:
         say(error="no-uno")
         return 3
@@ -77,55 +135,14 @@ def main(soffice: str, profile: str) -> int:
         ask(job, step="export", pdf=pdf, options=wanted)  # the document stays open (see below)
         return laid["toc"], laid["section_pages"]
 
-    def alive(desktop: Any) -> bool:
+    def alive(office: Office) -> bool:
         try:
-            desktop.getComponents()
+            office.desktop.getComponents()
         except Exception:  # a dead bridge raises DisposedException or RuntimeException
             return False
-        return office.poll() is None
+        return office.process.poll() is None
 
-    pipe = f"opsdoc-{os.getpid()}"
-    say(progress="正在启动 LibreOffice…")
-    office = subprocess.Popen(
-        [
-            soffice,
-            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
-            "--headless",
-            "--invisible",
-            "--nologo",
-            "--norestore",
-            "--nodefault",
-            "--nolockcheck",
-            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=office_environment(),
-    )
-    desktop = None
-    try:
-        try:
-            local = uno.getComponentContext()
-            resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-            deadline = time.monotonic() + CONNECT_SECONDS
-            while True:
-                try:
-                    context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-                    break
-                except NoConnectException:
-                    if office.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("LibreOffice 未能启动") from None
-                    time.sleep(0.1)
-            desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
-            # The job runs inside LibreOffice, loaded by its Python loader (python3-uno's).
-            loader = context.ServiceManager.createInstanceWithContext("com.sun.star.loader.Python", context)
-            job = loader.activate(JOB_NAME, "", uno.systemPathToFileUrl(str(JOB)), None).createInstanceWithContext(
-                context
-            )
-        except Exception as exc:
-            say(error="failed", message=f"{type(exc).__name__}: {exc}")
-            return 1
+    def serve(office: Office, job: Any) -> int:
         for line in sys.stdin:
             request = json.loads(line)
             try:
@@ -135,9 +152,8 @@ def main(soffice: str, profile: str) -> int:
                 continue
             except Exception as exc:  # whatever LibreOffice raises, opsdoc turns it into one clear message
                 message = f"{type(exc).__name__}: {exc}"
-                if not alive(desktop):
+                if not alive(office):
                     say(error="office-died", message=message)
-                    desktop = None
                     return 4
                 say(error="failed", message=message)
                 continue
@@ -146,19 +162,25 @@ def main(soffice: str, profile: str) -> int:
             try:
                 ask(job, step="close")
             except Exception:
-                if not alive(desktop):  # gone while closing: this script ends, so the next document is
-                    desktop = None  # given a new LibreOffice instead of being blamed for this one's end
-                    return 4
+                if not alive(office):  # gone while closing: this script ends, so the next document is
+                    return 4  # given a new LibreOffice instead of being blamed for this one's end
         return 0
-    finally:
-        if desktop is not None:
-            with contextlib.suppress(Exception):  # the bridge drops while LibreOffice quits
-                desktop.terminate()
+
+    say(progress="正在启动 LibreOffice…")
+    with contextlib.ExitStack() as stack:
         try:
-            office.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            office.kill()
-            office.wait()
+            office = stack.enter_context(running_office(soffice, profile, f"opsdoc-{os.getpid()}"))
+            # The job runs inside LibreOffice, loaded by its Python loader (python3-uno's).
+            loader = office.context.ServiceManager.createInstanceWithContext(
+                "com.sun.star.loader.Python", office.context
+            )
+            job = loader.activate(JOB_NAME, "", uno.systemPathToFileUrl(str(JOB)), None).createInstanceWithContext(
+                office.context
+            )
+        except Exception as exc:  # LibreOffice did not start, or did not load the job
+            say(error="failed", message=f"{type(exc).__name__}: {exc}")
+            return 1
+        return serve(office, job)
 
 
 if __name__ == "__main__":
