@@ -17,7 +17,7 @@ import copy
 import hashlib
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -431,53 +431,36 @@ def _row_key(row: Xml) -> str:
 
 
 class _Plan:
-    """What to do to NEW, decided on OLD's light blocks and rows, in the order _compare_children and
-    _compare_table would do it (so tracked-change ids come out as they would): then OLD's blocks and rows
+    """What to do to NEW, decided on OLD's light blocks and rows by the steps _compare_children and
+    _compare_table take (so tracked-change ids come out as they would): then OLD's blocks and rows
     the steps name are read, and the steps carried out. Rows whose signatures agree need nothing."""
 
     def __init__(self) -> None:
         self.steps: list[tuple[Any, ...]] = []
 
     def body(self, olds: list[_Light], new: Xml) -> None:
-        news = _blocks(new)
         end = new.find(W + "sectPr")  # the body's last child; deleted blocks at the end go before it
-        for op, i1, i2, j1, j2 in opcodes([b.key for b in olds], [_key(b) for b in news]):
-            if op == "equal":
-                for i, b in zip(range(i1, i2), news[j1:j2], strict=True):
-                    if b.tag == W + "tbl":
-                        self.table(i, olds[i], b)
-                continue
-            i, j = i1, j1
-            matchers: dict[str, SequenceMatcher[str]] = {}
-            while i < i2 or j < j2:
-                if i < i2 and j < j2 and _light_alike(olds[i], news[j], matchers):
-                    self.steps.append(("pair", (i,), news[j]))
-                    i, j = i + 1, j + 1
-                elif (
-                    i < i2
-                    and (  # news[j] was just tried
-                        j == j2
-                        or not any(_light_alike(olds[i], b, matchers) for b in news[j + 1 : min(j2, j + LOOKAHEAD)])
-                    )
-                ):
-                    self.steps.append(("delete", (i,), new, news[j] if j < len(news) else end))
-                    i += 1
-                else:
-                    self.steps.append(("insert", news[j]))
-                    j += 1
+        for step, i, b in _block_steps(olds, [b.key for b in olds], _blocks(new), _light_alike):
+            if step == "same":
+                if b.tag == W + "tbl":
+                    self.table(i, olds[i], b)
+            elif step == "pair":
+                self.steps.append(("pair", (i,), b))
+            elif step == "delete":
+                self.steps.append(("delete", (i,), new, end if b is None else b))
+            else:
+                self.steps.append(("insert", b))
 
     def table(self, index: int, old: _Light, new: Xml) -> None:
         """As _compare_table, with OLD's rows light: a pair of rows alike in every text needs nothing."""
         olds, news = old.rows or [], _rows(new)
-        for op, i1, i2, j1, j2 in opcodes([r.key for r in olds], [_row_key(r) for r in news]):
-            pairs = i2 - i1 if op == "equal" else 0  # a row whose key changed is another item: deleted and inserted
-            for k in range(pairs):
-                if olds[i1 + k].signature != _signature(news[j1 + k]):
-                    self.steps.append(("rows", (index, i1 + k), news[j1 + k]))
-            for number in range(i1 + pairs, i2):
-                before = news[j1 + pairs] if j1 + pairs < len(news) else None
-                self.steps.append(("delete row", (index, number), new, before, news))
-            for row in news[j1 + pairs : j2]:
+        for step, i, row in _row_steps([r.key for r in olds], news):
+            if step == "pair":
+                if olds[i].signature != _signature(row):
+                    self.steps.append(("rows", (index, i), row))
+            elif step == "delete":
+                self.steps.append(("delete row", (index, i), new, row, news))
+            else:
                 self.steps.append(("insert", row))
 
     def wanted(self) -> set[tuple[int, ...]]:
@@ -511,33 +494,68 @@ def _light_alike(old: _Light, new: Xml, matchers: dict[str, SequenceMatcher[str]
 # ---------------------------------------------------------------- comparing
 
 
-def _compare_children(old: Xml, new: Xml, marks: _Marks) -> None:
-    """Mark in `new` (the body or a table cell) every difference of its paragraphs and tables from `old`."""
-    olds, news = _blocks(old), _blocks(new)
-    end = new.find(W + "sectPr")  # the body's last child; deleted blocks at the end go before it
-    for op, i1, i2, j1, j2 in opcodes([_key(b) for b in olds], [_key(b) for b in news]):
+def _block_steps(
+    olds: Sequence[Any],
+    old_keys: list[tuple[str, str]],
+    news: list[Xml],
+    alike: Callable[[Any, Xml, dict[str, SequenceMatcher[str]]], bool],
+) -> Iterator[tuple[str, int, Xml]]:
+    """How the blocks `news` follow from `olds` (blocks, or light ones) and their keys, in document order:
+    ("same", i, block) where the keys agree, ("pair", i, block) for blocks alike enough to compare,
+    ("delete", i, the block it goes before, None past the last) and ("insert", -1, block). Lazy: a step
+    is decided once the one before it has been carried out."""
+    for op, i1, i2, j1, j2 in opcodes(old_keys, [_key(b) for b in news]):
         if op == "equal":
-            for a, b in zip(olds[i1:i2], news[j1:j2], strict=True):
-                if b.tag == W + "tbl":
-                    _compare_table(a, b, marks)
+            for i, b in zip(range(i1, i2), news[j1:j2], strict=True):
+                yield "same", i, b
             continue
         i, j = i1, j1
         matchers: dict[str, SequenceMatcher[str]] = {}
         while i < i2 or j < j2:
-            if i < i2 and j < j2 and _alike(olds[i], news[j], matchers):
-                _compare_pair(olds[i], news[j], marks)
+            if i < i2 and j < j2 and alike(olds[i], news[j], matchers):
+                yield "pair", i, news[j]
                 i, j = i + 1, j + 1
             elif (
                 i < i2
                 and (  # news[j] was just tried
-                    j == j2 or not any(_alike(olds[i], b, matchers) for b in news[j + 1 : min(j2, j + LOOKAHEAD)])
+                    j == j2 or not any(alike(olds[i], b, matchers) for b in news[j + 1 : min(j2, j + LOOKAHEAD)])
                 )
             ):
-                _place(new, news[j] if j < len(news) else end, _deleted(olds[i], marks))
+                yield "delete", i, news[j] if j < len(news) else None
                 i += 1
             else:
-                _inserted(news[j], marks)
+                yield "insert", -1, news[j]
                 j += 1
+
+
+def _row_steps(old_keys: list[str], news: list[Xml]) -> Iterator[tuple[str, int, Xml]]:
+    """As _block_steps for a table's rows, matched by key alone: a row whose key changed is another item,
+    deleted and inserted."""
+    for op, i1, i2, j1, j2 in opcodes(old_keys, [_row_key(r) for r in news]):
+        pairs = i2 - i1 if op == "equal" else 0
+        for k in range(pairs):
+            yield "pair", i1 + k, news[j1 + k]
+        before = news[j1 + pairs] if j1 + pairs < len(news) else None
+        for i in range(i1 + pairs, i2):
+            yield "delete", i, before
+        for row in news[j1 + pairs : j2]:
+            yield "insert", -1, row
+
+
+def _compare_children(old: Xml, new: Xml, marks: _Marks) -> None:
+    """Mark in `new` (the body or a table cell) every difference of its paragraphs and tables from `old`."""
+    olds = _blocks(old)
+    end = new.find(W + "sectPr")  # the body's last child; deleted blocks at the end go before it
+    for step, i, b in _block_steps(olds, [_key(b) for b in olds], _blocks(new), _alike):
+        if step == "same":
+            if b.tag == W + "tbl":
+                _compare_table(olds[i], b, marks)
+        elif step == "pair":
+            _compare_pair(olds[i], b, marks)
+        elif step == "delete":
+            _place(new, end if b is None else b, _deleted(olds[i], marks))
+        else:
+            _inserted(b, marks)
 
 
 def _alike(old: Xml, new: Xml, matchers: dict[str, SequenceMatcher[str]]) -> bool:
@@ -576,13 +594,12 @@ def _place(container: Xml, before: Xml | None, element: Xml) -> None:
 def _compare_table(old: Xml, new: Xml, marks: _Marks) -> None:
     """Rows matched by their first cell; a matched row's cells compared one by one."""
     olds, news = _rows(old), _rows(new)
-    for op, i1, i2, j1, j2 in opcodes([_row_key(r) for r in olds], [_row_key(r) for r in news]):
-        pairs = i2 - i1 if op == "equal" else 0  # a row whose key changed is another item: deleted and inserted
-        for k in range(pairs):
-            _compare_rows(olds[i1 + k], news[j1 + k], marks)
-        for row in olds[i1 + pairs : i2]:
-            _place(new, news[j1 + pairs] if j1 + pairs < len(news) else None, _deleted_row(row, news, marks))
-        for row in news[j1 + pairs : j2]:
+    for step, i, row in _row_steps([_row_key(r) for r in olds], news):
+        if step == "pair":
+            _compare_rows(olds[i], row, marks)
+        elif step == "delete":
+            _place(new, row, _deleted_row(olds[i], news, marks))
+        else:
             _inserted(row, marks)
 
 
