@@ -37,6 +37,20 @@ def edit_sample(
     return path
 
 
+def corrupt_deflate(source: Path, part: str, at: float, path: Path) -> Path:
+    """`source` with 40 bytes of `part`'s compressed stream flipped, `at` (0–1) of the way in: the zip's
+    directory is whole, the part's deflate stream is not (as a disk or a download can leave it)."""
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as package:
+        entry = package.getinfo(part)
+    start = entry.header_offset + 30 + len(entry.filename.encode()) + len(entry.extra)
+    first = start + int(entry.compress_size * at)
+    for offset in range(first, min(first + 40, start + entry.compress_size)):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    return path
+
+
 def template_variant(
     tmp_path: Path, *replacements: tuple[str, str], part: str = "word/document.xml", source: Path | None = None
 ) -> Path:

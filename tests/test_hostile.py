@@ -18,7 +18,7 @@ from lxml import etree
 import opsdoc.office.output
 import opsdoc.office.xlsx
 from opsdoc.cli import main
-from tests.support import REPO, SAMPLE, SAMPLE_DOCX, edit_sample, template_variant
+from tests.support import REPO, SAMPLE, SAMPLE_DOCX, corrupt_deflate, edit_sample, template_variant
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -102,6 +102,9 @@ UNUSABLE = [
         "已损坏",
     ),
     ("cell beyond the column cap", lambda d: _far_column(d), "列数上限"),
+    # a corrupt deflate stream where the DTD scan reads a part's first bytes, and late in a sheet read
+    ("corrupt part start", lambda d: corrupt_deflate(SAMPLE, _sheet_part("填写说明"), 0.1, d / "z.xlsx"), "已损坏"),
+    ("corrupt sheet end", lambda d: corrupt_deflate(SAMPLE, _sheet_part("文档信息"), 0.97, d / "z.xlsx"), "已损坏"),
 ]
 
 

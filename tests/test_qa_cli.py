@@ -7,7 +7,7 @@ from click.testing import CliRunner
 import opsdoc.generate.pdf
 from opsdoc.api import build
 from opsdoc.cli import main
-from tests.support import P1_FASTER, SAMPLE, SAMPLE_DOCX, edit_sample, uno_python
+from tests.support import P1_FASTER, SAMPLE, SAMPLE_DOCX, corrupt_deflate, edit_sample, uno_python
 
 
 def test_verify_passes_the_sample_and_fails_a_broken_copy(tmp_path):
@@ -25,6 +25,12 @@ def test_verify_refuses_what_is_not_a_docx(tmp_path):
     (tmp_path / "x.docx").write_text("hello")
     result = CliRunner().invoke(main, ["verify", str(tmp_path / "x.docx")])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_verify_says_a_docx_with_a_corrupt_part_is_damaged(tmp_path):
+    damaged = corrupt_deflate(SAMPLE_DOCX, "word/document.xml", 0.002, tmp_path / "damaged.docx")
+    result = CliRunner().invoke(main, ["verify", str(damaged)])
+    assert result.exit_code == 2 and "已损坏" in result.output and "内部错误" not in result.output, result.output
 
 
 def test_diff_names_the_changes_and_summarises_them(tmp_path):

@@ -55,6 +55,7 @@ from opsdoc.errors import LibreOfficeMissing, OpsdocError, PdfExportError, Unusa
 from opsdoc.generate.cache import cache_folder
 from opsdoc.office.docx_text import modified_time
 from opsdoc.office.output import with_members, write_atomic
+from opsdoc.office.package import DAMAGED
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's python3, the one python3-uno installs into
 HELPER = Path(__file__).with_name("uno_export.py")
@@ -496,7 +497,7 @@ def for_layout(docx: bytes) -> bytes:
                 used |= _names(part)
             styles = package.read("word/styles.xml")
             slim = (_slimmed if len(styles) > CACHED_STYLES else _slimmed_kept)(styles, frozenset(used))
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error):
+    except (KeyError, *DAMAGED):
         return docx  # LibreOffice reads it as it is, and says what is wrong with it, if anything is
     return docx if slim is None else with_members(docx, {"word/styles.xml": slim})
 

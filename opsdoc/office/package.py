@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,11 @@ MAX_MEMBERS = 1_000  # files inside the package; Office writes a few dozen
 MAX_MEMBER_BYTES = 256 * 2**20  # uncompressed size of one part
 MAX_TOTAL_BYTES = 512 * 2**20  # uncompressed size of all parts
 MAX_RATIO = 500  # compression ratio of a part over 1 MiB; XML compresses 10–50×, zip bombs 1000×+
+
+# What reading a damaged package raises: zipfile's own errors (a bad CRC, a cut-off file), OSError and
+# EOFError, RuntimeError (an encrypted part; an unknown compression method) and zlib.error (a corrupt
+# deflate stream).
+DAMAGED = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def open_package(path: Path, kind: Kind, error: type[OpsdocError]) -> set[str]:
             members = archive.infolist()
             _check_sizes(path, members, kind, error)
             _refuse_dtds(path, archive, members, error)
-    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:
+    except DAMAGED as exc:
         raise error(path, f"{kind.noun}已损坏，无法打开（{exc}）") from None
     return {m.filename for m in members}
 

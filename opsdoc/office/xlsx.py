@@ -23,7 +23,7 @@ from defusedxml.ElementTree import fromstring
 
 from opsdoc.contract.shown import Displayed
 from opsdoc.errors import UnusableWorkbook
-from opsdoc.office.package import WORKBOOK, open_package
+from opsdoc.office.package import DAMAGED, WORKBOOK, open_package
 
 # Limits on what a sheet may hold; the package's own limits are in opsdoc.office.package.
 MAX_ROWS = 100_000  # filled rows per sheet
@@ -114,7 +114,7 @@ def _parse(path: Path, archive: zipfile.ZipFile, part: str, parser: Any) -> None
             parser.Parse(b"", True)
     except _Refused as exc:
         raise UnusableWorkbook(path, str(exc)) from None
-    except (expat.ExpatError, KeyError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (expat.ExpatError, KeyError, *DAMAGED) as exc:
         raise _unreadable(path, exc, f"「{part}」") from None
 
 
@@ -483,7 +483,7 @@ def _workbook_parts(path: Path, archive: zipfile.ZipFile) -> tuple[dict[str, str
     try:
         book = fromstring(archive.read("xl/workbook.xml"))
         rels = fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, DefusedXmlException, SyntaxError) as exc:
+    except (KeyError, DefusedXmlException, SyntaxError, *DAMAGED) as exc:
         raise _unreadable(path, exc, "工作簿") from None
 
     def part(target: str) -> str:
