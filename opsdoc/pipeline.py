@@ -213,14 +213,20 @@ def build(
 
 
 def marked_up(
-    issued: Path, new_version: bytes, stem: str, pdf: bool = False, progress: Callable[[str], None] | None = None
+    issued: Path,
+    new_version: Path | bytes,
+    stem: str,
+    pdf: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> list[tuple[FileKind, str, bytes]]:
-    """The 对比稿 of the new version's bytes against the issued .docx, `stem`.docx, and its PDF."""
+    """The 对比稿 of the new version (a .docx, or the bytes of one rendered) against the issued .docx,
+    `stem`.docx, and its PDF. A .docx given is read where it is, so what is wrong with it is said of it."""
     from opsdoc.qa.redline import redline as redline_of
 
     with tempfile.TemporaryDirectory(prefix="opsdoc-redline-") as work:
-        source = Path(work) / "new.docx"
-        source.write_bytes(new_version)
+        source = new_version if isinstance(new_version, Path) else Path(work) / "new.docx"
+        if isinstance(new_version, bytes):
+            source.write_bytes(new_version)
         data = redline_of(issued, source).data
         files = [(FileKind.REDLINE, stem + ".docx", data)]
         if pdf:
@@ -263,16 +269,17 @@ def write_redline(
 
     Nothing is written when the workbook has errors: its report comes back with no files.
     """
+    version: Path | bytes = new  # a .docx is compared where it is
+    report = None
     if is_workbook(new):
         report, data = render_in_memory(new, options)
         if data is None:
             return RedlineResult(report)
-    else:
-        report, data = None, new.read_bytes() if new.is_file() else b""
-        if not data:
-            raise UnusableDocument(new, "文件不存在或为空")
+        version = data
+    elif not new.is_file() or new.stat().st_size == 0:
+        raise UnusableDocument(new, "文件不存在或为空")
     outputs = Outputs(inputs=[old, new, options.template, options.config], force=options.force)
-    for kind, name, content in marked_up(old, data, output.stem, options.pdf, progress):
+    for kind, name, content in marked_up(old, version, output.stem, options.pdf, progress):
         outputs.add(kind, output.parent / name, content)
     ensure_folder(output.parent)
     return RedlineResult(report, tuple(outputs.write()))

@@ -23,7 +23,7 @@ from opsdoc.errors import UnusableDocument
 from opsdoc.office.docx_text import Table, read_document
 from opsdoc.qa.diff import diff_documents
 from opsdoc.qa.redline import redline
-from tests.support import NEW_VERSION, P1_FASTER, SAMPLE, edit_sample, soffice, uno_python
+from tests.support import NEW_VERSION, P1_FASTER, SAMPLE, corrupt_deflate, edit_sample, soffice, uno_python
 
 HELPER = Path(__file__).with_name("uno_revisions.py")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -214,6 +214,18 @@ def test_hostile_inputs_give_a_message_and_exit_2(which, versions, marked, tmp_p
     result = CliRunner().invoke(main, ["redline", str(old), str(versions[1]), "-o", str(tmp_path / "out.docx")])
     assert result.exit_code == 2, result.output
     assert result.output.startswith("错误：") and "Traceback" not in result.output
+    assert not (tmp_path / "out.docx").exists()
+
+
+@pytest.mark.parametrize("which", ["foreign", "damaged"])
+def test_what_is_wrong_with_a_new_docx_is_said_of_that_file(which, versions, tmp_path):
+    new = {
+        "foreign": _foreign(tmp_path),
+        "damaged": corrupt_deflate(versions[1], "word/document.xml", 0.5, tmp_path / "V2.1损坏.docx"),
+    }[which]
+    result = CliRunner().invoke(main, ["redline", str(versions[0]), str(new), "-o", str(tmp_path / "out.docx")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"错误：{new}") and "opsdoc-redline-" not in result.output, result.output
     assert not (tmp_path / "out.docx").exists()
 
 
